@@ -1,0 +1,17 @@
+"""The one place views get the environment a request may act on."""
+
+from django.http import Http404, HttpRequest
+
+from warehouse.models import Environment
+
+
+def access_environment(request: HttpRequest, schema: str) -> Environment:
+    """Environment named by the URL's schema segment, or 404. Every env-scoped view calls this."""
+    if not request.user.is_authenticated:
+        raise Http404("not found")
+    try:
+        environment = Environment.objects.select_related("project").get(warehouse_schema=schema)
+    except Environment.DoesNotExist:
+        raise Http404(f"no environment {schema!r}") from None
+    request.session["environment"] = environment.warehouse_schema
+    return environment

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HeapsiteConfig(AppConfig):
+    name = "heapsite"
+    verbose_name = "heapsite"

@@ -1,0 +1,71 @@
+import hashlib
+import re
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# PostgreSQL truncates identifiers at 63 bytes; a schema name must survive untouched.
+MAX_IDENTIFIER_BYTES = 63
+RESERVED_SCHEMAS = {"public", "information_schema", "pg_catalog", "pg_toast"}
+
+
+def validate_identifier_part(value: str) -> None:
+    if not IDENTIFIER_RE.match(value):
+        raise ValidationError(
+            "%(value)r must start with a lowercase letter and contain only lowercase letters, digits and _",
+            params={"value": value},
+        )
+
+
+def validate_schema_name(value: str) -> None:
+    validate_identifier_part(value)
+    if len(value.encode()) > MAX_IDENTIFIER_BYTES:
+        raise ValidationError("schema name %(value)r is longer than 63 bytes", params={"value": value})
+    if value in RESERVED_SCHEMAS or value.startswith("pg_"):
+        raise ValidationError("schema name %(value)r is reserved by PostgreSQL", params={"value": value})
+
+
+def hash_api_key(key: str) -> str:
+    # Keys are 256-bit random tokens, so a fast unsalted hash is enough (no dictionary to attack).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def generate_app_id() -> str:
+    return str(secrets.randbelow(9 * 10**9) + 10**9)
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=40, unique=True, validators=[validate_identifier_part])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Environment(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="environments")
+    name = models.CharField(max_length=40, validators=[validate_identifier_part])
+    app_id = models.CharField(max_length=32, unique=True, default=generate_app_id)
+    api_key_hash = models.CharField(max_length=64, editable=False)
+    api_key_prefix = models.CharField(max_length=12, editable=False, help_text="First characters, for recognising a key")
+    warehouse_schema = models.CharField(max_length=63, unique=True, validators=[validate_schema_name])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="environment_unique_name")]
+
+    def __str__(self) -> str:
+        return self.warehouse_schema
+
+    def set_api_key(self, key: str) -> None:
+        self.api_key_hash = hash_api_key(key)
+        self.api_key_prefix = key[:8]
+
+    def check_api_key(self, key: str) -> bool:
+        return secrets.compare_digest(self.api_key_hash, hash_api_key(key))

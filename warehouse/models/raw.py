@@ -1,0 +1,131 @@
+"""The raw capture store: append-only events plus the users, sessions and identity merges they hang off.
+
+These tables live in the app database and are never visible to the SQL page; the sync builds the
+warehouse schemas from them. Column meanings are documented in docs/api.md.
+"""
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from .environments import Environment
+
+
+class EventType(models.TextChoices):
+    PAGEVIEW = "pageview"
+    CLICK = "click"
+    SUBMIT = "submit"
+    CHANGE = "change"
+    CUSTOM = "custom"
+
+
+class RawUser(models.Model):
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    user_id = models.BigIntegerField()
+    identity = models.CharField(max_length=255, null=True, blank=True)
+    joindate = models.DateTimeField()
+    last_modified = models.DateTimeField()
+    properties = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "raw_users"
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "user_id"], name="raw_users_env_user"),
+            models.UniqueConstraint(
+                fields=["environment", "identity"],
+                condition=models.Q(identity__isnull=False),
+                name="raw_users_env_identity",
+            ),
+        ]
+        indexes = [models.Index(fields=["environment", "last_modified"], name="raw_users_env_modified")]
+
+
+class RawSession(models.Model):
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    session_id = models.BigIntegerField()
+    user_id = models.BigIntegerField()
+    time = models.DateTimeField(help_text="Session start")
+    last_event_time = models.DateTimeField(help_text="For the 30-minute inactivity rule")
+    last_modified = models.DateTimeField()
+    library = models.CharField(max_length=32, blank=True, default="")
+    platform = models.CharField(max_length=128, blank=True, default="")
+    device_type = models.CharField(max_length=32, blank=True, default="")
+    browser = models.CharField(max_length=128, blank=True, default="")
+    country = models.CharField(max_length=128, blank=True, default="")
+    region = models.CharField(max_length=128, blank=True, default="")
+    city = models.CharField(max_length=128, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    referrer = models.TextField(blank=True, default="")
+    landing_page = models.TextField(blank=True, default="")
+    landing_page_query = models.TextField(blank=True, default="")
+    landing_page_hash = models.TextField(blank=True, default="")
+    search_keyword = models.TextField(blank=True, default="")
+    utm_source = models.TextField(blank=True, default="")
+    utm_medium = models.TextField(blank=True, default="")
+    utm_campaign = models.TextField(blank=True, default="")
+    utm_term = models.TextField(blank=True, default="")
+    utm_content = models.TextField(blank=True, default="")
+    properties = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "raw_sessions"
+        constraints = [models.UniqueConstraint(fields=["environment", "session_id"], name="raw_sessions_env_session")]
+        indexes = [
+            models.Index(fields=["environment", "user_id", "time"], name="raw_sessions_env_user_time"),
+            models.Index(fields=["environment", "last_modified"], name="raw_sessions_env_modified"),
+        ]
+
+
+class RawEvent(models.Model):
+    """One captured interaction or server event. Append-only: the id is the sync watermark."""
+
+    id = models.BigAutoField(primary_key=True)
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    # Client-chosen (or server-generated) id; retries with the same id are written once.
+    event_id = models.CharField(max_length=64)
+    user_id = models.BigIntegerField()
+    session_id = models.BigIntegerField()
+    time = models.DateTimeField()
+    received_at = models.DateTimeField()
+    type = models.CharField(max_length=16, choices=EventType.choices)
+    event_name = models.CharField(max_length=1024, blank=True, default="", help_text="custom events only")
+    domain = models.TextField(blank=True, default="")
+    path = models.TextField(blank=True, default="")
+    query = models.TextField(blank=True, default="")
+    hash = models.TextField(blank=True, default="")
+    title = models.TextField(blank=True, default="")
+    referrer = models.TextField(blank=True, default="")
+    target_tag = models.CharField(max_length=64, blank=True, default="")
+    target_id = models.TextField(blank=True, default="")
+    target_classes = ArrayField(models.TextField(), default=list, blank=True)
+    target_text = models.TextField(blank=True, default="")
+    target_href = models.TextField(blank=True, default="")
+    # Target first, then each ancestor up to <body>; format in docs/api.md "Element hierarchy".
+    hierarchy = models.JSONField(default=list, blank=True)
+    library = models.CharField(max_length=32, blank=True, default="")
+    properties = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "raw_events"
+        constraints = [models.UniqueConstraint(fields=["environment", "event_id"], name="raw_events_env_event_id")]
+        indexes = [
+            models.Index(fields=["environment", "id"], name="raw_events_env_id"),
+            models.Index(fields=["environment", "time"], name="raw_events_env_time"),
+            models.Index(fields=["environment", "user_id", "time"], name="raw_events_env_user_time"),
+            models.Index(fields=["environment", "session_id"], name="raw_events_env_session"),
+        ]
+
+
+class IdentityMerge(models.Model):
+    """An anonymous user who identified: their history shows under to_user_id in the warehouse."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    from_user_id = models.BigIntegerField()
+    to_user_id = models.BigIntegerField()
+    time = models.DateTimeField()
+
+    class Meta:
+        db_table = "raw_identity_merges"
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "from_user_id"], name="raw_merges_env_from"),
+        ]
+        indexes = [models.Index(fields=["environment", "id"], name="raw_merges_env_id")]
