@@ -52,7 +52,8 @@ class Environment(models.Model):
     name = models.CharField(max_length=40, validators=[validate_identifier_part])
     app_id = models.CharField(max_length=32, unique=True, default=generate_app_id)
     api_key_hash = models.CharField(max_length=64, editable=False)
-    api_key_prefix = models.CharField(max_length=12, editable=False, help_text="First characters, for recognising a key")
+    # The first characters, so people can tell keys apart without the secret.
+    api_key_prefix = models.CharField(max_length=12, editable=False)
     warehouse_schema = models.CharField(max_length=63, unique=True, validators=[validate_schema_name])
     created_at = models.DateTimeField(auto_now_add=True)
 

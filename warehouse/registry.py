@@ -1,0 +1,60 @@
+"""How other apps hand the sync engine their tables, without warehouse importing them.
+
+`definitions` registers a provider in its AppConfig.ready() (the way admin autodiscovery works);
+the sync engine asks every provider for the event tables of an environment. When a definition
+changes, `definitions` calls `notify_event_table_changed`; the sync registers the listener that
+records the change and enqueues the work after commit.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from psycopg2 import sql
+
+
+@dataclass(frozen=True)
+class EventTableSpec:
+    # Stable across renames and edits, e.g. "definition:42".
+    key: str
+    # Warehouse table name: a valid identifier, unique in the environment, never a built-in name.
+    table_name: str
+    # Boolean SQL over one row of raw_events aliased `e`, with named placeholders %(name)s whose
+    # names are unique to this spec (prefix them with something derived from the key).
+    predicate: sql.Composable
+    params: Mapping[str, Any] = field(default_factory=dict)
+    # Changes whenever the predicate's meaning changes; the sync rebuilds the table when it does.
+    version: str = ""
+    # Display name, for the sync status page.
+    label: str = ""
+
+
+EventTableProvider = Callable[[int], list[EventTableSpec]]
+TableChange = Literal["saved", "renamed", "deleted"]
+TableChangeListener = Callable[..., None]
+
+_providers: list[EventTableProvider] = []
+_listeners: list[TableChangeListener] = []
+
+
+def register_event_table_provider(provider: EventTableProvider) -> None:
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def event_tables_for(environment_id: int) -> list[EventTableSpec]:
+    specs: list[EventTableSpec] = []
+    for provider in _providers:
+        specs.extend(provider(environment_id))
+    return specs
+
+
+def register_table_change_listener(listener: TableChangeListener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def notify_event_table_changed(*, environment_id: int, key: str, change: TableChange) -> None:
+    """Call inside the transaction that saved the change; listeners defer their work to on_commit."""
+    for listener in _listeners:
+        listener(environment_id=environment_id, key=key, change=change)
