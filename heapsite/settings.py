@@ -150,6 +150,10 @@ INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024, minimu
 INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", 1000, minimum=1)
 GEOIP_DATABASE = env_str("GEOIP_DATABASE")
 
+# Platform: `manage.py up` and the scheduler.
+# Seconds between scheduler ticks (each tick lets the sync decide which environments are due).
+SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
