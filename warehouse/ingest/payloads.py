@@ -161,6 +161,23 @@ server_timestamp = Timestamp(iso=True, max_ahead=MAX_SECONDS_AHEAD)
 idempotency_key = Str(max_length=MAX_EVENT_ID - 4, min_length=1)
 
 
+def _unique(list_key: str, item_key: str, what: str):
+    """Within one request each item's `item_key` is unique (retries are separate requests)."""
+
+    def rule(payload: dict, path: str, problems: Problems) -> None:
+        seen: dict = {}
+        for index, item in enumerate(payload.get(list_key) or []):
+            value = item.get(item_key)
+            if value is None:
+                continue
+            if value in seen:
+                problems.add(f"{list_key}[{index}].{item_key}", f"repeats the {what} of {list_key}[{seen[value]}]")
+            else:
+                seen[value] = index
+
+    return rule
+
+
 @lru_cache
 def collect_payload(max_batch: int) -> Obj:
     return Obj(
@@ -175,6 +192,7 @@ def collect_payload(max_batch: int) -> Obj:
         },
         required=frozenset({"app_id", "sent_at", "user_id", "session", "events"}),
         defaults={"library": "web", "identity": None},
+        rules=(_unique("events", "id", "id"),),
     )
 
 
@@ -201,7 +219,10 @@ def track_payload(max_batch: int) -> Obj:
     return Obj(
         fields={"app_id": app_id, **track_fields, "events": List(item=track_event, max_items=max_batch, min_items=1)},
         required=frozenset({"app_id"}),
-        rules=(_single_or_bulk("events", track_fields, track_event.required),),
+        rules=(
+            _single_or_bulk("events", track_fields, track_event.required),
+            _unique("events", "idempotency_key", "idempotency key"),
+        ),
     )
 
 

@@ -29,7 +29,12 @@ def button_click(event_id: str = "e-click-1", at: int | None = None) -> dict:
         "referrer": "https://www.google.com/",
         "target": {"tag": "button", "id": "cta", "classes": ["btn", "md:px-4"], "text": "Start trial", "href": ""},
         "hierarchy": [
-            {"tag": "button", "id": "cta", "classes": ["btn", "md:px-4"], "attrs": {"type": "submit", "data-plan": "pro"}},
+            {
+                "tag": "button",
+                "id": "cta",
+                "classes": ["btn", "md:px-4"],
+                "attrs": {"type": "submit", "data-plan": "pro"},
+            },
             {"tag": "form", "id": "signup", "attrs": {"method": "post"}},
             {"tag": "body"},
             {"tag": "html", "attrs": {"lang": "en"}},
