@@ -49,11 +49,11 @@ def _audit(*, environment: Environment, action: str, schema: str, user, table: s
 def _refusal_reason(cursor, *, environment: Environment, schema_name: str) -> str | None:
     if not source_sql.schema_exists(cursor, schema=schema_name):
         return f"schema {schema_name!r} does not exist in this database"
-    if schema_name in RESERVED_SCHEMAS or schema_name.startswith("pg_"):
-        return f"{schema_name!r} is a PostgreSQL system schema"
     cursor.execute("SELECT %s = ANY(current_schemas(false))", [schema_name])
     if cursor.fetchone()[0]:
         return f"{schema_name!r} holds heapsite's own tables and the raw capture store"
+    if schema_name in RESERVED_SCHEMAS or schema_name.startswith("pg_"):
+        return f"{schema_name!r} is a PostgreSQL system schema"
     app_tables = set(connection.introspection.django_table_names(include_views=False))
     if app_tables & source_sql.schema_table_names(cursor, schema=schema_name):
         return f"{schema_name!r} holds heapsite's own tables"
@@ -199,7 +199,7 @@ def csv_load(
             raise SourceError(f"table {schema}.{table} already exists; choose replace to overwrite it")
         for index, column in enumerate(upload.columns):
             kind = types[column["name"]]
-            if kind == "text":
+            if kind in ("text", column["inferred"]):  # every value fits what was inferred
                 continue
             misfit = source_sql.first_misfit(cursor, table=upload.staging_table, column_index=index, column_type=kind)
             if misfit:

@@ -11,16 +11,16 @@ from .csvfile import CsvError
 
 STAGING_SCHEMA = "heapsite_staging"
 
-# What each column type accepts; inference picks the first type every non-empty value matches.
+# What each column type accepts (on the trimmed value). A value fits at most one of these, except
+# that every integer is also numeric, which lets inference test them in order and stop early.
 TYPE_PATTERNS = {
-    "integer": r"^\s*[-+]?[0-9]{1,18}\s*$",
-    "numeric": r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$",
-    "boolean": r"^\s*(?i:true|false|t|f|yes|no|y|n)\s*$",
-    "timestamp": (
-        r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
-        r"\s*(Z|[-+][0-9]{2}(:?[0-9]{2})?)?)?\s*$"
-    ),
+    "integer": r"^[-+]?[0-9]+$",
+    "numeric": r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$",
+    "timestamp": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[-+][0-9]{2}(:?[0-9]{2})?)?)?$",
 }
+_FIT_BITS = {"integer": 1, "numeric": 2, "boolean": 4, "timestamp": 8}
+# Integers beyond bigint's 19 digits are loaded as numeric.
+_BIGINT_DIGITS = 18
 COLUMN_TYPES = ("integer", "numeric", "boolean", "timestamp", "text")
 _PG_TYPES = {"integer": "bigint", "numeric": "numeric", "boolean": "boolean", "timestamp": "timestamptz"}
 _COPY_CONTEXT = re.compile(r"line (\d+)(?:, column (\w+))?")
@@ -51,11 +51,12 @@ def stage_copy(cursor, *, table: str, header: Sequence[str], delimiter: str, sou
         sql.SQL(", ").join(map(sql.Identifier, names)),
         sql.Literal(delimiter),
     )
+    raw_cursor = getattr(cursor, "cursor", cursor)  # Django's wrapper hides the psycopg2 cursor
     try:
-        cursor.copy_expert(statement.as_string(cursor), source, size=1 << 20)
+        raw_cursor.copy_expert(statement.as_string(raw_cursor), source, size=1 << 20)
     except (pg_errors.BadCopyFileFormat, pg_errors.CharacterNotInRepertoire, pg_errors.UntranslatableCharacter) as exc:
         raise _copy_error(exc, header) from None
-    return cursor.rowcount
+    return raw_cursor.rowcount
 
 
 def _copy_error(exc, header: Sequence[str]) -> CsvError:
@@ -78,27 +79,46 @@ def _copy_error(exc, header: Sequence[str]) -> CsvError:
     return CsvError(message, line=line, column=column)
 
 
+_BOOLEAN_WORDS = ("true", "false", "t", "f", "yes", "no", "y", "n")
+
+
+def _fit_mask(value: sql.Composable) -> sql.Composable:
+    """The types a trimmed value fits, as bits. Cheap tests on the first characters decide which
+    pattern can apply, so most values run at most one regular expression."""
+    return sql.SQL(
+        "CASE WHEN {v} IS NULL THEN 15"
+        " WHEN substr({v}, 5, 1) = '-' THEN CASE WHEN {v} ~ {timestamp} THEN 8 ELSE 0 END"
+        " WHEN strpos('0123456789+-.', left({v}, 1)) > 0 THEN CASE"
+        "  WHEN {v} ~ {integer} THEN CASE WHEN length(ltrim({v}, '+-')) <= {digits} THEN 3 ELSE 2 END"
+        "  WHEN {v} ~ {numeric} THEN 2 ELSE 0 END"
+        " WHEN lower({v}) IN ({booleans}) THEN 4"
+        " ELSE 0 END"
+    ).format(
+        v=value,
+        digits=sql.Literal(_BIGINT_DIGITS),
+        booleans=sql.SQL(", ").join(map(sql.Literal, _BOOLEAN_WORDS)),
+        **{kind: sql.Literal(pattern) for kind, pattern in TYPE_PATTERNS.items() if kind != "boolean"},
+    )
+
+
 def infer_types(cursor, *, table: str, column_count: int) -> list[str]:
     """One scan of the staging table: the narrowest type every non-empty value of a column fits."""
     checks = []
     for name in staging_columns(column_count):
         value = sql.SQL("NULLIF(btrim({}), '')").format(sql.Identifier(name))
-        checks.append(sql.SQL("count({})").format(value))
-        for kind in TYPE_PATTERNS:
-            checks.append(sql.SQL("coalesce(bool_and({} ~ {}), true)").format(value, sql.Literal(TYPE_PATTERNS[kind])))
+        checks.append(sql.SQL("count({}), bit_and({})").format(value, _fit_mask(value)))
     cursor.execute(
         sql.SQL("SELECT {} FROM {}.{}").format(
             sql.SQL(", ").join(checks), sql.Identifier(STAGING_SCHEMA), sql.Identifier(table)
         )
     )
     row = cursor.fetchone()
-    width = 1 + len(TYPE_PATTERNS)
     inferred = []
     for index in range(column_count):
-        non_empty, *fits = row[index * width : (index + 1) * width]
+        non_empty, fits = row[2 * index], row[2 * index + 1] or 0
         choice = "text"
         if non_empty:
-            choice = next((kind for kind, ok in zip(TYPE_PATTERNS, fits, strict=True) if ok), "text")
+            choice = next((kind for kind, bit in _FIT_BITS.items() if fits & bit), "text")
         inferred.append(choice)
     return inferred
 
@@ -107,10 +127,13 @@ def first_misfit(cursor, *, table: str, column_index: int, column_type: str) -> 
     """The first row (1-based, header excluded) whose value in a column does not fit a type."""
     name = sql.Identifier(staging_columns(column_index + 1)[-1])
     cursor.execute(
-        sql.SQL(
-            "SELECT _row, {name} FROM {schema}.{table} WHERE NULLIF(btrim({name}), '') !~ %s ORDER BY _row LIMIT 1"
-        ).format(name=name, schema=sql.Identifier(STAGING_SCHEMA), table=sql.Identifier(table)),
-        [TYPE_PATTERNS[column_type]],
+        sql.SQL("SELECT _row, {name} FROM {schema}.{table} WHERE {mask} & {bit} = 0 ORDER BY _row LIMIT 1").format(
+            name=name,
+            schema=sql.Identifier(STAGING_SCHEMA),
+            table=sql.Identifier(table),
+            mask=_fit_mask(sql.SQL("NULLIF(btrim({}), '')").format(name)),
+            bit=sql.Literal(_FIT_BITS[column_type]),
+        )
     )
     return cursor.fetchone()
 
@@ -149,8 +172,11 @@ def stage_drop(cursor, *, table: str) -> None:
 
 
 def table_exists(cursor, *, schema: str, table: str) -> bool:
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [sql.Identifier(schema, table).as_string(cursor)])
-    return cursor.fetchone()[0]
+    cursor.execute(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+        [schema, table],
+    )
+    return cursor.fetchone() is not None
 
 
 def schema_exists(cursor, *, schema: str) -> bool:
