@@ -20,8 +20,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+		{ echo "heapsite needs Python 3.11 or newer as '$(PYTHON)' (or run: make PYTHON=python3.12 ...)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "could not create $(VENV); on Debian/Ubuntu install the venv module: sudo apt-get install python3-venv"; exit 1; }
 
 # Stamp files: reinstall only when a requirements file changes.
 $(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
