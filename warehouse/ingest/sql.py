@@ -10,11 +10,6 @@ from datetime import datetime
 
 from psycopg2 import sql
 
-# Writers appending to raw_events hold this transaction-level advisory lock (with the environment
-# id as the second key) from their INSERT until COMMIT, so ids of one environment become visible
-# in increasing order and the sync's id watermark never skips a row committed late.
-RAW_EVENTS_APPEND_LOCK = 0x68737265  # "hsre"
-
 _INSERT_EVENTS = sql.SQL("""
 INSERT INTO raw_events (
     environment_id, event_id, user_id, session_id, time, received_at, type, event_name,
@@ -115,7 +110,7 @@ class WriteBatch:
         self.cursor = cursor
         self.parts: list[bytes] = []
 
-    def add(self, statement: sql.Composable, params: dict | list) -> None:
+    def add(self, statement: sql.Composable, params: dict) -> None:
         self.parts.append(self.cursor.mogrify(statement, params))
 
     def run(self) -> None:
@@ -145,7 +140,6 @@ def events_insert(
 ) -> None:
     """Append events, skipping ids already stored. Last in a batch, the rowcount is the rows written."""
     if rows:
-        batch.add(sql.SQL("SELECT pg_advisory_xact_lock(%s, %s)"), [RAW_EVENTS_APPEND_LOCK, environment_id])
         params = {"environment_id": environment_id, "received_at": received_at, "library": library}
         batch.add(_INSERT_EVENTS, {**params, "rows": _json(rows)})
 
