@@ -153,6 +153,10 @@ GEOIP_DATABASE = env_str("GEOIP_DATABASE")
 # believed; empty means the client IP is always REMOTE_ADDR.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
+# Platform: `manage.py up` and the scheduler.
+# Seconds between scheduler ticks (each tick lets the sync decide which environments are due).
+SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

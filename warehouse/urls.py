@@ -2,4 +2,5 @@ from django.urls import include, path
 
 urlpatterns: list = [
     path("api/", include("warehouse.ingest.urls")),
+    path("", include("warehouse.sources.urls")),
 ]
