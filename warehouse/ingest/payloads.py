@@ -100,8 +100,6 @@ def _hierarchy_matches_target(event: dict, path: Path, problems: Problems) -> No
         problems.add(
             (((path, "hierarchy"), len(hierarchy) - 1), "tag"), "the hierarchy must end with the <html> element"
         )
-    elif len(hierarchy) > 1 and hierarchy[-2]["tag"] not in ("body", "frameset"):
-        problems.add((((path, "hierarchy"), len(hierarchy) - 2), "tag"), "the element before <html> must be <body>")
 
 
 def _type_requirements(event: dict, path: Path, problems: Problems) -> None:
