@@ -305,6 +305,9 @@ class Obj(Spec):
     rules: tuple[Callable[[dict, Path, Problems], None], ...] = ()
     nullable: bool = False
 
+    def __post_init__(self) -> None:
+        self._names = frozenset(self.fields)
+
     def __call__(self, value: Any, path: Path, problems: Problems) -> Any:
         if value is None and self.nullable:
             return None
@@ -312,15 +315,19 @@ class Obj(Spec):
             problems.add(path, f"must be an object, not {type_name(value)}")
             return None
         problems_before = problems.count
-        cleaned = {}
-        for key, item in value.items():
-            spec = self.fields.get(key)
-            if spec is None:
-                problems.add((path, key), "is not a known field")
-            else:
-                cleaned[key] = spec(item, (path, key), problems)
-        for key in self.required:
-            if key not in value:
+        fields = self.fields
+        keys = value.keys()
+        if keys <= self._names:
+            cleaned = {key: fields[key](item, (path, key), problems) for key, item in value.items()}
+        else:
+            cleaned = {}
+            for key, item in value.items():
+                if key in fields:
+                    cleaned[key] = fields[key](item, (path, key), problems)
+                else:
+                    problems.add((path, key), "is not a known field")
+        if not self.required <= keys:
+            for key in sorted(self.required - keys):
                 problems.add((path, key), "is required")
         for key, default in self.defaults.items():
             if key not in cleaned:
