@@ -1,5 +1,6 @@
 """heapsite settings: every knob is an environment variable read here (see .env.example)."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -145,13 +146,21 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 
-# Ingestion limits (DESIGN.md §8).
+# Ingestion (warehouse/ingest, docs/api.md). Limits from DESIGN.md §8.
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", 1000, minimum=1)
+# A MaxMind .mmdb file (GeoLite2/GeoIP2 City or Country) for session country/region/city.
 GEOIP_DATABASE = env_str("GEOIP_DATABASE")
-# Ingestion enrichment: addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For is
-# believed; empty means the client IP is always REMOTE_ADDR.
+if GEOIP_DATABASE and not Path(GEOIP_DATABASE).is_file():
+    raise ImproperlyConfigured(f"GEOIP_DATABASE={GEOIP_DATABASE!r} is not a file")
+# Addresses or networks of reverse proxies whose X-Forwarded-For is believed; empty means the
+# client IP is always REMOTE_ADDR.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
 
 # Platform: `manage.py up` and the scheduler.
 # Seconds between scheduler ticks (each tick lets the sync decide which environments are due).
