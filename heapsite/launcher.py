@@ -24,7 +24,7 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def first_run_setup(*, out: OutputWrapper, demo: bool) -> None:
+def first_run_setup(*, out: OutputWrapper, demo: bool, demo_events: int | None = None) -> None:
     """Migrate; on a fresh install create the admin login and the demo environments and data."""
     call_command("migrate", interactive=False, verbosity=1)
     password = admin_user_ensure()
@@ -41,18 +41,18 @@ def first_run_setup(*, out: OutputWrapper, demo: bool) -> None:
     if demo and not RawEvent.objects.exists():
         if "seed_demo" in get_commands():
             out.write("Loading demo data (seed_demo)...")
-            call_command("seed_demo")
+            call_command("seed_demo", **({"events": demo_events} if demo_events else {}))
         else:
             out.write("No demo data: the seed_demo command is not available yet.")
 
 
-def up(*, host: str, port: int, demo: bool, out: OutputWrapper) -> int:
+def up(*, host: str, port: int, demo: bool, demo_events: int | None, out: OutputWrapper) -> int:
     if port_in_use(host, port):
         raise CommandError(
             f"port {port} on {host} is already in use (is heapsite already running?). "
             f"Pick another one: `make run PORT={port + 1}` or `python manage.py up --port {port + 1}`."
         )
-    first_run_setup(out=out, demo=demo)
+    first_run_setup(out=out, demo=demo, demo_events=demo_events)
     # up prints where the app is; Django's "development server" banner would only add noise.
     os.environ["DJANGO_RUNSERVER_HIDE_WARNING"] = "true"
     children = [
