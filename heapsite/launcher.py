@@ -5,6 +5,7 @@ import socket
 
 from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError, OutputWrapper
+from django.urls import Resolver404, resolve
 
 from heapsite.processes import Child, manage_py, run_together
 from heapsite.services import admin_user_ensure, demo_environments_ensure
@@ -22,6 +23,14 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def _serves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
 
 
 def first_run_setup(*, out: OutputWrapper, demo: bool, demo_events: int | None = None) -> None:
@@ -62,5 +71,7 @@ def up(*, host: str, port: int, demo: bool, demo_events: int | None, out: Output
     ]
     shown_host = f"[{host}]" if ":" in host else host
     out.write(f"\nheapsite is running at http://{shown_host}:{port}/  (web server, RQ worker and scheduler)")
+    if _serves("/demo/"):
+        out.write(f"Demo shop carrying the snippet: http://{shown_host}:{port}/demo/")
     out.write("Press Ctrl+C to stop everything.\n")
     return run_together(children, log=out.write)
