@@ -9,6 +9,8 @@ from django.db.models import Max, Min
 from heapsite.progress import ProgressBar, progress
 from warehouse.demo.services import DemoDataExists
 from warehouse.identity import ANONYMOUS_ID_LIMIT, is_identified_user_id, user_id_for_identity
+from warehouse.ingest.payloads import collect_event
+from warehouse.ingest.validation import validate
 from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser
 
 from .conftest import DEMO_END
@@ -136,6 +138,26 @@ def test_hierarchies_follow_the_documented_format(demo):
             assert all(isinstance(v, str) for v in attrs.values())
         if event.type == "submit":
             assert event.target_tag == "form"
+        # What the snippet would have sent passes the ingestion validator.
+        sent = {
+            "id": event.event_id,
+            "type": event.type,
+            "time": int(event.time.timestamp() * 1000),
+            "domain": event.domain,
+            "path": event.path,
+            "query": event.query,
+            "title": event.title,
+            "target": {
+                "tag": event.target_tag,
+                "id": event.target_id,
+                "classes": event.target_classes,
+                "text": event.target_text,
+                "href": event.target_href,
+            },
+            "hierarchy": hierarchy,
+            "properties": event.properties,
+        }
+        assert validate(collect_event, sent)[1] == []
         checked += 1
     assert checked > 1000
     assert {"md:px-4", "hover:bg-blue-500", "w-1/2", "md:w-1/3"} <= utility
