@@ -53,8 +53,9 @@
     config: {},
     userId: null,
     identity: null,
-    // Every timestamp comes from here, so tests can move the clock (session timeout).
-    _now: () => Date.now(),
+    // Every timestamp comes from here, so tests can move the clock (session timeout); a page
+    // can set it on the snippet's stub too, to move the clock before the first pageview.
+    _now: existing && typeof existing._now === "function" ? existing._now : () => Date.now(),
   };
   // Calls made through the snippet's stub before this file arrived; load() replays them.
   let queued = Array.isArray(existing) ? Array.from(existing) : [];
