@@ -173,3 +173,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Capture: the demo site under /demo/ carries the snippet for this environment (its warehouse
+# schema name); `?env=<schema>` on any demo page picks another one.
+DEMO_ENVIRONMENT = env_str("DEMO_ENVIRONMENT", "main_production")
