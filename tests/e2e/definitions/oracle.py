@@ -87,7 +87,8 @@ class PageGenerator:
 
     def page(self) -> str:
         body = "".join(self.element(1) for _ in range(self.rng.randint(2, 4)))
-        return f'<!DOCTYPE html><html lang="en"><head><title>oracle</title></head><body{self.attrs_html()}>{body}</body></html>'
+        head = '<!DOCTYPE html><html lang="en"><head><title>oracle</title></head>'
+        return f"{head}<body{self.attrs_html()}>{body}</body></html>"
 
 
 def css_escape(ident: str, rng: random.Random) -> str:
