@@ -403,7 +403,8 @@ class _Parser:
             is_name
             and nxt.kind == "delim"
             and nxt.value == "|"
-            and not (self.peek(2).kind == "delim" and self.peek(2).value == "|")
+            # `a||b` is the column combinator and `[a|=b]` the dash-match operator.
+            and not (self.peek(2).kind == "delim" and self.peek(2).value in "|=")
         )
 
     def _pseudo_message(self) -> str:

@@ -21,7 +21,7 @@ from .css import Complex, Compound, ascii_lower
 from .params import Params
 
 # HTML's attributes whose values selectors match ASCII case-insensitively in HTML documents
-# (HTML Standard §4.16 "Case-sensitivity of selectors"; Chromium applies it to every element).
+# (HTML Standard "Case-sensitivity of selectors"; on HTML elements only, as Chromium does).
 LEGACY_CASE_INSENSITIVE = frozenset(
     [
         "accept",
