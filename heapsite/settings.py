@@ -149,6 +149,13 @@ X_FRAME_OPTIONS = "DENY"
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", 1000, minimum=1)
 GEOIP_DATABASE = env_str("GEOIP_DATABASE")
+# Ingestion enrichment: addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For is
+# believed; empty means the client IP is always REMOTE_ADDR.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+
+# Platform: `manage.py up` and the scheduler.
+# Seconds between scheduler ticks (each tick lets the sync decide which environments are due).
+SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)
 
 LOGGING = {
     "version": 1,

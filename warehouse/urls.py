@@ -1,1 +1,6 @@
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("api/", include("warehouse.ingest.urls")),
+    path("", include("warehouse.sources.urls")),
+]
