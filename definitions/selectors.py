@@ -31,12 +31,14 @@ def definitions_of(environment: Environment) -> QuerySet[Definition]:
     return Definition.objects.filter(environment=environment).select_related("updated_by").order_by("name")
 
 
-def definition_compiled(definition: Definition) -> tuple[sql.Composable, dict[str, Any]]:
+def definition_compiled(
+    definition: Definition, environment: Environment | None = None
+) -> tuple[sql.Composable, dict[str, Any]]:
     return compile_definition(
         definition.groups,
         prefix=definition.param_prefix,
         definition_id=definition.pk,
-        resolve_combo=combo_resolver(definition.environment),
+        resolve_combo=combo_resolver(environment or definition.environment),
     )
 
 
@@ -49,9 +51,10 @@ def predicate_version(predicate: sql.Composable, params: dict[str, Any]) -> str:
 def definition_event_tables(environment_id: int) -> list[EventTableSpec]:
     """The registry provider: one EventTableSpec per definition of the environment."""
     specs = []
-    for definition in Definition.objects.filter(environment_id=environment_id).select_related("environment"):
+    environment = Environment.objects.get(pk=environment_id)
+    for definition in Definition.objects.filter(environment=environment):
         try:
-            predicate, params = definition_compiled(definition)
+            predicate, params = definition_compiled(definition, environment)
         except CompileError:
             # Saved definitions compile (checked at save); this only guards against old data.
             logger.exception("definition %s does not compile; its table is skipped", definition.pk)
@@ -80,7 +83,7 @@ def definition_list(environment: Environment) -> list[DefinitionRow]:
     compiled, rows = [], []
     for definition in definitions:
         try:
-            compiled.append((definition, definition_compiled(definition)))
+            compiled.append((definition, definition_compiled(definition, environment)))
         except CompileError:
             rows.append(DefinitionRow(definition, None))
     since = timezone.now() - timedelta(days=LIST_DAYS)

@@ -282,7 +282,18 @@ class SelectorCompiler:
             prefilter = self.containment([c for segment in floating for c in segment])
             if prefilter is not None:
                 conditions.append((COST_CONTAINS, prefilter))
-            conditions.append((COST_WALK, self.placement(floating, len(anchored))))
+            walk = self.placement(floating, len(anchored))
+            only = floating[0][0] if len(floating) == 1 and len(floating[0]) == 1 else None
+            if prefilter is not None and only is not None and self.containment_is_exact(only):
+                # `A B`: containment already proves an A somewhere; it is the right place unless the
+                # only A might be the target or its `>` parents, so walk only when one of those is an A.
+                below = [
+                    self.compound(only, _Slot(sql.SQL("e.hierarchy -> {}").format(sql.Literal(depth))))
+                    for depth in range(len(anchored))
+                ]
+                near = or_sql([and_sql([part for _, part in conds]) for conds in below])
+                walk = sql.SQL("(NOT COALESCE({}, TRUE) OR {})").format(near, walk)
+            conditions.append((COST_WALK, walk))
         conditions.sort(key=lambda item: item[0])
         if any(sql_part is FALSE for _, sql_part in conditions):
             return FALSE
@@ -305,6 +316,13 @@ class SelectorCompiler:
         if not wanted:
             return None
         return sql.SQL("e.hierarchy @> {}::jsonb").format(self.p(json.dumps(wanted, ensure_ascii=False)))
+
+    @staticmethod
+    def containment_is_exact(compound: Compound) -> bool:
+        """Whether `containment([compound])` holds exactly when some element matches the compound."""
+        tag = ascii_lower(compound.tag or "*")
+        tag_ok = tag == "*" or tag not in CAMEL_CASE_FOREIGN_TAGS
+        return tag_ok and len(set(compound.ids)) <= 1 and not compound.attributes
 
     def placement(self, segments: list[list[Compound]], start: int) -> sql.Composable:
         """Segments (leftmost first) placed, nearest the target first, each at its earliest position."""
