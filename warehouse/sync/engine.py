@@ -292,7 +292,8 @@ class _Sync:
             for table in appends:
                 rows = self._append(cursor, table, added_columns[table.key], merged_columns[table.key])
                 inserted[table.table_name] = rows
-                self.run.tables[table.table_name] = {"rows": rows, "ms": 0, "action": "appended"}
+                action = "renamed" if table.table_name in renames.values() else "appended"
+                self.run.tables[table.table_name] = {"rows": rows, "ms": 0, "action": action}
             if appends:
                 names = sql.SQL(", ").join(
                     sql.SQL("({}, {})").format(sql.Literal(t.number), sql.Literal(t.table_name)) for t in appends
