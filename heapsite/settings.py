@@ -177,3 +177,15 @@ LOGGING = {
 # Capture: the demo site under /demo/ carries the snippet for this environment (its warehouse
 # schema name); `?env=<schema>` on any demo page picks another one.
 DEMO_ENVIRONMENT = env_str("DEMO_ENVIRONMENT", "main_production")
+
+# Warehouse sync (warehouse/sync/, docs/warehouse.md).
+# Seconds between scheduled incremental syncs of a new environment (each environment can change it).
+SYNC_DEFAULT_INTERVAL_SECONDS = env_int("SYNC_DEFAULT_INTERVAL_SECONDS", 60, minimum=5)
+# work_mem for the sync's own connection while building (bounds sort/hash memory per operation).
+SYNC_WORK_MEM = env_str("SYNC_WORK_MEM", "64MB")
+# How long the swap waits for readers' locks per attempt, and how many attempts before failing.
+SYNC_LOCK_TIMEOUT_MS = env_int("SYNC_LOCK_TIMEOUT_MS", 2000, minimum=10)
+SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)
+# Users and sessions modified this many seconds before the previous sync are read again (idempotent
+# upserts), so rows written by transactions that committed late are not missed.
+SYNC_MODIFIED_LAG_SECONDS = env_int("SYNC_MODIFIED_LAG_SECONDS", 300, minimum=0)

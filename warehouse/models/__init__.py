@@ -1,12 +1,15 @@
 from .environments import Environment, Project
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
+from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
     "AttachedSchema",
+    "BuiltTable",
     "CsvUpload",
     "CsvUploadStatus",
     "Environment",
+    "EnvironmentSync",
     "IdentityMerge",
     "Project",
     "RawEvent",
@@ -14,4 +17,9 @@ __all__ = [
     "RawUser",
     "SourceAuditAction",
     "SourceAuditEntry",
+    "SyncKind",
+    "SyncRun",
+    "SyncStatus",
+    "SyncTrigger",
+    "TableChangeRequest",
 ]
