@@ -1,4 +1,16 @@
 from .environments import Environment, Project
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
+from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
 
-__all__ = ["Environment", "IdentityMerge", "Project", "RawEvent", "RawSession", "RawUser"]
+__all__ = [
+    "Environment",
+    "IdentityMerge",
+    "Project",
+    "RawEvent",
+    "RawSession",
+    "RawUser",
+    "SavedQuery",
+    "SqlAccess",
+    "SqlQueryRun",
+    "SqlRole",
+]
