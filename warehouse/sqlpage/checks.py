@@ -106,6 +106,9 @@ def check_query(text: str, *, max_bytes: int) -> CheckedQuery:
     """Return the single read-only statement in ``text`` or raise QueryRejected naming the problem."""
     if "\x00" in text:
         raise QueryRejected("the query contains a NUL byte (\\0), which PostgreSQL cannot accept")
+    if "\ufffd" in text:
+        # Django replaces bytes that are not UTF-8 with U+FFFD while decoding the form.
+        raise QueryRejected("the query is not valid UTF-8 (it contains undecodable bytes, replaced by U+FFFD)")
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > max_bytes:
         raise QueryRejected(f"the query is {size:,} bytes; the limit is {max_bytes:,} bytes")

@@ -3,7 +3,7 @@
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -102,13 +102,19 @@ def sql_page(request: HttpRequest, environment) -> HttpResponse:
 @require_POST
 @sql_environment_view
 def sql_run(request: HttpRequest, environment) -> HttpResponse:
-    text = request.POST.get("sql", "")
-    outcome = services.sql_query_run(
-        environment=environment,
-        user=request.user,
-        text=text,
-        run_token=services.clean_run_token(request.POST.get("run_token")),
-    )
+    try:
+        text = request.POST.get("sql", "")
+    except RequestDataTooBig:
+        text = ""
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+        outcome = services.sql_query_reject_oversized(environment=environment, user=request.user, size=size)
+    else:
+        outcome = services.sql_query_run(
+            environment=environment,
+            user=request.user,
+            text=text,
+            run_token=services.clean_run_token(request.POST.get("run_token")),
+        )
     context = {"environment": environment, "limits": _limits(), **_outcome_context(outcome)}
     if _is_fragment(request):
         return render(request, "warehouse/sqlpage/_results.html", context)
