@@ -130,7 +130,9 @@ def sql_query_run(*, environment: Environment, user: AbstractBaseUser, text: str
 def sql_query_reject_oversized(*, environment: Environment, user: AbstractBaseUser, size: int) -> RunOutcome:
     """Audit and explain a request too large for the web server to even read (DATA_UPLOAD_MAX_MEMORY_SIZE)."""
     limit = settings.SQLPAGE_MAX_QUERY_BYTES
-    run = _audit_start(environment=environment, user=user, text=f"-- request body of {size} bytes, not read", kind="page")
+    run = _audit_start(
+        environment=environment, user=user, text=f"-- request body of {size} bytes, not read", kind="page"
+    )
     message = f"the query is {size:,} bytes; the limit is {limit:,} bytes"
     _audit_finish(run, rows=None, truncated=False, error_class="QueryRejected", error=message)
     return RunOutcome(run=run, sql="", error=message, error_class="QueryRejected")

@@ -13,9 +13,18 @@ class Starter:
     sql: str
 
 
-def starter_queries(*, table_names: list[str]) -> list[Starter]:
-    """The starters, using one of the environment's defined-event tables where a query needs one."""
-    event = next((name for name in table_names if name not in BUILT_IN_TABLES), PLACEHOLDER_EVENT)
+EVENT_COLUMNS = {"event_id", "user_id", "session_id", "time"}
+
+
+def starter_queries(*, tables: list[tuple[str, list[str]]]) -> list[Starter]:
+    """The starters, using one of the environment's defined-event tables where a query needs one.
+
+    ``tables`` holds (table name, column names); a defined-event table is one with the event columns.
+    """
+    event = next(
+        (name for name, columns in tables if name not in BUILT_IN_TABLES and set(columns) >= EVENT_COLUMNS),
+        PLACEHOLDER_EVENT,
+    )
     return [
         Starter(
             "Pageviews per day",

@@ -53,7 +53,7 @@ def _page_context(request: HttpRequest, environment, **extra) -> dict:
     context = {
         "environment": environment,
         "tables": tables,
-        "starters": starter_queries(table_names=[table.name for table in tables]),
+        "starters": starter_queries(tables=[(table.name, [column for column, _ in table.columns]) for table in tables]),
         "history": selectors.sql_history(user=request.user, environment=environment),
         "saved_queries": selectors.saved_queries(environment=environment),
         "limits": _limits(),

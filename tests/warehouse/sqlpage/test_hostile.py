@@ -66,8 +66,11 @@ CASES = [
     ("select-into", "SELECT * INTO stolen FROM pageviews", "SELECT ... INTO creates a table"),
     ("cte-delete", "WITH d AS (DELETE FROM pageviews RETURNING *) SELECT count(*) FROM d", "(DELETE) are not allowed"),
     ("cte-update", "WITH u AS (UPDATE pageviews SET path = 'x' RETURNING 1) SELECT 1", "(UPDATE) are not allowed"),
-    ("cte-insert-nested", "SELECT * FROM (WITH i AS (INSERT INTO pageviews DEFAULT VALUES RETURNING 1) SELECT 1) s",
-     "(INSERT) are not allowed"),
+    (
+        "cte-insert-nested",
+        "SELECT * FROM (WITH i AS (INSERT INTO pageviews DEFAULT VALUES RETURNING 1) SELECT 1) s",
+        "(INSERT) are not allowed",
+    ),
     ("truncate", "TRUNCATE pageviews", "TRUNCATE is not allowed"),
     ("vacuum", "VACUUM", "VACUUM/ANALYZE is not allowed"),
     ("alter-role-timeout", "ALTER ROLE CURRENT_USER SET statement_timeout = 0", "ALTER ROLE is not allowed"),
@@ -165,8 +168,10 @@ def test_terminating_another_users_running_query_is_refused(analyst_client, run_
 
     def other_user():
         done["result"] = run_query(
-            sql_role=beta_role, checked=check_query("SELECT count(*) FROM pageviews a, pageviews b, pageviews c",
-                                                    max_bytes=1000), max_rows=10)
+            sql_role=beta_role,
+            checked=check_query("SELECT count(*) FROM pageviews a, pageviews b, pageviews c", max_bytes=1000),
+            max_rows=10,
+        )
 
     thread = threading.Thread(target=other_user)
     thread.start()

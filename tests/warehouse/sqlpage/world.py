@@ -71,7 +71,9 @@ def build_world(prefix: str = "sqltest") -> World:
     _build_schema(beta.warehouse_schema, secret="beta-secret", big=False)
     now = timezone.now()
     RawUser.objects.create(environment=alpha, user_id=1, identity="raw-identity", joindate=now, last_modified=now)
-    RawSession.objects.create(environment=alpha, session_id=1, user_id=1, time=now, last_event_time=now, last_modified=now)
+    RawSession.objects.create(
+        environment=alpha, session_id=1, user_id=1, time=now, last_event_time=now, last_modified=now
+    )
     RawEvent.objects.create(
         environment=alpha, event_id="raw-1", user_id=1, session_id=1, time=now, received_at=now, type="pageview"
     )
@@ -84,7 +86,9 @@ def teardown_world(world: World) -> None:
     for environment in (world.alpha, world.beta):
         sql_role_drop(environment)
         with connection.cursor() as cursor:
-            cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(environment.warehouse_schema)))
+            cursor.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(environment.warehouse_schema))
+            )
     for model in (RawEvent, RawSession, RawUser):
         model.objects.filter(environment__project=world.project).delete()
     Environment.objects.filter(project=world.project).delete()
