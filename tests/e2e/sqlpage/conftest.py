@@ -1,6 +1,5 @@
 import os
 import shutil
-import socket
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -20,22 +19,18 @@ CHROMIUM_ARGS = [
 PORTS = range(8160, 8170)
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
-
-
 @pytest.fixture
 def sql_live_server(transactional_db):
-    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=_free_port())
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
+    for port in PORTS:
+        thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
+        thread.daemon = True
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error is None:
+            break
+        thread.join()
+    else:
+        raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
     yield f"http://127.0.0.1:{thread.port}"
     thread.terminate()
 
