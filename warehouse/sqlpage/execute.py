@@ -87,8 +87,17 @@ def _connect(sql_role: SqlRole):
         if "too many connections" in message:
             message = "this environment already runs as many queries as its connection limit allows; try again soon"
         raise QueryFailed(message, error_class="ConnectionFailed") from None
-    conn.set_session(readonly=True, autocommit=False)
+    # Transactions are opened explicitly (_begin) so the first round trip already does useful work.
+    conn.autocommit = True
     return conn
+
+
+def _begin(cursor) -> None:
+    """Open the read-only transaction with a harmless first statement: the user's never opens it.
+
+    The transaction is never committed: closing the session (_close) rolls it back.
+    """
+    cursor.execute("BEGIN TRANSACTION READ ONLY; SELECT 1")
 
 
 def _declare(conn, checked: CheckedQuery) -> tuple[sql.Composed, int]:
@@ -136,8 +145,7 @@ def run_query(
         if on_backend is not None:
             on_backend(conn.get_backend_pid())
         with conn.cursor() as cursor:
-            # A harmless first statement: the user's statement never opens the transaction.
-            cursor.execute("SELECT 1")
+            _begin(cursor)
             if checked.is_explain:
                 cursor.execute(sql.SQL(checked.text))
                 rows = cursor.fetchmany(max_rows + 1)
@@ -172,7 +180,7 @@ def stream_query(
     checked: CheckedQuery,
     max_rows: int,
     outcome: StreamOutcome,
-    batch_size: int = 2000,
+    batch_size: int = 5000,
     on_backend: Callable[[int], None] | None = None,
 ) -> tuple[list[Column], Iterator[list[tuple]]]:
     """Columns now, then batches of rows as the caller iterates; the connection closes when iteration ends.
@@ -185,7 +193,7 @@ def stream_query(
         if on_backend is not None:
             on_backend(conn.get_backend_pid())
         cursor = conn.cursor()
-        cursor.execute("SELECT 1")
+        _begin(cursor)
         if checked.is_explain:
             cursor.execute(sql.SQL(checked.text))
             first = cursor.fetchall()
@@ -229,13 +237,8 @@ def _fetch(cursor, count: int) -> list[tuple]:
 
 
 def _close(conn) -> None:
-    try:
-        if not conn.closed:
-            conn.rollback()
-    except psycopg2.Error:
-        pass
-    finally:
-        conn.close()
+    # Ending the session rolls back its open transaction; an explicit ROLLBACK would only add a round trip.
+    conn.close()
 
 
 def cancel_backend(*, pid: int, role_name: str) -> bool:

@@ -35,6 +35,20 @@ def csv_value(value: object) -> str:
     return "" if value is None else display_value(value)
 
 
+# Types whose Python values csv.writer already writes as display_value would (str(datetime) is
+# isoformat(" "), None is an empty field), so rows can go to the writer untouched: much faster.
+PLAIN_CSV_TYPES = {
+    "smallint", "integer", "bigint", "real", "double precision", "numeric", "oid", "text", "character varying",
+    "character", "name", "date", "timestamp", "timestamptz", "time", "uuid", "inet", "unknown",
+}  # fmt: skip
+
+
+def csv_rows(columns: list[Column], rows: list[tuple]):
+    if all(column.type_name in PLAIN_CSV_TYPES for column in columns):
+        return rows
+    return ([csv_value(value) for value in row] for row in rows)
+
+
 def column_kind(column: Column) -> str:
     """What the quick chart makes of a column: number, time or category."""
     if column.type_name in NUMERIC_TYPES:

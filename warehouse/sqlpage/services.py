@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun, SqlRole
 from warehouse.models.sqlpage import SqlRunKind
-from warehouse.roles import sql_role_ensure, sql_role_is_current, sql_role_name
+from warehouse.roles import sql_role_connect_kwargs, sql_role_ensure, sql_role_is_current, sql_role_name
 
 from . import limits
 from .checks import CheckedQuery, QueryRejected, check_query
 from .execute import QueryFailed, QueryResult, StreamOutcome, cancel_backend, run_query, stream_query
-from .render import csv_value
+from .render import csv_rows
 
 logger = logging.getLogger(__name__)
 AUDIT_SQL_CHARS = 20_000
@@ -176,7 +176,7 @@ def sql_query_csv(*, environment: Environment, user: AbstractBaseUser, text: str
         writer.writerow([column.name for column in columns])
         try:
             for rows in batches:
-                writer.writerows([csv_value(value) for value in row] for row in rows)
+                writer.writerows(csv_rows(columns, rows))
                 yield buffer.getvalue().encode("utf-8")
                 buffer.seek(0)
                 buffer.truncate()
@@ -226,6 +226,20 @@ def saved_query_delete(*, saved: SavedQuery, user: AbstractBaseUser) -> None:
     if saved.owner_id != user.pk and not user.is_superuser:
         raise ValidationError("only the person who saved this query (or an admin) can delete it")
     saved.delete()
+
+
+def sql_role_connection_info(*, environment: Environment, show_password: bool) -> dict[str, str]:
+    """Ensure the role and describe how to connect as it (for psql, Metabase, dbt)."""
+    sql_role = sql_role_ensure(environment)
+    kwargs = sql_role_connect_kwargs(sql_role)
+    return {
+        "host": str(kwargs.get("host", "localhost")),
+        "port": str(kwargs.get("port", 5432)),
+        "database": kwargs["dbname"],
+        "user": sql_role.role_name,
+        "password": sql_role.password if show_password else "(hidden; pass --show-password)",
+        "schema": environment.warehouse_schema,
+    }
 
 
 def sql_access_grant(*, environment: Environment, user: AbstractBaseUser, granted_by: AbstractBaseUser) -> SqlAccess:

@@ -288,3 +288,25 @@ def test_history_is_per_user_and_reloads_a_query(analyst_client, run_url, world,
 def test_page_works_with_the_real_row_count(analyst_client, run_url, world):
     fragment = run_sql(analyst_client, run_url, "SELECT count(*) FROM pageviews")
     assert f'<td class="num">{PAGEVIEWS}</td>' in fragment
+
+
+def test_csv_writes_booleans_json_and_nulls_like_the_grid(analyst_client, world):
+    response = analyst_client.post(
+        page_url(world, "sql_csv"),
+        {"sql": """SELECT true AS yes, '{"a": 1}'::jsonb AS doc, NULL::int AS missing, 'x"y' AS quoted"""},
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows == [["yes", "doc", "missing", "quoted"], ["true", '{"a": 1}', "", 'x"y']]
+
+
+def test_sql_role_command_prints_connection_settings(world, db):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("sql_role", world.alpha.warehouse_schema, stdout=out)
+    text = out.getvalue()
+    assert f"user: {sql_role_name(world.alpha)}" in text and "schema: sqltest_alpha" in text
+    assert world.alpha.sql_role.password not in text
+    out = io.StringIO()
+    call_command("sql_role", world.alpha.warehouse_schema, "--show-password", stdout=out)
+    assert world.alpha.sql_role.password in out.getvalue()
