@@ -1,14 +1,15 @@
 """Turning result values into escaped HTML cells and CSV fields.
 
 The grid is built here rather than with a template loop: 10,000 rows x 20 columns through the
-template engine takes seconds, and ``escape`` on every cell keeps it exactly as safe.
+template engine takes seconds. ``html.escape`` (quotes included) on every value keeps it exactly as
+safe as autoescaping, without allocating a SafeString per cell.
 """
 
 import datetime
 import json
 from decimal import Decimal
+from html import escape
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .execute import Column, QueryResult

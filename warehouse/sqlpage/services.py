@@ -39,11 +39,15 @@ class RunOutcome:
     notices: list[str] = field(default_factory=list)
 
 
-def _audit_start(*, environment: Environment, user: AbstractBaseUser, text: str, kind: str) -> SqlQueryRun:
+def _audit_start(
+    *, environment: Environment, user: AbstractBaseUser, text: str, kind: str, save: bool = True
+) -> SqlQueryRun:
+    """The audit row of a run. Page runs last at most the statement timeout and write it once, when they
+    end (one write less per query); CSV streams can run for minutes, so theirs is written up front."""
     digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
     # PostgreSQL text cannot hold NUL; the hash still identifies the exact input.
     stored = text[:AUDIT_SQL_CHARS].replace("\x00", "\ufffd").encode("utf-8", errors="replace").decode("utf-8")
-    return SqlQueryRun.objects.create(
+    run = SqlQueryRun(
         environment=environment,
         user=user,
         kind=kind,
@@ -51,6 +55,9 @@ def _audit_start(*, environment: Environment, user: AbstractBaseUser, text: str,
         sql_sha256=digest,
         started_at=timezone.now(),
     )
+    if save:
+        run.save()
+    return run
 
 
 def _audit_finish(run: SqlQueryRun, *, rows: int | None, truncated: bool, error_class: str, error: str) -> None:
@@ -59,7 +66,10 @@ def _audit_finish(run: SqlQueryRun, *, rows: int | None, truncated: bool, error_
     run.truncated = truncated
     run.error_class = error_class
     run.error_message = error[:2000]
-    run.save(update_fields=["finished_at", "row_count", "truncated", "error_class", "error_message"])
+    if run.pk is None:
+        run.save()
+    else:
+        run.save(update_fields=["finished_at", "row_count", "truncated", "error_class", "error_message"])
     logger.info(
         "sql run %s env=%s user=%s rows=%s truncated=%s error=%s ms=%s",
         run.pk,
@@ -90,7 +100,7 @@ def clean_run_token(token: str | None) -> str:
 
 def sql_query_run(*, environment: Environment, user: AbstractBaseUser, text: str, run_token: str) -> RunOutcome:
     """Check, run and audit one query from the SQL page. Never raises for a bad query: the outcome says why."""
-    run = _audit_start(environment=environment, user=user, text=text, kind=SqlRunKind.PAGE)
+    run = _audit_start(environment=environment, user=user, text=text, kind=SqlRunKind.PAGE, save=False)
     outcome = RunOutcome(run=run, sql=text)
     acquired = False
     try:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
@@ -117,7 +118,8 @@ def sql_run(request: HttpRequest, environment) -> HttpResponse:
         )
     context = {"environment": environment, "limits": _limits(), **_outcome_context(outcome)}
     if _is_fragment(request):
-        return render(request, "warehouse/sqlpage/_results.html", context)
+        # No request: the fragment needs no context processors (they would query every environment).
+        return HttpResponse(render_to_string("warehouse/sqlpage/_results.html", context))
     return render(
         request,
         "warehouse/sqlpage/page.html",
