@@ -38,9 +38,15 @@ def sql_role_grant_schema(*, cursor, environment: Environment) -> None:
     cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
     if cursor.fetchone() is None:
         return
-    schema = sql.Identifier(environment.warehouse_schema)
-    cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, sql.Identifier(role)))
-    cursor.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, sql.Identifier(role)))
+    _grant_schema(cursor, sql.Identifier(environment.warehouse_schema), sql.Identifier(role))
+
+
+def _grant_schema(cursor, schema: sql.Identifier, ident: sql.Identifier) -> None:
+    cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, ident))
+    cursor.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, ident))
+    # Tables the app (the sync) creates later are readable without another grant. Default privileges
+    # belong to the schema, so a schema dropped and recreated needs them again: hence here, every time.
+    cursor.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(schema, ident))
 
 
 def sql_role_limits() -> dict[str, int]:
@@ -101,12 +107,7 @@ def sql_role_ensure(environment: Environment) -> SqlRole:
             cursor.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, ident))
             # So the role works (an empty schema) before the first sync has run.
             cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
-            cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, ident))
-            cursor.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, ident))
-            # Tables the app (the sync) creates later in the schema are readable without another grant.
-            cursor.execute(
-                sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(schema, ident)
-            )
+            _grant_schema(cursor, schema, ident)
             _close_public_defaults(cursor, database)
         SqlRole.objects.update_or_create(
             environment=environment,

@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun, SqlRole
+from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun
 from warehouse.models.sqlpage import SqlRunKind
 from warehouse.roles import sql_role_connect_kwargs, sql_role_ensure, sql_role_is_current, sql_role_name
 
@@ -82,8 +82,17 @@ def _audit_finish(run: SqlQueryRun, *, rows: int | None, truncated: bool, error_
     )
 
 
-def _role_for(environment: Environment) -> SqlRole:
-    return sql_role_is_current(environment) or sql_role_ensure(environment)
+def _with_role(environment: Environment, action):
+    """Call ``action(sql_role)``; if the role cannot log in (dropped or restored behind the app's back),
+    re-create it once and retry."""
+    current = sql_role_is_current(environment)
+    try:
+        return action(current or sql_role_ensure(environment))
+    except QueryFailed as error:
+        if current is None or error.error_class != "ConnectionFailed" or "too many connections" in error.message:
+            raise
+        logger.warning("SQL role of %s could not log in (%s); re-creating it", environment, error.message)
+        return action(sql_role_ensure(environment))
 
 
 def _slot_ttl(kind: str) -> int:
@@ -107,13 +116,15 @@ def sql_query_run(*, environment: Environment, user: AbstractBaseUser, text: str
         checked = check_query(text, max_bytes=settings.SQLPAGE_MAX_QUERY_BYTES)
         limits.query_slot_acquire(user_id=user.pk, token=run_token, ttl_seconds=_slot_ttl(SqlRunKind.PAGE))
         acquired = True
-        sql_role = _role_for(environment)
-        outcome.result = run_query(
-            sql_role=sql_role,
-            checked=checked,
-            max_rows=settings.SQLPAGE_MAX_ROWS,
-            on_backend=lambda pid: limits.backend_register(
-                user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.PAGE)
+        outcome.result = _with_role(
+            environment,
+            lambda sql_role: run_query(
+                sql_role=sql_role,
+                checked=checked,
+                max_rows=settings.SQLPAGE_MAX_ROWS,
+                on_backend=lambda pid: limits.backend_register(
+                    user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.PAGE)
+                ),
             ),
         )
     except QueryRejected as error:
@@ -164,13 +175,16 @@ def sql_query_csv(*, environment: Environment, user: AbstractBaseUser, text: str
         limits.query_slot_acquire(user_id=user.pk, token=run_token, ttl_seconds=_slot_ttl(SqlRunKind.CSV))
         acquired = True
         outcome = StreamOutcome()
-        columns, batches = stream_query(
-            sql_role=_role_for(environment),
-            checked=checked,
-            max_rows=settings.SQLPAGE_CSV_MAX_ROWS,
-            outcome=outcome,
-            on_backend=lambda pid: limits.backend_register(
-                user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.CSV)
+        columns, batches = _with_role(
+            environment,
+            lambda sql_role: stream_query(
+                sql_role=sql_role,
+                checked=checked,
+                max_rows=settings.SQLPAGE_CSV_MAX_ROWS,
+                outcome=outcome,
+                on_backend=lambda pid: limits.backend_register(
+                    user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.CSV)
+                ),
             ),
         )
     except (QueryRejected, QueryFailed, limits.LimitExceeded) as error:
