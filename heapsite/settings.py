@@ -166,6 +166,18 @@ for _proxy in TRUSTED_PROXIES:
 # Seconds between scheduler ticks (each tick lets the sync decide which environments are due).
 SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)
 
+# SQL page (DESIGN.md §7, docs/sql.md): input caps, row caps, the per-environment role's limits, per-user limits.
+SQLPAGE_MAX_QUERY_BYTES = env_int("SQLPAGE_MAX_QUERY_BYTES", 100_000, minimum=100)
+SQLPAGE_MAX_ROWS = env_int("SQLPAGE_MAX_ROWS", 5_000, minimum=1)
+SQLPAGE_CSV_MAX_ROWS = env_int("SQLPAGE_CSV_MAX_ROWS", 1_000_000, minimum=1)
+SQLPAGE_STATEMENT_TIMEOUT_MS = env_int("SQLPAGE_STATEMENT_TIMEOUT_MS", 30_000, minimum=100)
+SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, minimum=1000)
+SQLPAGE_TEMP_FILE_LIMIT_KB = env_int("SQLPAGE_TEMP_FILE_LIMIT_KB", 1_048_576, minimum=0)
+SQLPAGE_WORK_MEM_KB = env_int("SQLPAGE_WORK_MEM_KB", 16_384, minimum=64)
+SQLPAGE_ROLE_CONNECTION_LIMIT = env_int("SQLPAGE_ROLE_CONNECTION_LIMIT", 10, minimum=1)
+SQLPAGE_RATE_LIMIT_PER_MINUTE = env_int("SQLPAGE_RATE_LIMIT_PER_MINUTE", 60, minimum=1)
+SQLPAGE_MAX_CONCURRENT_PER_USER = env_int("SQLPAGE_MAX_CONCURRENT_PER_USER", 2, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,6 +1,7 @@
 from .environments import Environment, Project
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
+from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
 from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
@@ -15,8 +16,12 @@ __all__ = [
     "RawEvent",
     "RawSession",
     "RawUser",
+    "SavedQuery",
     "SourceAuditAction",
     "SourceAuditEntry",
+    "SqlAccess",
+    "SqlQueryRun",
+    "SqlRole",
     "SyncKind",
     "SyncRun",
     "SyncStatus",
