@@ -14,4 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("warehouse.urls")),
     path("", include("definitions.urls")),
+    path("demo/", include("heapsite.demo_site.urls")),
 ]
