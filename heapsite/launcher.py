@@ -1,5 +1,6 @@
 """`manage.py up`: prepare the database on first run, then run web server, worker and scheduler."""
 
+import errno
 import os
 import socket
 
@@ -14,15 +15,20 @@ from warehouse.models import RawEvent
 WORKER_QUEUES = ["default", "sync"]
 
 
-def port_in_use(host: str, port: int) -> bool:
+def port_check(host: str, port: int) -> None:
+    """Fail early, and say what to do, when the web server could not listen there."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
         # Like runserver: connections of a previous run in TIME_WAIT do not make the port "taken".
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
-        except OSError:
-            return True
-    return False
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CommandError(
+                    f"port {port} on {host} is already in use (is heapsite already running?). Pick another one: "
+                    f"`make run PORT={port + 1}` or `python manage.py up --port {port + 1}`."
+                ) from None
+            raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 def _serves(path: str) -> bool:
@@ -56,11 +62,7 @@ def first_run_setup(*, out: OutputWrapper, demo: bool, demo_events: int | None =
 
 
 def up(*, host: str, port: int, demo: bool, demo_events: int | None, out: OutputWrapper) -> int:
-    if port_in_use(host, port):
-        raise CommandError(
-            f"port {port} on {host} is already in use (is heapsite already running?). "
-            f"Pick another one: `make run PORT={port + 1}` or `python manage.py up --port {port + 1}`."
-        )
+    port_check(host, port)
     first_run_setup(out=out, demo=demo, demo_events=demo_events)
     # up prints where the app is; Django's "development server" banner would only add noise.
     os.environ["DJANGO_RUNSERVER_HIDE_WARNING"] = "true"

@@ -159,3 +159,15 @@ def test_up_says_clearly_when_the_port_is_taken(free_port):
     assert result.returncode != 0
     assert f"port {free_port} on 127.0.0.1 is already in use" in result.stderr
     assert f"--port {free_port + 1}" in result.stderr
+
+
+def test_up_says_clearly_when_it_cannot_listen_on_the_host(free_port):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "up", "--host", "192.0.2.1", "--port", str(free_port)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"cannot listen on 192.0.2.1:{free_port}: Cannot assign requested address" in result.stderr
