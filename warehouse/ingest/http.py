@@ -114,9 +114,10 @@ def environment_for(body: dict, request: HttpRequest | None = None) -> Environme
     app_id = body.get("app_id")
     if not isinstance(app_id, str) or not app_id:
         return None
-    environment = Environment.objects.filter(app_id=app_id).first()
-    if environment is None:
-        raise IngestError(401, "unknown app id", "app_id", "no environment has this app id")
+    try:
+        environment = Environment.objects.get(app_id=app_id)
+    except Environment.DoesNotExist:
+        raise IngestError(401, "unknown app id", "app_id", "no environment has this app id") from None
     if request is not None:
         scheme, _, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():

@@ -89,12 +89,15 @@ def collect_batch_ingest(
     }
     with transaction.atomic(), connection.cursor() as cursor:
         environment_id = environment.pk
-        sql.users_upsert(cursor, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
-        sql.sessions_upsert(cursor, environment_id=environment_id, now=received_at, rows=[session_row])
-        sql.merges_insert(cursor, environment_id=environment_id, rows=_first_merge_per_user(merges))
-        inserted = sql.events_insert(
-            cursor, environment_id=environment_id, received_at=received_at, library=payload["library"], rows=events
+        batch = sql.WriteBatch(cursor)
+        sql.users_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
+        sql.sessions_upsert(batch, environment_id=environment_id, now=received_at, rows=[session_row])
+        sql.merges_insert(batch, environment_id=environment_id, rows=_first_merge_per_user(merges))
+        sql.events_insert(
+            batch, environment_id=environment_id, received_at=received_at, library=payload["library"], rows=events
         )
+        batch.run()
+        inserted = cursor.rowcount if events else 0
     return {"events": len(events), "inserted": inserted}
 
 
@@ -175,11 +178,14 @@ def track_events_ingest(*, environment: Environment, events: list[dict], receive
             )
             entry["joindate"] = min(entry["joindate"], row["time"])
         sessions = _assign_server_sessions(cursor, environment_id=environment_id, rows=rows)
-        sql.users_upsert(cursor, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
-        sql.sessions_upsert(cursor, environment_id=environment_id, now=received_at, rows=sorted_rows(sessions))
-        inserted = sql.events_insert(
-            cursor, environment_id=environment_id, received_at=received_at, library=SERVER_LIBRARY, rows=rows
+        batch = sql.WriteBatch(cursor)
+        sql.users_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
+        sql.sessions_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(sessions))
+        sql.events_insert(
+            batch, environment_id=environment_id, received_at=received_at, library=SERVER_LIBRARY, rows=rows
         )
+        batch.run()
+        inserted = cursor.rowcount if rows else 0
     return {"events": len(events), "inserted": inserted}
 
 
@@ -238,9 +244,12 @@ def identity_merge(
     time = time if time is not None else received_at.timestamp()
     with transaction.atomic(), connection.cursor() as cursor:
         rows = [{"user_id": identified_id, "identity": identity, "joindate": time}]
-        sql.users_upsert(cursor, environment_id=environment.pk, now=received_at, rows=rows)
+        batch = sql.WriteBatch(cursor)
+        sql.users_upsert(batch, environment_id=environment.pk, now=received_at, rows=rows)
         merge = {"from_user_id": anonymous_user_id, "to_user_id": identified_id, "time": time}
-        merged = bool(sql.merges_insert(cursor, environment_id=environment.pk, rows=[merge]))
+        sql.merges_insert(batch, environment_id=environment.pk, rows=[merge])
+        batch.run()
+        merged = bool(cursor.fetchall())
         target = (
             identified_id
             if merged
@@ -260,7 +269,9 @@ def user_properties_add(*, environment: Environment, users: list[dict], received
         )
         row["properties"].update(entry["properties"])
     with transaction.atomic(), connection.cursor() as cursor:
-        sql.users_upsert(cursor, environment_id=environment.pk, now=received_at, rows=sorted_rows(rows))
+        batch = sql.WriteBatch(cursor)
+        sql.users_upsert(batch, environment_id=environment.pk, now=received_at, rows=sorted_rows(rows))
+        batch.run()
     return {"users": len(rows)}
 
 

@@ -303,3 +303,32 @@ def test_events_of_another_environment_do_not_collide(post, batch, make_environm
     response = post("/api/collect", body)
     assert response.json()["inserted"] == 2
     assert RawEvent.objects.filter(environment=other).count() == 2
+
+
+def test_submit_and_change_events_and_an_element_directly_under_html(post, batch):
+    submit = button_click("s1")
+    submit["type"] = "submit"
+    change = button_click("c1")
+    change.update(type="change")
+    change["target"] = {"tag": "select", "id": "", "classes": [], "text": "", "href": ""}
+    change["hierarchy"] = [{"tag": "select", "attrs": {"name": "plan"}}, {"tag": "html"}]
+    assert post("/api/collect", batch(submit, change)).status_code == 200
+    rows = {row.type: row for row in RawEvent.objects.all()}
+    assert rows["submit"].target_id == "cta"
+    assert (rows["change"].target_tag, rows["change"].target_id, rows["change"].hierarchy) == (
+        "select",
+        "",
+        [{"tag": "select", "attrs": {"name": "plan"}}, {"tag": "html"}],
+    )
+
+
+def test_unicode_is_stored_exactly(post, batch):
+    click = button_click()
+    click["target"]["text"] = click["title"] = "Démarrer l’essai 🚀"
+    click["hierarchy"][0]["attrs"]["aria-label"] = 'Start "Pro" trial ✓'
+    click["properties"] = {"plan ✓": "pro 🚀"}
+    assert post("/api/collect", batch(click)).status_code == 200
+    row = RawEvent.objects.get()
+    assert (row.target_text, row.title) == ("Démarrer l’essai 🚀", "Démarrer l’essai 🚀")
+    assert row.hierarchy[0]["attrs"]["aria-label"] == 'Start "Pro" trial ✓'
+    assert row.properties == {"plan ✓": "pro 🚀"}
