@@ -58,7 +58,7 @@ def test_new_events_appear_live_and_pause_stops_them(transactional_db, live_serv
 
     page.get_by_role("button", name="Pause live").click()
     paused = _new_click(environment, "live-two")
-    page.wait_for_timeout(4000)
+    page.wait_for_timeout(3500)  # longer than one poll interval
     assert page.locator(f'#event-rows tr[data-id="{paused.id}"]').count() == 0
     page.get_by_role("button", name="Resume live").click()
     page.wait_for_selector(f'#event-rows tr[data-id="{paused.id}"]', timeout=8000)
