@@ -714,9 +714,17 @@
     resendStored();
     const calls = queued;
     queued = [];
-    // Queued calls first, so properties and identity set before load apply to the first pageview.
-    for (const call of calls) safe(replay)(call);
-    if (option("capturePageviews", true)) recordPageview();
+    // Replay in order; the page's pageview goes just before the first queued track(), so
+    // identity and event properties set early apply to it and tracked events follow it.
+    let pageviewDue = option("capturePageviews", true);
+    for (const call of calls) {
+      if (pageviewDue && call && call[0] === "track") {
+        pageviewDue = false;
+        safe(recordPageview)();
+      }
+      safe(replay)(call);
+    }
+    if (pageviewDue) recordPageview();
   }
 
   for (const [name, fn] of Object.entries(API)) {

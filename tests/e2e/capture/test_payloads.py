@@ -331,8 +331,8 @@ def test_api_track_identify_user_and_event_properties(page, site, collector):
         (event["type"], event.get("name") or event.get("identity"), event.get("properties")) for _, _, event in rows
     ]
     assert summary == [
-        ("custom", "Early", {"ab_test": "b", "logged_in": False, "n": 1}),
         ("pageview", None, {"ab_test": "b", "logged_in": False}),
+        ("custom", "Early", {"ab_test": "b", "logged_in": False, "n": 1}),
         (
             "custom",
             "Upgraded",
