@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from heapsite.demo_site.posts import POSTS
 from warehouse.identity import user_id_for_identity
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
 
@@ -292,6 +293,24 @@ def test_a_new_session_starts_after_thirty_idle_minutes(page, demo):
     assert set(sessions) == {first, second}
     assert sessions[second].time > sessions[first].time
     assert sessions[second].landing_page == base + "pricing/"
+
+
+def test_closing_the_page_sends_what_is_pending(page, demo):
+    base, environment = demo
+    open_page(page, base + f"blog/{POSTS[0].slug}/")
+    page.evaluate("heap._flush()")
+    wait_for_rows(page, environment, 1)
+    # No timer will fire now: only the pagehide beacon can deliver the click.
+    page.evaluate("heap.config.flushInterval = 10 * 60 * 1000")
+    page.click("[data-share=copy]")
+    page.close()
+    rows = wait_for_rows(page, environment, 2)
+    assert [(row.type, row.target_text) for row in rows] == [("pageview", ""), ("click", "Copy link")]
+    assert rows[1].hierarchy[0] == {
+        "tag": "button",
+        "classes": ["btn", "btn-secondary", "btn-sm", "share-button"],
+        "attrs": {"type": "button", "data-share": "copy"},
+    }
 
 
 def test_a_batch_sent_twice_is_stored_once(page, demo):
