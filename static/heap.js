@@ -274,8 +274,25 @@
     state.lastActivity = time;
   }
 
+  // Another tab of the site may have moved on (new session, identify, reset): follow it.
+  function followOtherTabs() {
+    const stored = readStorage(storageKey());
+    if (!stored || !validUserId(stored.userId) || !stored.session || !stored.session.id) return;
+    if (!(stored.lastActivity > state.lastActivity)) return;
+    state = {
+      userId: stored.userId,
+      identity: typeof stored.identity === "string" ? stored.identity : null,
+      session: stored.session,
+      lastActivity: stored.lastActivity,
+      eventProperties: stored.eventProperties || {},
+    };
+    heap.userId = state.userId;
+    heap.identity = state.identity;
+  }
+
   // A session ends after 30 minutes without events; the next event starts a new one.
   function touchSession(time) {
+    followOtherTabs();
     const timeout = option("sessionTimeout", 30 * 60 * 1000);
     if (!state.session || time - state.lastActivity > timeout || time < state.session.start_time) {
       startSession(time);
@@ -729,7 +746,10 @@
 
   for (const [name, fn] of Object.entries(API)) {
     heap[name] = safe((...args) => {
-      if (state) return fn(...args);
+      if (state) {
+        followOtherTabs();
+        return fn(...args);
+      }
       queued.push([name, ...args]);
       return undefined;
     });
