@@ -132,6 +132,15 @@ def lower_sql(expr: sql.Composable) -> sql.Composable:
     return sql.SQL("translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')").format(expr)
 
 
+def not_null(expr: sql.Composable) -> sql.Composable:
+    """NULL (a missing hierarchy element or key) counts as no match, so predicates stay two-valued.
+
+    Wrapping each leaf rather than the whole predicate keeps the top-level AND visible to the
+    planner (selectivity estimates, cheapest-first ordering, parallel plans).
+    """
+    return sql.SQL("COALESCE({}, FALSE)").format(expr)
+
+
 def and_sql(conditions: list[sql.Composable]) -> sql.Composable:
     if not conditions:
         return TRUE
@@ -190,7 +199,7 @@ class SelectorCompiler:
         if not conditions and not slot.is_target:
             # `*` still needs an element there: html has no parent element.
             conditions.append((COST_FIXED, sql.SQL("{} IS NOT NULL").format(el)))
-        return conditions
+        return [(cost, part if cost == COST_COLUMN or part is FALSE else not_null(part)) for cost, part in conditions]
 
     def type_selector(self, name: str, slot: _Slot) -> list[tuple[int, sql.Composable]]:
         el = slot.element
@@ -201,7 +210,7 @@ class SelectorCompiler:
             return [(cost, equal)]
         # SVG elements keep camelCase (foreignObject) yet match type selectors case-insensitively.
         foreign = sql.SQL("({} = {} AND {} ? 'ns')").format(lower_sql(column), self.p(name), el)
-        return [(cost, sql.SQL("({} OR {})").format(equal, foreign))]
+        return [(cost, not_null(sql.SQL("({} OR {})").format(equal, foreign)))]
 
     def attribute_value(self, name: str, slot: _Slot) -> tuple[int, sql.Composable]:
         el = slot.element
@@ -217,12 +226,15 @@ class SelectorCompiler:
                     " WITH ORDINALITY AS c(v, n))"
                 ).format(el)
             return COST_SUBQUERY, sql.SQL("COALESCE({} -> 'attrs' ->> 'class', {})").format(el, joined)
-        # SVG/MathML attribute names keep their case (viewBox) yet match case-insensitively.
+        # SVG/MathML attribute names keep their case (viewBox) yet match case-insensitively; jsonpath
+        # rather than a subquery keeps the predicate parallel-safe.
+        pattern = "^" + "".join("\\" + ch if ch.isascii() and not ch.isalnum() else ch for ch in name) + "$"
+        path = f'$.keyvalue() ? (@.key like_regex {json.dumps(pattern)} flag "i").value'
         foreign = sql.SQL(
-            "CASE WHEN {el} ? 'ns' THEN (SELECT a.value FROM jsonb_each_text({el} -> 'attrs') AS a"
-            " WHERE {key} = {name} LIMIT 1) END"
-        ).format(el=el, key=lower_sql(sql.SQL("a.key")), name=self.p(name))
-        return COST_SUBQUERY, sql.SQL("COALESCE({} -> 'attrs' ->> {}, {})").format(el, self.p(name), foreign)
+            "CASE WHEN {el} ? 'ns' THEN jsonb_path_query_first({el} -> 'attrs', {path}::jsonpath) #>> '{{}}' END"
+        )
+        foreign = foreign.format(el=el, path=self.p(path))
+        return COST_FIXED, sql.SQL("COALESCE({} -> 'attrs' ->> {}, {})").format(el, self.p(name), foreign)
 
     def attribute(self, attribute, slot: _Slot) -> tuple[int, sql.Composable]:
         name = ascii_lower(attribute.name)
@@ -279,20 +291,14 @@ class SelectorCompiler:
             conditions += self.compound(compound, slot)
         floating = segments[:-1]
         if floating:
-            prefilter = self.containment([c for segment in floating for c in segment])
-            if prefilter is not None:
-                conditions.append((COST_CONTAINS, prefilter))
-            walk = self.placement(floating, len(anchored))
             only = floating[0][0] if len(floating) == 1 and len(floating[0]) == 1 else None
-            if prefilter is not None and only is not None and self.containment_is_exact(only):
-                # `A B`: containment already proves an A somewhere; it is the right place unless the
-                # only A might be the target or its `>` parents, so walk only when one of those is an A.
-                below = [
-                    self.compound(only, _Slot(sql.SQL("e.hierarchy -> {}").format(sql.Literal(depth))))
-                    for depth in range(len(anchored))
-                ]
-                near = or_sql([and_sql([part for _, part in conds]) for conds in below])
-                walk = sql.SQL("(NOT COALESCE({}, TRUE) OR {})").format(near, walk)
+            # `A B` (the common case): one parallel-safe jsonpath scan of the ancestors, no subquery.
+            walk = self.jsonpath_exists(only, start=len(anchored)) if only is not None else None
+            if walk is None:
+                prefilter = self.containment([c for segment in floating for c in segment])
+                if prefilter is not None:
+                    conditions.append((COST_CONTAINS, prefilter))
+                walk = self.placement(floating, len(anchored))
             conditions.append((COST_WALK, walk))
         conditions.sort(key=lambda item: item[0])
         if any(sql_part is FALSE for _, sql_part in conditions):
@@ -317,12 +323,27 @@ class SelectorCompiler:
             return None
         return sql.SQL("e.hierarchy @> {}::jsonb").format(self.p(json.dumps(wanted, ensure_ascii=False)))
 
-    @staticmethod
-    def containment_is_exact(compound: Compound) -> bool:
-        """Whether `containment([compound])` holds exactly when some element matches the compound."""
+    def jsonpath_exists(self, compound: Compound, *, start: int) -> sql.Composable | None:
+        """Some element at index >= start matches `compound`, as jsonb_path_exists; None if not expressible."""
         tag = ascii_lower(compound.tag or "*")
-        tag_ok = tag == "*" or tag not in CAMEL_CASE_FOREIGN_TAGS
-        return tag_ok and len(set(compound.ids)) <= 1 and not compound.attributes
+        if compound.attributes or tag in CAMEL_CASE_FOREIGN_TAGS or len(set(compound.ids)) > 1:
+            return None
+        tests, variables = [], {}
+        if tag != "*":
+            variables["t"] = tag
+            tests.append("@.tag == $t")
+        for i, value in enumerate(compound.ids[:1]):
+            variables[f"i{i}"] = value
+            tests.append(f"@.id == $i{i}")
+        for i, value in enumerate(dict.fromkeys(compound.classes)):
+            variables[f"c{i}"] = value
+            tests.append(f"@.classes[*] == $c{i}")
+        if not tests:
+            tests.append("exists(@.tag)")
+        path = f"$[{start} to last] ? ({' && '.join(tests)})"
+        return sql.SQL("jsonb_path_exists(e.hierarchy, {}::jsonpath, {}::jsonb)").format(
+            self.p(path), self.p(json.dumps(variables, ensure_ascii=False))
+        )
 
     def placement(self, segments: list[list[Compound]], start: int) -> sql.Composable:
         """Segments (leftmost first) placed, nearest the target first, each at its earliest position."""
