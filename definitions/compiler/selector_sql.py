@@ -123,6 +123,11 @@ TRUE = sql.SQL("TRUE")
 FALSE = sql.SQL("FALSE")
 TARGET = sql.SQL("e.hierarchy -> 0")
 
+# Positions of the hierarchy checked without a subquery for `A > B C`-style selectors (deeper
+# hierarchies still match exactly, through the general walk).
+UNROLL_DEPTH = 16
+MAX_HIERARCHY = 512  # docs/api.md: deeper hierarchies are rejected at ingestion
+
 # Cost classes used to order AND-ed checks; PostgreSQL evaluates AND arguments left to right.
 COST_COLUMN, COST_FIXED, COST_CONTAINS, COST_SUBQUERY, COST_WALK = 1, 2, 3, 4, 5
 
@@ -295,6 +300,9 @@ class SelectorCompiler:
             # `A B` (the common case): one parallel-safe jsonpath scan of the ancestors, no subquery.
             walk = self.jsonpath_exists(only, start=len(anchored)) if only is not None else None
             if walk is None:
+                # Fixed positions are cheap; searching the whole hierarchy (containment, jsonpath) is not.
+                walk = self.unrolled_placement(floating, len(anchored))
+            if walk is None:
                 prefilter = self.containment([c for segment in floating for c in segment])
                 if prefilter is not None:
                     conditions.append((COST_CONTAINS, prefilter))
@@ -323,27 +331,98 @@ class SelectorCompiler:
             return None
         return sql.SQL("e.hierarchy @> {}::jsonb").format(self.p(json.dumps(wanted, ensure_ascii=False)))
 
-    def jsonpath_exists(self, compound: Compound, *, start: int) -> sql.Composable | None:
-        """Some element at index >= start matches `compound`, as jsonb_path_exists; None if not expressible."""
+    def unrolled_placement(self, segments: list[list[Compound]], start: int) -> sql.Composable | None:
+        """The walk for up to two floating segments without a subquery in the common case.
+
+        The nearest segment's earliest position is a CASE over fixed positions up to UNROLL_DEPTH; a
+        leftmost one-compound segment is then a jsonpath search above it. Only hierarchies deeper
+        than UNROLL_DEPTH fall back to the general walk.
+        """
+        if len(segments) > 2 or (len(segments) == 2 and len(segments[0]) != 1):
+            return None
+        nearest = segments[-1]
+        whens = []
+        for position in range(start, UNROLL_DEPTH):
+            conditions = []
+            for offset, compound in enumerate(reversed(nearest)):
+                slot = _Slot(sql.SQL("e.hierarchy -> {}").format(sql.Literal(position + offset)))
+                conditions += self.compound(compound, slot)
+            conditions.sort(key=lambda item: item[0])
+            match = and_sql([part for _, part in conditions])
+            whens.append(sql.SQL("WHEN {} THEN {}").format(match, sql.Literal(position)))
+        if not whens:
+            return None
+        earliest = sql.SQL("(CASE {} END)").format(sql.SQL(" ").join(whens))
+        if len(segments) == 1:
+            found = sql.SQL("({} IS NOT NULL)").format(earliest)
+        else:
+            above = sql.SQL("jsonb_build_object('s', {} + {})").format(earliest, sql.Literal(len(nearest)))
+            found = self.jsonpath_exists(segments[0][0], start=above)
+            if found is None:
+                return None
+        deep_walk = self.jsonpath_walk(segments, start) or self.placement(segments, start)
+        deep = sql.SQL("(jsonb_array_length(e.hierarchy) > {} AND {})").format(sql.Literal(UNROLL_DEPTH), deep_walk)
+        return sql.SQL("({} OR {})").format(found, deep)
+
+    @staticmethod
+    def jsonpath_tests(compound: Compound, element: str, key: str) -> tuple[list[str], dict] | None:
+        """jsonpath tests of `compound` on `element` (e.g. "@" or "$[@ + 1]"), variables named after `key`."""
         tag = ascii_lower(compound.tag or "*")
         if compound.attributes or tag in CAMEL_CASE_FOREIGN_TAGS or len(set(compound.ids)) > 1:
             return None
         tests, variables = [], {}
         if tag != "*":
-            variables["t"] = tag
-            tests.append("@.tag == $t")
-        for i, value in enumerate(compound.ids[:1]):
-            variables[f"i{i}"] = value
-            tests.append(f"@.id == $i{i}")
-        for i, value in enumerate(dict.fromkeys(compound.classes)):
-            variables[f"c{i}"] = value
-            tests.append(f"@.classes[*] == $c{i}")
+            variables[f"{key}t"] = tag
+            tests.append(f"{element}.tag == ${key}t")
+        for value in compound.ids[:1]:
+            variables[f"{key}i"] = value
+            tests.append(f"{element}.id == ${key}i")
+        for n, value in enumerate(dict.fromkeys(compound.classes)):
+            variables[f"{key}c{n}"] = value
+            tests.append(f"{element}.classes[*] == ${key}c{n}")
         if not tests:
-            tests.append("exists(@.tag)")
-        path = f"$[{start} to last] ? ({' && '.join(tests)})"
-        return sql.SQL("jsonb_path_exists(e.hierarchy, {}::jsonpath, {}::jsonb)").format(
-            self.p(path), self.p(json.dumps(variables, ensure_ascii=False))
+            tests.append(f"exists({element}.tag)")
+        return tests, variables
+
+    def jsonpath_exists(self, compound: Compound, *, start: int | sql.Composable) -> sql.Composable | None:
+        """Some element at index >= start matches `compound`, as jsonb_path_exists; None if not expressible."""
+        found = self.jsonpath_tests(compound, "@", "")
+        if found is None:
+            return None
+        tests, variables = found
+        condition = " && ".join(tests)
+        if isinstance(start, int):
+            path = f"$[{start} to last] ? ({condition})"
+            return sql.SQL("jsonb_path_exists(e.hierarchy, {}::jsonpath, {}::jsonb)").format(
+                self.p(path), self.p(json.dumps(variables, ensure_ascii=False))
+            )
+        # A start computed per row (NULL when nothing below matched: silent, so no error).
+        path = f"$[$s to last] ? ({condition})"
+        return not_null(
+            sql.SQL("jsonb_path_exists(e.hierarchy, {}::jsonpath, {} || {}::jsonb, TRUE)").format(
+                self.p(path), start, self.p(json.dumps(variables, ensure_ascii=False))
+            )
         )
+
+    def jsonpath_walk(self, segments: list[list[Compound]], start: int) -> sql.Composable | None:
+        """The general walk as jsonpath (no subquery, parallel-safe, slower): earliest positions by
+        filtering a list of indices. None when a compound is not expressible in jsonpath."""
+        position: sql.Composable = sql.Literal(start)
+        for segment in reversed(segments):
+            tests, variables = [], {"idx": list(range(MAX_HIERARCHY))}
+            for offset, compound in enumerate(reversed(segment)):
+                found = self.jsonpath_tests(compound, f"$[@ + {offset}]" if offset else "$[@]", f"k{offset}")
+                if found is None:
+                    return None
+                tests += found[0]
+                variables.update(found[1])
+            path = f"$idx[*] ? (@ >= $s && {' && '.join(tests)})"
+            first = sql.SQL(
+                "(jsonb_path_query_first(e.hierarchy, {}::jsonpath, jsonb_build_object('s', {}) || {}::jsonb, TRUE))::int"
+            )
+            first = first.format(self.p(path), position, self.p(json.dumps(variables, ensure_ascii=False)))
+            position = sql.SQL("({} + {})").format(first, sql.Literal(len(segment)))
+        return sql.SQL("({} IS NOT NULL)").format(position)
 
     def placement(self, segments: list[list[Compound]], start: int) -> sql.Composable:
         """Segments (leftmost first) placed, nearest the target first, each at its earliest position."""

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from psycopg2 import sql
 
-from definitions.compiler import CompileError, compile_selector
+from definitions.compiler import CompileError, compile_selector, selector_sql
 from warehouse.models import RawEvent
 
 from .oracle import PageGenerator, SelectorGenerator, mutate
@@ -86,8 +86,11 @@ def seeds() -> list[int]:
     return out
 
 
+# 16 is the real unrolled depth; 2 sends most hierarchies through the deep-walk fallbacks too.
+@pytest.mark.parametrize("unroll_depth", [16, 2])
 @pytest.mark.parametrize("seed", seeds())
-def test_compiled_selectors_agree_with_the_browser(seed, oracle_browser, environment):
+def test_compiled_selectors_agree_with_the_browser(seed, unroll_depth, oracle_browser, environment, monkeypatch):
+    monkeypatch.setattr(selector_sql, "UNROLL_DEPTH", unroll_depth)
     rng = random.Random(seed)
     pages = [PageGenerator(rng).page() for _ in range(PAGES)]
     generator = SelectorGenerator(rng)

@@ -52,7 +52,12 @@ def test_an_anonymous_id_merges_only_once(post, batch, environment):
     response = post("/api/identify", again)
     assert response.status_code == 200
     frank = user_id_for_identity("frank")
-    assert response.json() == {"ok": True, "user_id": user_id_for_identity("grace"), "merged": False, "merged_into": frank}
+    assert response.json() == {
+        "ok": True,
+        "user_id": user_id_for_identity("grace"),
+        "merged": False,
+        "merged_into": frank,
+    }
     assert list(IdentityMerge.objects.values_list("to_user_id", flat=True)) == [frank]
 
 

@@ -30,7 +30,12 @@ def test_track_single_event(post, environment):
     assert response.json() == {"ok": True, "events": 1, "inserted": 1}
     event = RawEvent.objects.get()
     alice = user_id_for_identity(ALICE)
-    assert (event.event_id, event.type, event.event_name, event.user_id) == ("srv-order-1001", "custom", "Purchase", alice)
+    assert (event.event_id, event.type, event.event_name, event.user_id) == (
+        "srv-order-1001",
+        "custom",
+        "Purchase",
+        alice,
+    )
     assert event.properties == {"amount": 49.5, "currency": "EUR", "gift": False}
     assert (event.time, event.library, event.hierarchy, event.domain) == (moment, "server", [], "")
     session = RawSession.objects.get()
@@ -97,7 +102,12 @@ def test_later_track_reuses_a_recent_session_and_not_an_old_one(post, environmen
     start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
     def track(minute: int) -> int:
-        body = {"app_id": environment.app_id, "identity": ALICE, "event": "E", "timestamp": iso(start + timedelta(minutes=minute))}
+        body = {
+            "app_id": environment.app_id,
+            "identity": ALICE,
+            "event": "E",
+            "timestamp": iso(start + timedelta(minutes=minute)),
+        }
         assert post("/api/track", body).status_code == 200
         return RawEvent.objects.latest("id").session_id
 
