@@ -86,6 +86,7 @@ def test_start_from_nothing_then_stop_on_exit(data_dir):
     assert report["redis_url"].startswith("unix://")
     assert (data_dir / "postgres" / "PG_VERSION").exists()
     assert server_pids(data_dir) == {}, "the process that started the servers stops them when it exits"
+    assert "stopped the embedded PostgreSQL and Redis" in stderr
 
 
 def test_second_run_reuses_the_data(data_dir):
