@@ -42,7 +42,7 @@ def test_sql_page_in_the_browser(sql_live_server, e2e_world, browser_page, tmp_p
     assert page.locator("table.sql-results td", has_text="first").count() == 0
 
     # An error is shown and its position marked in the editor.
-    set_editor(page, "SELECT nope FROM pageviews")
+    set_editor(page, "SELECT path,\n  nope\nFROM pageviews")
     page.keyboard.press("Control+Enter")
     page.locator(".sql-error", has_text='column "nope" does not exist').wait_for()
     assert page.locator(".cm-sql-error").inner_text() == "nope"

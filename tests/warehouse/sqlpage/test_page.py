@@ -310,3 +310,8 @@ def test_sql_role_command_prints_connection_settings(world, db):
     out = io.StringIO()
     call_command("sql_role", world.alpha.warehouse_schema, "--show-password", stdout=out)
     assert world.alpha.sql_role.password in out.getvalue()
+
+
+def test_crlf_line_breaks_from_the_browser_count_as_one_character(analyst_client, run_url, world):
+    fragment = run_sql(analyst_client, run_url, "SELECT 1,\r\n  nope\r\nFROM pageviews")
+    assert 'data-error-position="13"' in fragment
