@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('warehouse', '0001_initial'),
+        ('warehouse', '0004_sync_watermark_xids'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

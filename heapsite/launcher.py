@@ -1,0 +1,66 @@
+"""`manage.py up`: prepare the database on first run, then run web server, worker and scheduler."""
+
+import os
+import socket
+
+from django.core.management import call_command, get_commands
+from django.core.management.base import CommandError, OutputWrapper
+
+from heapsite.processes import Child, manage_py, run_together
+from heapsite.services import admin_user_ensure, demo_environments_ensure
+from warehouse.models import RawEvent
+
+WORKER_QUEUES = ["default", "sync"]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Like runserver: connections of a previous run in TIME_WAIT do not make the port "taken".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def first_run_setup(*, out: OutputWrapper, demo: bool) -> None:
+    """Migrate; on a fresh install create the admin login and the demo environments and data."""
+    call_command("migrate", interactive=False, verbosity=1)
+    password = admin_user_ensure()
+    if password:
+        out.write(
+            "\nCreated the admin login (shown only this once; change it under /admin/):\n"
+            f"    user:     admin\n    password: {password}\n"
+        )
+    for environment, key in demo_environments_ensure():
+        out.write(
+            f"Created environment {environment.project.name} / {environment.name}: app id {environment.app_id}, "
+            f"server key {key}  (shown only this once)"
+        )
+    if demo and not RawEvent.objects.exists():
+        if "seed_demo" in get_commands():
+            out.write("Loading demo data (seed_demo)...")
+            call_command("seed_demo")
+        else:
+            out.write("No demo data: the seed_demo command is not available yet.")
+
+
+def up(*, host: str, port: int, demo: bool, out: OutputWrapper) -> int:
+    if port_in_use(host, port):
+        raise CommandError(
+            f"port {port} on {host} is already in use (is heapsite already running?). "
+            f"Pick another one: `make run PORT={port + 1}` or `python manage.py up --port {port + 1}`."
+        )
+    first_run_setup(out=out, demo=demo)
+    # up prints where the app is; Django's "development server" banner would only add noise.
+    os.environ["DJANGO_RUNSERVER_HIDE_WARNING"] = "true"
+    children = [
+        Child("web server", manage_py("runserver", f"{host}:{port}", "--noreload", "--insecure")),
+        Child("worker", manage_py("rqworker", *WORKER_QUEUES)),
+        Child("scheduler", manage_py("scheduler")),
+    ]
+    shown_host = f"[{host}]" if ":" in host else host
+    out.write(f"\nheapsite is running at http://{shown_host}:{port}/  (web server, RQ worker and scheduler)")
+    out.write("Press Ctrl+C to stop everything.\n")
+    return run_together(children, log=out.write)
