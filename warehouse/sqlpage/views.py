@@ -56,11 +56,12 @@ def _limits() -> dict:
 
 
 def _page_context(request: HttpRequest, environment, **extra) -> dict:
-    tables = selectors.sql_schema_tables(environment=environment)
+    schemas = selectors.sql_schema_tables(environment=environment)
+    warehouse_tables = schemas[0].tables
     context = {
         "environment": environment,
-        "tables": tables,
-        "starters": starter_queries(tables=[(table.name, [column for column, _ in table.columns]) for table in tables]),
+        "schemas": schemas,
+        "starters": starter_queries(tables=[(t.name, [column for column, _ in t.columns]) for t in warehouse_tables]),
         "history": selectors.sql_history(user=request.user, environment=environment),
         "saved_queries": selectors.saved_queries(environment=environment),
         "limits": _limits(),

@@ -47,7 +47,9 @@ def test_incremental_appends_and_applies_merges_users_sessions(raw, sync_env):
     users = rows(f"SELECT user_id, identity, plan, team_size FROM {schema}.users ORDER BY user_id")
     assert users == [{"user_id": BOB, "identity": "bob", "plan": "pro", "team_size": 4}]
     assert rows(f"SELECT session_id, user_id, country FROM {schema}.sessions ORDER BY 1") == [
-        {"session_id": 1, "user_id": BOB, "country": "DE"}, {"session_id": 2, "user_id": BOB, "country": ""}]
+        {"session_id": 1, "user_id": BOB, "country": "DE"},
+        {"session_id": 2, "user_id": BOB, "country": ""},
+    ]
 
     # Nothing new: nothing appended, same rows.
     run = sync(sync_env)
