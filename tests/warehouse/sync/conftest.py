@@ -5,6 +5,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import django_rq
 import pytest
@@ -143,8 +144,10 @@ def worker_env(**extra) -> dict:
 
 def _test_database_url() -> str:
     db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    # The embedded PostgreSQL's HOST is a socket directory (a path) and it has no port.
+    host = quote(db["HOST"] or "", safe="") + (f":{db['PORT']}" if db.get("PORT") else "")
+    return f"postgres://{quote(db['USER'], safe='')}{password}@{host}/{db['NAME']}"
 
 
 WORKER_SCRIPT = (
