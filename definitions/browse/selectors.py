@@ -272,7 +272,7 @@ def top_interactions(*, environment: Environment, since: datetime, limit: int = 
     for title, kind, keys in (
         ("Clicks", "click", (*element, "target_text")),
         ("Pages", "pageview", ("domain", "path")),
-        ("Form submits", "submit", (*element, "path")),
+        ("Form submits", "submit", element),
         ("Field changes", "change", element),
         ("Custom events", "custom", ("event_name",)),
     ):
