@@ -82,9 +82,7 @@ def demo_seed(
         raw_models = (RawEvent, RawSession, RawUser, IdentityMerge)
         if any(model.objects.filter(environment=environment).exists() for model in raw_models):
             if not replace:
-                raise DemoDataExists(
-                    f"environment {schema!r} already has raw events; use --replace to delete its raw data first"
-                )
+                raise DemoDataExists(f"environment {schema!r} already has raw data; use --replace to delete it first")
             for model in raw_models:
                 model.objects.filter(environment=environment).delete()
         generator = DemoGenerator(
