@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from psycopg2 import sql
 
@@ -319,7 +320,9 @@ def users_search(*, environment: Environment, query: str, cursor: Cursor | None 
     if query:
         key, equals, value = query.partition("=")
         if equals and key.strip():
-            users = users.filter(**{f"properties__{key.strip()}": _json_scalar(value.strip())})
+            # ->> compares the text form, so plan=pro, seats=5 and trial=true all work as typed.
+            value_text = KeyTextTransform(key.strip(), "properties")
+            users = users.annotate(property_text=value_text).filter(property_text=value.strip())
         elif query.isdigit() and int(query) < 2**63:
             users = users.filter(user_id=int(query))
         else:
@@ -329,16 +332,6 @@ def users_search(*, environment: Environment, query: str, cursor: Cursor | None 
     found = list(users.order_by("-last_modified", "-id")[: limit + 1])
     next_cursor = Cursor(found[limit - 1].last_modified, found[limit - 1].id).encode() if len(found) > limit else None
     return UsersPage(users=found[:limit], next_cursor=next_cursor)
-
-
-def _json_scalar(value: str) -> Any:
-    """`plan=pro` looks for the string; `seats=5` and `trial=true` also match the number / boolean."""
-    if value in ("true", "false"):
-        return value == "true"
-    try:
-        return int(value)
-    except ValueError:
-        return value
 
 
 @dataclass
