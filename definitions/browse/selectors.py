@@ -19,7 +19,7 @@ from .labels import event_label, hierarchy_lines, short_selector
 PAGE_SIZE = 50
 # Rows a page may look at when only non-indexed filters apply: bounds the time of a page with a rare
 # filter; the page then offers to continue the search from where it stopped.
-SCAN_BUDGET = 50_000
+SCAN_BUDGET = 30_000
 LIVE_LIMIT = 100
 
 
