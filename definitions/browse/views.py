@@ -104,6 +104,7 @@ def raw_top(request: HttpRequest, schema: str) -> HttpResponse:
         "range_key": range_key,
         "ranges": list(TOP_RANGES),
         "any": any(sections.values()),
+        "links": _links(schema),
     }
     return render(request, "raw/top.html", context)
 
@@ -122,6 +123,7 @@ def users(request: HttpRequest, schema: str) -> HttpResponse:
         "page": page,
         "errors": errors,
         "paged": cursor is not None,
+        "links": _links(schema),
     }
     return render(request, "users/users.html", context, status=400 if errors else 200)
 
