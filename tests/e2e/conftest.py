@@ -1,7 +1,7 @@
 """Shared fixtures for browser tests: Debian's Chromium driven by Playwright.
 
-One browser per test session; every test gets a fresh context (its own cookies and storage) and
-a page that fails the test if the page throws. Pages can come from the live Django server
+One browser and one context per test session; every test starts with the context emptied (no
+pages, routes, cookies or storage) and gets a page that fails the test if the page throws. Pages can come from the live Django server
 (`live_server`) or from `fake_site`, which serves HTML from the test itself under a made-up
 origin without any server.
 """
@@ -43,12 +43,29 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def browser_context(browser):
+@pytest.fixture(scope="session")
+def _shared_context(browser):
+    # A new context per test costs more than the cleanup below; a janitor page stays open to
+    # reach the DevTools protocol for clearing storage without navigating anywhere.
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    janitor = context.new_page()
+    yield context, janitor, context.new_cdp_session(janitor)
+    context.close()
+
+
+@pytest.fixture
+def browser_context(_shared_context):
+    """A browser context that starts empty: no pages, routes, cookies or site storage."""
+    context, janitor, cdp = _shared_context
     context.set_default_timeout(5000)
     yield context
-    context.close()
+    for page in context.pages:
+        if page is not janitor:
+            page.close()
+    context.unroute_all(behavior="ignoreErrors")
+    for origin in context.storage_state()["origins"]:
+        cdp.send("Storage.clearDataForOrigin", {"origin": origin["origin"], "storageTypes": "all"})
+    context.clear_cookies()
 
 
 class PageErrors:
@@ -101,3 +118,14 @@ class FakeSite:
 @pytest.fixture
 def fake_site(browser_context) -> FakeSite:
     return FakeSite(browser_context)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    # Chromium keeps connections to the live server open between requests, and each server thread
+    # would keep its database connection with it; closing them after every request lets the test
+    # database be dropped at the end of the session.
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+    return live_server
