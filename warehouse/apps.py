@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class WarehouseConfig(AppConfig):
     name = "warehouse"
     verbose_name = "Warehouse"
+
+    def ready(self) -> None:
+        from warehouse.registry import register_table_change_listener
+        from warehouse.services import table_change_record
+
+        register_table_change_listener(table_change_record)

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from warehouse.models import Environment
 
+from .selectors import environment_for_app_id
 from .validation import Spec, type_name, validate
 
 JSON_TYPES = frozenset({"application/json"})
@@ -114,7 +115,7 @@ def environment_for(body: dict, request: HttpRequest | None = None) -> Environme
     app_id = body.get("app_id")
     if not isinstance(app_id, str) or not app_id:
         return None
-    environment = Environment.objects.filter(app_id=app_id).first()
+    environment = environment_for_app_id(app_id, cached=request is None)
     if environment is None:
         raise IngestError(401, "unknown app id", "app_id", "no environment has this app id")
     if request is not None:

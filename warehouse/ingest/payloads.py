@@ -1,10 +1,11 @@
 """The shapes of the ingestion payloads (docs/api.md), written with the specs of `validation`."""
 
+import re
 from functools import lru_cache
 
 from warehouse.identity import ANONYMOUS_ID_LIMIT
 
-from .validation import Bool, Int, List, Map, Obj, Problems, Scalar, Str, Timestamp, join_key
+from .validation import Bool, Int, List, Map, Obj, Path, Problems, Scalar, Str, Timestamp
 
 # Limits from DESIGN.md §8, and the ones docs/api.md adds for URL parts and the element fields.
 MAX_NAME = 1024
@@ -27,26 +28,26 @@ url_part = Str(max_length=MAX_URL_PART)
 short_text = Str(max_length=MAX_TEXT)
 
 
+_has_whitespace = re.compile(r"\s").search
+
+
 def _attr_name_problem(name: str) -> str | None:
     lowered = name.lower()
     if lowered in FORBIDDEN_ATTRS or lowered.startswith("on"):
         return f"{name[:64]!r} is never captured (see docs/api.md, Element hierarchy)"
-    if any(char.isspace() for char in name):
+    if _has_whitespace(name):
         return "must not contain whitespace"
     return None
 
 
-def _class_token_problem(tokens: list, path: str, problems: Problems) -> None:
-    for index, token in enumerate(tokens):
-        if not token or any(char.isspace() for char in token):
-            problems.add(f"{path}[{index}]", "class tokens are non-empty and contain no whitespace")
-
-
 class _ClassList(List):
-    def check(self, value, path, problems):
-        cleaned = super().check(value, path, problems)
-        if cleaned:
-            _class_token_problem(cleaned, path, problems)
+    """Class tokens as `classList` has them: non-empty, no whitespace, no duplicates."""
+
+    def __call__(self, value, path, problems):
+        cleaned = super().__call__(value, path, problems)
+        for index, token in enumerate(cleaned or ()):
+            if not token or _has_whitespace(token):
+                problems.add((path, index), "class tokens are non-empty and contain no whitespace")
         return cleaned
 
 
@@ -77,41 +78,45 @@ target = Obj(
 )
 
 
-def _hierarchy_matches_target(event: dict, path: str, problems: Problems) -> None:
+# Fields only some event types carry: each type requires the ones listed, and refuses the others.
+TYPE_SPECIFIC_FIELDS = ("name", "identity", "target", "hierarchy")
+FIELDS_BY_TYPE = {
+    "pageview": (),
+    "click": ("target", "hierarchy"),
+    "submit": ("target", "hierarchy"),
+    "change": ("target", "hierarchy"),
+    "custom": ("name",),
+    "identify": ("identity",),
+    "user_properties": (),
+}
+_TYPES_BY_FIELD = {
+    key: ", ".join(kind for kind, keys in FIELDS_BY_TYPE.items() if key in keys) for key in TYPE_SPECIFIC_FIELDS
+}
+
+
+def _type_specific_fields(event: dict, path: Path, problems: Problems) -> None:
     kind = event["type"]
-    hierarchy = event.get("hierarchy")
-    if kind not in ELEMENT_EVENT_TYPES:
-        for key in ("target", "hierarchy"):
-            if event.get(key):
-                problems.add(join_key(path, key), f"only click, submit and change events carry {key}")
+    for key in TYPE_SPECIFIC_FIELDS:
+        if key in FIELDS_BY_TYPE[kind]:
+            if not event.get(key):
+                problems.add((path, key), f"is required for {kind} events")
+        elif key in event:
+            problems.add((path, key), f"only {_TYPES_BY_FIELD[key]} events carry {key}")
+
+
+def _target_is_hierarchy_start(event: dict, path: Path, problems: Problems) -> None:
+    """docs/api.md "Element hierarchy": the target is hierarchy[0], and the hierarchy ends at <html>."""
+    if event["type"] not in ELEMENT_EVENT_TYPES or not event.get("target") or not event.get("hierarchy"):
         return
-    missing = [key for key in ("target", "hierarchy") if not event.get(key)]
-    for key in missing:
-        problems.add(join_key(path, key), f"is required for {kind} events")
-    if missing:
-        return
+    hierarchy, target = event["hierarchy"], event["target"]
     first, last = hierarchy[0], hierarchy[-1]
-    shown = event["target"]
     for key, expected in (("tag", first["tag"]), ("id", first.get("id", "")), ("classes", first.get("classes", []))):
-        if shown[key] != expected:
-            problems.add(f"{path}.target.{key}", f"must equal hierarchy[0].{key} (the target is the first element)")
+        if target[key] != expected:
+            problems.add(((path, "target"), key), f"must equal hierarchy[0].{key} (the target is the first element)")
     if last["tag"] != "html" or "ns" in last:
-        problems.add(f"{path}.hierarchy[{len(hierarchy) - 1}].tag", "the hierarchy must end with the <html> element")
-    elif len(hierarchy) > 1 and hierarchy[-2]["tag"] not in ("body", "frameset"):
-        problems.add(f"{path}.hierarchy[{len(hierarchy) - 2}].tag", "the element before <html> must be <body>")
-
-
-def _type_requirements(event: dict, path: str, problems: Problems) -> None:
-    kind = event["type"]
-    if kind == "custom" and not event.get("name"):
-        problems.add(f"{path}.name", "is required for custom events")
-    if kind != "custom" and event.get("name"):
-        problems.add(f"{path}.name", "only custom events have a name")
-    if kind == "identify" and not event.get("identity"):
-        problems.add(f"{path}.identity", "is required for identify events")
-    if kind != "identify" and "identity" in event:
-        problems.add(f"{path}.identity", "only identify events carry an identity (the batch has one at the top)")
-    _hierarchy_matches_target(event, path, problems)
+        problems.add(
+            (((path, "hierarchy"), len(hierarchy) - 1), "tag"), "the hierarchy must end with the <html> element"
+        )
 
 
 collect_event = Obj(
@@ -133,7 +138,7 @@ collect_event = Obj(
     },
     required=frozenset({"id", "type", "time"}),
     defaults={"properties": dict},
-    rules=(_type_requirements,),
+    rules=(_type_specific_fields, _target_is_hierarchy_start),
 )
 
 session = Obj(
@@ -164,14 +169,14 @@ idempotency_key = Str(max_length=MAX_EVENT_ID - 4, min_length=1)
 def _unique(list_key: str, item_key: str, what: str):
     """Within one request each item's `item_key` is unique (retries are separate requests)."""
 
-    def rule(payload: dict, path: str, problems: Problems) -> None:
+    def rule(payload: dict, path: Path, problems: Problems) -> None:
         seen: dict = {}
         for index, item in enumerate(payload.get(list_key) or []):
             value = item.get(item_key)
             if value is None:
                 continue
             if value in seen:
-                problems.add(f"{list_key}[{index}].{item_key}", f"repeats the {what} of {list_key}[{seen[value]}]")
+                problems.add(((list_key, index), item_key), f"repeats the {what} of {list_key}[{seen[value]}]")
             else:
                 seen[value] = index
 
@@ -250,7 +255,7 @@ identify_payload = Obj(
 def _single_or_bulk(list_key: str, single_fields: dict, single_required: frozenset[str]):
     """One item at the top level, or a list of them under `list_key` — never both."""
 
-    def rule(payload: dict, path: str, problems: Problems) -> None:
+    def rule(payload: dict, path: Path, problems: Problems) -> None:
         if list_key in payload:
             for key in sorted(set(payload) & set(single_fields)):
                 problems.add(key, f"send either one item at the top level or a list in {list_key!r}, not both")

@@ -18,7 +18,6 @@ from .enrich import ClientInfo
 SESSION_INACTIVITY_SECONDS = 30 * 60
 SERVER_LIBRARY = "server"
 SERVER_EVENT_ID_PREFIX = "srv-"
-INTERACTION_TYPES = frozenset({"pageview", "click", "submit", "change", "custom"})
 # Sessions the server opens for server-side events get ids above every id a browser picks.
 _SERVER_SESSION_ID_SPAN = 2**62 - ANONYMOUS_ID_LIMIT
 
@@ -89,12 +88,15 @@ def collect_batch_ingest(
     }
     with transaction.atomic(), connection.cursor() as cursor:
         environment_id = environment.pk
-        sql.users_upsert(cursor, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
-        sql.sessions_upsert(cursor, environment_id=environment_id, now=received_at, rows=[session_row])
-        sql.merges_insert(cursor, environment_id=environment_id, rows=_first_merge_per_user(merges))
-        inserted = sql.events_insert(
-            cursor, environment_id=environment_id, received_at=received_at, library=payload["library"], rows=events
+        batch = sql.WriteBatch(cursor)
+        sql.users_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
+        sql.sessions_upsert(batch, environment_id=environment_id, now=received_at, rows=[session_row])
+        sql.merges_insert(batch, environment_id=environment_id, rows=_first_merge_per_user(merges))
+        sql.events_insert(
+            batch, environment_id=environment_id, received_at=received_at, library=payload["library"], rows=events
         )
+        batch.run()
+        inserted = cursor.rowcount if events else 0
     return {"events": len(events), "inserted": inserted}
 
 
@@ -175,11 +177,14 @@ def track_events_ingest(*, environment: Environment, events: list[dict], receive
             )
             entry["joindate"] = min(entry["joindate"], row["time"])
         sessions = _assign_server_sessions(cursor, environment_id=environment_id, rows=rows)
-        sql.users_upsert(cursor, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
-        sql.sessions_upsert(cursor, environment_id=environment_id, now=received_at, rows=sorted_rows(sessions))
-        inserted = sql.events_insert(
-            cursor, environment_id=environment_id, received_at=received_at, library=SERVER_LIBRARY, rows=rows
+        batch = sql.WriteBatch(cursor)
+        sql.users_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
+        sql.sessions_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(sessions))
+        sql.events_insert(
+            batch, environment_id=environment_id, received_at=received_at, library=SERVER_LIBRARY, rows=rows
         )
+        batch.run()
+        inserted = cursor.rowcount if rows else 0
     return {"events": len(events), "inserted": inserted}
 
 
@@ -238,9 +243,12 @@ def identity_merge(
     time = time if time is not None else received_at.timestamp()
     with transaction.atomic(), connection.cursor() as cursor:
         rows = [{"user_id": identified_id, "identity": identity, "joindate": time}]
-        sql.users_upsert(cursor, environment_id=environment.pk, now=received_at, rows=rows)
+        batch = sql.WriteBatch(cursor)
+        sql.users_upsert(batch, environment_id=environment.pk, now=received_at, rows=rows)
         merge = {"from_user_id": anonymous_user_id, "to_user_id": identified_id, "time": time}
-        merged = bool(sql.merges_insert(cursor, environment_id=environment.pk, rows=[merge]))
+        sql.merges_insert(batch, environment_id=environment.pk, rows=[merge])
+        batch.run()
+        merged = bool(cursor.fetchall())
         target = (
             identified_id
             if merged
@@ -260,7 +268,9 @@ def user_properties_add(*, environment: Environment, users: list[dict], received
         )
         row["properties"].update(entry["properties"])
     with transaction.atomic(), connection.cursor() as cursor:
-        sql.users_upsert(cursor, environment_id=environment.pk, now=received_at, rows=sorted_rows(rows))
+        batch = sql.WriteBatch(cursor)
+        sql.users_upsert(batch, environment_id=environment.pk, now=received_at, rows=sorted_rows(rows))
+        batch.run()
     return {"users": len(rows)}
 
 

@@ -10,11 +10,6 @@ from datetime import datetime
 
 from psycopg2 import sql
 
-# Writers appending to raw_events hold this transaction-level advisory lock (with the environment
-# id as the second key) from their INSERT until COMMIT, so ids of one environment become visible
-# in increasing order and the sync's id watermark never skips a row committed late.
-RAW_EVENTS_APPEND_LOCK = 0x68737265  # "hsre"
-
 _INSERT_EVENTS = sql.SQL("""
 INSERT INTO raw_events (
     environment_id, event_id, user_id, session_id, time, received_at, type, event_name,
@@ -103,32 +98,50 @@ SELECT to_user_id FROM raw_identity_merges WHERE environment_id = %(environment_
 """)
 
 
-def events_insert(cursor, *, environment_id: int, received_at: datetime, library: str, rows: list[dict]) -> int:
-    """Append events (ids already stored are skipped); returns how many rows were written."""
-    if not rows:
-        return 0
-    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RAW_EVENTS_APPEND_LOCK, environment_id])
-    params = {"environment_id": environment_id, "received_at": received_at, "library": library, "rows": _json(rows)}
-    cursor.execute(_INSERT_EVENTS, params)
-    return cursor.rowcount
+class WriteBatch:
+    """Write statements sent to PostgreSQL as one query string: one round trip per request.
+
+    psycopg2 interpolates parameters on the client, so each statement is rendered with `mogrify`
+    and the whole string is executed without parameters. The cursor's rowcount and results are
+    those of the last statement, so the statement whose outcome the caller needs goes last.
+    """
+
+    def __init__(self, cursor) -> None:
+        self.cursor = cursor
+        self.parts: list[bytes] = []
+
+    def add(self, statement: sql.Composable, params: dict) -> None:
+        self.parts.append(self.cursor.mogrify(statement, params))
+
+    def run(self) -> None:
+        if self.parts:
+            self.cursor.execute(b";\n".join(self.parts))
 
 
-def users_upsert(cursor, *, environment_id: int, now: datetime, rows: list[dict]) -> None:
+def users_upsert(batch: WriteBatch, *, environment_id: int, now: datetime, rows: list[dict]) -> None:
     if rows:
-        cursor.execute(_UPSERT_USERS, {"environment_id": environment_id, "now": now, "rows": _json(rows)})
+        batch.add(_UPSERT_USERS, {"environment_id": environment_id, "now": now, "rows": _json(rows)})
 
 
-def sessions_upsert(cursor, *, environment_id: int, now: datetime, rows: list[dict]) -> None:
+def sessions_upsert(batch: WriteBatch, *, environment_id: int, now: datetime, rows: list[dict]) -> None:
     if rows:
-        cursor.execute(_UPSERT_SESSIONS, {"environment_id": environment_id, "now": now, "rows": _json(rows)})
+        batch.add(_UPSERT_SESSIONS, {"environment_id": environment_id, "now": now, "rows": _json(rows)})
 
 
-def merges_insert(cursor, *, environment_id: int, rows: list[dict]) -> set[int]:
-    """Record merges (an anonymous id merges once; later ones are ignored); returns the new from-ids."""
-    if not rows:
-        return set()
-    cursor.execute(_INSERT_MERGES, {"environment_id": environment_id, "rows": _json(rows)})
-    return {row[0] for row in cursor.fetchall()}
+def merges_insert(batch: WriteBatch, *, environment_id: int, rows: list[dict]) -> None:
+    """Record merges; an anonymous id merges once, later merges of it are ignored. Last in a batch,
+    the cursor then returns the from_user_id of each merge actually recorded."""
+    if rows:
+        batch.add(_INSERT_MERGES, {"environment_id": environment_id, "rows": _json(rows)})
+
+
+def events_insert(
+    batch: WriteBatch, *, environment_id: int, received_at: datetime, library: str, rows: list[dict]
+) -> None:
+    """Append events, skipping ids already stored. Last in a batch, the rowcount is the rows written."""
+    if rows:
+        params = {"environment_id": environment_id, "received_at": received_at, "library": library}
+        batch.add(_INSERT_EVENTS, {**params, "rows": _json(rows)})
 
 
 def merge_target(cursor, *, environment_id: int, user_id: int) -> int | None:

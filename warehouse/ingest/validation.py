@@ -18,15 +18,30 @@ _IDENTIFIER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]*$")
 _MISSING = object()
 
 
+# A path is built lazily as nested (parent, key) pairs and only spelled out for a problem:
+# formatting every field's name up front would cost more than validating it.
+Path = tuple | str
+
+
+def path_text(path: Path) -> str:
+    if isinstance(path, str):
+        return path
+    parent, key = path
+    prefix = path_text(parent)
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    return join_key(prefix, key)
+
+
 class Problems:
     def __init__(self) -> None:
         self.items: list[dict[str, str]] = []
         self.count = 0
 
-    def add(self, path: str, message: str) -> None:
+    def add(self, path: Path, message: str) -> None:
         self.count += 1
         if len(self.items) < MAX_ERRORS:
-            self.items.append({"field": path or "body", "message": message})
+            self.items.append({"field": path_text(path) or "body", "message": message})
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -69,10 +84,10 @@ def type_name(value: Any) -> str:
 class Spec:
     nullable: bool = False
 
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
+    def check(self, value: Any, path: Path, problems: Problems) -> Any:
         raise NotImplementedError
 
-    def __call__(self, value: Any, path: str, problems: Problems) -> Any:
+    def __call__(self, value: Any, path: Path, problems: Problems) -> Any:
         if value is None and self.nullable:
             return None
         return self.check(value, path, problems)
@@ -85,7 +100,21 @@ class Str(Spec):
     choices: tuple[str, ...] = ()
     nullable: bool = False
 
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
+    def __call__(self, value: Any, path: Path, problems: Problems) -> Any:
+        # The common case in one expression: a well-formed ASCII string (most of every payload).
+        if (
+            type(value) is str
+            and self.min_length <= len(value) <= self.max_length
+            and (not self.choices or value in self.choices)
+            and value.isascii()
+            and "\x00" not in value
+        ):
+            return value
+        if value is None and self.nullable:
+            return None
+        return self.check(value, path, problems)
+
+    def check(self, value: Any, path: Path, problems: Problems) -> Any:
         if not isinstance(value, str):
             problems.add(path, f"must be a string, not {type_name(value)}")
             return None
@@ -106,7 +135,7 @@ class Int(Spec):
     maximum: int = 2**63 - 1
     nullable: bool = False
 
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
+    def check(self, value: Any, path: Path, problems: Problems) -> Any:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
@@ -121,7 +150,7 @@ class Int(Spec):
 class Bool(Spec):
     nullable: bool = False
 
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
+    def check(self, value: Any, path: Path, problems: Problems) -> Any:
         if not isinstance(value, bool):
             problems.add(path, f"must be true or false, not {type_name(value)}")
         return value
@@ -130,6 +159,8 @@ class Bool(Spec):
 # Timestamps outside this window are almost surely a bug (seconds sent as ms, a zeroed clock).
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_CLIENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+_EARLIEST_SECONDS = EARLIEST_TIME.timestamp()
+_LATEST_SECONDS = LATEST_CLIENT_TIME.timestamp()
 
 
 @dataclass
@@ -144,7 +175,7 @@ class Timestamp(Spec):
     max_ahead: float | None = None
     nullable: bool = False
 
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
+    def check(self, value: Any, path: Path, problems: Problems) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             if not math.isfinite(value):
                 problems.add(path, "must be a finite number")
@@ -166,10 +197,10 @@ class Timestamp(Spec):
             )
             problems.add(path, f"must be {expected}, not {type_name(value)}")
             return None
-        if seconds < EARLIEST_TIME.timestamp():
+        if seconds < _EARLIEST_SECONDS:
             problems.add(path, "is before 2000-01-01; timestamps are milliseconds since the epoch, not seconds")
             return None
-        if seconds >= LATEST_CLIENT_TIME.timestamp():
+        if seconds >= _LATEST_SECONDS:
             problems.add(path, "is after 2100-01-01")
             return None
         if self.max_ahead is not None and seconds > datetime.now(UTC).timestamp() + self.max_ahead:
@@ -184,7 +215,7 @@ class Scalar(Spec):
 
     max_length: int = 1024
 
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
+    def check(self, value: Any, path: Path, problems: Problems) -> Any:
         if value is None or isinstance(value, bool):
             return value
         if isinstance(value, str):
@@ -211,7 +242,9 @@ class List(Spec):
     unique: bool = False
     nullable: bool = False
 
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
+    def __call__(self, value: Any, path: Path, problems: Problems) -> Any:
+        if value is None and self.nullable:
+            return None
         if not isinstance(value, list):
             problems.add(path, f"must be an array, not {type_name(value)}")
             return None
@@ -221,7 +254,8 @@ class List(Spec):
         if len(value) < self.min_items:
             problems.add(path, f"needs at least {self.min_items} item{'s' if self.min_items > 1 else ''}")
             return None
-        cleaned = [self.item(item, f"{path}[{index}]", problems) for index, item in enumerate(value)]
+        check = self.item
+        cleaned = [check(item, (path, index), problems) for index, item in enumerate(value)]
         if self.unique and len(set(map(repr, cleaned))) != len(cleaned):
             problems.add(path, "must not contain duplicates")
         return cleaned
@@ -237,7 +271,9 @@ class Map(Spec):
     key_check: Callable[[str], str | None] | None = None
     nullable: bool = False
 
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
+    def __call__(self, value: Any, path: Path, problems: Problems) -> Any:
+        if value is None and self.nullable:
+            return None
         if not isinstance(value, dict):
             problems.add(path, f"must be an object, not {type_name(value)}")
             return None
@@ -245,7 +281,7 @@ class Map(Spec):
             problems.add(path, f"has {len(value)} keys; the limit is {self.max_items}")
             return None
         for key, item in value.items():
-            key_path = join_key(path, key)
+            key_path = (path, key)
             if not key:
                 problems.add(key_path, "keys must not be empty")
             elif len(key) > self.max_key_length:
@@ -266,24 +302,52 @@ class Obj(Spec):
     fields: dict[str, Spec]
     required: frozenset[str] = frozenset()
     defaults: dict[str, Any] = field(default_factory=dict)
-    rules: tuple[Callable[[dict, str, Problems], None], ...] = ()
+    rules: tuple[Callable[[dict, Path, Problems], None], ...] = ()
     nullable: bool = False
 
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
-        if not isinstance(value, dict):
+    def __post_init__(self) -> None:
+        self._names = frozenset(self.fields)
+        # Plain string fields are checked inline (the bulk of every payload), others by their spec.
+        self._text_limits = {
+            key: (spec.min_length, spec.max_length)
+            for key, spec in self.fields.items()
+            if type(spec) is Str and not spec.choices
+        }
+
+    def __call__(self, value: Any, path: Path, problems: Problems) -> Any:
+        if value is None and self.nullable:
+            return None
+        if type(value) is not dict:
             problems.add(path, f"must be an object, not {type_name(value)}")
             return None
         problems_before = problems.count
-        cleaned = {}
-        for key, item in value.items():
-            spec = self.fields.get(key)
-            if spec is None:
-                problems.add(join_key(path, key), "is not a known field")
-            else:
-                cleaned[key] = spec(item, join_key(path, key), problems)
-        for key in self.required:
-            if key not in value:
-                problems.add(join_key(path, key), "is required")
+        fields = self.fields
+        keys = value.keys()
+        if keys <= self._names:
+            limits = self._text_limits
+            cleaned = {}
+            for key, item in value.items():
+                limit = limits.get(key)
+                if (
+                    limit is not None
+                    and type(item) is str
+                    and limit[0] <= len(item) <= limit[1]
+                    and item.isascii()
+                    and "\x00" not in item
+                ):
+                    cleaned[key] = item
+                else:
+                    cleaned[key] = fields[key](item, (path, key), problems)
+        else:
+            cleaned = {}
+            for key, item in value.items():
+                if key in fields:
+                    cleaned[key] = fields[key](item, (path, key), problems)
+                else:
+                    problems.add((path, key), "is not a known field")
+        if not self.required <= keys:
+            for key in sorted(self.required - keys):
+                problems.add((path, key), "is required")
         for key, default in self.defaults.items():
             if key not in cleaned:
                 cleaned[key] = default() if callable(default) else default

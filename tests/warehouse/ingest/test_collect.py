@@ -303,3 +303,46 @@ def test_events_of_another_environment_do_not_collide(post, batch, make_environm
     response = post("/api/collect", body)
     assert response.json()["inserted"] == 2
     assert RawEvent.objects.filter(environment=other).count() == 2
+
+
+def test_submit_and_change_events_and_an_element_directly_under_html(post, batch):
+    submit = button_click("s1")
+    submit["type"] = "submit"
+    change = button_click("c1")
+    change.update(type="change")
+    change["target"] = {"tag": "select", "id": "", "classes": [], "text": "", "href": ""}
+    change["hierarchy"] = [{"tag": "select", "attrs": {"name": "plan"}}, {"tag": "html"}]
+    assert post("/api/collect", batch(submit, change)).status_code == 200
+    rows = {row.type: row for row in RawEvent.objects.all()}
+    assert rows["submit"].target_id == "cta"
+    assert (rows["change"].target_tag, rows["change"].target_id, rows["change"].hierarchy) == (
+        "select",
+        "",
+        [{"tag": "select", "attrs": {"name": "plan"}}, {"tag": "html"}],
+    )
+
+
+def test_unicode_is_stored_exactly(post, batch):
+    click = button_click()
+    click["target"]["text"] = click["title"] = "Démarrer l’essai 🚀"
+    click["hierarchy"][0]["attrs"]["aria-label"] = 'Start "Pro" trial ✓'
+    click["properties"] = {"plan ✓": "pro 🚀"}
+    assert post("/api/collect", batch(click)).status_code == 200
+    row = RawEvent.objects.get()
+    assert (row.target_text, row.title) == ("Démarrer l’essai 🚀", "Démarrer l’essai 🚀")
+    assert row.hierarchy[0]["attrs"]["aria-label"] == 'Start "Pro" trial ✓'
+    assert row.properties == {"plan ✓": "pro 🚀"}
+
+
+def test_values_exactly_at_the_limits_are_accepted(post, batch, settings):
+    settings.INGEST_MAX_BATCH = 3
+    custom = {"id": "i" * 64, "type": "custom", "time": now_ms(), "name": "n" * 1024}
+    custom["properties"] = {"k" * 1024: "v" * 1024, "big": 2**63 - 1}
+    identify = {"id": "x", "type": "identify", "time": now_ms(), "identity": "a" * 255}
+    click = button_click()
+    click["hierarchy"] = click["hierarchy"][:1] + [{"tag": "div"}] * 509 + click["hierarchy"][-2:]
+    assert len(click["hierarchy"]) == 512
+    response = post("/api/collect", batch(custom, identify, click))
+    assert response.status_code == 200, response.content
+    assert RawEvent.objects.get(type="custom").event_name == "n" * 1024
+    assert len(RawEvent.objects.get(type="click").hierarchy) == 512

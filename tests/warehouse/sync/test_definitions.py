@@ -1,0 +1,150 @@
+"""Defined-event tables: predicates, property columns, widening, retroactive edits, renames, deletes."""
+
+import pytest
+
+from warehouse.services import sync_run_foreground
+
+from .conftest import column_types, rows, settle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SIGNUP = {
+    "key": "definition:1",
+    "table_name": "signed_up",
+    # Two match groups OR-ed: a click on the CTA, or the custom "Signed Up" event.
+    "predicate": "(e.type = 'click' AND e.target_text = %(d1_text)s) OR (e.type = 'custom' AND e.event_name = %(d1_name)s)",
+    "params": {"d1_text": "Start trial", "d1_name": "Signed Up"},
+    "version": "1",
+}
+PRICING = {
+    "key": "definition:2",
+    "table_name": "viewed_pricing",
+    "predicate": "e.type = 'pageview' AND e.path LIKE %(d2_path)s",
+    "params": {"d2_path": "/pricing%"},
+    "version": "1",
+}
+# A combo: any of the two definitions above.
+COMBO = {
+    "key": "definition:3",
+    "table_name": "converted",
+    "predicate": f"({SIGNUP['predicate']}) OR ({PRICING['predicate'].replace('d2_', 'd3_')})",
+    "params": {"d1_text": "Start trial", "d1_name": "Signed Up", "d3_path": "/pricing%"},
+    "version": "1",
+}
+COMBO["predicate"] = COMBO["predicate"].replace("d1_", "d3_")
+COMBO["params"] = {"d3_text": "Start trial", "d3_name": "Signed Up", "d3_path": "/pricing%"}
+
+
+def sync(environment, full=False):
+    settle()
+    run = sync_run_foreground(environment=environment, full=full)
+    assert run.status == "succeeded", run.traceback
+    return run
+
+
+def ids(schema, table):
+    return [r["event_id"] for r in rows(f"SELECT event_id FROM {schema}.{table} ORDER BY event_id")]
+
+
+def test_multi_group_and_combo_tables(raw, sync_env, set_specs):
+    set_specs(sync_env.id, [SIGNUP, PRICING, COMBO])
+    raw.session(1, 7, browser="Safari")
+    click = raw.event("click", user_id=7, target_text="Start trial", target_href="/signup", properties={"plan": "pro"})
+    raw.event("click", user_id=7, target_text="Other")
+    custom = raw.event("custom", user_id=7, event_name="Signed Up", properties={"plan": "team", "seats": 5})
+    pricing = raw.event("pageview", user_id=7, path="/pricing/team")
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    assert ids(schema, "signed_up") == [click.id, custom.id]
+    assert ids(schema, "viewed_pricing") == [pricing.id]
+    assert ids(schema, "converted") == [click.id, custom.id, pricing.id]
+    signed = rows(f"SELECT * FROM {schema}.signed_up ORDER BY event_id")
+    assert signed[0]["href"] == "/signup" and signed[0]["target_text"] == "Start trial"
+    assert signed[0]["browser"] == "Safari"  # session data on every event row
+    assert [(r["plan"], r["seats"]) for r in signed] == [("pro", None), ("team", 5)]
+    assert column_types(schema, "signed_up")["seats"] == "bigint"
+    counts = rows(f"SELECT event_table_name, count(*) AS n FROM {schema}.all_events GROUP BY 1 ORDER BY 1")
+    assert counts == [
+        {"event_table_name": "converted", "n": 3},
+        {"event_table_name": "pageviews", "n": 1},
+        {"event_table_name": "signed_up", "n": 2},
+        {"event_table_name": "viewed_pricing", "n": 1},
+    ]
+
+
+def test_property_types_widen_and_names_follow_the_rules(raw, sync_env, set_specs):
+    spec = {"key": "d:9", "table_name": "custom_all", "predicate": "e.type = 'custom'", "version": "1"}
+    set_specs(sync_env.id, [spec])
+    raw.session(1, 7)
+    values = [
+        {"count": 1, "ratio": 1, "flag": True, "when": "2026-01-02T03:04:05Z", "mixed": 1, "Time": "x", "9 lives": 9},
+        {"count": 2, "ratio": 2.5, "flag": False, "when": "2026-01-03T00:00:00+02:00", "mixed": "one"},
+        {"count": 3, "ratio": 3, "mixed": True, "when": None, "weird-Key!!": "v"},
+    ]
+    for props in values:
+        raw.event("custom", user_id=7, event_name="x", properties=props)
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    types = column_types(schema, "custom_all")
+    assert types["count"] == "bigint"
+    assert types["ratio"] == "double precision"
+    assert types["flag"] == "boolean"
+    assert types["when"] == "timestamp with time zone"
+    assert types["mixed"] == "text"
+    assert types["time_prop"] == "text"  # "Time" collides with the built-in `time` column
+    assert types["_9_lives"] == "bigint"
+    assert types["weird_key_"] == "text"
+    got = rows(f"SELECT count, ratio, flag, mixed, time_prop FROM {schema}.custom_all ORDER BY event_id")
+    assert got == [
+        {"count": 1, "ratio": 1.0, "flag": True, "mixed": "1", "time_prop": "x"},
+        {"count": 2, "ratio": 2.5, "flag": False, "mixed": "one", "time_prop": None},
+        {"count": 3, "ratio": 3.0, "flag": None, "mixed": "true", "time_prop": None},
+    ]
+    # Incremental: a later value that no longer fits widens the column; nothing is discarded.
+    raw.event("custom", user_id=7, event_name="x", properties={"count": "many", "new one": 1})
+    sync(sync_env)
+    types = column_types(schema, "custom_all")
+    assert types["count"] == "text" and types["new_one"] == "bigint"
+    assert [r["count"] for r in rows(f"SELECT count FROM {schema}.custom_all ORDER BY event_id")] == [
+        "1",
+        "2",
+        "3",
+        "many",
+    ]
+
+
+def test_retroactive_define_edit_rename_delete(raw, sync_env, set_specs):
+    raw.session(1, 7)
+    a = raw.event("pageview", user_id=7, path="/pricing")
+    b = raw.event("pageview", user_id=7, path="/pricing/team")
+    raw.event("pageview", user_id=7, path="/about")
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    # Defined after the data exists: the next (incremental) sync builds it from all history.
+    set_specs(sync_env.id, [PRICING])
+    run = sync(sync_env)
+    assert run.kind == "incremental" and run.tables["viewed_pricing"]["action"] == "rebuilt"
+    assert ids(schema, "viewed_pricing") == [a.id, b.id]
+    # Edited: rows change.
+    set_specs(sync_env.id, [PRICING | {"params": {"d2_path": "/pricing"}, "version": "2"}])
+    sync(sync_env)
+    assert ids(schema, "viewed_pricing") == [a.id]
+    # Renamed: same rows, no rebuild.
+    set_specs(sync_env.id, [PRICING | {"params": {"d2_path": "/pricing"}, "version": "2", "table_name": "pricing"}])
+    run = sync(sync_env)
+    assert run.tables["pricing"]["action"] == "renamed"
+    assert ids(schema, "pricing") == [a.id]
+    assert rows(f"SELECT to_regclass('{schema}.viewed_pricing') AS t") == [{"t": None}]
+    assert rows(f"SELECT event_table_name FROM {schema}.all_events WHERE event_id = %s ORDER BY 1", [a.id]) == [
+        {"event_table_name": "pageviews"},
+        {"event_table_name": "pricing"},
+    ]
+    # New data after the rename lands in the renamed table.
+    c = raw.event("pageview", user_id=7, path="/pricing")
+    sync(sync_env)
+    assert ids(schema, "pricing") == [a.id, c.id]
+    # Deleted: the table and its all_events rows are gone.
+    set_specs(sync_env.id, [])
+    sync(sync_env)
+    assert rows(f"SELECT to_regclass('{schema}.pricing') AS t") == [{"t": None}]
+    assert rows(f"SELECT DISTINCT event_table_name FROM {schema}.all_events") == [{"event_table_name": "pageviews"}]

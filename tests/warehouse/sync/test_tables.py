@@ -1,0 +1,89 @@
+"""Hand-built raw data -> the exact warehouse rows of every table (DESIGN.md §4)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from warehouse.identity import user_id_for_identity
+from warehouse.services import sync_run_foreground
+
+from .conftest import T0, column_types, rows, settle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ALICE = user_id_for_identity("alice@example.com")
+
+
+def sync(environment, full=False):
+    settle()
+    return sync_run_foreground(environment=environment, full=full)
+
+
+def test_pageviews_sessions_users_and_merges(raw, sync_env):
+    raw.user(ALICE, identity="alice@example.com", properties={"plan": "pro", "email": "a@example.com", "Seats": 3})
+    raw.user(11, properties={"plan": "free", "referral code": "X1"})  # anonymous, later merged into alice
+    raw.user(12, properties={"plan": "free"})
+    raw.session(
+        100,
+        11,
+        browser="Firefox",
+        country="NL",
+        utm_source="news",
+        landing_page="https://shop.example/",
+        ip="10.0.0.1",
+        properties={"ab": "b"},
+    )
+    raw.session(200, 12, browser="Chrome")
+    first = raw.event(
+        "pageview", user_id=11, session_id=100, domain="shop.example", path="/", title="Home", properties={"n": 1}
+    )
+    raw.event("click", user_id=11, session_id=100, minutes=1, target_text="Buy")
+    second = raw.event("pageview", user_id=12, session_id=200, minutes=2, path="/pricing")
+    raw.merge(11, ALICE)
+    run = sync(sync_env)
+    assert run.status == "succeeded", run.traceback
+    schema = sync_env.warehouse_schema
+
+    pageviews = rows(f"SELECT * FROM {schema}.pageviews ORDER BY event_id")
+    assert [p["event_id"] for p in pageviews] == [first.id, second.id]
+    assert pageviews[0] | {} == pageviews[0]
+    assert pageviews[0]["user_id"] == ALICE  # merged: under the identified id
+    assert pageviews[0]["session_time"] == T0
+    assert (pageviews[0]["browser"], pageviews[0]["country"], pageviews[0]["utm_source"]) == ("Firefox", "NL", "news")
+    assert pageviews[0]["landing_page"] == "https://shop.example/"
+    assert (pageviews[0]["domain"], pageviews[0]["path"], pageviews[0]["title"], pageviews[0]["n"]) == (
+        "shop.example",
+        "/",
+        "Home",
+        1,
+    )
+    assert pageviews[1]["user_id"] == 12 and pageviews[1]["browser"] == "Chrome" and pageviews[1]["n"] is None
+    types = column_types(schema, "pageviews")
+    assert types["n"] == "bigint" and types["time"] == "timestamp with time zone"
+    assert "href" not in types
+
+    users = rows(f"SELECT * FROM {schema}.users ORDER BY user_id")
+    assert [u["user_id"] for u in users] == [12, ALICE]
+    alice = users[1]
+    assert alice["identity"] == "alice@example.com" and alice["email"] == "a@example.com"
+    # The identified user's own values win; properties only the anonymous user had are kept.
+    assert (alice["plan"], alice["seats"], alice["referral_code"]) == ("pro", 3, "X1")
+    assert column_types(schema, "users")["seats"] == "bigint"
+
+    sessions = rows(f"SELECT * FROM {schema}.sessions ORDER BY session_id")
+    assert [(s["session_id"], s["user_id"]) for s in sessions] == [(100, ALICE), (200, 12)]
+    assert sessions[0]["ab"] == "b" and str(sessions[0]["ip"]) == "10.0.0.1"
+
+    assert rows(f"SELECT from_user_id, to_user_id FROM {schema}.user_migrations") == [
+        {"from_user_id": 11, "to_user_id": ALICE}
+    ]
+    all_events = rows(f"SELECT event_id, user_id, event_table_name FROM {schema}.all_events ORDER BY event_id")
+    assert all_events == [
+        {"event_id": first.id, "user_id": ALICE, "event_table_name": "pageviews"},
+        {"event_id": second.id, "user_id": 12, "event_table_name": "pageviews"},
+    ]
+    info = rows(f"SELECT * FROM {schema}._sync_info ORDER BY event_table_name")
+    assert [(i["event_table_name"], i["inserted_row_count"]) for i in info] == [("all_events", 2), ("pageviews", 2)]
+    history = rows(f"SELECT status FROM {schema}._sync_history")
+    assert history == [{"status": "succeeded"}]
+    assert datetime.now(UTC) > info[0]["sync_ended"]

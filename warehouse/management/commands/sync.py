@@ -1,0 +1,31 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from warehouse.models import Environment
+from warehouse.services import sync_run_foreground
+from warehouse.sync.terminal import TerminalBar
+
+
+class Command(BaseCommand):
+    help = "Sync an environment's warehouse schema now, in the foreground, with a progress bar."
+
+    def add_arguments(self, parser):
+        parser.add_argument("schema", help="warehouse schema of the environment, e.g. main_production")
+        parser.add_argument("--full", action="store_true", help="rebuild every table from all history")
+
+    def handle(self, *args, schema, full, **options):
+        try:
+            environment = Environment.objects.get(warehouse_schema=schema)
+        except Environment.DoesNotExist:
+            raise CommandError(f"no environment with warehouse schema {schema!r}") from None
+        bar = TerminalBar(self.stderr._out)
+        try:
+            run = sync_run_foreground(environment=environment, full=full, on_update=bar)
+        except Exception as error:
+            bar.close()
+            raise CommandError(f"sync failed: {error}") from error
+        bar.close()
+        self.stdout.write(
+            f"{run.kind} sync of {schema} {run.status} in {run.duration_seconds:.1f}s, {run.total_rows:,} rows"
+        )
+        for name, entry in sorted(run.tables.items()):
+            self.stdout.write(f"  {name:<40} {entry.get('action', ''):<10} {entry.get('rows', 0):>12,} rows")

@@ -1,0 +1,84 @@
+"""Writes of the warehouse app: requesting syncs, recording definition changes, sync settings."""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from warehouse.models import (
+    Environment,
+    EnvironmentSync,
+    SyncKind,
+    SyncRun,
+    SyncStatus,
+    SyncTrigger,
+    TableChangeRequest,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def environment_sync_state(*, environment: Environment) -> EnvironmentSync:
+    state, _ = EnvironmentSync.objects.get_or_create(
+        environment=environment, defaults={"interval_seconds": settings.SYNC_DEFAULT_INTERVAL_SECONDS}
+    )
+    return state
+
+
+def sync_request(
+    *, environment: Environment, kind: str = SyncKind.INCREMENTAL, trigger: str = SyncTrigger.MANUAL
+) -> SyncRun:
+    """Queue a sync of the environment, or return the one already queued (upgraded to full if asked).
+
+    Every run also handles the pending definition changes, so one queued run serves all requests.
+    """
+    from warehouse import jobs  # jobs imports the engine; keep model-only imports light for apps.ready
+
+    with transaction.atomic():
+        state = environment_sync_state(environment=environment)
+        EnvironmentSync.objects.select_for_update().filter(pk=state.pk).first()  # serialise requesters
+        queued = (
+            SyncRun.objects.select_for_update()
+            .filter(environment=environment, status=SyncStatus.QUEUED)
+            .order_by("created_at")
+            .first()
+        )
+        if queued is not None and jobs.sync_job_is_alive(queued):
+            if kind == SyncKind.FULL and queued.kind != SyncKind.FULL:
+                queued.kind = SyncKind.FULL
+                queued.save(update_fields=["kind"])
+            return queued
+        if queued is not None:
+            queued.status, queued.error = SyncStatus.FAILED, "its queued job disappeared from Redis"
+            queued.save(update_fields=["status", "error"])
+        run = SyncRun.objects.create(environment=environment, kind=kind, trigger=trigger)
+        transaction.on_commit(lambda: jobs.sync_run_enqueue(run_id=run.pk))
+    return run
+
+
+def table_change_record(*, environment_id: int, key: str, change: str) -> None:
+    """The registry listener: remember the change durably, then queue a sync after the commit."""
+    TableChangeRequest.objects.create(environment_id=environment_id, key=key, change=change)
+    environment = Environment.objects.get(pk=environment_id)
+    sync_request(environment=environment, kind=SyncKind.INCREMENTAL, trigger=SyncTrigger.DEFINITION)
+
+
+def environment_sync_settings_update(
+    *, environment: Environment, interval_seconds: int, paused: bool
+) -> EnvironmentSync:
+    if interval_seconds < 5:
+        raise ValueError("the sync interval must be at least 5 seconds")
+    state = environment_sync_state(environment=environment)
+    state.interval_seconds, state.paused = interval_seconds, paused
+    state.save(update_fields=["interval_seconds", "paused"])
+    return state
+
+
+def sync_run_foreground(*, environment: Environment, full: bool, on_update=None) -> SyncRun:
+    """Run a sync now in this process (manage.py sync), recorded like any other run."""
+    from warehouse.sync.engine import sync_run_execute
+
+    run = SyncRun.objects.create(
+        environment=environment, kind=SyncKind.FULL if full else SyncKind.INCREMENTAL, trigger=SyncTrigger.MANUAL
+    )
+    return sync_run_execute(run_id=run.pk, on_update=on_update)

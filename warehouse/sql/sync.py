@@ -1,0 +1,303 @@
+"""The SQL of the warehouse sync, built with psycopg2.sql (identifiers) and named parameters (values).
+
+Every statement runs inside PostgreSQL: raw rows never pass through Python. The engine
+(warehouse/sync/engine.py) decides what to run; this module only knows how to spell it.
+"""
+
+from psycopg2 import sql
+
+# (name, type) of the warehouse `sessions` built-in columns, in contract order (DESIGN.md §4).
+SESSION_COLUMNS: list[tuple[str, str]] = [
+    ("session_id", "bigint"),
+    ("user_id", "bigint"),
+    ("time", "timestamptz"),
+    ("library", "text"),
+    ("platform", "text"),
+    ("device_type", "text"),
+    ("country", "text"),
+    ("region", "text"),
+    ("city", "text"),
+    ("ip", "inet"),
+    ("referrer", "text"),
+    ("landing_page", "text"),
+    ("landing_page_query", "text"),
+    ("landing_page_hash", "text"),
+    ("browser", "text"),
+    ("search_keyword", "text"),
+    ("utm_source", "text"),
+    ("utm_campaign", "text"),
+    ("utm_medium", "text"),
+    ("utm_term", "text"),
+    ("utm_content", "text"),
+]
+PROPAGATED_SESSION_COLUMNS = [
+    column for column in SESSION_COLUMNS if column[0] not in {"session_id", "user_id", "time"}
+]
+
+# (name, type, expression over raw_events e, merge map m, raw_sessions s) of every event row.
+_EVENT_HEAD = [
+    ("event_id", "bigint", "e.id"),
+    ("user_id", "bigint", "coalesce(m.to_user_id, e.user_id)"),
+    ("session_id", "bigint", "e.session_id"),
+    ("time", "timestamptz", "e.time"),
+    ("session_time", "timestamptz", "s.time"),
+    ("type", "text", "e.type"),
+]
+_EVENT_TAIL = [
+    ("domain", "text", "e.domain"),
+    ("path", "text", "e.path"),
+    ("query", "text", "e.query"),
+    ("hash", "text", "e.hash"),
+    ("title", "text", "e.title"),
+]
+PAGEVIEW_COLUMNS: list[tuple[str, str, str]] = (
+    _EVENT_HEAD + [(name, type_, f"s.{name}") for name, type_ in PROPAGATED_SESSION_COLUMNS] + _EVENT_TAIL
+)
+EVENT_COLUMNS: list[tuple[str, str, str]] = PAGEVIEW_COLUMNS + [
+    ("href", "text", "e.target_href"),
+    ("target_text", "text", "e.target_text"),
+]
+USER_COLUMNS: list[tuple[str, str]] = [
+    ("user_id", "bigint"),
+    ("identity", "text"),
+    ("handle", "text"),
+    ("email", "text"),
+    ("joindate", "timestamptz"),
+    ("last_modified", "timestamptz"),
+]
+# User properties with these keys fill the built-in columns of the same name instead of their own.
+USER_BUILTIN_PROPERTIES = ("handle", "email")
+
+# Strings that look like ISO 8601 date-times with a zone become timestamptz (if PostgreSQL parses them).
+_ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+PROPERTY_TYPES = ("boolean", "bigint", "double precision", "timestamptz", "text")
+
+
+def _identifier_list(names) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(name) for name in names)
+
+
+def value_class() -> sql.Composable:
+    """The narrowest warehouse type of one jsonb property value `v` (inference happens in SQL)."""
+    return sql.SQL(
+        "CASE jsonb_typeof(v) "
+        "WHEN 'boolean' THEN 'boolean' "
+        "WHEN 'number' THEN CASE WHEN v::text ~ '^-?[0-9]{{1,18}}$' THEN 'bigint' "
+        "  WHEN abs(v::numeric) < 1e300 THEN 'double precision' ELSE 'text' END "
+        "WHEN 'string' THEN CASE WHEN (v #>> '{{}}') ~ {iso} AND heapsite_is_timestamptz(v #>> '{{}}') "
+        "  THEN 'timestamptz' ELSE 'text' END "
+        "ELSE 'text' END"
+    ).format(iso=sql.Literal(_ISO_TIMESTAMP))
+
+
+def property_classes(table: sql.Composable) -> sql.Composed:
+    """(key, classes[]) for every property key present (not null) in `table`.properties."""
+    return sql.SQL(
+        "SELECT kv.key, array_agg(DISTINCT {cls}) FROM {table} p "
+        "CROSS JOIN LATERAL jsonb_each(p.properties) AS kv(key, v) "
+        "WHERE jsonb_typeof(kv.v) <> 'null' GROUP BY kv.key"
+    ).format(cls=value_class(), table=table)
+
+
+def property_value(key: str, type_: str, source: str = "p") -> sql.Composed:
+    """Typed value of property `key` from `source`.properties; the inferred type fits every value."""
+    if type_ == "boolean":
+        return sql.SQL("({}.properties -> {})::boolean").format(sql.Identifier(source), sql.Literal(key))
+    expression = sql.SQL("({}.properties ->> {})").format(sql.Identifier(source), sql.Literal(key))
+    if type_ == "text":
+        return expression
+    return sql.SQL("{}::{}").format(expression, sql.SQL(type_))
+
+
+def typed_select(columns: list[str], properties: list[tuple[str, str, str]], source: sql.Composable) -> sql.Composed:
+    """SELECT the built-in columns plus one typed column per (key, column, type) from `source` p."""
+    parts = [sql.SQL("p.{}").format(sql.Identifier(name)) for name in columns]
+    parts += [
+        sql.SQL("{} AS {}").format(property_value(key, type_), sql.Identifier(column))
+        for key, column, type_ in properties
+    ]
+    return sql.SQL("SELECT {} FROM {} p").format(sql.SQL(", ").join(parts), source)
+
+
+def merge_map(stage: str) -> sql.Composed:
+    """stage._merge_map(from_user_id, to_user_id, time, changed): follow merge chains to the last id.
+
+    `changed` is true when any merge on the chain was written at or after %(since)s (null: all).
+    """
+    return sql.SQL(
+        "CREATE UNLOGGED TABLE {table} AS "
+        "WITH RECURSIVE chain AS ("
+        "  SELECT m.from_user_id, m.to_user_id, m.time, 1 AS depth,"
+        "    (%(since)s::xid8 IS NULL OR m.xact_id >= %(since)s::xid8) AS changed"
+        "  FROM raw_identity_merges m"
+        "  WHERE m.environment_id = %(environment_id)s AND m.xact_id < %(until)s::xid8"
+        "  UNION ALL"
+        "  SELECT c.from_user_id, m.to_user_id, c.time, c.depth + 1,"
+        "    c.changed OR %(since)s::xid8 IS NULL OR m.xact_id >= %(since)s::xid8"
+        "  FROM chain c JOIN raw_identity_merges m ON m.environment_id = %(environment_id)s"
+        "    AND m.from_user_id = c.to_user_id AND m.xact_id < %(until)s::xid8"
+        "  WHERE c.depth < 32 AND m.to_user_id <> c.from_user_id"
+        ") "
+        "SELECT DISTINCT ON (from_user_id) from_user_id, to_user_id, time, changed "
+        "FROM chain ORDER BY from_user_id, depth DESC"
+    ).format(table=sql.Identifier(stage, "_merge_map"))
+
+
+def parts_parent(stage: str, parent: str, table_numbers: list[int]) -> list[sql.Composed]:
+    """DDL of stage.<parent>, LIST-partitioned by table number: one partition <parent><n> per event table."""
+    columns = [sql.SQL("tbl int")]
+    columns += [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_, _ in EVENT_COLUMNS]
+    columns.append(sql.SQL("properties jsonb"))
+    statements = [
+        sql.SQL("CREATE TABLE {} ({}) PARTITION BY LIST (tbl)").format(
+            sql.Identifier(stage, parent), sql.SQL(", ").join(columns)
+        )
+    ]
+    for number in table_numbers:
+        statements.append(
+            sql.SQL("CREATE UNLOGGED TABLE {} PARTITION OF {} FOR VALUES IN ({})").format(
+                sql.Identifier(stage, f"{parent}{number}"), sql.Identifier(stage, parent), sql.Literal(number)
+            )
+        )
+    return statements
+
+
+def fill_parts(
+    stage: str, parent: str, predicates: list[tuple[int, sql.Composable]], *, lower_bound: bool
+) -> sql.Composed:
+    """One pass over the environment's raw events: each event lands in the partition of every table it matches.
+
+    `predicates` are (table number, boolean SQL over raw_events e). Events with xact_id in
+    [%(since)s, %(until)s) are read (no lower bound for a rebuild).
+    """
+    cases = sql.SQL(", ").join(
+        sql.SQL("CASE WHEN ({}) THEN {} END").format(predicate, sql.Literal(number)) for number, predicate in predicates
+    )
+    select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
+    bound = sql.SQL(" AND e.xact_id >= %(since)s::xid8") if lower_bound else sql.SQL("")
+    return sql.SQL(
+        "INSERT INTO {parts} "
+        "SELECT t.tbl, {select}, e.properties FROM ("
+        "  SELECT e.*, array_remove(ARRAY[{cases}]::int[], NULL) AS tables FROM raw_events e"
+        "  WHERE e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8{bound}"
+        ") e "
+        "CROSS JOIN LATERAL unnest(e.tables) AS t(tbl) "
+        "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id "
+        "LEFT JOIN raw_sessions s ON s.environment_id = e.environment_id AND s.session_id = e.session_id"
+    ).format(
+        parts=sql.Identifier(stage, parent),
+        select=select,
+        cases=cases,
+        bound=bound,
+        merge_map=sql.Identifier(stage, "_merge_map"),
+    )
+
+
+def stage_users(stage: str, *, only_changed: bool) -> sql.Composed:
+    """stage._users: one row per surviving user id, merged-away users folded into their target.
+
+    Properties of merged users are combined, the target's own values winning over older merges.
+    With only_changed, just the users modified since %(modified_since)s or touched by a changed merge.
+    """
+    affected = sql.SQL("")
+    if only_changed:
+        affected = sql.SQL(
+            " AND coalesce(m.to_user_id, u.user_id) IN ("
+            "   SELECT coalesce(m2.to_user_id, u2.user_id) FROM raw_users u2"
+            "   LEFT JOIN {mm} m2 ON m2.from_user_id = u2.user_id"
+            "   WHERE u2.environment_id = %(environment_id)s AND u2.last_modified >= %(modified_since)s"
+            "   UNION SELECT to_user_id FROM {mm} WHERE changed)"
+        ).format(mm=sql.Identifier(stage, "_merge_map"))
+    return sql.SQL(
+        "CREATE UNLOGGED TABLE {users} AS "
+        "WITH src AS ("
+        "  SELECT coalesce(m.to_user_id, u.user_id) AS uid, m.to_user_id IS NULL AS is_self, m.time AS merged_at,"
+        "    u.identity, u.joindate, u.last_modified, u.properties"
+        "  FROM raw_users u LEFT JOIN {mm} m ON m.from_user_id = u.user_id"
+        "  WHERE u.environment_id = %(environment_id)s{affected}"
+        "), props AS ("
+        "  SELECT src.uid, jsonb_object_agg(kv.key, kv.value ORDER BY src.is_self, src.merged_at NULLS LAST) AS properties"
+        "  FROM src CROSS JOIN LATERAL jsonb_each(src.properties) kv GROUP BY src.uid"
+        ") "
+        "SELECT a.user_id, a.identity, props.properties ->> 'handle' AS handle,"
+        "  props.properties ->> 'email' AS email, a.joindate, a.last_modified,"
+        "  coalesce(props.properties, '{{}}'::jsonb) AS properties "
+        "FROM (SELECT src.uid AS user_id,"
+        "    coalesce(max(src.identity) FILTER (WHERE src.is_self), max(src.identity)) AS identity,"
+        "    min(src.joindate) AS joindate, max(src.last_modified) AS last_modified"
+        "  FROM src GROUP BY src.uid) a "
+        "LEFT JOIN props ON props.uid = a.user_id"
+    ).format(users=sql.Identifier(stage, "_users"), mm=sql.Identifier(stage, "_merge_map"), affected=affected)
+
+
+def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
+    """stage._sessions: warehouse session rows (user ids merged), all or those changed since the last run."""
+    select = ["coalesce(m.to_user_id, s.user_id)" if name == "user_id" else f"s.{name}" for name, _ in SESSION_COLUMNS]
+    changed = sql.SQL("")
+    if only_changed:
+        changed = sql.SQL(
+            " AND (s.last_modified >= %(modified_since)s OR s.user_id IN (SELECT from_user_id FROM {mm} WHERE changed))"
+        ).format(mm=sql.Identifier(stage, "_merge_map"))
+    return sql.SQL(
+        "CREATE UNLOGGED TABLE {sessions} AS SELECT {select}, s.properties "
+        "FROM raw_sessions s LEFT JOIN {mm} m ON m.from_user_id = s.user_id "
+        "WHERE s.environment_id = %(environment_id)s{changed}"
+    ).format(
+        sessions=sql.Identifier(stage, "_sessions"),
+        select=sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(sql.SQL(expr), sql.Identifier(name))
+            for expr, (name, _) in zip(select, SESSION_COLUMNS, strict=True)
+        ),
+        mm=sql.Identifier(stage, "_merge_map"),
+        changed=changed,
+    )
+
+
+def create_index(schema: str, table: str, column: str, *, unique: bool = False) -> sql.Composed:
+    return sql.SQL("CREATE {unique}INDEX {name} ON {table} ({column})").format(
+        unique=sql.SQL("UNIQUE " if unique else ""),
+        name=sql.Identifier(index_name(table, column)),
+        table=sql.Identifier(schema, table),
+        column=sql.Identifier(column),
+    )
+
+
+def index_name(table: str, column: str) -> str:
+    return f"{table[: 62 - len(column) - 1]}_{column}"[:63]
+
+
+def column_types() -> sql.SQL:
+    """(column, type) of %(schema)s.%(table)s, in column order."""
+    return sql.SQL(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %(schema)s AND c.relname = %(table)s AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum"
+    )
+
+
+def upper_bound() -> sql.SQL:
+    """(xid8 bound, now): raw rows written by transactions below the bound can no longer appear or change.
+
+    The bound is the oldest transaction still writing in THIS database (its 32-bit backend_xid
+    widened to xid8 against the snapshot), or the snapshot's xmax when none is. Transactions of
+    other databases on the cluster do not hold it back. Without the right to see other sessions'
+    xids (pg_read_all_stats) it falls back to the cluster-wide pg_snapshot_xmin.
+    """
+    return sql.SQL(
+        "WITH snap AS (SELECT pg_current_snapshot() AS s), "
+        "bounds AS (SELECT pg_snapshot_xmin(s)::text::numeric AS xmin, pg_snapshot_xmax(s)::text::numeric AS xmax,"
+        "  ARRAY(SELECT pg_snapshot_xip(s)::text::numeric) AS xip FROM snap), "
+        "writers AS ("
+        "  SELECT b.xmax - mod(mod(b.xmax, 4294967296) - a.backend_xid::text::numeric + 4294967296, 4294967296) AS xid"
+        "  FROM pg_stat_activity a, bounds b"
+        "  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()"
+        "  UNION ALL"
+        "  SELECT b.xmax - mod(mod(b.xmax, 4294967296) - p.transaction::text::numeric + 4294967296, 4294967296)"
+        "  FROM pg_prepared_xacts p, bounds b WHERE p.database = current_database()"
+        ") "
+        "SELECT CASE WHEN pg_has_role('pg_read_all_stats', 'USAGE')"
+        "  THEN least(b.xmax, (SELECT min(w.xid) FROM writers w WHERE w.xid = ANY(b.xip)))"
+        "  ELSE b.xmin END::text, now() "
+        "FROM bounds b"
+    )

@@ -1,0 +1,567 @@
+"""Running one sync of an environment: full rebuild, or incremental with definition changes.
+
+Order of a run: take the environment's advisory lock; pick the upper bound (the oldest in-flight
+writer's transaction id, so no raw row can still appear below it); build everything that changes
+under temporary names (warehouse/sync/build.py); then apply it in ONE transaction that waits for
+readers with lock_timeout + retry. A worker killed before that commit changes nothing.
+"""
+
+import logging
+import time
+import traceback
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg2 import sql
+
+from warehouse.models import (
+    BuiltTable,
+    Environment,
+    EnvironmentSync,
+    SyncKind,
+    SyncRun,
+    SyncStatus,
+    TableChangeRequest,
+)
+from warehouse.roles import sql_role_grant_schema
+from warehouse.sql import sync as q
+from warehouse.sync.build import Builder, BuiltResult, widen
+from warehouse.sync.locking import atomic_with_lock_retry, environment_lock, lock_tables_exclusively
+from warehouse.sync.naming import column_names_for
+from warehouse.sync.progress import Progress, checkpoint
+from warehouse.sync.tables import (
+    KEPT_TABLE_NAMES,
+    SESSION_BUILTIN_COLUMNS,
+    SESSIONS_KEY,
+    USER_BUILTIN_COLUMNS,
+    USERS_KEY,
+    EventTable,
+    environment_event_tables,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def sync_run_execute(*, run_id: int, on_update=None) -> SyncRun:
+    """Execute a recorded run (RQ job and `manage.py sync` both end here). A finished run is a no-op."""
+    run = SyncRun.objects.select_related("environment").get(pk=run_id)
+    progress = Progress(run, on_update=on_update)
+    with environment_lock(run.environment_id):
+        run.refresh_from_db()
+        if run.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED):
+            return run
+        # We hold the lock, so any other "running" run belongs to a worker that died.
+        SyncRun.objects.filter(environment_id=run.environment_id, status=SyncStatus.RUNNING).exclude(pk=run.pk).update(
+            status=SyncStatus.FAILED, finished_at=timezone.now(), error="the worker stopped before finishing"
+        )
+        run.status, run.started_at, run.error, run.traceback = SyncStatus.RUNNING, timezone.now(), "", ""
+        run.save(update_fields=["status", "started_at", "error", "traceback"])
+        started = time.monotonic()
+        builder = None
+        try:
+            with connection.cursor() as cursor:
+                sync = _Sync(cursor=cursor, environment=run.environment, run=run, progress=progress)
+                builder = sync.builder
+                sync.execute()
+        except Exception as error:
+            run.status, run.finished_at = SyncStatus.FAILED, timezone.now()
+            run.error, run.traceback = f"{type(error).__name__}: {error}", traceback.format_exc()
+            run.save(update_fields=["status", "finished_at", "error", "traceback"])
+            _record_failure(run)
+            raise
+        finally:
+            if builder is not None:
+                with connection.cursor() as cursor:
+                    builder.cursor = cursor
+                    builder.drop_private_schemas()
+        run.status, run.finished_at, run.progress, run.step = SyncStatus.SUCCEEDED, timezone.now(), 1.0, "done"
+        run.current_table = ""
+        run.save(update_fields=["status", "finished_at", "progress", "step", "current_table", "tables"])
+        logger.info("sync %s of %s finished in %.1fs", run.kind, run.environment, time.monotonic() - started)
+    return run
+
+
+def _record_failure(run: SyncRun) -> None:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            schema = run.environment.warehouse_schema
+            cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            _ensure_kept_tables(cursor, schema)
+            cursor.execute(
+                sql.SQL("INSERT INTO {} VALUES ('failed', %s, %s, %s, NULL)").format(
+                    sql.Identifier(schema, "_sync_history")
+                ),
+                [run.started_at, run.finished_at, run.error],
+            )
+    except Exception:
+        logger.exception("could not record the failed sync in _sync_history")
+
+
+def _ensure_kept_tables(cursor, schema: str) -> None:
+    cursor.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (event_table_name text, sync_started timestamptz, sync_ended timestamptz,"
+            " synced_to_time timestamptz, inserted_row_count bigint)"
+        ).format(sql.Identifier(schema, "_sync_info"))
+    )
+    cursor.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (status text, start_time timestamptz, finish_time timestamptz,"
+            " error text, next_scheduled_sync_at timestamptz)"
+        ).format(sql.Identifier(schema, "_sync_history"))
+    )
+
+
+def _reconcile_columns(existing: dict, types: dict[str, str], reserved: list[str]):
+    """Columns after adding `types` to a table: (merged mapping, added [(key, column, type)], needs rebuild)."""
+    merged = {key: list(value) for key, value in existing.items()}
+    new_keys = []
+    for key, type_ in types.items():
+        if key in merged:
+            if widen({merged[key][1], type_}) != merged[key][1]:
+                return merged, [], True
+        else:
+            new_keys.append(key)
+    taken = set(reserved) | {column for column, _ in merged.values()}
+    names = column_names_for(new_keys, taken)
+    added = [(key, names[key], types[key]) for key in sorted(new_keys)]
+    for key, column, type_ in added:
+        merged[key] = [column, type_]
+    return merged, added, False
+
+
+class _Sync:
+    def __init__(self, *, cursor, environment: Environment, run: SyncRun, progress: Progress) -> None:
+        self.cursor = cursor
+        self.environment = environment
+        self.schema = environment.warehouse_schema
+        self.run = run
+        self.progress = progress
+        self.builder = Builder(cursor=cursor, environment_id=environment.id, progress=progress)
+
+    def ident(self, table: str) -> sql.Identifier:
+        return sql.Identifier(self.schema, table)
+
+    def execute(self) -> None:
+        state, _ = EnvironmentSync.objects.get_or_create(environment=self.environment)
+        self.cursor.execute(q.upper_bound())
+        until, self.snapshot_time = self.cursor.fetchone()
+        if state.events_xmin and int(state.events_xmin) > int(until):
+            until = state.events_xmin
+        self.until = until
+        self.modified_next = self.snapshot_time - timedelta(seconds=settings.SYNC_MODIFIED_LAG_SECONDS)
+        tables, problems = environment_event_tables(self.environment.id)
+        for problem in problems:
+            self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
+        self.cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema])
+        schema_exists = self.cursor.fetchone() is not None
+        built = {table.key: table for table in BuiltTable.objects.filter(environment=self.environment)}
+        full = (
+            self.run.kind == SyncKind.FULL
+            or state.events_xmin is None
+            or not schema_exists
+            or USERS_KEY not in built
+            or SESSIONS_KEY not in built
+        )
+        self.builder.reset()
+        if full:
+            self.full(state, tables)
+        else:
+            self.incremental(state, tables, built)
+
+    # -- full ------------------------------------------------------------------------------------
+
+    def full(self, state: EnvironmentSync, tables: list[EventTable]) -> None:
+        b = self.builder
+        self.progress.plan(len(tables) + 6)
+        self.progress.begin("resolving identity merges")
+        b.merge_map(since=None, until=self.until)
+        self.progress.finish_step()
+        sessions = b.sessions(b.stage_sessions(only_changed=False))
+        users = b.users(b.stage_users(only_changed=False))
+        b.event_parts(tables, parent="_parts", since=None, until=self.until)
+        results = b.event_tables(tables)
+        all_events_rows = b.all_events(tables)
+        b.user_migrations()
+        checkpoint("before-swap")
+        self.progress.begin("swapping in new tables")
+
+        def swap(cursor):
+            cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            _ensure_kept_tables(cursor, self.schema)
+            replaced = [name for name in self._tables_in(cursor, self.schema) if name not in KEPT_TABLE_NAMES]
+            lock_tables_exclusively(cursor, self.schema, replaced)
+            for name in replaced:
+                cursor.execute(sql.SQL("DROP TABLE {} CASCADE").format(self.ident(name)))
+            for name in self._tables_in(cursor, b.build):
+                cursor.execute(
+                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                        sql.Identifier(b.build, name), sql.Identifier(self.schema)
+                    )
+                )
+            checkpoint("mid-swap")
+            BuiltTable.objects.filter(environment=self.environment).delete()
+            self._save_built(USERS_KEY, "users", "users", "", users, is_event_table=False)
+            self._save_built(SESSIONS_KEY, "sessions", "sessions", "", sessions, is_event_table=False)
+            for table in tables:
+                self._save_built(table.key, table.table_name, table.label, table.version, results[table.key])
+            inserted = {table.table_name: results[table.key].rows for table in tables}
+            inserted["all_events"] = all_events_rows
+            self._finish(cursor, state, inserted, full=True)
+
+        atomic_with_lock_retry(
+            swap,
+            lock_timeout_ms=settings.SYNC_LOCK_TIMEOUT_MS,
+            attempts=settings.SYNC_SWAP_ATTEMPTS,
+            on_retry=self._on_retry,
+        )
+        self.progress.finish_step()
+        self.run.tables.update(
+            {"users": _entry(users, "built"), "sessions": _entry(sessions, "built")}
+            | {table.table_name: _entry(results[table.key], "built") for table in tables}
+            | {"all_events": {"rows": all_events_rows, "ms": 0, "action": "built"}}
+        )
+
+    # -- incremental -----------------------------------------------------------------------------
+
+    def incremental(self, state: EnvironmentSync, tables: list[EventTable], built: dict[str, BuiltTable]) -> None:
+        b = self.builder
+        since = state.events_xmin
+        current = {table.key: table for table in tables}
+        drops = [bt for key, bt in built.items() if bt.is_event_table and key not in current]
+        rebuild = [t for t in tables if t.key not in built or built[t.key].version != t.version]
+        appends = [t for t in tables if t not in rebuild]
+        renames = {built[t.key].table_name: t.table_name for t in appends if built[t.key].table_name != t.table_name}
+        self.progress.plan(len(rebuild) + 7)
+        self.progress.begin("resolving identity merges")
+        b.merge_map(since=since, until=self.until)
+        self.progress.finish_step()
+        added_columns: dict[str, list] = {}
+        merged_columns: dict[str, dict] = {}
+        if appends:
+            b.event_parts(appends, parent="_inc", since=since, until=self.until)
+            for table in list(appends):
+                types = b.infer(b.work, f"_inc{table.number}")
+                merged, added, widened = _reconcile_columns(built[table.key].columns, types, table.builtin_columns)
+                if widened:  # a value no longer fits its column: rebuild so every row gets the wider type
+                    appends.remove(table)
+                    rebuild.append(table)
+                    renames.pop(built[table.key].table_name, None)
+                else:
+                    added_columns[table.key], merged_columns[table.key] = added, merged
+        results: dict[str, BuiltResult] = {}
+        if rebuild:
+            b.event_parts(rebuild, parent="_parts", since=None, until=self.until)
+            results = b.event_tables(rebuild)
+        users_rebuilt, users_merged, users_added = self._stage_changed(
+            state, built[USERS_KEY], b.stage_users, b.users, USER_BUILTIN_COLUMNS, "_users"
+        )
+        sessions_rebuilt, sessions_merged, sessions_added = self._stage_changed(
+            state, built[SESSIONS_KEY], b.stage_sessions, b.sessions, SESSION_BUILTIN_COLUMNS, "_sessions"
+        )
+        checkpoint("before-swap")
+        self.progress.begin("applying changes")
+
+        def apply(cursor):
+            inserted: dict[str, int] = {}
+            exclusive = {table.table_name for table in drops}
+            exclusive |= {built[t.key].table_name for t in rebuild if t.key in built} | set(renames)
+            exclusive |= {t.table_name for t in appends if added_columns[t.key]}
+            if users_rebuilt or users_added:
+                exclusive.add("users")
+            if sessions_rebuilt or sessions_added:
+                exclusive.add("sessions")
+            existing = set(self._tables_in(cursor, self.schema))
+            lock_tables_exclusively(cursor, self.schema, sorted(exclusive & existing))
+            for table in drops:
+                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(table.table_name)))
+                self.run.tables[table.table_name] = {"rows": 0, "ms": 0, "action": "dropped"}
+            for table in rebuild:
+                if table.key in built:
+                    cursor.execute(
+                        sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(built[table.key].table_name))
+                    )
+            gone = [table.table_name for table in drops] + [built[t.key].table_name for t in rebuild if t.key in built]
+            if gone:
+                cursor.execute(
+                    sql.SQL("DELETE FROM {} WHERE event_table_name = ANY(%s)").format(self.ident("all_events")), [gone]
+                )
+            self._rename(cursor, renames)
+            checkpoint("mid-swap")
+            for table in rebuild:
+                self._move_in(cursor, table.table_name)
+                cursor.execute(
+                    sql.SQL("INSERT INTO {} SELECT event_id, user_id, session_id, time, {} FROM {}").format(
+                        self.ident("all_events"), sql.Literal(table.table_name), self.ident(table.table_name)
+                    )
+                )
+                inserted[table.table_name] = results[table.key].rows
+                self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
+            for table in appends:
+                rows = self._append(cursor, table, added_columns[table.key], merged_columns[table.key])
+                inserted[table.table_name] = rows
+                action = "renamed" if table.table_name in renames.values() else "appended"
+                self.run.tables[table.table_name] = {"rows": rows, "ms": 0, "action": action}
+            if appends:
+                names = sql.SQL(", ").join(
+                    sql.SQL("({}, {})").format(sql.Literal(t.number), sql.Literal(t.table_name)) for t in appends
+                )
+                cursor.execute(
+                    sql.SQL(
+                        "INSERT INTO {} SELECT p.event_id, p.user_id, p.session_id, p.time, n.name "
+                        "FROM {} p JOIN (VALUES {}) AS n(tbl, name) ON n.tbl = p.tbl"
+                    ).format(self.ident("all_events"), sql.Identifier(b.work, "_inc"), names)
+                )
+                inserted["all_events"] = cursor.rowcount
+            self._apply_merges(cursor, [t.table_name for t in appends])
+            self._apply_sessions(cursor, [t.table_name for t in appends], sessions_rebuilt, sessions_added)
+            self._apply_users(cursor, users_rebuilt, users_added)
+            for table in drops:
+                table.delete()
+            for table in rebuild:
+                result = results[table.key]
+                BuiltTable.objects.filter(environment=self.environment, key=table.key).delete()
+                self._save_built(table.key, table.table_name, table.label, table.version, result)
+            for table in appends:
+                BuiltTable.objects.filter(environment=self.environment, key=table.key).update(
+                    table_name=table.table_name,
+                    label=table.label,
+                    columns=merged_columns[table.key],
+                    row_count=built[table.key].row_count + inserted[table.table_name],
+                    built_at=timezone.now(),
+                )
+            for key, rebuilt, merged in (
+                (USERS_KEY, users_rebuilt, users_merged),
+                (SESSIONS_KEY, sessions_rebuilt, sessions_merged),
+            ):
+                columns = rebuilt.columns if rebuilt else merged
+                BuiltTable.objects.filter(environment=self.environment, key=key).update(columns=columns)
+            self._finish(cursor, state, inserted, full=False)
+
+        atomic_with_lock_retry(
+            apply,
+            lock_timeout_ms=settings.SYNC_LOCK_TIMEOUT_MS,
+            attempts=settings.SYNC_SWAP_ATTEMPTS,
+            on_retry=self._on_retry,
+        )
+        self.progress.finish_step()
+
+    def _stage_changed(self, state, built_table, stage, build, reserved, work_table):
+        """Stage changed users/sessions; if a property no longer fits its column, rebuild the whole table."""
+        types = stage(only_changed=True, modified_since=state.modified_since)
+        merged, added, widened = _reconcile_columns(built_table.columns, types, reserved)
+        if not widened:
+            return None, merged, added
+        self.cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(self.builder.work, work_table)))
+        result = build(stage(only_changed=False))
+        return result, result.columns, []
+
+    # -- pieces of the apply transaction ---------------------------------------------------------
+
+    def _tables_in(self, cursor, schema: str) -> list[str]:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [schema])
+        return [row[0] for row in cursor.fetchall()]
+
+    def _move_in(self, cursor, name: str) -> None:
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(name)))
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                sql.Identifier(self.builder.build, name), sql.Identifier(self.schema)
+            )
+        )
+
+    def _rename(self, cursor, renames: dict[str, str]) -> None:
+        """Rename tables (and their indexes) without rebuilding; two phases so A->B, B->A works."""
+        if not renames:
+            return
+        for position, old in enumerate(renames):
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(self.ident(old), sql.Identifier(f"_hs_rename_{position}"))
+            )
+        for position, (old, new) in enumerate(renames.items()):
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(self.ident(f"_hs_rename_{position}"), sql.Identifier(new))
+            )
+            for column in ("user_id", "time"):
+                cursor.execute(
+                    sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
+                        self.ident(q.index_name(old, column)), sql.Identifier(f"_hs_rename_{position}_{column}")
+                    )
+                )
+        for position, (_old, new) in enumerate(renames.items()):
+            for column in ("user_id", "time"):
+                cursor.execute(
+                    sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
+                        self.ident(f"_hs_rename_{position}_{column}"), sql.Identifier(q.index_name(new, column))
+                    )
+                )
+            self.run.tables[new] = {"rows": 0, "ms": 0, "action": "renamed"}
+        cases = sql.SQL(" ").join(
+            sql.SQL("WHEN {} THEN {}").format(sql.Literal(old), sql.Literal(new)) for old, new in renames.items()
+        )
+        cursor.execute(
+            sql.SQL(
+                "UPDATE {} SET event_table_name = CASE event_table_name {} END WHERE event_table_name = ANY(%s)"
+            ).format(self.ident("all_events"), cases),
+            [list(renames)],
+        )
+
+    def _add_columns(self, cursor, table: str, added: list) -> None:
+        for _key, column, type_ in added:
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                    self.ident(table), sql.Identifier(column), sql.SQL(type_)
+                )
+            )
+
+    def _insert_typed(self, cursor, table: str, builtin: list[str], columns: dict, source: str) -> int:
+        properties = [(key, column, type_) for key, (column, type_) in columns.items()]
+        names = builtin + [column for _, column, _ in properties]
+        select = q.typed_select(builtin, properties, sql.Identifier(self.builder.work, source))
+        cursor.execute(
+            sql.SQL("INSERT INTO {} ({}) ").format(
+                self.ident(table), sql.SQL(", ").join(sql.Identifier(n) for n in names)
+            )
+            + select
+        )
+        return cursor.rowcount
+
+    def _append(self, cursor, table: EventTable, added: list, merged: dict) -> int:
+        self._add_columns(cursor, table.table_name, added)
+        return self._insert_typed(cursor, table.table_name, table.builtin_columns, merged, f"_inc{table.number}")
+
+    def _apply_merges(self, cursor, event_tables: list[str]) -> None:
+        work_map = sql.Identifier(self.builder.work, "_merge_map")
+        cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE changed)").format(work_map))
+        if not cursor.fetchone()[0]:
+            return
+        for table in [*event_tables, "all_events"]:
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {} t SET user_id = m.to_user_id FROM {} m WHERE m.changed AND t.user_id = m.from_user_id"
+                ).format(self.ident(table), work_map)
+            )
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE from_user_id IN (SELECT from_user_id FROM {} WHERE changed)").format(
+                self.ident("user_migrations"), work_map
+            )
+        )
+        cursor.execute(
+            sql.SQL("INSERT INTO {} SELECT from_user_id, to_user_id, time FROM {} WHERE changed").format(
+                self.ident("user_migrations"), work_map
+            )
+        )
+
+    def _apply_sessions(self, cursor, event_tables: list[str], rebuilt: BuiltResult | None, added: list) -> None:
+        work = sql.Identifier(self.builder.work, "_sessions")
+        propagated = [name for name, _ in q.PROPAGATED_SESSION_COLUMNS]
+        new_values = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in ["time", *propagated])
+        old_values = sql.SQL(", ").join(sql.SQL("o.{}").format(sql.Identifier(n)) for n in ["time", *propagated])
+        # Session data is copied onto event rows; when a known session changed, fix its rows (rare).
+        cursor.execute(
+            sql.SQL(
+                "SELECT array_agg(s.session_id) FROM {} s JOIN {} o ON o.session_id = s.session_id "
+                "WHERE ({}) IS DISTINCT FROM ({})"
+            ).format(work, self.ident("sessions"), new_values, old_values)
+        )
+        changed = cursor.fetchone()[0]
+        if changed:
+            targets = sql.SQL(", ").join(sql.Identifier(n) for n in ["session_time", *propagated])
+            for table in event_tables:
+                cursor.execute(
+                    sql.SQL(
+                        "UPDATE {} e SET ({}) = ({}) FROM {} s WHERE e.session_id = s.session_id "
+                        "AND s.session_id = ANY(%s)"
+                    ).format(self.ident(table), targets, new_values, work),
+                    [changed],
+                )
+        if rebuilt:
+            self._move_in(cursor, "sessions")
+            return
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE session_id IN (SELECT session_id FROM {})").format(
+                self.ident("sessions"), work
+            )
+        )
+        self._add_columns(cursor, "sessions", added)
+        columns = BuiltTable.objects.get(environment=self.environment, key=SESSIONS_KEY).columns
+        columns.update({key: [column, type_] for key, column, type_ in added})
+        self._insert_typed(cursor, "sessions", SESSION_BUILTIN_COLUMNS, columns, "_sessions")
+
+    def _apply_users(self, cursor, rebuilt: BuiltResult | None, added: list) -> None:
+        if rebuilt:
+            self._move_in(cursor, "users")
+            return
+        cursor.execute(
+            sql.SQL(
+                "DELETE FROM {} WHERE user_id IN (SELECT user_id FROM {} UNION SELECT from_user_id FROM {} WHERE changed)"
+            ).format(
+                self.ident("users"),
+                sql.Identifier(self.builder.work, "_users"),
+                sql.Identifier(self.builder.work, "_merge_map"),
+            )
+        )
+        self._add_columns(cursor, "users", added)
+        columns = BuiltTable.objects.get(environment=self.environment, key=USERS_KEY).columns
+        columns.update({key: [column, type_] for key, column, type_ in added})
+        self._insert_typed(cursor, "users", USER_BUILTIN_COLUMNS, columns, "_users")
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+
+    def _save_built(self, key, name, label, version, result: BuiltResult, *, is_event_table: bool = True) -> None:
+        BuiltTable.objects.create(
+            environment=self.environment,
+            key=key,
+            table_name=name,
+            label=label,
+            version=version,
+            is_event_table=is_event_table,
+            row_count=result.rows,
+            built_at=timezone.now(),
+            last_duration_ms=result.ms,
+            columns=result.columns,
+        )
+
+    def _finish(self, cursor, state: EnvironmentSync, inserted: dict[str, int], *, full: bool) -> None:
+        """Last statements of the apply transaction: sync tables, watermark, grants."""
+        now = timezone.now()
+        info = self.ident("_sync_info")
+        names = list(
+            BuiltTable.objects.filter(environment=self.environment, is_event_table=True).values_list(
+                "table_name", flat=True
+            )
+        ) + ["all_events"]
+        cursor.execute(sql.SQL("DELETE FROM {}").format(info))
+        for name in names:
+            cursor.execute(
+                sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s)").format(info),
+                [name, self.run.started_at, now, self.snapshot_time, inserted.get(name, 0)],
+            )
+        next_at = None
+        if not state.paused:
+            next_at = now + timedelta(seconds=state.interval_seconds)
+        cursor.execute(
+            sql.SQL("INSERT INTO {} VALUES ('succeeded', %s, %s, NULL, %s)").format(self.ident("_sync_history")),
+            [self.run.started_at, now, next_at],
+        )
+        state.events_xmin = self.until
+        state.modified_since = self.modified_next
+        state.synced_to_time = self.snapshot_time
+        update_fields = ["events_xmin", "modified_since", "synced_to_time"]
+        if full:
+            state.last_full_sync_at = now
+            update_fields.append("last_full_sync_at")
+        state.save(update_fields=update_fields)
+        TableChangeRequest.objects.filter(
+            environment=self.environment, handled_at__isnull=True, created_at__lte=self.run.started_at
+        ).update(handled_at=now, handled_by=self.run)
+        sql_role_grant_schema(cursor=cursor, environment=self.environment)
+
+    def _on_retry(self, attempt: int) -> None:
+        self.progress.begin(f"waiting for readers (attempt {attempt + 1})")
+
+
+def _entry(result: BuiltResult, action: str) -> dict:
+    return {"rows": result.rows, "ms": result.ms, "action": action}

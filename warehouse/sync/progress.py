@@ -1,0 +1,86 @@
+"""Progress of a running sync: the run record, the RQ job's meta, an optional terminal callback.
+
+Also the named pause points that failure tests use to SIGKILL a worker at a known moment.
+"""
+
+import os
+import time
+from collections.abc import Callable
+
+from django.utils import timezone
+
+from warehouse.models import SyncRun
+
+PAUSE_AT_ENV = "HEAPSITE_SYNC_PAUSE_AT"
+PAUSE_FILE_ENV = "HEAPSITE_SYNC_PAUSE_FILE"
+
+
+def checkpoint(name: str) -> None:
+    """Test hook: when HEAPSITE_SYNC_PAUSE_AT names this point, announce it in a file and wait to be killed."""
+    if os.environ.get(PAUSE_AT_ENV) != name:
+        return
+    marker = os.environ.get(PAUSE_FILE_ENV)
+    if marker:
+        with open(marker, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+class Progress:
+    """Steps are counted up front; `fraction` moves as each finishes."""
+
+    def __init__(self, run: SyncRun, *, on_update: Callable[["Progress"], None] | None = None) -> None:
+        self.run = run
+        self.total_steps = 1
+        self.done_steps = 0
+        self.step = ""
+        self.table = ""
+        self.rows = 0
+        self.started = time.monotonic()
+        self.on_update = on_update
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done_steps / max(1, self.total_steps))
+
+    def plan(self, steps: int) -> None:
+        self.total_steps = max(1, steps)
+        self.done_steps = 0
+
+    def begin(self, step: str, table: str = "") -> None:
+        self.step, self.table = step, table
+        self._publish()
+
+    def finish_step(self, rows: int = 0) -> None:
+        self.done_steps += 1
+        self.rows += rows
+        self._publish()
+
+    def _publish(self) -> None:
+        SyncRun.objects.filter(pk=self.run.pk).update(
+            step=self.step, current_table=self.table, rows_done=self.rows, progress=self.fraction
+        )
+        _publish_job_meta(
+            {
+                "run_id": self.run.pk,
+                "step": self.step,
+                "table": self.table,
+                "rows": self.rows,
+                "progress": self.fraction,
+                "updated_at": timezone.now().isoformat(),
+            }
+        )
+        if self.on_update:
+            self.on_update(self)
+
+
+def _publish_job_meta(meta: dict) -> None:
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is None:
+        return
+    job.meta.update(meta)
+    job.save_meta()

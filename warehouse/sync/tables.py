@@ -1,0 +1,67 @@
+"""Which tables an environment's warehouse has: built-ins plus one per EventTableSpec."""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg2 import sql
+
+from warehouse.registry import event_tables_for
+from warehouse.sql.sync import EVENT_COLUMNS, PAGEVIEW_COLUMNS, SESSION_COLUMNS, USER_COLUMNS
+
+PAGEVIEWS_KEY = "builtin:pageviews"
+USERS_KEY = "builtin:users"
+SESSIONS_KEY = "builtin:sessions"
+BUILTIN_TABLE_NAMES = frozenset(
+    {"users", "sessions", "pageviews", "all_events", "user_migrations", "_sync_info", "_sync_history"}
+)
+# Tables the sync keeps in place across runs (appended to, never swapped).
+KEPT_TABLE_NAMES = frozenset({"_sync_info", "_sync_history"})
+_TABLE_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+EVENT_BUILTIN_COLUMNS = [name for name, _, _ in EVENT_COLUMNS]
+PAGEVIEW_BUILTIN_COLUMNS = [name for name, _, _ in PAGEVIEW_COLUMNS]
+SESSION_BUILTIN_COLUMNS = [name for name, _ in SESSION_COLUMNS]
+USER_BUILTIN_COLUMNS = [name for name, _ in USER_COLUMNS]
+
+
+@dataclass
+class EventTable:
+    number: int  # partition number while building
+    key: str
+    table_name: str
+    version: str
+    label: str
+    predicate: sql.Composable
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def builtin_columns(self) -> list[str]:
+        return PAGEVIEW_BUILTIN_COLUMNS if self.key == PAGEVIEWS_KEY else EVENT_BUILTIN_COLUMNS
+
+
+def environment_event_tables(environment_id: int) -> tuple[list[EventTable], list[str]]:
+    """Pageviews plus every valid registered spec; problems name the specs that were left out and why."""
+    tables = [EventTable(0, PAGEVIEWS_KEY, "pageviews", "1", "Pageviews", sql.SQL("e.type = 'pageview'"))]
+    problems: list[str] = []
+    names: set[str] = set()
+    params: set[str] = set()
+    for number, spec in enumerate(event_tables_for(environment_id), start=1):
+        name = spec.table_name
+        if not _TABLE_NAME_RE.match(name) or len(name.encode()) > 63:
+            problems.append(f"{spec.key}: table name {name!r} is not a valid warehouse identifier")
+            continue
+        if name in BUILTIN_TABLE_NAMES or name in names:
+            problems.append(f"{spec.key}: table name {name!r} is already taken")
+            continue
+        clashing = params & set(spec.params)
+        if clashing:
+            problems.append(f"{spec.key}: parameter names {sorted(clashing)} are used by another table")
+            continue
+        names.add(name)
+        params |= set(spec.params)
+        tables.append(
+            EventTable(number, spec.key, name, spec.version, spec.label or name, spec.predicate, dict(spec.params))
+        )
+    return tables, problems
