@@ -582,16 +582,17 @@
     }
   }
 
-  // The page is going away: hand every unsent batch to the browser with sendBeacon. Batches that
-  // already failed (server down) are kept in localStorage and retried by the next page instead.
+  // The page is going away: hand every fresh batch to the browser with sendBeacon. Batches that
+  // already failed (server down) or are still in flight are kept in localStorage for the next
+  // page to send again; the server writes each event id once, so a repeat costs nothing.
   function beaconAll() {
     clearTimeout(flushTimer);
     flushTimer = null;
     const keep = [];
     for (const batch of outbox.slice()) {
-      if (batch.sending || !batch.events.length) continue;
+      if (!batch.events.length) continue;
       let handed = false;
-      if (!batch.attempts && navigator.sendBeacon) {
+      if (!batch.sending && !batch.attempts && navigator.sendBeacon) {
         try {
           handed = navigator.sendBeacon(endpoint(), payload(batch));
         } catch (error) {
