@@ -64,6 +64,7 @@
   const outbox = []; // batches not yet accepted by the server
   let flushTimer = null;
   let retryTimer = null;
+  let failures = 0; // consecutive failed sends: the retry backoff grows with them
   let pageviewTimer = null;
   let lastPageHref = null; // URL of the last recorded pageview, to skip no-op navigations
   let pageReferrer = ""; // referrer of the current page (the previous URL after SPA navigation)
@@ -522,6 +523,9 @@
   function flush() {
     clearTimeout(flushTimer);
     flushTimer = null;
+    // While the server is failing, new batches wait for the next retry instead of adding requests
+    // (and the browser's network-error lines) of their own.
+    if (retryTimer) return Promise.resolve();
     const fresh = outbox.filter((batch) => !batch.sending && !batch.attempts && batch.events.length);
     return Promise.all(fresh.map(send)).then(() => undefined);
   }
@@ -560,25 +564,28 @@
   }
 
   function settle(batch) {
+    failures = 0; // the server answered
     batch.sending = false;
     const index = outbox.indexOf(batch);
     if (index !== -1) outbox.splice(index, 1);
   }
 
-  // Exponential backoff with jitter, up to a minute between attempts.
+  // Exponential backoff (with jitter) on consecutive failures, up to a minute between attempts.
   function retryLater(batch) {
     batch.sending = false;
     batch.attempts += 1;
+    failures += 1;
     if (retryTimer) return;
-    const delay = Math.min(60000, option("retryDelay", 1000) * 2 ** (batch.attempts - 1));
+    const delay = Math.min(60000, option("retryDelay", 1000) * 2 ** Math.min(failures - 1, 16));
     retryTimer = setTimeout(safe(retryDue), delay / 2 + (Math.random() * delay) / 2);
   }
 
-  // The same events with the same ids: the server writes each event id once.
+  // Failed batches again with the same event ids (the server writes each id once), and whatever
+  // was queued meanwhile.
   function retryDue() {
     retryTimer = null;
     for (const batch of outbox) {
-      if (!batch.sending && batch.attempts) send(batch);
+      if (!batch.sending && batch.events.length) send(batch);
     }
   }
 
