@@ -174,6 +174,7 @@
     }
   }
 
+  // User and session ids alike: integers 0 < id < 2**53.
   const validUserId = (id) => Number.isInteger(id) && id > 0 && id < MAX_ID;
 
   // The cookie holds "<userId>.<sessionId>.<sessionStart>.<lastActivity>": enough to keep the
@@ -222,8 +223,9 @@
       lastActivity: sameUser && stored.lastActivity ? stored.lastActivity : 0,
       eventProperties: sameUser && stored.eventProperties ? stored.eventProperties : {},
     };
-    if (cookie && cookie.sessionId > 0 && (!state.session || state.session.id !== cookie.sessionId)) {
-      // localStorage lost the session that the cookie remembers; its start data is gone.
+    if (cookie && validUserId(cookie.sessionId) && (!state.session || state.session.id !== cookie.sessionId)) {
+      // localStorage lost the session that the cookie remembers; its start data is gone (the
+      // server keeps what the session's first batch said).
       state.session = sessionFields(cookie.sessionId, cookie.sessionStart, "", "");
       state.lastActivity = cookie.lastActivity;
     }
@@ -359,6 +361,7 @@
     element.isConnected &&
     hierarchy.length >= 2 &&
     hierarchy[hierarchy.length - 1].tag === "html" &&
+    ["body", "frameset"].includes(hierarchy[hierarchy.length - 2].tag) &&
     hierarchy.every((entry) => entry.tag.length <= MAX_TAG);
 
   const isVisible = (style) => style.visibility !== "hidden" && style.visibility !== "collapse";
@@ -556,11 +559,31 @@
         } else {
           // The server named a problem in this batch; resending the same bytes cannot help.
           debug("heap.js: batch rejected with status", response.status);
-          settle(batch);
+          return response.json().then(
+            (error) => resendWithout(batch, error),
+            () => settle(batch),
+          );
         }
+        return undefined;
       },
       () => retryLater(batch), // network error: server down, offline, blocked
     );
+  }
+
+  // A batch is accepted or rejected whole: when the error names only some events
+  // ("events[3].target.tag"), send the others once more rather than lose them all.
+  function resendWithout(batch, error) {
+    const details = (error && Array.isArray(error.details) && error.details) || [];
+    const rejected = new Set();
+    for (const detail of details) {
+      const match = /^events\[(\d+)\]/.exec((detail && detail.field) || "");
+      if (!match) return settle(batch); // a problem with the batch itself
+      rejected.add(Number(match[1]));
+    }
+    if (batch.pruned || !rejected.size || rejected.size >= batch.events.length) return settle(batch);
+    batch.pruned = true;
+    batch.events = batch.events.filter((event, index) => !rejected.has(index));
+    return send(batch);
   }
 
   function settle(batch) {

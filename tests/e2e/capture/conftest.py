@@ -41,7 +41,8 @@ def flush(page) -> None:
 
 
 class Collector:
-    """Records every batch sent to COLLECT_URL; `responses` lists statuses to answer in order."""
+    """Records every batch sent to COLLECT_URL; `responses` lists the answers to give, in order:
+    a status, (status, error body), or "abort" for a network error. Then 200s."""
 
     def __init__(self, context):
         self.requests: list[dict] = []
@@ -54,6 +55,7 @@ class Collector:
             route.fulfill(status=204, headers=CORS)
             return
         answer = self.responses.pop(0) if self.responses else 200
+        answer, error = answer if isinstance(answer, tuple) else (answer, {})
         self.requests.append(
             {
                 "content_type": request.headers.get("content-type", ""),
@@ -65,7 +67,7 @@ class Collector:
         if answer == "abort":
             route.abort("connectionrefused")
         else:
-            route.fulfill(status=answer, headers=CORS, content_type="application/json", body="{}")
+            route.fulfill(status=answer, headers=CORS, content_type="application/json", body=json.dumps(error))
 
     @property
     def batches(self) -> list[dict]:

@@ -476,6 +476,19 @@ def test_retries_keep_event_ids_after_5xx_and_network_errors(page, site, collect
     assert len(collector.requests) == 5
 
 
+def test_events_the_server_rejects_are_dropped_and_the_others_resent(page, site, collector):
+    error = {"error": "invalid payload", "details": [{"field": "events[1].name", "message": "too long"}]}
+    collector.responses = [200, (400, error)]
+    open_page(page, site.add("/page", shop_page("<p>x</p>")))
+    flush(page)
+    page.evaluate("heap.track('A'); heap.track('B'); heap.track('C'); heap._flush()")
+    collector.wait(page, lambda: len(collector.requests) == 3)
+    sent = [[event.get("name") for event in batch["events"]] for batch in collector.batches]
+    assert sent == [[None], ["A", "B", "C"], ["A", "C"]]
+    page.wait_for_timeout(100)
+    assert len(collector.requests) == 3
+
+
 def test_a_failing_server_is_not_hammered(page, site, collector):
     collector.responses = ["abort"] * 100
     url = site.add("/page", shop_page("<p>x</p>", config={"flushInterval": 10, "retryDelay": 1000}))
