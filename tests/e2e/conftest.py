@@ -7,7 +7,9 @@ origin without any server.
 """
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -91,26 +93,27 @@ def page(browser_context):
 
 
 class FakeSite:
-    """Serves test-provided HTML (and static/heap.js) at http://shop.test without a server."""
+    """Serves test-provided HTML without a server, at http://shop.test (where it also serves
+    static/heap.js and 404s) or at another origin such as the live server's, where only the added
+    paths are intercepted and everything else reaches the server."""
 
-    origin = "http://shop.test"
+    def __init__(self, context, origin: str = "http://shop.test"):
+        self.context = context
+        self.origin = origin
+        if origin == FakeSite.default_origin:
+            context.route(f"{origin}/**", self._serve_other)
 
-    def __init__(self, context):
-        self.pages: dict[str, str] = {}
-        self.heap_js = HEAP_JS.read_text()
-        context.route(f"{self.origin}/**", self._serve)
+    default_origin = "http://shop.test"
 
     def add(self, path: str, html: str) -> str:
-        self.pages[path] = html
-        return self.origin + path
+        url = self.origin + path
+        pattern = re.compile(re.escape(url) + r"([?#].*)?$")
+        self.context.route(pattern, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+        return url
 
-    def _serve(self, route):
-        url = route.request.url.removeprefix(self.origin)
-        path = url.split("#")[0].split("?")[0]
-        if path == "/static/heap.js":
-            route.fulfill(status=200, content_type="application/javascript", body=self.heap_js)
-        elif path in self.pages:
-            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self.pages[path])
+    def _serve_other(self, route):
+        if urlsplit(route.request.url).path == "/static/heap.js":
+            route.fulfill(status=200, content_type="application/javascript", body=HEAP_JS.read_text())
         else:
             route.fulfill(status=404, content_type="text/plain", body="not found")
 

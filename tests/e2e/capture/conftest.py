@@ -20,13 +20,15 @@ def snippet_loader() -> str:
     return html.strip().removeprefix("<script>").splitlines()[0]
 
 
-def shop_page(body: str, *, title: str = "Acme shop", config: dict | None = None, head: str = "") -> str:
-    """A page with the snippet for app 1234567890 sending to the collector (or config's endpoint)."""
-    config = {"endpoint": COLLECT_URL, "script": f"{FakeSite.origin}/static/heap.js", **(config or {})}
+def shop_page(
+    body: str, *, title: str = "Acme shop", config: dict | None = None, head: str = "", app_id: str = "1234567890"
+) -> str:
+    """A page with the snippet for `app_id` sending to the collector (or to config's endpoint)."""
+    config = {"endpoint": COLLECT_URL, "script": f"{FakeSite.default_origin}/static/heap.js", **(config or {})}
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{title}</title>"
-        f'<script>{snippet_loader()}\nheap.load("1234567890", {json.dumps(config)});</script>'
+        f"<script>{snippet_loader()}\nheap.load({json.dumps(app_id)}, {json.dumps(config)});</script>"
         f"{head}</head><body>{body}</body></html>"
     )
 
