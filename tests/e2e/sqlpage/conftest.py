@@ -6,14 +6,6 @@ from django.test.testcases import LiveServerThread
 
 from tests.warehouse.sqlpage.world import build_world, teardown_world
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # This area's port range: live servers of parallel test runs must not collide.
 PORTS = range(8160, 8170)
 
@@ -60,8 +52,9 @@ def admin_cookie(transactional_db, django_user_model, sql_live_server):
 
 
 @pytest.fixture
-def browser_page(browser, admin_cookie):
-    # The shared session browser (tests/e2e/conftest.py): one Playwright per process.
+def browser_page(admin_cookie, browser):
+    # The session's one Chromium (tests/e2e/conftest.py): Playwright's sync API cannot run two
+    # instances in one thread.
     context = browser.new_context(accept_downloads=True)
     context.add_cookies([admin_cookie])
     yield context
