@@ -180,6 +180,12 @@
     toggle.hidden = !hasSeries;
   }
 
+  function escapeText(text) {
+    var div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML;
+  }
+
   function drawChart(container, kind) {
     var table = results.querySelector("table.sql-results");
     if (!table) return;
@@ -223,6 +229,12 @@
         });
       }
     });
+    if (xIndex >= 0 && rows.length) {
+      // First and last x values as axis labels (escaped: they are user data).
+      var first = escapeText(rows[0][xIndex] || ""), last = escapeText(rows[rows.length - 1][xIndex] || "");
+      svg.push('<text x="' + pad + '" y="' + (height - pad + 16) + '" font-size="11">' + first + "</text>");
+      svg.push('<text x="' + (width - 10) + '" y="' + (height - pad + 16) + '" font-size="11" text-anchor="end">' + last + "</text>");
+    }
     svg.push("</svg>");
     container.innerHTML = '<div class="sql-chart-bar"><button type="button" class="sql-chart-kind" data-kind="line">Line</button>' +
       '<button type="button" class="sql-chart-kind" data-kind="bar">Bar</button> <span class="sql-chart-legend"></span></div>' + svg.join("");

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
 from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun
+from warehouse.sources.services import readable_extra_schemas
 
 HISTORY_LENGTH = 50
 
@@ -18,28 +19,53 @@ def sql_can_run(*, user: AbstractBaseUser, environment: Environment) -> bool:
 
 @dataclass(frozen=True)
 class BrowserTable:
+    schema: str
     name: str
     columns: list[tuple[str, str]]
+    # What a click inserts: the bare name in the warehouse schema (the role's search_path), else qualified.
+    insert: str
 
 
-def sql_schema_tables(*, environment: Environment) -> list[BrowserTable]:
-    """Tables and views of the environment's warehouse schema with their columns and types, as the role sees them."""
+@dataclass(frozen=True)
+class BrowserSchema:
+    name: str
+    tables: list[BrowserTable]
+
+
+def sql_schema_tables(*, environment: Environment) -> list[BrowserSchema]:
+    """The schemas the environment's role reads — its warehouse first, then its uploads and attached schemas
+    (docs/joining.md) — with their tables, views, columns and types."""
+    schemas = [environment.warehouse_schema, *readable_extra_schemas(environment)]
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+            SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-            WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
-            ORDER BY c.relname, a.attnum
+            WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+            ORDER BY n.nspname, c.relname, a.attnum
             """,
-            [environment.warehouse_schema],
+            [schemas],
         )
-        tables: dict[str, list[tuple[str, str]]] = {}
-        for table, column, type_name in cursor.fetchall():
-            tables.setdefault(table, []).append((column, type_name))
-    return [BrowserTable(name=name, columns=columns) for name, columns in tables.items()]
+        columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for schema, table, column, type_name in cursor.fetchall():
+            columns.setdefault((schema, table), []).append((column, type_name))
+    result = []
+    for schema in schemas:
+        tables = [
+            BrowserTable(
+                schema=schema,
+                name=table,
+                columns=cols,
+                insert=table if schema == environment.warehouse_schema else f"{schema}.{table}",
+            )
+            for (table_schema, table), cols in columns.items()
+            if table_schema == schema
+        ]
+        if tables or schema == environment.warehouse_schema:
+            result.append(BrowserSchema(name=schema, tables=tables))
+    return result
 
 
 def sql_history(*, user: AbstractBaseUser, environment: Environment) -> list[SqlQueryRun]:

@@ -13,9 +13,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun
+from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun, SqlRole
 from warehouse.models.sqlpage import SqlRunKind
 from warehouse.roles import sql_role_connect_kwargs, sql_role_ensure, sql_role_is_current, sql_role_name
+from warehouse.sources.services import sources_grant
 
 from . import limits
 from .checks import CheckedQuery, QueryRejected, check_query
@@ -82,17 +83,24 @@ def _audit_finish(run: SqlQueryRun, *, rows: int | None, truncated: bool, error_
     )
 
 
+def sql_role_prepare(environment: Environment) -> SqlRole:
+    """Create or update the environment's role, then grant it its uploads and attached schemas too."""
+    sql_role = sql_role_ensure(environment)
+    sources_grant(environment=environment)
+    return sql_role
+
+
 def _with_role(environment: Environment, action):
     """Call ``action(sql_role)``; if the role cannot log in (dropped or restored behind the app's back),
     re-create it once and retry."""
     current = sql_role_is_current(environment)
     try:
-        return action(current or sql_role_ensure(environment))
+        return action(current or sql_role_prepare(environment))
     except QueryFailed as error:
         if current is None or error.error_class != "ConnectionFailed" or "too many connections" in error.message:
             raise
         logger.warning("SQL role of %s could not log in (%s); re-creating it", environment, error.message)
-        return action(sql_role_ensure(environment))
+        return action(sql_role_prepare(environment))
 
 
 def _slot_ttl(kind: str) -> int:
@@ -254,7 +262,7 @@ def saved_query_delete(*, saved: SavedQuery, user: AbstractBaseUser) -> None:
 
 def sql_role_connection_info(*, environment: Environment, show_password: bool) -> dict[str, str]:
     """Ensure the role and describe how to connect as it (for psql, Metabase, dbt)."""
-    sql_role = sql_role_ensure(environment)
+    sql_role = sql_role_prepare(environment)
     kwargs = sql_role_connect_kwargs(sql_role)
     return {
         "host": str(kwargs.get("host", "localhost")),

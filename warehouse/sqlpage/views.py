@@ -37,6 +37,12 @@ def sql_environment_view(view):
     return wrapper
 
 
+def _submitted_sql(request: HttpRequest) -> str:
+    # Browsers send textarea and FormData line breaks as CRLF; the editor has LF, and error positions
+    # are counted in the editor's text.
+    return request.POST.get("sql", "").replace("\r\n", "\n")
+
+
 def _is_fragment(request: HttpRequest) -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
@@ -50,11 +56,12 @@ def _limits() -> dict:
 
 
 def _page_context(request: HttpRequest, environment, **extra) -> dict:
-    tables = selectors.sql_schema_tables(environment=environment)
+    schemas = selectors.sql_schema_tables(environment=environment)
+    warehouse_tables = schemas[0].tables
     context = {
         "environment": environment,
-        "tables": tables,
-        "starters": starter_queries(tables=[(table.name, [column for column, _ in table.columns]) for table in tables]),
+        "schemas": schemas,
+        "starters": starter_queries(tables=[(t.name, [column for column, _ in t.columns]) for t in warehouse_tables]),
         "history": selectors.sql_history(user=request.user, environment=environment),
         "saved_queries": selectors.saved_queries(environment=environment),
         "limits": _limits(),
@@ -104,7 +111,7 @@ def sql_page(request: HttpRequest, environment) -> HttpResponse:
 @sql_environment_view
 def sql_run(request: HttpRequest, environment) -> HttpResponse:
     try:
-        text = request.POST.get("sql", "")
+        text = _submitted_sql(request)
     except RequestDataTooBig:
         text = ""
         size = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -140,7 +147,7 @@ def sql_cancel(request: HttpRequest, environment) -> HttpResponse:
 @require_POST
 @sql_environment_view
 def sql_csv(request: HttpRequest, environment) -> HttpResponse:
-    text = request.POST.get("sql", "")
+    text = _submitted_sql(request)
     try:
         export = services.sql_query_csv(
             environment=environment,
@@ -173,12 +180,10 @@ def saved_query_create(request: HttpRequest, environment) -> HttpResponse:
             owner=request.user,
             name=request.POST.get("name", ""),
             description=request.POST.get("description", ""),
-            sql=request.POST.get("sql", ""),
+            sql=_submitted_sql(request),
         )
     except ValidationError as error:
-        context = _page_context(
-            request, environment, initial_sql=request.POST.get("sql", ""), save_errors=error.messages
-        )
+        context = _page_context(request, environment, initial_sql=_submitted_sql(request), save_errors=error.messages)
         return render(request, "warehouse/sqlpage/page.html", context, status=400)
     return redirect(f"{reverse('sql_page', args=[environment.warehouse_schema])}?saved={saved.pk}")
 

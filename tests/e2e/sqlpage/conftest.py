@@ -2,7 +2,9 @@ import os
 import shutil
 
 import pytest
+from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.test import Client
 from django.test.testcases import LiveServerThread
 
 from tests.warehouse.sqlpage.world import build_world, teardown_world
@@ -47,7 +49,21 @@ def e2e_world(transactional_db, settings):
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
+def admin_cookie(transactional_db, django_user_model, sql_live_server):
+    """A logged-in admin's session cookie, made before the browser starts.
+
+    Database work must happen outside Playwright's sync API: it runs the test in a greenlet with its
+    own context, where Django would open (and never close) a second connection.
+    """
+    user = django_user_model.objects.create_superuser("e2e-admin", "e2e@example.com")
+    client = Client()
+    client.force_login(user)
+    value = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return {"name": settings.SESSION_COOKIE_NAME, "value": value, "url": sql_live_server}
+
+
+@pytest.fixture
+def browser_page(monkeypatch, admin_cookie):
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are still synchronous.
@@ -57,6 +73,7 @@ def browser_page(monkeypatch):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(accept_downloads=True)
+        context.add_cookies([admin_cookie])
         yield context
         context.close()
         browser.close()

@@ -1,18 +1,8 @@
 """The SQL page in Chromium: type, run with the keyboard, see results, errors, chart, cancel, CSV."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 pytestmark = pytest.mark.e2e
-
-
-def log_in(context, live_url, django_user_model):
-    user = django_user_model.objects.create_superuser("e2e-admin", "e2e@example.com")
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_url}])
 
 
 def set_editor(page, text):
@@ -22,8 +12,7 @@ def set_editor(page, text):
     page.keyboard.type(text)
 
 
-def test_sql_page_in_the_browser(sql_live_server, e2e_world, browser_page, django_user_model, tmp_path):
-    log_in(browser_page, sql_live_server, django_user_model)
+def test_sql_page_in_the_browser(sql_live_server, e2e_world, browser_page, tmp_path):
     page = browser_page.new_page()
     page.goto(f"{sql_live_server}/e/{e2e_world.alpha.warehouse_schema}/sql/")
     assert page.locator("h2", has_text="Schema").is_visible()
@@ -53,7 +42,7 @@ def test_sql_page_in_the_browser(sql_live_server, e2e_world, browser_page, djang
     assert page.locator("table.sql-results td", has_text="first").count() == 0
 
     # An error is shown and its position marked in the editor.
-    set_editor(page, "SELECT nope FROM pageviews")
+    set_editor(page, "SELECT path,\n  nope\nFROM pageviews")
     page.keyboard.press("Control+Enter")
     page.locator(".sql-error", has_text='column "nope" does not exist').wait_for()
     assert page.locator(".cm-sql-error").inner_text() == "nope"

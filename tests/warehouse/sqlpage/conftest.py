@@ -16,7 +16,7 @@ from .world import build_world, teardown_world
 
 # Small limits so hostile queries fail fast; roles are configured with these.
 TEST_LIMITS = {
-    "SQLPAGE_STATEMENT_TIMEOUT_MS": 1000,
+    "SQLPAGE_STATEMENT_TIMEOUT_MS": 3000,
     "SQLPAGE_TEMP_FILE_LIMIT_KB": 10_240,
     "SQLPAGE_MAX_ROWS": 100,
     "SQLPAGE_CSV_MAX_ROWS": 1000,

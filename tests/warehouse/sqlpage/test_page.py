@@ -310,3 +310,23 @@ def test_sql_role_command_prints_connection_settings(world, db):
     out = io.StringIO()
     call_command("sql_role", world.alpha.warehouse_schema, "--show-password", stdout=out)
     assert world.alpha.sql_role.password in out.getvalue()
+
+
+def test_crlf_line_breaks_from_the_browser_count_as_one_character(analyst_client, run_url, world):
+    fragment = run_sql(analyst_client, run_url, "SELECT 1,\r\n  nope\r\nFROM pageviews")
+    assert 'data-error-position="13"' in fragment
+
+
+def test_schema_browser_lists_attached_schemas_with_qualified_names(analyst_client, analyst, world):
+    from django.db import connection
+
+    from warehouse.sources.services import schema_attach
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA sqltest_crm")
+        cursor.execute("CREATE TABLE sqltest_crm.accounts (email text, is_won boolean)")
+    schema_attach(environment=world.alpha, schema_name="sqltest_crm", user=analyst)
+    body = analyst_client.get(page_url(world)).content.decode()
+    assert "<code>sqltest_crm</code>" in body
+    assert 'data-insert="sqltest_crm.accounts"' in body and 'data-insert="is_won"' in body
+    assert body.index("<code>sqltest_alpha</code>") < body.index("<code>sqltest_crm</code>")

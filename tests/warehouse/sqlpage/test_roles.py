@@ -23,7 +23,7 @@ def test_role_is_a_plain_login_role_with_limits(world):
     login, superuser, inherit, createrole, createdb, replication, bypassrls, connlimit, config = row
     assert login and not (superuser or inherit or createrole or createdb or replication or bypassrls)
     assert connlimit == 5
-    assert "statement_timeout=1000" in config
+    assert "statement_timeout=3000" in config
     assert "idle_in_transaction_session_timeout=60000" in config
     assert "temp_file_limit=10240" in config
     assert "work_mem=16384" in config

@@ -63,9 +63,7 @@ def test_multi_group_and_combo_tables(raw, sync_env, set_specs):
     assert signed[0]["browser"] == "Safari"  # session data on every event row
     assert [(r["plan"], r["seats"]) for r in signed] == [("pro", None), ("team", 5)]
     assert column_types(schema, "signed_up")["seats"] == "bigint"
-    counts = rows(
-        f"SELECT event_table_name, count(*) AS n FROM {schema}.all_events GROUP BY 1 ORDER BY 1"
-    )
+    counts = rows(f"SELECT event_table_name, count(*) AS n FROM {schema}.all_events GROUP BY 1 ORDER BY 1")
     assert counts == [
         {"event_table_name": "converted", "n": 3},
         {"event_table_name": "pageviews", "n": 1},
@@ -108,7 +106,11 @@ def test_property_types_widen_and_names_follow_the_rules(raw, sync_env, set_spec
     types = column_types(schema, "custom_all")
     assert types["count"] == "text" and types["new_one"] == "bigint"
     assert [r["count"] for r in rows(f"SELECT count FROM {schema}.custom_all ORDER BY event_id")] == [
-        "1", "2", "3", "many"]
+        "1",
+        "2",
+        "3",
+        "many",
+    ]
 
 
 def test_retroactive_define_edit_rename_delete(raw, sync_env, set_specs):
@@ -134,7 +136,9 @@ def test_retroactive_define_edit_rename_delete(raw, sync_env, set_specs):
     assert ids(schema, "pricing") == [a.id]
     assert rows(f"SELECT to_regclass('{schema}.viewed_pricing') AS t") == [{"t": None}]
     assert rows(f"SELECT event_table_name FROM {schema}.all_events WHERE event_id = %s ORDER BY 1", [a.id]) == [
-        {"event_table_name": "pageviews"}, {"event_table_name": "pricing"}]
+        {"event_table_name": "pageviews"},
+        {"event_table_name": "pricing"},
+    ]
     # New data after the rename lands in the renamed table.
     c = raw.event("pageview", user_id=7, path="/pricing")
     sync(sync_env)
