@@ -1,6 +1,3 @@
-import os
-import shutil
-
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -9,14 +6,6 @@ from django.test.testcases import LiveServerThread
 
 from tests.warehouse.sqlpage.world import build_world, teardown_world
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # This area's port range: live servers of parallel test runs must not collide.
 PORTS = range(8160, 8170)
 
@@ -63,17 +52,10 @@ def admin_cookie(transactional_db, django_user_model, sql_live_server):
 
 
 @pytest.fixture
-def browser_page(monkeypatch, admin_cookie):
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True)
-        context.add_cookies([admin_cookie])
-        yield context
-        context.close()
-        browser.close()
+def browser_page(browser, admin_cookie):
+    """A logged-in context of the session's shared Chromium (tests/e2e/conftest.py)."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    context.add_cookies([admin_cookie])
+    yield context
+    context.close()
