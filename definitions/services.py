@@ -8,15 +8,12 @@ from django.db import transaction
 from warehouse.models import Environment
 from warehouse.naming import unique_identifier
 from warehouse.registry import TableChange, notify_event_table_changed
+from warehouse.sync.tables import BUILTIN_TABLE_NAMES
 
 from .compiler import CompileError, compile_definition
 from .compiler.postgres import postgres_regex_error
 from .models import Definition, DefinitionVersion
 
-# The sync's own tables (DESIGN.md §4): a definition's table never takes one of these names.
-BUILTIN_TABLE_NAMES = frozenset(
-    {"users", "sessions", "pageviews", "all_events", "user_migrations", "_sync_info", "_sync_history"}
-)
 MAX_NAME = 200
 
 

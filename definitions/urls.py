@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import api, views
 
 app_name = "definitions"
 
 urlpatterns = [
+    path("", include("definitions.browse.urls")),  # the raw data browser: /e/<schema>/raw/, /e/<schema>/users/
     path("e/<str:schema>/definitions/", views.definition_index, name="index"),
     path("e/<str:schema>/definitions/new", views.definition_new, name="new"),
     path("e/<str:schema>/definitions/preview", views.definition_preview_fragment, name="preview"),

@@ -61,12 +61,15 @@ def ensure_services() -> None:
         return
     root = data_dir()
     root.mkdir(parents=True, exist_ok=True)
+    registered: list[_EmbeddedService] = []
+    # Registered first, so a failure to start Redis still stops the PostgreSQL we started.
+    atexit.register(_release, root, registered, os.getpid())
     with _locked(root / "embedded.lock"):
         for service in services:
             service.ensure_running()
             _users_add(service.users_file)
+            registered.append(service)
             os.environ[service.env_var] = service.url()
-    atexit.register(_release, root, services, os.getpid())
     _exit_cleanly_on_sigterm()
 
 

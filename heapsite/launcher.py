@@ -1,10 +1,12 @@
 """`manage.py up`: prepare the database on first run, then run web server, worker and scheduler."""
 
+import errno
 import os
 import socket
 
 from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError, OutputWrapper
+from django.urls import Resolver404, resolve
 
 from heapsite.processes import Child, manage_py, run_together
 from heapsite.services import admin_user_ensure, demo_environments_ensure
@@ -13,18 +15,31 @@ from warehouse.models import RawEvent
 WORKER_QUEUES = ["default", "sync"]
 
 
-def port_in_use(host: str, port: int) -> bool:
+def port_check(host: str, port: int) -> None:
+    """Fail early, and say what to do, when the web server could not listen there."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
         # Like runserver: connections of a previous run in TIME_WAIT do not make the port "taken".
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
-        except OSError:
-            return True
-    return False
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CommandError(
+                    f"port {port} on {host} is already in use (is heapsite already running?). Pick another one: "
+                    f"`make run PORT={port + 1}` or `python manage.py up --port {port + 1}`."
+                ) from None
+            raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
-def first_run_setup(*, out: OutputWrapper, demo: bool) -> None:
+def _serves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def first_run_setup(*, out: OutputWrapper, demo: bool, demo_events: int | None = None) -> None:
     """Migrate; on a fresh install create the admin login and the demo environments and data."""
     call_command("migrate", interactive=False, verbosity=1)
     password = admin_user_ensure()
@@ -41,18 +56,14 @@ def first_run_setup(*, out: OutputWrapper, demo: bool) -> None:
     if demo and not RawEvent.objects.exists():
         if "seed_demo" in get_commands():
             out.write("Loading demo data (seed_demo)...")
-            call_command("seed_demo")
+            call_command("seed_demo", **({"events": demo_events} if demo_events else {}))
         else:
             out.write("No demo data: the seed_demo command is not available yet.")
 
 
-def up(*, host: str, port: int, demo: bool, out: OutputWrapper) -> int:
-    if port_in_use(host, port):
-        raise CommandError(
-            f"port {port} on {host} is already in use (is heapsite already running?). "
-            f"Pick another one: `make run PORT={port + 1}` or `python manage.py up --port {port + 1}`."
-        )
-    first_run_setup(out=out, demo=demo)
+def up(*, host: str, port: int, demo: bool, demo_events: int | None, out: OutputWrapper) -> int:
+    port_check(host, port)
+    first_run_setup(out=out, demo=demo, demo_events=demo_events)
     # up prints where the app is; Django's "development server" banner would only add noise.
     os.environ["DJANGO_RUNSERVER_HIDE_WARNING"] = "true"
     children = [
@@ -62,5 +73,7 @@ def up(*, host: str, port: int, demo: bool, out: OutputWrapper) -> int:
     ]
     shown_host = f"[{host}]" if ":" in host else host
     out.write(f"\nheapsite is running at http://{shown_host}:{port}/  (web server, RQ worker and scheduler)")
+    if _serves("/demo/"):
+        out.write(f"Demo shop carrying the snippet: http://{shown_host}:{port}/demo/")
     out.write("Press Ctrl+C to stop everything.\n")
     return run_together(children, log=out.write)

@@ -274,8 +274,25 @@
     state.lastActivity = time;
   }
 
+  // Another tab of the site may have moved on (new session, identify, reset): follow it.
+  function followOtherTabs() {
+    const stored = readStorage(storageKey());
+    if (!stored || !validUserId(stored.userId) || !stored.session || !stored.session.id) return;
+    if (!(stored.lastActivity > state.lastActivity)) return;
+    state = {
+      userId: stored.userId,
+      identity: typeof stored.identity === "string" ? stored.identity : null,
+      session: stored.session,
+      lastActivity: stored.lastActivity,
+      eventProperties: stored.eventProperties || {},
+    };
+    heap.userId = state.userId;
+    heap.identity = state.identity;
+  }
+
   // A session ends after 30 minutes without events; the next event starts a new one.
   function touchSession(time) {
+    followOtherTabs();
     const timeout = option("sessionTimeout", 30 * 60 * 1000);
     if (!state.session || time - state.lastActivity > timeout || time < state.session.start_time) {
       startSession(time);
@@ -714,14 +731,25 @@
     resendStored();
     const calls = queued;
     queued = [];
-    // Queued calls first, so properties and identity set before load apply to the first pageview.
-    for (const call of calls) safe(replay)(call);
-    if (option("capturePageviews", true)) recordPageview();
+    // Replay in order; the page's pageview goes just before the first queued track(), so
+    // identity and event properties set early apply to it and tracked events follow it.
+    let pageviewDue = option("capturePageviews", true);
+    for (const call of calls) {
+      if (pageviewDue && call && call[0] === "track") {
+        pageviewDue = false;
+        safe(recordPageview)();
+      }
+      safe(replay)(call);
+    }
+    if (pageviewDue) recordPageview();
   }
 
   for (const [name, fn] of Object.entries(API)) {
     heap[name] = safe((...args) => {
-      if (state) return fn(...args);
+      if (state) {
+        followOtherTabs();
+        return fn(...args);
+      }
       queued.push([name, ...args]);
       return undefined;
     });

@@ -9,7 +9,7 @@ from psycopg2 import sql
 from .css import ascii_lower
 from .errors import CompileError
 from .params import Params
-from .selector_sql import lower_sql
+from .selector_sql import lower_sql, not_null
 
 URL_FIELDS = ("domain", "path", "query", "hash")
 TEXT_OPS = ("exact", "contains", "regex")
@@ -125,22 +125,24 @@ def property_condition(key, op: str, value, params: Params, validate_regex: Rege
             )
             equals = sql.SQL("({} OR {})").format(equals, numeric)
         if op == "equals":
-            return equals
+            return not_null(equals)
         # Not set counts as "not equal".
         return sql.SQL("NOT COALESCE({}, FALSE)").format(equals)
     if op == "contains":
         text = _as_text(value)
         if text == "":
             raise CompileError("'contains' needs a value (an empty one matches everything)")
-        return sql.SQL("strpos({}, {}) > 0").format(as_text, params.add(text))
+        return not_null(sql.SQL("strpos({}, {}) > 0").format(as_text, params.add(text)))
     if op == "regex":
         check_regex(value, validate_regex)
-        return sql.SQL("{} ~ {}").format(as_text, params.add(value))
+        return not_null(sql.SQL("{} ~ {}").format(as_text, params.add(value)))
     number = _as_number(value)
     if number is None:
         raise CompileError(f"'{op.replace('_', ' ')}' needs a number, not {value!r}")
     comparison = sql.SQL(">" if op == "greater_than" else "<")
-    return sql.SQL(
-        "(CASE jsonb_typeof({j}) WHEN 'number' THEN {j}::numeric {cmp} {n}"
-        " WHEN 'string' THEN (CASE WHEN {t} ~ {re} THEN {t}::numeric {cmp} {n} END) END)"
-    ).format(j=as_json, t=as_text, cmp=comparison, n=params.add(number), re=params.add(NUMERIC_TEXT_RE))
+    return not_null(
+        sql.SQL(
+            "(CASE jsonb_typeof({j}) WHEN 'number' THEN {j}::numeric {cmp} {n}"
+            " WHEN 'string' THEN (CASE WHEN {t} ~ {re} THEN {t}::numeric {cmp} {n} END) END)"
+        ).format(j=as_json, t=as_text, cmp=comparison, n=params.add(number), re=params.add(NUMERIC_TEXT_RE))
+    )

@@ -166,15 +166,14 @@ def compile_definition(
     resolve_combo: ComboResolver | None = None,
     validate_regex: RegexValidator | None = None,
 ) -> tuple[sql.Composable, dict[str, Any]]:
-    """One boolean (never NULL) over raw_events `e`, and its params named `<prefix><n>`."""
+    """One boolean (never NULL: every leaf that could be is COALESCEd) over raw_events `e`, and its
+    params named `<prefix><n>`."""
     compiler = DefinitionCompiler(prefix=prefix, resolve_combo=resolve_combo, validate_regex=validate_regex)
     stack = (definition_id,) if definition_id is not None else ()
-    predicate = compiler.groups(groups, stack=stack)
-    return sql.SQL("COALESCE({}, FALSE)").format(predicate), compiler.params.values
+    return compiler.groups(groups, stack=stack), compiler.params.values
 
 
 def compile_selector(text: str, *, prefix: str = "sel_") -> tuple[sql.Composable, dict[str, Any]]:
     """`target.matches(text)` as a boolean (never NULL) over raw_events `e`."""
     params = Params(prefix)
-    predicate = SelectorCompiler(params).selector_list(parse_selector_list(text))
-    return sql.SQL("COALESCE({}, FALSE)").format(predicate), params.values
+    return SelectorCompiler(params).selector_list(parse_selector_list(text)), params.values

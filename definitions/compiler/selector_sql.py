@@ -123,6 +123,11 @@ TRUE = sql.SQL("TRUE")
 FALSE = sql.SQL("FALSE")
 TARGET = sql.SQL("e.hierarchy -> 0")
 
+# Positions of the hierarchy checked without a subquery for `A > B C`-style selectors (deeper
+# hierarchies still match exactly, through the general walk).
+UNROLL_DEPTH = 16
+MAX_HIERARCHY = 512  # docs/api.md: deeper hierarchies are rejected at ingestion
+
 # Cost classes used to order AND-ed checks; PostgreSQL evaluates AND arguments left to right.
 COST_COLUMN, COST_FIXED, COST_CONTAINS, COST_SUBQUERY, COST_WALK = 1, 2, 3, 4, 5
 
@@ -130,6 +135,15 @@ COST_COLUMN, COST_FIXED, COST_CONTAINS, COST_SUBQUERY, COST_WALK = 1, 2, 3, 4, 5
 def lower_sql(expr: sql.Composable) -> sql.Composable:
     # lower() follows the collation (folds "É"); CSS only folds ASCII.
     return sql.SQL("translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')").format(expr)
+
+
+def not_null(expr: sql.Composable) -> sql.Composable:
+    """NULL (a missing hierarchy element or key) counts as no match, so predicates stay two-valued.
+
+    Wrapping each leaf rather than the whole predicate keeps the top-level AND visible to the
+    planner (selectivity estimates, cheapest-first ordering, parallel plans).
+    """
+    return sql.SQL("COALESCE({}, FALSE)").format(expr)
 
 
 def and_sql(conditions: list[sql.Composable]) -> sql.Composable:
@@ -190,7 +204,7 @@ class SelectorCompiler:
         if not conditions and not slot.is_target:
             # `*` still needs an element there: html has no parent element.
             conditions.append((COST_FIXED, sql.SQL("{} IS NOT NULL").format(el)))
-        return conditions
+        return [(cost, part if cost == COST_COLUMN or part is FALSE else not_null(part)) for cost, part in conditions]
 
     def type_selector(self, name: str, slot: _Slot) -> list[tuple[int, sql.Composable]]:
         el = slot.element
@@ -201,7 +215,7 @@ class SelectorCompiler:
             return [(cost, equal)]
         # SVG elements keep camelCase (foreignObject) yet match type selectors case-insensitively.
         foreign = sql.SQL("({} = {} AND {} ? 'ns')").format(lower_sql(column), self.p(name), el)
-        return [(cost, sql.SQL("({} OR {})").format(equal, foreign))]
+        return [(cost, not_null(sql.SQL("({} OR {})").format(equal, foreign)))]
 
     def attribute_value(self, name: str, slot: _Slot) -> tuple[int, sql.Composable]:
         el = slot.element
@@ -217,12 +231,15 @@ class SelectorCompiler:
                     " WITH ORDINALITY AS c(v, n))"
                 ).format(el)
             return COST_SUBQUERY, sql.SQL("COALESCE({} -> 'attrs' ->> 'class', {})").format(el, joined)
-        # SVG/MathML attribute names keep their case (viewBox) yet match case-insensitively.
+        # SVG/MathML attribute names keep their case (viewBox) yet match case-insensitively; jsonpath
+        # rather than a subquery keeps the predicate parallel-safe.
+        pattern = "^" + "".join("\\" + ch if ch.isascii() and not ch.isalnum() else ch for ch in name) + "$"
+        path = f'$.keyvalue() ? (@.key like_regex {json.dumps(pattern)} flag "i").value'
         foreign = sql.SQL(
-            "CASE WHEN {el} ? 'ns' THEN (SELECT a.value FROM jsonb_each_text({el} -> 'attrs') AS a"
-            " WHERE {key} = {name} LIMIT 1) END"
-        ).format(el=el, key=lower_sql(sql.SQL("a.key")), name=self.p(name))
-        return COST_SUBQUERY, sql.SQL("COALESCE({} -> 'attrs' ->> {}, {})").format(el, self.p(name), foreign)
+            "CASE WHEN {el} ? 'ns' THEN jsonb_path_query_first({el} -> 'attrs', {path}::jsonpath) #>> '{{}}' END"
+        )
+        foreign = foreign.format(el=el, path=self.p(path))
+        return COST_FIXED, sql.SQL("COALESCE({} -> 'attrs' ->> {}, {})").format(el, self.p(name), foreign)
 
     def attribute(self, attribute, slot: _Slot) -> tuple[int, sql.Composable]:
         name = ascii_lower(attribute.name)
@@ -279,20 +296,17 @@ class SelectorCompiler:
             conditions += self.compound(compound, slot)
         floating = segments[:-1]
         if floating:
-            prefilter = self.containment([c for segment in floating for c in segment])
-            if prefilter is not None:
-                conditions.append((COST_CONTAINS, prefilter))
-            walk = self.placement(floating, len(anchored))
             only = floating[0][0] if len(floating) == 1 and len(floating[0]) == 1 else None
-            if prefilter is not None and only is not None and self.containment_is_exact(only):
-                # `A B`: containment already proves an A somewhere; it is the right place unless the
-                # only A might be the target or its `>` parents, so walk only when one of those is an A.
-                below = [
-                    self.compound(only, _Slot(sql.SQL("e.hierarchy -> {}").format(sql.Literal(depth))))
-                    for depth in range(len(anchored))
-                ]
-                near = or_sql([and_sql([part for _, part in conds]) for conds in below])
-                walk = sql.SQL("(NOT COALESCE({}, TRUE) OR {})").format(near, walk)
+            # `A B` (the common case): one parallel-safe jsonpath scan of the ancestors, no subquery.
+            walk = self.jsonpath_exists(only, start=len(anchored)) if only is not None else None
+            if walk is None:
+                # Fixed positions are cheap; searching the whole hierarchy (containment, jsonpath) is not.
+                walk = self.unrolled_placement(floating, len(anchored))
+            if walk is None:
+                prefilter = self.containment([c for segment in floating for c in segment])
+                if prefilter is not None:
+                    conditions.append((COST_CONTAINS, prefilter))
+                walk = self.placement(floating, len(anchored))
             conditions.append((COST_WALK, walk))
         conditions.sort(key=lambda item: item[0])
         if any(sql_part is FALSE for _, sql_part in conditions):
@@ -317,12 +331,98 @@ class SelectorCompiler:
             return None
         return sql.SQL("e.hierarchy @> {}::jsonb").format(self.p(json.dumps(wanted, ensure_ascii=False)))
 
+    def unrolled_placement(self, segments: list[list[Compound]], start: int) -> sql.Composable | None:
+        """The walk for up to two floating segments without a subquery in the common case.
+
+        The nearest segment's earliest position is a CASE over fixed positions up to UNROLL_DEPTH; a
+        leftmost one-compound segment is then a jsonpath search above it. Only hierarchies deeper
+        than UNROLL_DEPTH fall back to the general walk.
+        """
+        if len(segments) > 2 or (len(segments) == 2 and len(segments[0]) != 1):
+            return None
+        nearest = segments[-1]
+        whens = []
+        for position in range(start, UNROLL_DEPTH):
+            conditions = []
+            for offset, compound in enumerate(reversed(nearest)):
+                slot = _Slot(sql.SQL("e.hierarchy -> {}").format(sql.Literal(position + offset)))
+                conditions += self.compound(compound, slot)
+            conditions.sort(key=lambda item: item[0])
+            match = and_sql([part for _, part in conditions])
+            whens.append(sql.SQL("WHEN {} THEN {}").format(match, sql.Literal(position)))
+        if not whens:
+            return None
+        earliest = sql.SQL("(CASE {} END)").format(sql.SQL(" ").join(whens))
+        if len(segments) == 1:
+            found = sql.SQL("({} IS NOT NULL)").format(earliest)
+        else:
+            above = sql.SQL("jsonb_build_object('s', {} + {})").format(earliest, sql.Literal(len(nearest)))
+            found = self.jsonpath_exists(segments[0][0], start=above)
+            if found is None:
+                return None
+        deep_walk = self.jsonpath_walk(segments, start) or self.placement(segments, start)
+        deep = sql.SQL("(jsonb_array_length(e.hierarchy) > {} AND {})").format(sql.Literal(UNROLL_DEPTH), deep_walk)
+        return sql.SQL("({} OR {})").format(found, deep)
+
     @staticmethod
-    def containment_is_exact(compound: Compound) -> bool:
-        """Whether `containment([compound])` holds exactly when some element matches the compound."""
+    def jsonpath_tests(compound: Compound, element: str, key: str) -> tuple[list[str], dict] | None:
+        """jsonpath tests of `compound` on `element` (e.g. "@" or "$[@ + 1]"), variables named after `key`."""
         tag = ascii_lower(compound.tag or "*")
-        tag_ok = tag == "*" or tag not in CAMEL_CASE_FOREIGN_TAGS
-        return tag_ok and len(set(compound.ids)) <= 1 and not compound.attributes
+        if compound.attributes or tag in CAMEL_CASE_FOREIGN_TAGS or len(set(compound.ids)) > 1:
+            return None
+        tests, variables = [], {}
+        if tag != "*":
+            variables[f"{key}t"] = tag
+            tests.append(f"{element}.tag == ${key}t")
+        for value in compound.ids[:1]:
+            variables[f"{key}i"] = value
+            tests.append(f"{element}.id == ${key}i")
+        for n, value in enumerate(dict.fromkeys(compound.classes)):
+            variables[f"{key}c{n}"] = value
+            tests.append(f"{element}.classes[*] == ${key}c{n}")
+        if not tests:
+            tests.append(f"exists({element}.tag)")
+        return tests, variables
+
+    def jsonpath_exists(self, compound: Compound, *, start: int | sql.Composable) -> sql.Composable | None:
+        """Some element at index >= start matches `compound`, as jsonb_path_exists; None if not expressible."""
+        found = self.jsonpath_tests(compound, "@", "")
+        if found is None:
+            return None
+        tests, variables = found
+        condition = " && ".join(tests)
+        if isinstance(start, int):
+            path = f"$[{start} to last] ? ({condition})"
+            return sql.SQL("jsonb_path_exists(e.hierarchy, {}::jsonpath, {}::jsonb)").format(
+                self.p(path), self.p(json.dumps(variables, ensure_ascii=False))
+            )
+        # A start computed per row (NULL when nothing below matched: silent, so no error).
+        path = f"$[$s to last] ? ({condition})"
+        return not_null(
+            sql.SQL("jsonb_path_exists(e.hierarchy, {}::jsonpath, {} || {}::jsonb, TRUE)").format(
+                self.p(path), start, self.p(json.dumps(variables, ensure_ascii=False))
+            )
+        )
+
+    def jsonpath_walk(self, segments: list[list[Compound]], start: int) -> sql.Composable | None:
+        """The general walk as jsonpath (no subquery, parallel-safe, slower): earliest positions by
+        filtering a list of indices. None when a compound is not expressible in jsonpath."""
+        position: sql.Composable = sql.Literal(start)
+        for segment in reversed(segments):
+            tests, variables = [], {"idx": list(range(MAX_HIERARCHY))}
+            for offset, compound in enumerate(reversed(segment)):
+                found = self.jsonpath_tests(compound, f"$[@ + {offset}]" if offset else "$[@]", f"k{offset}")
+                if found is None:
+                    return None
+                tests += found[0]
+                variables.update(found[1])
+            path = f"$idx[*] ? (@ >= $s && {' && '.join(tests)})"
+            first = sql.SQL(
+                "(jsonb_path_query_first(e.hierarchy, {}::jsonpath, jsonb_build_object('s', {}) || {}::jsonb, TRUE))::int"
+            )
+            first = first.format(self.p(path), position, self.p(json.dumps(variables, ensure_ascii=False)))
+            position = sql.SQL("({} + {})").format(first, sql.Literal(len(segment)))
+        return sql.SQL("({} IS NOT NULL)").format(position)
 
     def placement(self, segments: list[list[Compound]], start: int) -> sql.Composable:
         """Segments (leftmost first) placed, nearest the target first, each at its earliest position."""

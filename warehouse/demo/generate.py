@@ -9,9 +9,11 @@ Two phases, so memory stays proportional to sessions rather than to rendered row
 Everything random comes from one random.Random(seed): the same seed and end time give the same rows.
 """
 
+import functools
 import heapq
 import json
 import random
+from dataclasses import dataclass
 
 from . import people
 from .site import PLANS, blog_posts, build_site
@@ -29,6 +31,24 @@ from .visitors import Visitors
 from .walk import SiteWalker
 
 
+@dataclass(frozen=True)
+class _Site:
+    pages: dict
+    models: dict
+    book: TemplateBook
+    fmt: TimeFormatter
+
+
+@functools.cache
+def _site() -> _Site:
+    """The site as numbers, built once per process: rendering ~3,400 hierarchies is most of a small seed's time."""
+    builder = SiteWalker()
+    builder.book = TemplateBook()
+    pages = build_site()
+    models = {key: builder._model(page) for key, page in pages.items()}
+    return _Site(pages=pages, models=models, book=builder.book, fmt=TimeFormatter())
+
+
 class DemoGenerator(Visitors, SiteWalker):
     def __init__(self, *, environment_id: int, events: int, seed: int, end_ms: int) -> None:
         self.environment_id = environment_id
@@ -37,10 +57,11 @@ class DemoGenerator(Visitors, SiteWalker):
         self.end_ms = end_ms
         self.start_ms = end_ms - WINDOW_DAYS * DAY_MS
         self.rng = random.Random(seed)
-        self.book = TemplateBook()
-        self.fmt = TimeFormatter()
-        self.pages = build_site()
-        self.models = {key: self._model(page) for key, page in self.pages.items()}
+        site = _site()
+        self.book = site.book.copy()
+        self.fmt = site.fmt
+        self.pages = site.pages
+        self.models = site.models
         self.posts = [f"post:{slug}" for slug, _ in blog_posts()]
         # Older posts get less traffic: a long tail.
         self.post_picker = Picker(self.posts, [1 / (1 + i * 0.08) for i in range(len(self.posts))])

@@ -115,6 +115,12 @@ class TemplateBook:
         self.parts: list[str] = []
         self._part_index: dict = {}
 
+    def copy(self) -> "TemplateBook":
+        book = TemplateBook()
+        book.templates, book._template_index = list(self.templates), dict(self._template_index)
+        book.parts, book._part_index = list(self.parts), dict(self._part_index)
+        return book
+
     def template(self, key, **kwargs) -> int:
         index = self._template_index.get(key)
         if index is None:

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from warehouse.models import Environment
 
+from .selectors import environment_for_app_id
 from .validation import Spec, type_name, validate
 
 JSON_TYPES = frozenset({"application/json"})
@@ -114,10 +115,9 @@ def environment_for(body: dict, request: HttpRequest | None = None) -> Environme
     app_id = body.get("app_id")
     if not isinstance(app_id, str) or not app_id:
         return None
-    try:
-        environment = Environment.objects.get(app_id=app_id)
-    except Environment.DoesNotExist:
-        raise IngestError(401, "unknown app id", "app_id", "no environment has this app id") from None
+    environment = environment_for_app_id(app_id, cached=request is None)
+    if environment is None:
+        raise IngestError(401, "unknown app id", "app_id", "no environment has this app id")
     if request is not None:
         scheme, _, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():

@@ -78,41 +78,45 @@ target = Obj(
 )
 
 
-def _hierarchy_matches_target(event: dict, path: Path, problems: Problems) -> None:
+# Fields only some event types carry: each type requires the ones listed, and refuses the others.
+TYPE_SPECIFIC_FIELDS = ("name", "identity", "target", "hierarchy")
+FIELDS_BY_TYPE = {
+    "pageview": (),
+    "click": ("target", "hierarchy"),
+    "submit": ("target", "hierarchy"),
+    "change": ("target", "hierarchy"),
+    "custom": ("name",),
+    "identify": ("identity",),
+    "user_properties": (),
+}
+_TYPES_BY_FIELD = {
+    key: ", ".join(kind for kind, keys in FIELDS_BY_TYPE.items() if key in keys) for key in TYPE_SPECIFIC_FIELDS
+}
+
+
+def _type_specific_fields(event: dict, path: Path, problems: Problems) -> None:
     kind = event["type"]
-    hierarchy = event.get("hierarchy")
-    if kind not in ELEMENT_EVENT_TYPES:
-        for key in ("target", "hierarchy"):
-            if event.get(key):
-                problems.add((path, key), f"only click, submit and change events carry {key}")
+    for key in TYPE_SPECIFIC_FIELDS:
+        if key in FIELDS_BY_TYPE[kind]:
+            if not event.get(key):
+                problems.add((path, key), f"is required for {kind} events")
+        elif key in event:
+            problems.add((path, key), f"only {_TYPES_BY_FIELD[key]} events carry {key}")
+
+
+def _target_is_hierarchy_start(event: dict, path: Path, problems: Problems) -> None:
+    """docs/api.md "Element hierarchy": the target is hierarchy[0], and the hierarchy ends at <html>."""
+    if event["type"] not in ELEMENT_EVENT_TYPES or not event.get("target") or not event.get("hierarchy"):
         return
-    missing = [key for key in ("target", "hierarchy") if not event.get(key)]
-    for key in missing:
-        problems.add((path, key), f"is required for {kind} events")
-    if missing:
-        return
+    hierarchy, target = event["hierarchy"], event["target"]
     first, last = hierarchy[0], hierarchy[-1]
-    shown = event["target"]
     for key, expected in (("tag", first["tag"]), ("id", first.get("id", "")), ("classes", first.get("classes", []))):
-        if shown[key] != expected:
+        if target[key] != expected:
             problems.add(((path, "target"), key), f"must equal hierarchy[0].{key} (the target is the first element)")
     if last["tag"] != "html" or "ns" in last:
         problems.add(
             (((path, "hierarchy"), len(hierarchy) - 1), "tag"), "the hierarchy must end with the <html> element"
         )
-
-
-def _type_requirements(event: dict, path: Path, problems: Problems) -> None:
-    kind = event["type"]
-    if kind == "custom" and not event.get("name"):
-        problems.add((path, "name"), "is required for custom events")
-    if kind != "custom" and event.get("name"):
-        problems.add((path, "name"), "only custom events have a name")
-    if kind == "identify" and not event.get("identity"):
-        problems.add((path, "identity"), "is required for identify events")
-    if kind != "identify" and "identity" in event:
-        problems.add((path, "identity"), "only identify events carry an identity (the batch has one at the top)")
-    _hierarchy_matches_target(event, path, problems)
 
 
 collect_event = Obj(
@@ -134,7 +138,7 @@ collect_event = Obj(
     },
     required=frozenset({"id", "type", "time"}),
     defaults={"properties": dict},
-    rules=(_type_requirements,),
+    rules=(_type_specific_fields, _target_is_hierarchy_start),
 )
 
 session = Obj(

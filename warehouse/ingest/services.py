@@ -18,7 +18,6 @@ from .enrich import ClientInfo
 SESSION_INACTIVITY_SECONDS = 30 * 60
 SERVER_LIBRARY = "server"
 SERVER_EVENT_ID_PREFIX = "srv-"
-INTERACTION_TYPES = frozenset({"pageview", "click", "submit", "change", "custom"})
 # Sessions the server opens for server-side events get ids above every id a browser picks.
 _SERVER_SESSION_ID_SPAN = 2**62 - ANONYMOUS_ID_LIMIT
 

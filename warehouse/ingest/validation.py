@@ -307,6 +307,12 @@ class Obj(Spec):
 
     def __post_init__(self) -> None:
         self._names = frozenset(self.fields)
+        # Plain string fields are checked inline (the bulk of every payload), others by their spec.
+        self._text_limits = {
+            key: (spec.min_length, spec.max_length)
+            for key, spec in self.fields.items()
+            if type(spec) is Str and not spec.choices
+        }
 
     def __call__(self, value: Any, path: Path, problems: Problems) -> Any:
         if value is None and self.nullable:
@@ -318,7 +324,20 @@ class Obj(Spec):
         fields = self.fields
         keys = value.keys()
         if keys <= self._names:
-            cleaned = {key: fields[key](item, (path, key), problems) for key, item in value.items()}
+            limits = self._text_limits
+            cleaned = {}
+            for key, item in value.items():
+                limit = limits.get(key)
+                if (
+                    limit is not None
+                    and type(item) is str
+                    and limit[0] <= len(item) <= limit[1]
+                    and item.isascii()
+                    and "\x00" not in item
+                ):
+                    cleaned[key] = item
+                else:
+                    cleaned[key] = fields[key](item, (path, key), problems)
         else:
             cleaned = {}
             for key, item in value.items():

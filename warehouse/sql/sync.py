@@ -274,3 +274,30 @@ def column_types() -> sql.SQL:
         "WHERE n.nspname = %(schema)s AND c.relname = %(table)s AND a.attnum > 0 AND NOT a.attisdropped "
         "ORDER BY a.attnum"
     )
+
+
+def upper_bound() -> sql.SQL:
+    """(xid8 bound, now): raw rows written by transactions below the bound can no longer appear or change.
+
+    The bound is the oldest transaction still writing in THIS database (its 32-bit backend_xid
+    widened to xid8 against the snapshot), or the snapshot's xmax when none is. Transactions of
+    other databases on the cluster do not hold it back. Without the right to see other sessions'
+    xids (pg_read_all_stats) it falls back to the cluster-wide pg_snapshot_xmin.
+    """
+    return sql.SQL(
+        "WITH snap AS (SELECT pg_current_snapshot() AS s), "
+        "bounds AS (SELECT pg_snapshot_xmin(s)::text::numeric AS xmin, pg_snapshot_xmax(s)::text::numeric AS xmax,"
+        "  ARRAY(SELECT pg_snapshot_xip(s)::text::numeric) AS xip FROM snap), "
+        "writers AS ("
+        "  SELECT b.xmax - mod(mod(b.xmax, 4294967296) - a.backend_xid::text::numeric + 4294967296, 4294967296) AS xid"
+        "  FROM pg_stat_activity a, bounds b"
+        "  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()"
+        "  UNION ALL"
+        "  SELECT b.xmax - mod(mod(b.xmax, 4294967296) - p.transaction::text::numeric + 4294967296, 4294967296)"
+        "  FROM pg_prepared_xacts p, bounds b WHERE p.database = current_database()"
+        ") "
+        "SELECT CASE WHEN pg_has_role('pg_read_all_stats', 'USAGE')"
+        "  THEN least(b.xmax, (SELECT min(w.xid) FROM writers w WHERE w.xid = ANY(b.xip)))"
+        "  ELSE b.xmin END::text, now() "
+        "FROM bounds b"
+    )

@@ -28,7 +28,7 @@ from warehouse.models import (
 from warehouse.roles import sql_role_grant_schema
 from warehouse.sql import sync as q
 from warehouse.sync.build import Builder, BuiltResult, widen
-from warehouse.sync.locking import atomic_with_lock_retry, environment_lock
+from warehouse.sync.locking import atomic_with_lock_retry, environment_lock, lock_tables_exclusively
 from warehouse.sync.naming import column_names_for
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
@@ -146,7 +146,7 @@ class _Sync:
 
     def execute(self) -> None:
         state, _ = EnvironmentSync.objects.get_or_create(environment=self.environment)
-        self.cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text, now()")
+        self.cursor.execute(q.upper_bound())
         until, self.snapshot_time = self.cursor.fetchone()
         if state.events_xmin and int(state.events_xmin) > int(until):
             until = state.events_xmin
@@ -191,9 +191,10 @@ class _Sync:
         def swap(cursor):
             cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
             _ensure_kept_tables(cursor, self.schema)
-            for name in self._tables_in(cursor, self.schema):
-                if name not in KEPT_TABLE_NAMES:
-                    cursor.execute(sql.SQL("DROP TABLE {} CASCADE").format(self.ident(name)))
+            replaced = [name for name in self._tables_in(cursor, self.schema) if name not in KEPT_TABLE_NAMES]
+            lock_tables_exclusively(cursor, self.schema, replaced)
+            for name in replaced:
+                cursor.execute(sql.SQL("DROP TABLE {} CASCADE").format(self.ident(name)))
             for name in self._tables_in(cursor, b.build):
                 cursor.execute(
                     sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
@@ -265,6 +266,15 @@ class _Sync:
 
         def apply(cursor):
             inserted: dict[str, int] = {}
+            exclusive = {table.table_name for table in drops}
+            exclusive |= {built[t.key].table_name for t in rebuild if t.key in built} | set(renames)
+            exclusive |= {t.table_name for t in appends if added_columns[t.key]}
+            if users_rebuilt or users_added:
+                exclusive.add("users")
+            if sessions_rebuilt or sessions_added:
+                exclusive.add("sessions")
+            existing = set(self._tables_in(cursor, self.schema))
+            lock_tables_exclusively(cursor, self.schema, sorted(exclusive & existing))
             for table in drops:
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(table.table_name)))
                 self.run.tables[table.table_name] = {"rows": 0, "ms": 0, "action": "dropped"}

@@ -6,7 +6,7 @@ import time
 import zlib
 
 from django.db import OperationalError, connection, transaction
-from psycopg2 import errors
+from psycopg2 import errors, sql
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,25 @@ def atomic_with_lock_retry(work, *, lock_timeout_ms: int, attempts: int, on_retr
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"])
                 return work(cursor)
         except OperationalError as error:
-            if not isinstance(error.__cause__, errors.LockNotAvailable) or attempt == attempts:
+            retryable = isinstance(error.__cause__, errors.LockNotAvailable | errors.DeadlockDetected)
+            if not retryable or attempt == attempts:
                 raise
             logger.info("warehouse swap waited %s ms for readers; retrying (%s/%s)", lock_timeout_ms, attempt, attempts)
             if on_retry:
                 on_retry(attempt)
             time.sleep(min(2.0, 0.1 * attempt))
     return None
+
+
+def lock_tables_exclusively(cursor, schema: str, names: list[str]) -> None:
+    """Take ACCESS EXCLUSIVE on the tables without ever waiting while holding one (so no deadlock).
+
+    The first lock waits (up to lock_timeout) for readers to finish; the others use NOWAIT, and a
+    reader still holding one makes the whole attempt roll back and retry a moment later.
+    """
+    for position, name in enumerate(sorted(names)):
+        cursor.execute(
+            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE{}").format(
+                sql.Identifier(schema, name), sql.SQL("" if position == 0 else " NOWAIT")
+            )
+        )

@@ -13,6 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         parser.add_argument("--no-demo", dest="demo", action="store_false", help="do not load demo data")
+        parser.add_argument("--demo-events", type=int, help="size of the demo data on first run (seed_demo --events)")
 
-    def handle(self, *args, host, port, demo, **options):
-        sys.exit(up(host=host, port=port, demo=demo, out=self.stdout))
+    def handle(self, *args, host, port, demo, demo_events, **options):
+        sys.exit(up(host=host, port=port, demo=demo, demo_events=demo_events, out=self.stdout))

@@ -331,8 +331,8 @@ def test_api_track_identify_user_and_event_properties(page, site, collector):
         (event["type"], event.get("name") or event.get("identity"), event.get("properties")) for _, _, event in rows
     ]
     assert summary == [
-        ("custom", "Early", {"ab_test": "b", "logged_in": False, "n": 1}),
         ("pageview", None, {"ab_test": "b", "logged_in": False}),
+        ("custom", "Early", {"ab_test": "b", "logged_in": False, "n": 1}),
         (
             "custom",
             "Upgraded",
@@ -395,6 +395,24 @@ def test_user_and_session_survive_page_loads_and_storage_loss(page, site, collec
     ]
     assert pages[0][1] == pages[1][1] == pages[2][1] != pages[3][1]  # one session until the user changed
     assert pages[1][3] == "http://shop.test/one"
+
+
+def test_tabs_of_the_same_site_share_the_user_and_session(browser_context, site, collector):
+    url = site.add("/page", shop_page("<button id='b'>B</button>"))
+    first, second = browser_context.new_page(), browser_context.new_page()
+    open_page(first, url)
+    open_page(second, url)
+    assert first.evaluate("heap.userId") == second.evaluate("heap.userId")
+    # Logging out in one tab makes the other follow at its next event.
+    second.evaluate("heap.identify('carol'); heap.resetIdentity()")
+    new_user = second.evaluate("heap.userId")
+    first.click("#b")
+    assert first.evaluate("heap.userId") == new_user
+    flush(first)
+    flush(second)
+    [click] = [batch for batch in collector.batches if batch["events"][0]["type"] == "click"]
+    assert click["user_id"] == new_user
+    assert click["identity"] is None
 
 
 def test_a_new_session_starts_after_thirty_minutes_of_inactivity(page, site, collector):

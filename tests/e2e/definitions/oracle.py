@@ -40,6 +40,10 @@ SVG_ATTRS = {"viewBox": ["0 0 10 10"], "fill": ["red", "RED"], "data-plan": ["pr
 
 
 class PageGenerator:
+    # heap.js drops class="" (docs/api.md keeps `class` only when it differs from the joined
+    # tokens), so [class] cannot be judged on such elements yet; see test_empty_class_attribute.
+    empty_class = False
+
     def __init__(self, rng: random.Random):
         self.rng = rng
 
@@ -58,6 +62,8 @@ class PageGenerator:
             parts.append(f'class="{html.escape(raw, quote=True)}"')
         elif roll < 0.6:
             parts.append('class="   "')
+        elif roll < 0.63 and self.empty_class:
+            parts.append('class=""')
         pool = SVG_ATTRS if svg else ATTR_POOL
         for name in rng.sample(list(pool), rng.randint(0, 3)):
             parts.append(f'{name}="{html.escape(rng.choice(pool[name]), quote=True)}"')

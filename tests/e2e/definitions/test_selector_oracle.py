@@ -1,8 +1,8 @@
 """The browser is the judge: compiled selectors in PostgreSQL must agree with `element.matches()`.
 
 Random pages (tags, SVG, ids and classes with special characters, class sets in any order,
-attributes with quotes and case variants, deep nesting) are described by heap.js's
-`heap._describe`, stored as raw_events rows, and every (element, selector) pair is compared.
+attributes with quotes and case variants, deep nesting) are described by the real static/heap.js
+(`heap._describe`, exactly what it sends), stored as raw_events rows, and every (element, selector) pair is compared.
 `ORACLE_SEEDS=1-50 pytest tests/e2e/definitions` runs more seeds (default: seed 1).
 """
 
@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from psycopg2 import sql
 
-from definitions.compiler import CompileError, compile_selector
+from definitions.compiler import CompileError, compile_selector, selector_sql
 from warehouse.models import RawEvent
 
 from .oracle import PageGenerator, SelectorGenerator, mutate
@@ -26,37 +26,6 @@ HEAP_JS = Path(__file__).resolve().parents[3] / "static" / "heap.js"
 PAGES = 12
 SELECTORS = 300
 FUZZED = 200
-
-# Until heap.js exposes heap._describe, the same format from docs/api.md "Element hierarchy".
-FALLBACK_DESCRIBE = """
-(() => {
-  if (window.heap && window.heap._describe) return;
-  const NS = {"http://www.w3.org/2000/svg": "svg", "http://www.w3.org/1998/Math/MathML": "math"};
-  const SKIP = new Set(["id", "style", "value", "srcdoc"]);
-  const one = (el) => {
-    const entry = {tag: el.localName};
-    if (el.namespaceURI !== "http://www.w3.org/1999/xhtml") entry.ns = NS[el.namespaceURI] || el.namespaceURI;
-    if (el.hasAttribute("id")) entry.id = el.getAttribute("id");
-    const classes = Array.from(new Set(el.classList));
-    if (classes.length) entry.classes = classes;
-    const attrs = {};
-    for (const {name, value} of Array.from(el.attributes)) {
-      if (SKIP.has(name) || /^on/i.test(name)) continue;
-      if (name === "class" && value === classes.join(" ")) continue;
-      attrs[name] = value;
-    }
-    if (Object.keys(attrs).length) entry.attrs = attrs;
-    return entry;
-  };
-  window.heap = window.heap || {};
-  window.heap._describe = (el) => {
-    const hierarchy = [];
-    for (let n = el; n && n.nodeType === 1; n = n.parentNode) hierarchy.push(one(n));
-    const t = hierarchy[0];
-    return {target: {tag: t.tag, id: t.id || "", classes: t.classes || [], text: "", href: ""}, hierarchy};
-  };
-})();
-"""
 
 EVALUATE = """
 (selectors) => {
@@ -86,8 +55,11 @@ def seeds() -> list[int]:
     return out
 
 
+# 16 is the real unrolled depth; 2 sends most hierarchies through the deep-walk fallbacks too.
+@pytest.mark.parametrize("unroll_depth", [16, 2])
 @pytest.mark.parametrize("seed", seeds())
-def test_compiled_selectors_agree_with_the_browser(seed, oracle_browser, environment):
+def test_compiled_selectors_agree_with_the_browser(seed, unroll_depth, oracle_browser, environment, monkeypatch):
+    monkeypatch.setattr(selector_sql, "UNROLL_DEPTH", unroll_depth)
     rng = random.Random(seed)
     pages = [PageGenerator(rng).page() for _ in range(PAGES)]
     generator = SelectorGenerator(rng)
@@ -100,17 +72,17 @@ def test_compiled_selectors_agree_with_the_browser(seed, oracle_browser, environ
     rows, browser_matches, browser_valid = [], {s: set() for s in selectors}, {}
     for page_number, content in enumerate(pages):
         page.set_content(content)
-        if HEAP_JS.exists():
-            page.add_script_tag(path=str(HEAP_JS))
-        page.evaluate(FALLBACK_DESCRIBE)
+        page.add_script_tag(path=str(HEAP_JS))
+        assert page.evaluate("window.heap._loaded === true && typeof window.heap._describe === 'function'")
         out = page.evaluate(EVALUATE, selectors)
         for selector, result in zip(selectors, out["results"], strict=True):
             browser_valid[selector] = result is not None
             for index, bit in enumerate(result or ""):
-                if bit == "1":
+                if bit == "1" and out["described"][index] is not None:
                     browser_matches[selector].add(f"{page_number}-{index}")
         for index, described in enumerate(out["described"]):
-            rows.append((f"{page_number}-{index}", described))
+            if described is not None:  # heap.js sends nothing for <html> itself: no event to judge
+                rows.append((f"{page_number}-{index}", described))
     context.close()
 
     now = datetime.now(UTC)
@@ -157,3 +129,35 @@ def test_compiled_selectors_agree_with_the_browser(seed, oracle_browser, environ
     print(f"seed {seed}: {len(rows)} elements x {accepted} valid selectors, {pairs} pairs compared")
     assert pairs > 50_000
     assert problems == [], f"{len(problems)} disagreements:\n" + "\n".join(problems[:40])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='heap.js sends no trace of class="" (docs/api.md: `class` only when it differs from the '
+    'joined tokens), so [class] and [class=""] cannot match it; fix in heap.js: keep attrs.class when '
+    "classes is empty",
+)
+def test_empty_class_attribute(oracle_browser, environment):
+    page = oracle_browser.new_page()
+    page.set_content('<!DOCTYPE html><html><body><div id="x" class=""></div></body></html>')
+    page.add_script_tag(path=str(HEAP_JS))
+    described = page.evaluate("heap._describe(document.getElementById('x'))")
+    assert page.evaluate("document.getElementById('x').matches('[class]')")
+    page.close()
+    now = datetime.now(UTC)
+    RawEvent.objects.create(
+        environment=environment,
+        event_id="x",
+        user_id=1,
+        session_id=1,
+        time=now,
+        received_at=now,
+        type="click",
+        target_tag="div",
+        target_id="x",
+        hierarchy=described["hierarchy"],
+    )
+    predicate, params = compile_selector("[class]")
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("SELECT count(*) FROM raw_events e WHERE {}").format(predicate), params)
+        assert cursor.fetchone()[0] == 1

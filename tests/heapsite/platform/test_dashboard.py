@@ -83,6 +83,7 @@ def test_environment_page_shows_counts_snippet_and_app_id(admin_client, environm
     assert f'value="{environment.app_id}"' in html
     assert f"heap.load(&quot;{environment.app_id}&quot;" in html, "the snippet, escaped for copying"
     assert "http://testserver/api/collect" in html and "http://testserver/static/heap.js" in html
+    assert f'href="/demo/?env={environment.warehouse_schema}"' in html
     tiles = re.findall(r'<span class="label">([^<]+)</span><span class="count">([^<]+)</span>', html)
     assert tiles == [("Users", "4"), ("Sessions", "1"), ("Events, last 24 h", "3"), ("Events", "3")]
     assert environment.api_key_prefix in html
@@ -117,3 +118,13 @@ def test_only_staff_rotate_keys(client, django_user_model, environment):
     assert "Rotate server key" not in client.get(f"/e/{environment.warehouse_schema}/").content.decode()
     environment.refresh_from_db()
     assert environment.check_api_key("test-server-key")
+
+
+def test_navigation_starts_on_the_first_environment_created(admin_client, make_environment):
+    make_environment(name="production")
+    make_environment(name="development")  # sorts first, but was created second
+
+    html = admin_client.get("/").content.decode()
+
+    assert 'href="/e/main_production/raw/"' in html
+    assert '<option value="/e/main_production/" selected>' in html

@@ -157,3 +157,14 @@ def test_given_urls_start_nothing(tmp_path):
     assert result.stdout.strip() == "redis://cache.example/0"
     assert result.stderr == ""
     assert not data_dir.exists()
+
+
+def test_sockets_move_to_a_short_path_when_the_data_dir_is_deep(tmp_path):
+    from heapsite.embedded import MAX_SOCKET_PATH, socket_dir
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+
+    assert socket_dir(tmp_path) == tmp_path / "run"
+    assert len(str(socket_dir(deep) / ".s.PGSQL.5432")) <= MAX_SOCKET_PATH
+    assert socket_dir(deep) == socket_dir(deep), "stable, so later runs find the running servers"
+    assert socket_dir(deep) != socket_dir(deep / "other")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 import redis
+from django.core.management import get_commands
 from rq import Queue
 
 REPO = Path(__file__).resolve().parents[3]
@@ -96,9 +97,13 @@ def all_gone(processes: list[psutil.Process]) -> bool:
 
 def test_up_serves_the_app_runs_jobs_and_ctrl_c_stops_everything(free_port, fresh_database_url):
     base = f"http://127.0.0.1:{free_port}"
-    up = Up(free_port, fresh_database_url, "--no-demo")
+    up = Up(free_port, fresh_database_url, "--demo-events", "300")
     try:
         output = up.wait_for(f"heapsite is running at {base}/")
+        if "seed_demo" in get_commands():
+            assert "Loading demo data (seed_demo)..." in output
+        else:
+            assert "the seed_demo command is not available yet" in output
         password = re.search(r"password: (\S+)", output).group(1)
         assert "user:     admin" in output
         assert re.search(r"Created environment main / production: app id \d+, server key hs_\S+", output)
@@ -154,3 +159,15 @@ def test_up_says_clearly_when_the_port_is_taken(free_port):
     assert result.returncode != 0
     assert f"port {free_port} on 127.0.0.1 is already in use" in result.stderr
     assert f"--port {free_port + 1}" in result.stderr
+
+
+def test_up_says_clearly_when_it_cannot_listen_on_the_host(free_port):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "up", "--host", "192.0.2.1", "--port", str(free_port)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"cannot listen on 192.0.2.1:{free_port}: Cannot assign requested address" in result.stderr

@@ -7,11 +7,11 @@ from django.core.management import CommandError, call_command
 from django.db.models import Max, Min
 
 from heapsite.progress import ProgressBar, progress
-from warehouse.demo.services import DemoDataExists
+from warehouse.demo.services import DemoDataExists, demo_seed
 from warehouse.identity import ANONYMOUS_ID_LIMIT, is_identified_user_id, user_id_for_identity
 from warehouse.ingest.payloads import collect_event
 from warehouse.ingest.validation import validate
-from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser
+from warehouse.models import Environment, IdentityMerge, Project, RawEvent, RawSession, RawUser
 
 from .conftest import DEMO_END
 
@@ -87,9 +87,24 @@ def test_refuses_an_environment_with_data_unless_replacing(seed_demo):
     assert not RawEvent.objects.filter(environment=environment, event_id__startswith="demo1-").exists()
 
 
+@pytest.fixture(scope="module")
+def _demo(django_db_setup, django_db_blocker):
+    """12,000 events loaded once for the shape tests below (committed), removed afterwards."""
+    with django_db_blocker.unblock():
+        environment = demo_seed(
+            schema="shape_demo", events=12000, seed=11, end=DEMO_END, replace=True, stream=io.StringIO()
+        ).environment
+    yield environment
+    with django_db_blocker.unblock():
+        for model in (RawEvent, RawSession, RawUser, IdentityMerge):
+            model.objects.filter(environment=environment).delete()
+        environment.delete()
+        Project.objects.filter(name="shape", environments__isnull=True).delete()
+
+
 @pytest.fixture
-def demo(seed_demo):
-    return seed_demo(events=12000, seed=11).environment
+def demo(_demo, db):
+    return Environment.objects.get(pk=_demo.pk)
 
 
 def test_events_cover_every_kind_of_interaction_and_the_product_pages(demo):

@@ -332,3 +332,17 @@ def test_unicode_is_stored_exactly(post, batch):
     assert (row.target_text, row.title) == ("Démarrer l’essai 🚀", "Démarrer l’essai 🚀")
     assert row.hierarchy[0]["attrs"]["aria-label"] == 'Start "Pro" trial ✓'
     assert row.properties == {"plan ✓": "pro 🚀"}
+
+
+def test_values_exactly_at_the_limits_are_accepted(post, batch, settings):
+    settings.INGEST_MAX_BATCH = 3
+    custom = {"id": "i" * 64, "type": "custom", "time": now_ms(), "name": "n" * 1024}
+    custom["properties"] = {"k" * 1024: "v" * 1024, "big": 2**63 - 1}
+    identify = {"id": "x", "type": "identify", "time": now_ms(), "identity": "a" * 255}
+    click = button_click()
+    click["hierarchy"] = click["hierarchy"][:1] + [{"tag": "div"}] * 509 + click["hierarchy"][-2:]
+    assert len(click["hierarchy"]) == 512
+    response = post("/api/collect", batch(custom, identify, click))
+    assert response.status_code == 200, response.content
+    assert RawEvent.objects.get(type="custom").event_name == "n" * 1024
+    assert len(RawEvent.objects.get(type="click").hierarchy) == 512

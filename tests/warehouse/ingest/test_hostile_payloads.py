@@ -198,6 +198,9 @@ CASES = {
     "identify missing user id": Case(I, remover("user_id"), 400, "user_id"),
     "identify identified user id": Case(I, setter("user_id", 2**62 + 1), 400, "user_id"),
     "user properties nested": Case(U, setter("properties.address", {"city": "Paris"}), 400, "properties.address"),
+    "bulk user properties too many": Case(
+        U, lambda b: {"app_id": b["app_id"], "users": [{"identity": "a", "properties": {}}] * 5}, 400, "users"
+    ),
     "bulk user properties identity too long": Case(
         U,
         lambda b: {"app_id": b["app_id"], "users": [{"identity": "x" * 256, "properties": {}}]},

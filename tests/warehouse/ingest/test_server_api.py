@@ -163,3 +163,12 @@ def test_server_key_is_per_environment(post, environment, make_environment):
     assert post("/api/track", body).status_code == 401  # production's key
     assert post("/api/track", body, key="staging-key").status_code == 200
     assert RawEvent.objects.get().environment_id == other.pk
+
+
+def test_a_rotated_server_key_stops_working_at_once(post, environment):
+    body = {"app_id": environment.app_id, "identity": ALICE, "event": "E"}
+    assert post("/api/track", body).status_code == 200
+    environment.set_api_key("rotated-key")
+    environment.save(update_fields=["api_key_hash", "api_key_prefix"])
+    assert post("/api/track", body).status_code == 401
+    assert post("/api/track", body, key="rotated-key").status_code == 200

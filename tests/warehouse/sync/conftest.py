@@ -13,6 +13,7 @@ from django.db import connection
 
 from tests.warehouse.sync import provider
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
+from warehouse.sql.sync import upper_bound
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -101,14 +102,14 @@ def raw(sync_env):
 
 
 def settle(timeout: float = 30.0) -> None:
-    """Wait until every transaction that wrote before now has finished (other sessions share the cluster)."""
+    """Wait until every transaction that wrote before now has finished (as the sync's watermark sees it)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_current_xact_id()::text")
         mine = int(cursor.fetchone()[0])
     deadline = time.monotonic() + timeout
     while True:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+            cursor.execute(upper_bound())
             if int(cursor.fetchone()[0]) > mine:
                 return
         if time.monotonic() > deadline:

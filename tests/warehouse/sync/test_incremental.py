@@ -64,13 +64,13 @@ def test_incremental_appends_and_applies_merges_users_sessions(raw, sync_env):
 
 def test_event_committed_late_below_a_visible_id_is_not_missed(raw, sync_env):
     """A writer that took a lower id but commits after a higher id was synced is still picked up."""
-    from django.db import connections
+    import psycopg2
+    from django.db import connection
 
     raw.session(1, 5)
     raw.event("pageview", user_id=5)
     sync(sync_env)
-    other = connections.create_connection("default")  # a second session: the slow ingest transaction
-    other.set_autocommit(False)
+    other = psycopg2.connect(**connection.get_connection_params())  # the slow ingest transaction
     with other.cursor() as cursor:
         cursor.execute(
             "INSERT INTO raw_events (environment_id, event_id, user_id, session_id, time, received_at, type,"

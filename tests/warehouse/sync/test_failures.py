@@ -1,0 +1,166 @@
+"""Killed workers, long readers and concurrent requests leave a correct warehouse (real RQ workers)."""
+
+import os
+import signal
+import threading
+import time
+
+import psycopg2
+import pytest
+from django.db import connection
+
+from warehouse.models import SyncKind, SyncRun
+from warehouse.services import sync_request, sync_run_foreground
+from warehouse.sync.progress import PAUSE_AT_ENV, PAUSE_FILE_ENV
+
+from .conftest import rows, settle, start_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sync(environment, full=False):
+    settle()
+    run = sync_run_foreground(environment=environment, full=full)
+    assert run.status == "succeeded", run.traceback
+    return run
+
+
+def seed(raw, count, path="/"):
+    for _ in range(count):
+        raw.event("pageview", user_id=3, session_id=1, path=path)
+
+
+def wait_for(path, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_text().strip()):
+        assert time.monotonic() < deadline, "the worker never reached the pause point"
+        time.sleep(0.05)
+    return int(path.read_text().strip())
+
+
+def count(schema, table="pageviews"):
+    return rows(f"SELECT count(*) AS n FROM {schema}.{table}")[0]["n"]
+
+
+@pytest.mark.parametrize("point", ["mid-build", "before-swap", "mid-swap"])
+def test_sigkill_leaves_previous_tables_and_next_run_completes(raw, sync_env, sync_queue, tmp_path, point):
+    raw.session(1, 3)
+    seed(raw, 3)
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    seed(raw, 2, path="/new")
+    settle()
+    run = sync_request(environment=sync_env, kind=SyncKind.FULL)
+    marker = tmp_path / "paused"
+    worker = start_worker(**{PAUSE_AT_ENV: point, PAUSE_FILE_ENV: str(marker)})
+    try:
+        horse = wait_for(marker)
+        blocked_reader = {}
+        if point == "mid-swap":
+            # A reader arriving during the swap waits for it; when the swap dies it reads the old table.
+            def read():
+                other = psycopg2.connect(**connection.get_connection_params())
+                other.autocommit = True
+                with other.cursor() as cursor:
+                    cursor.execute(f"SELECT count(*) FROM {schema}.pageviews")
+                    blocked_reader["n"] = cursor.fetchone()[0]
+                other.close()
+
+            reader = threading.Thread(target=read)
+            reader.start()
+            time.sleep(0.3)
+        os.kill(horse, signal.SIGKILL)
+        worker.wait(timeout=30)
+        if point == "mid-swap":
+            reader.join(timeout=10)
+            assert blocked_reader == {"n": 3}
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert count(schema) == 3
+    assert SyncRun.objects.get(pk=run.pk).status != "succeeded"
+    next_run = sync(sync_env)
+    assert count(schema) == 5
+    assert SyncRun.objects.get(pk=run.pk).status == "failed"
+    assert next_run.status == "succeeded"
+
+
+def test_readers_during_swaps_see_no_errors(raw, sync_env):
+    raw.session(1, 3)
+    seed(raw, 20)
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    errors, seen, stop = [], set(), threading.Event()
+
+    def reader():
+        other = psycopg2.connect(**connection.get_connection_params())
+        other.autocommit = True
+        try:
+            while not stop.is_set():
+                with other.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT count(*) FROM {schema}.pageviews p JOIN {schema}.all_events a USING (event_id)"
+                    )
+                    seen.add(cursor.fetchone()[0])
+                time.sleep(0.01)
+        except Exception as error:  # any error a reader would see
+            errors.append(error)
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(3):
+            seed(raw, 5)
+            sync(sync_env, full=True)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert errors == []
+    assert seen <= {20, 25, 30, 35} and count(schema) == 35 and len(seen) > 1
+
+
+def test_a_long_reader_delays_the_swap_but_does_not_fail_it(raw, sync_env, settings):
+    settings.SYNC_LOCK_TIMEOUT_MS = 100
+    raw.session(1, 3)
+    seed(raw, 2)
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    seed(raw, 1)
+    reader = psycopg2.connect(**connection.get_connection_params())
+    with reader.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {schema}.pageviews")  # holds its lock until the transaction ends
+    timer = threading.Timer(1.0, lambda: (reader.commit(), reader.close()))
+    timer.start()
+    try:
+        run = sync(sync_env, full=True)
+    finally:
+        timer.join()
+    assert run.status == "succeeded" and count(schema) == 3
+
+
+def test_requests_coalesce_and_concurrent_workers_serialise(raw, sync_env, sync_queue):
+    raw.session(1, 3)
+    seed(raw, 4)
+    settle()
+    first = sync_request(environment=sync_env)
+    again = sync_request(environment=sync_env, kind=SyncKind.FULL)
+    assert again.pk == first.pk and SyncRun.objects.get(pk=first.pk).kind == "full"
+    assert len(sync_queue.jobs) == 1
+    # Two workers at once, each with its own run of the same environment.
+    second = SyncRun.objects.create(environment=sync_env, kind="incremental", trigger="manual")
+    from warehouse.jobs import sync_run_enqueue
+
+    sync_run_enqueue(run_id=second.pk)
+    workers = [start_worker(), start_worker()]
+    for worker in workers:
+        output = worker.communicate(timeout=60)[0].decode()
+        assert worker.returncode == 0, output
+    statuses = sorted(SyncRun.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
+    assert statuses == ["succeeded", "succeeded"]
+    assert count(sync_env.warehouse_schema) == 4
+    job = sync_queue.fetch_job(SyncRun.objects.get(pk=first.pk).rq_job_id)
+    assert job.meta["run_id"] == first.pk and job.meta["progress"] == 1.0

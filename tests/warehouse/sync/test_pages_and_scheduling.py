@@ -1,0 +1,106 @@
+"""The sync status page, manual/scheduled/definition-change requests, and the scheduler tick."""
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from warehouse.models import SyncRun, TableChangeRequest
+from warehouse.registry import notify_event_table_changed
+from warehouse.scheduling import tick
+from warehouse.services import environment_sync_settings_update, sync_run_foreground
+
+from .conftest import settle, start_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_status_page_shows_tables_history_chart_and_buttons(admin_client, raw, sync_env, set_specs):
+    set_specs(
+        sync_env.id,
+        [{"key": "d:1", "table_name": "clicked_buy", "predicate": "e.type = 'click'", "label": "Clicked Buy"}],
+    )
+    raw.session(1, 2)
+    raw.event("click", user_id=2)
+    settle()
+    sync_run_foreground(environment=sync_env, full=True)
+    sync_run_foreground(environment=sync_env, full=False)
+    page = admin_client.get("/e/main_production/sync/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for text in (
+        "clicked_buy",
+        "Clicked Buy",
+        "pageviews",
+        "all_events",
+        "Incremental sync now",
+        "Full sync now",
+        "/admin/rq/",
+        "<svg",
+        "succeeded",
+        "No sync is running",
+    ):
+        assert text in html, text
+    assert admin_client.get("/e/nope/sync/").status_code == 404
+
+
+def test_progress_endpoint_reports_the_running_run(admin_client, sync_env):
+    run = SyncRun.objects.create(
+        environment=sync_env,
+        kind="full",
+        trigger="manual",
+        status="running",
+        started_at=timezone.now(),
+        step="building table",
+        current_table="pageviews",
+        rows_done=1234,
+        progress=0.5,
+    )
+    data = admin_client.get("/e/main_production/sync/progress.json").json()
+    assert data["running"] and data["run_id"] == run.pk and data["percent"] == 50 and data["rows"] == 1234
+    assert data["table"] == "pageviews"
+    html = admin_client.get("/e/main_production/sync/").content.decode()
+    assert 'style="width: 50%"' in html and "building table pageviews" in html
+
+
+def test_sync_now_button_queues_one_run_and_a_worker_runs_it(admin_client, raw, sync_env, sync_queue):
+    raw.session(1, 2)
+    raw.event("pageview", user_id=2)
+    settle()
+    response = admin_client.post("/e/main_production/sync/run", {"kind": "full"})
+    assert response.status_code == 302
+    admin_client.post("/e/main_production/sync/run", {"kind": "incremental"})
+    run = SyncRun.objects.get()
+    assert (run.kind, run.trigger, run.status) == ("full", "manual", "queued")
+    worker = start_worker()
+    assert worker.wait(timeout=60) == 0, worker.stdout.read().decode()
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.tables["pageviews"]["rows"] == 1
+    html = admin_client.get("/e/main_production/sync/").content.decode()
+    assert f"#{run.pk}" in html
+
+
+def test_definition_changes_are_recorded_and_coalesced(sync_env, sync_queue):
+    with transaction.atomic():
+        notify_event_table_changed(environment_id=sync_env.id, key="d:1", change="saved")
+        notify_event_table_changed(environment_id=sync_env.id, key="d:2", change="renamed")
+        assert len(sync_queue.jobs) == 0  # enqueued only after the commit
+    assert TableChangeRequest.objects.filter(handled_at__isnull=True).count() == 2
+    run = SyncRun.objects.get()
+    assert run.trigger == "definition change" and len(sync_queue.jobs) == 1
+
+
+def test_scheduler_tick_respects_interval_and_pause(sync_env, sync_queue, admin_client):
+    assert len(tick()) == 1
+    assert tick() == []  # not due again yet
+    state = environment_sync_settings_update(environment=sync_env, interval_seconds=5, paused=True)
+    state.last_scheduled_at = None
+    state.save(update_fields=["last_scheduled_at"])
+    assert tick() == []
+    response = admin_client.post("/e/main_production/sync/settings", {"interval_seconds": "2"})
+    assert response.status_code == 302
+    state.refresh_from_db()
+    assert state.interval_seconds == 60 - 55 and state.paused  # rejected: below the 5 s minimum
+    admin_client.post("/e/main_production/sync/settings", {"interval_seconds": "30"})
+    state.refresh_from_db()
+    assert (state.interval_seconds, state.paused) == (30, False)
+    assert len(tick()) == 1 and SyncRun.objects.filter(trigger="schedule").count() == 1  # coalesced

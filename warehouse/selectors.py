@@ -1,0 +1,72 @@
+"""Reads of the warehouse app: what the sync status page shows."""
+
+from django.utils import timezone
+
+from warehouse.models import BuiltTable, Environment, SyncRun, SyncStatus, TableChangeRequest
+from warehouse.services import environment_sync_state
+
+CHART_WIDTH, CHART_HEIGHT = 600, 120
+
+
+def sync_run_progress(*, run: SyncRun | None) -> dict:
+    if run is None:
+        return {"running": False}
+    elapsed = (timezone.now() - run.started_at).total_seconds() if run.started_at else 0.0
+    return {
+        "running": run.status == SyncStatus.RUNNING,
+        "run_id": run.pk,
+        "kind": run.kind,
+        "status": run.status,
+        "step": run.step,
+        "table": run.current_table,
+        "rows": run.rows_done,
+        "progress": round(run.progress, 3),
+        "percent": int(run.progress * 100),
+        "elapsed": round(elapsed, 1),
+    }
+
+
+def sync_current_run(*, environment: Environment) -> SyncRun | None:
+    return SyncRun.objects.filter(environment=environment, status=SyncStatus.RUNNING).order_by("-started_at").first()
+
+
+def _chart(runs: list[SyncRun]) -> dict:
+    """Inline-SVG polylines of duration and rows per finished run, oldest first."""
+    points = [(run.duration_seconds or 0.0, run.total_rows) for run in reversed(runs)]
+    if not points:
+        return {"duration_points": "", "rows_points": "", "max_duration": 0, "max_rows": 0, "count": 0}
+    max_duration = max(p[0] for p in points) or 1.0
+    max_rows = max(p[1] for p in points) or 1
+    step = CHART_WIDTH / max(1, len(points) - 1)
+
+    def line(values, top):
+        return " ".join(
+            f"{i * step:.1f},{CHART_HEIGHT - (value / top) * (CHART_HEIGHT - 10):.1f}" for i, value in enumerate(values)
+        )
+
+    return {
+        "duration_points": line([p[0] for p in points], max_duration),
+        "rows_points": line([p[1] for p in points], max_rows),
+        "max_duration": round(max_duration, 1),
+        "max_rows": max_rows,
+        "count": len(points),
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+    }
+
+
+def sync_status(*, environment: Environment) -> dict:
+    state = environment_sync_state(environment=environment)
+    runs = list(SyncRun.objects.filter(environment=environment).order_by("-created_at", "-id")[:50])
+    finished = [run for run in runs if run.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED)][:40]
+    current = next((run for run in runs if run.status == SyncStatus.RUNNING), None)
+    return {
+        "state": state,
+        "current": current,
+        "progress": sync_run_progress(run=current),
+        "queued": [run for run in runs if run.status == SyncStatus.QUEUED],
+        "history": [run for run in runs if run.status != SyncStatus.QUEUED],
+        "pending_changes": TableChangeRequest.objects.filter(environment=environment, handled_at__isnull=True).count(),
+        "tables": list(BuiltTable.objects.filter(environment=environment).order_by("is_event_table", "table_name")),
+        "chart": _chart(finished),
+    }

@@ -1,0 +1,47 @@
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from heapsite.access import access_environment
+from warehouse.models import SyncKind, SyncTrigger
+from warehouse.selectors import sync_current_run, sync_run_progress, sync_status
+from warehouse.services import environment_sync_settings_update, sync_request
+
+
+@require_GET
+def sync_status_page(request, schema: str):
+    environment = access_environment(request, schema)
+    context = sync_status(environment=environment) | {"environment": environment}
+    return render(request, "warehouse/sync/status.html", context)
+
+
+@require_GET
+def sync_progress(request, schema: str):
+    environment = access_environment(request, schema)
+    return JsonResponse(sync_run_progress(run=sync_current_run(environment=environment)))
+
+
+@require_POST
+def sync_now(request, schema: str):
+    environment = access_environment(request, schema)
+    kind = SyncKind.FULL if request.POST.get("kind") == "full" else SyncKind.INCREMENTAL
+    run = sync_request(environment=environment, kind=kind, trigger=SyncTrigger.MANUAL)
+    messages.info(request, f"{run.kind.capitalize()} sync #{run.pk} queued.")
+    return redirect("warehouse_sync_status", schema=schema)
+
+
+@require_POST
+def sync_settings(request, schema: str):
+    environment = access_environment(request, schema)
+    try:
+        interval = int(request.POST.get("interval_seconds", ""))
+        environment_sync_settings_update(
+            environment=environment, interval_seconds=interval, paused=request.POST.get("paused") == "on"
+        )
+    except ValueError as error:
+        message = str(error) if "interval" in str(error) else "the sync interval must be a whole number of seconds"
+        messages.error(request, message)
+    else:
+        messages.info(request, "Sync schedule saved.")
+    return redirect("warehouse_sync_status", schema=schema)
