@@ -341,3 +341,16 @@ def test_admins_manage_sql_access_and_read_the_audit_log(analyst_client, run_url
     log = admin_client.get("/admin/warehouse/sqlqueryrun/")
     assert log.status_code == 200 and "analyst" in log.content.decode()
     assert admin_client.get("/admin/warehouse/sqlqueryrun/add/").status_code == 403
+
+
+def test_every_starter_query_runs_on_the_heap_schema(analyst_client, run_url, world):
+    body = analyst_client.get(page_url(world)).content.decode()
+    import html as html_module
+    import re
+
+    starters = [html_module.unescape(sql) for sql in re.findall(r'class="sql-load linklike" data-sql="([^"]*)"', body)]
+    assert len(starters) == 6
+    for text in starters:
+        fragment = run_sql(analyst_client, run_url, text)
+        assert fragment_error(fragment) == "", (text, fragment_error(fragment))
+        assert "sql-results" in fragment
