@@ -2,7 +2,9 @@
 
 import csv
 import hashlib
+import html
 import io
+import re
 import threading
 import time
 
@@ -345,10 +347,7 @@ def test_admins_manage_sql_access_and_read_the_audit_log(analyst_client, run_url
 
 def test_every_starter_query_runs_on_the_heap_schema(analyst_client, run_url, world):
     body = analyst_client.get(page_url(world)).content.decode()
-    import html as html_module
-    import re
-
-    starters = [html_module.unescape(sql) for sql in re.findall(r'class="sql-load linklike" data-sql="([^"]*)"', body)]
+    starters = [html.unescape(sql) for sql in re.findall(r'class="sql-load linklike" data-sql="([^"]*)"', body)]
     assert len(starters) == 6
     for text in starters:
         fragment = run_sql(analyst_client, run_url, text)
