@@ -8,12 +8,13 @@ import re
 import threading
 import time
 
+import psycopg2
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from warehouse.models import SavedQuery, SqlQueryRun
-from warehouse.roles import sql_role_name
+from warehouse.roles import sql_role_connect_kwargs, sql_role_name
 from warehouse.sqlpage import limits
 from warehouse.sqlpage.checks import check_query
 from warehouse.sqlpage.execute import QueryFailed, run_query
@@ -353,3 +354,14 @@ def test_every_starter_query_runs_on_the_heap_schema(analyst_client, run_url, wo
         fragment = run_sql(analyst_client, run_url, text)
         assert fragment_error(fragment) == "", (text, fragment_error(fragment))
         assert "sql-results" in fragment
+
+
+def test_role_connection_limit_has_a_clear_message(analyst_client, run_url, world):
+    held = [psycopg2.connect(**sql_role_connect_kwargs(world.alpha.sql_role)) for _ in range(5)]
+    try:
+        fragment = run_sql(analyst_client, run_url, "SELECT 1")
+        assert "as many queries as its connection limit allows" in fragment_error(fragment)
+    finally:
+        for conn in held:
+            conn.close()
+    assert fragment_error(run_sql(analyst_client, run_url, "SELECT 1")) == ""
