@@ -3,6 +3,7 @@
 import pytest
 
 from warehouse.sqlpage.checks import QueryRejected, check_query
+from warehouse.sqlpage.starters import starter_queries
 
 
 @pytest.mark.parametrize(
@@ -41,8 +42,6 @@ def test_explain_query_is_run_plainly():
 
 
 def test_event_starters_say_when_there_is_no_defined_event_yet():
-    from warehouse.sqlpage.starters import starter_queries
-
     without = {s.name: s.sql for s in starter_queries(tables=[("pageviews", ["event_id", "user_id", "time"])])}
     assert without["Conversion: pageview to signed_up"].startswith("-- Define an event first")
     with_event = starter_queries(tables=[("trial_started", ["event_id", "user_id", "session_id", "time"])])

@@ -1,10 +1,13 @@
 """Hostile input on the SQL page: each case shows a clear error, changes nothing, and the next query works."""
 
 import re
+import threading
 
 import pytest
 
 from warehouse.models import SqlQueryRun
+from warehouse.sqlpage.checks import check_query
+from warehouse.sqlpage.execute import run_query
 
 from .conftest import fragment_error, role_backends, run_sql
 from .world import PAGEVIEWS
@@ -158,11 +161,6 @@ def test_dollar_quoted_statements_stay_text(analyst_client, run_url, world, data
 
 def test_terminating_another_users_running_query_is_refused(analyst_client, run_url, world, database_state):
     """A query of beta's role runs meanwhile; alpha's analyst cannot touch it, and it is unharmed."""
-    import threading
-
-    from warehouse.sqlpage.checks import check_query
-    from warehouse.sqlpage.execute import run_query
-
     beta_role = world.beta.sql_role
     done = {}
 

@@ -10,11 +10,14 @@ import time
 
 import psycopg2
 import pytest
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from warehouse.models import SavedQuery, SqlQueryRun
+from warehouse.models import SavedQuery, SqlAccess, SqlQueryRun
 from warehouse.roles import sql_role_connect_kwargs, sql_role_name
+from warehouse.sources.services import schema_attach
 from warehouse.sqlpage import limits
 from warehouse.sqlpage.checks import check_query
 from warehouse.sqlpage.execute import QueryFailed, run_query
@@ -203,8 +206,6 @@ def test_cancel_stops_the_owners_running_query(analyst_client, analyst, world, s
 
 def test_cancel_by_another_user_does_nothing(analyst, world, django_user_model):
     client = Client()
-    from warehouse.models import SqlAccess
-
     other = django_user_model.objects.create_user("other")
     SqlAccess.objects.create(environment=world.alpha, user=other)
     client.force_login(other)
@@ -258,8 +259,6 @@ def test_saved_queries_are_shared_by_link_and_deleted_by_owner(analyst_client, w
     assert f"{page_url(world)}?saved={saved.pk}" in body
 
     other = django_user_model.objects.create_user("colleague")
-    from warehouse.models import SqlAccess
-
     SqlAccess.objects.create(environment=world.alpha, user=other)
     client.force_login(other)
     response = client.post(page_url(world, "sql_saved_delete", saved.pk))
@@ -303,8 +302,6 @@ def test_csv_writes_booleans_json_and_nulls_like_the_grid(analyst_client, world)
 
 
 def test_sql_role_command_prints_connection_settings(world, db):
-    from django.core.management import call_command
-
     out = io.StringIO()
     call_command("sql_role", world.alpha.warehouse_schema, stdout=out)
     text = out.getvalue()
@@ -321,10 +318,6 @@ def test_crlf_line_breaks_from_the_browser_count_as_one_character(analyst_client
 
 
 def test_schema_browser_lists_attached_schemas_with_qualified_names(analyst_client, analyst, world):
-    from django.db import connection
-
-    from warehouse.sources.services import schema_attach
-
     with connection.cursor() as cursor:
         cursor.execute("CREATE SCHEMA sqltest_crm")
         cursor.execute("CREATE TABLE sqltest_crm.accounts (email text, is_won boolean)")
