@@ -64,6 +64,7 @@
   const outbox = []; // batches not yet accepted by the server
   let flushTimer = null;
   let retryTimer = null;
+  let failures = 0; // consecutive failed sends: the retry backoff grows with them
   let pageviewTimer = null;
   let lastPageHref = null; // URL of the last recorded pageview, to skip no-op navigations
   let pageReferrer = ""; // referrer of the current page (the previous URL after SPA navigation)
@@ -173,6 +174,7 @@
     }
   }
 
+  // User and session ids alike: integers 0 < id < 2**53.
   const validUserId = (id) => Number.isInteger(id) && id > 0 && id < MAX_ID;
 
   // The cookie holds "<userId>.<sessionId>.<sessionStart>.<lastActivity>": enough to keep the
@@ -221,8 +223,9 @@
       lastActivity: sameUser && stored.lastActivity ? stored.lastActivity : 0,
       eventProperties: sameUser && stored.eventProperties ? stored.eventProperties : {},
     };
-    if (cookie && cookie.sessionId > 0 && (!state.session || state.session.id !== cookie.sessionId)) {
-      // localStorage lost the session that the cookie remembers; its start data is gone.
+    if (cookie && validUserId(cookie.sessionId) && (!state.session || state.session.id !== cookie.sessionId)) {
+      // localStorage lost the session that the cookie remembers; its start data is gone (the
+      // server keeps what the session's first batch said).
       state.session = sessionFields(cookie.sessionId, cookie.sessionStart, "", "");
       state.lastActivity = cookie.lastActivity;
     }
@@ -358,6 +361,7 @@
     element.isConnected &&
     hierarchy.length >= 2 &&
     hierarchy[hierarchy.length - 1].tag === "html" &&
+    ["body", "frameset"].includes(hierarchy[hierarchy.length - 2].tag) &&
     hierarchy.every((entry) => entry.tag.length <= MAX_TAG);
 
   const isVisible = (style) => style.visibility !== "hidden" && style.visibility !== "collapse";
@@ -522,6 +526,9 @@
   function flush() {
     clearTimeout(flushTimer);
     flushTimer = null;
+    // While the server is failing, new batches wait for the next retry instead of adding requests
+    // (and the browser's network-error lines) of their own.
+    if (retryTimer) return Promise.resolve();
     const fresh = outbox.filter((batch) => !batch.sending && !batch.attempts && batch.events.length);
     return Promise.all(fresh.map(send)).then(() => undefined);
   }
@@ -552,46 +559,70 @@
         } else {
           // The server named a problem in this batch; resending the same bytes cannot help.
           debug("heap.js: batch rejected with status", response.status);
-          settle(batch);
+          return response.json().then(
+            (error) => resendWithout(batch, error),
+            () => settle(batch),
+          );
         }
+        return undefined;
       },
       () => retryLater(batch), // network error: server down, offline, blocked
     );
   }
 
+  // A batch is accepted or rejected whole: when the error names only some events
+  // ("events[3].target.tag"), send the others once more rather than lose them all.
+  function resendWithout(batch, error) {
+    const details = (error && Array.isArray(error.details) && error.details) || [];
+    const rejected = new Set();
+    for (const detail of details) {
+      const match = /^events\[(\d+)\]/.exec((detail && detail.field) || "");
+      if (!match) return settle(batch); // a problem with the batch itself
+      rejected.add(Number(match[1]));
+    }
+    if (batch.pruned || !rejected.size || rejected.size >= batch.events.length) return settle(batch);
+    batch.pruned = true;
+    batch.events = batch.events.filter((event, index) => !rejected.has(index));
+    return send(batch);
+  }
+
   function settle(batch) {
+    failures = 0; // the server answered
     batch.sending = false;
     const index = outbox.indexOf(batch);
     if (index !== -1) outbox.splice(index, 1);
   }
 
-  // Exponential backoff with jitter, up to a minute between attempts.
+  // Exponential backoff (with jitter) on consecutive failures, up to a minute between attempts.
   function retryLater(batch) {
     batch.sending = false;
     batch.attempts += 1;
+    failures += 1;
     if (retryTimer) return;
-    const delay = Math.min(60000, option("retryDelay", 1000) * 2 ** (batch.attempts - 1));
+    const delay = Math.min(60000, option("retryDelay", 1000) * 2 ** Math.min(failures - 1, 16));
     retryTimer = setTimeout(safe(retryDue), delay / 2 + (Math.random() * delay) / 2);
   }
 
-  // The same events with the same ids: the server writes each event id once.
+  // Failed batches again with the same event ids (the server writes each id once), and whatever
+  // was queued meanwhile.
   function retryDue() {
     retryTimer = null;
     for (const batch of outbox) {
-      if (!batch.sending && batch.attempts) send(batch);
+      if (!batch.sending && batch.events.length) send(batch);
     }
   }
 
-  // The page is going away: hand every unsent batch to the browser with sendBeacon. Batches that
-  // already failed (server down) are kept in localStorage and retried by the next page instead.
+  // The page is going away: hand every fresh batch to the browser with sendBeacon. Batches that
+  // already failed (server down) or are still in flight are kept in localStorage for the next
+  // page to send again; the server writes each event id once, so a repeat costs nothing.
   function beaconAll() {
     clearTimeout(flushTimer);
     flushTimer = null;
     const keep = [];
     for (const batch of outbox.slice()) {
-      if (batch.sending || !batch.events.length) continue;
+      if (!batch.events.length) continue;
       let handed = false;
-      if (!batch.attempts && navigator.sendBeacon) {
+      if (!batch.sending && !batch.attempts && navigator.sendBeacon) {
         try {
           handed = navigator.sendBeacon(endpoint(), payload(batch));
         } catch (error) {

@@ -67,6 +67,7 @@ def test_a_visit_to_the_demo_lands_as_exact_raw_rows(page, demo):
     page.click("#copy-token")
     page.click("#settings-save")
     page.wait_for_selector("#settings-status:not([hidden])")
+    assert page.errors.console_errors == []
     page.close()  # the last batch leaves with sendBeacon on pagehide
 
     expected = [

@@ -1,5 +1,11 @@
 """Tricky markup round-trips: every tag, id, class and kept attribute exactly as the DOM has it."""
 
+import json
+import time
+
+from tests.e2e.conftest import FakeSite
+from warehouse.models import RawEvent
+
 from .conftest import flush, open_page, shop_page
 from .tricky_markup import BODY, EXPECTED_JS, MATCHES_JS
 
@@ -104,3 +110,46 @@ def test_deeper_than_512_keeps_the_nearest_ancestors_then_body_and_html(page, si
     assert len(expected) > 600
     assert len(described["hierarchy"]) == 512
     assert described["hierarchy"] == expected[:510] + expected[-2:]
+
+
+def test_stored_hierarchies_round_trip_exactly(page, live_server, transactional_db, make_environment):
+    """Through the real endpoint into raw_events.hierarchy and back, compared with the DOM."""
+    environment = make_environment("tricky", "production")
+    # Served at the live server's origin: Chromium blocks a public page from posting to loopback.
+    site = FakeSite(page.context, origin=live_server.url)
+    config = {"endpoint": f"{live_server.url}/api/collect", "script": f"{live_server.url}/static/heap.js"}
+    open_page(page, site.add("/tricky-page", shop_page(BODY, config=config, app_id=environment.app_id)))
+    names = [*TARGETS, "veryDeep"]
+    page.evaluate(
+        """(names) => {
+            for (const name of names) {
+                window.tricky[name].dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true}));
+            }
+        }""",
+        names,
+    )
+    flush(page)
+    deadline = time.monotonic() + 8
+    while RawEvent.objects.filter(environment=environment, type="click").count() < len(names):
+        assert time.monotonic() < deadline, "the clicks never landed"
+        page.wait_for_timeout(50)
+
+    expected = {}
+    for name in names:
+        hierarchy = page.evaluate(EXPECTED_JS, page.evaluate_handle(f"window.tricky.{name}"))
+        expected[name] = hierarchy[:510] + hierarchy[-2:] if len(hierarchy) > 512 else hierarchy
+    key = lambda hierarchy: json.dumps(hierarchy, sort_keys=True, ensure_ascii=False)  # noqa: E731
+    by_key = {key(hierarchy): name for name, hierarchy in expected.items()}
+    rows = RawEvent.objects.filter(environment=environment, type="click")
+    stored = {by_key.get(key(row.hierarchy), f"unexpected: {row.hierarchy[:2]}"): row for row in rows}
+    assert sorted(stored) == sorted(names)
+    for name, row in stored.items():
+        # The browser's own selector engine agrees with every stored element.
+        element = page.evaluate_handle(f"window.tricky.{name}")
+        assert page.evaluate(MATCHES_JS, [element, row.hierarchy[:510]]) == [], name
+        first = expected[name][0]
+        assert (row.target_tag, row.target_id, row.target_classes) == (
+            first["tag"],
+            first.get("id", ""),
+            first.get("classes", []),
+        )

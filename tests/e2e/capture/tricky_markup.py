@@ -75,6 +75,7 @@ newline" href="/path?q=a%20b&amp;x='y'#frag" data-json='{{"a": [1, 2], "b": "c\\
     long: document.getElementById("long"),
     section: document.querySelector("[data-testid=section]"),
     deep: document.getElementById("deep-root-leaf"),
+    veryDeep: document.getElementById("very-deep-root-leaf"),
   }};
 </script>
 """
