@@ -491,13 +491,16 @@ def test_events_the_server_rejects_are_dropped_and_the_others_resent(page, site,
 
 def test_a_failing_server_is_not_hammered(page, site, collector):
     collector.responses = ["abort"] * 100
-    url = site.add("/page", shop_page("<p>x</p>", config={"flushInterval": 10, "retryDelay": 1000}))
+    url = site.add("/page", shop_page("<p>x</p>", config={"flushInterval": 10, "retryDelay": 2000}))
     open_page(page, url)
     collector.wait(page, lambda: len(collector.requests) == 1)
-    for index in range(5):
-        page.evaluate(f"heap.track('E{index}')")
-        page.wait_for_timeout(30)
-    assert len(collector.requests) == 1  # new events wait for the retry
+    page.evaluate("""async () => {
+        for (let index = 0; index < 5; index++) {
+            heap.track('E' + index);
+            await new Promise((resolve) => setTimeout(resolve, 30));
+        }
+    }""")
+    assert len(collector.requests) == 1  # new events wait for the retry (due in 1 to 2 s)
     collector.responses = []
     events = collector.wait_events(page, 6)
     assert [event["type"] for event in events] == ["pageview"] + ["custom"] * 5
