@@ -23,7 +23,7 @@ from .oracle import PageGenerator, SelectorGenerator, mutate
 pytestmark = pytest.mark.e2e
 
 HEAP_JS = Path(__file__).resolve().parents[3] / "static" / "heap.js"
-PAGES = 12
+PAGES = 10
 SELECTORS = 300
 FUZZED = 200
 

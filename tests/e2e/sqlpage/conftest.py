@@ -52,10 +52,10 @@ def admin_cookie(transactional_db, django_user_model, sql_live_server):
 
 
 @pytest.fixture
-def browser_page(admin_cookie, browser):
-    # The session's one Chromium (tests/e2e/conftest.py): Playwright's sync API cannot run two
-    # instances in one thread.
-    context = browser.new_context(accept_downloads=True)
+def browser_page(browser, admin_cookie):
+    """A logged-in context of the session's shared Chromium (tests/e2e/conftest.py)."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
     context.add_cookies([admin_cookie])
     yield context
     context.close()

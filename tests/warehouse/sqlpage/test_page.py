@@ -330,3 +330,14 @@ def test_schema_browser_lists_attached_schemas_with_qualified_names(analyst_clie
     assert "<code>sqltest_crm</code>" in body
     assert 'data-insert="sqltest_crm.accounts"' in body and 'data-insert="is_won"' in body
     assert body.index("<code>sqltest_alpha</code>") < body.index("<code>sqltest_crm</code>")
+
+
+def test_admins_manage_sql_access_and_read_the_audit_log(analyst_client, run_url, world, django_user_model):
+    run_sql(analyst_client, run_url, "SELECT 1")
+    admin_client = Client()
+    admin_client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com"))
+    assert admin_client.get("/admin/warehouse/sqlaccess/").status_code == 200
+    assert admin_client.get("/admin/warehouse/sqlaccess/add/").status_code == 200
+    log = admin_client.get("/admin/warehouse/sqlqueryrun/")
+    assert log.status_code == 200 and "analyst" in log.content.decode()
+    assert admin_client.get("/admin/warehouse/sqlqueryrun/add/").status_code == 403
