@@ -72,6 +72,25 @@ def test_pageview_carries_url_parts_title_referrer_and_session_data(page, site, 
     assert session["start_time"] == pageview["time"]
 
 
+def test_search_keyword_comes_from_known_search_engines_only(page, site, collector):
+    url = site.add("/landing", shop_page("<p>x</p>"))
+    referrers = {
+        "https://www.bing.com/search?q=kanban+app&form=QBLH": "kanban app",
+        "https://duckduckgo.com/?q=sprint%20planning": "sprint planning",
+        "https://search.yahoo.com/search?p=retro+board": "retro board",
+        "https://www.google.co.uk/search?q=boards": "boards",
+        "https://news.example.com/?q=not+a+search+engine": "",
+    }
+    for referrer in referrers:
+        if page.url.startswith(site.origin):  # a new visitor each time, so a new session
+            page.context.clear_cookies()
+            page.evaluate("localStorage.clear()")
+        open_page(page, url, referer=referrer)
+        flush(page)
+    sessions = [(batch["session"]["referrer"], batch["session"]["search_keyword"]) for batch in collector.batches]
+    assert sessions == list(referrers.items())
+
+
 def test_click_sends_target_fields_and_the_hierarchy_in_the_documented_format(page, site, collector):
     url = site.add("/pricing", shop_page(PRICING, title="Pricing"))
     open_page(page, url)
