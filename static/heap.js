@@ -342,8 +342,9 @@
     const attrs = {};
     for (const { name, value } of Array.from(element.attributes)) {
       if (SKIPPED_ATTRS.has(name) || /^on/i.test(name) || name.length > MAX_VALUE) continue;
-      // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact).
-      if (name === "class" && value === classes.join(" ")) continue;
+      // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact),
+      // or when it has no tokens at all: class="" still matches [class].
+      if (name === "class" && classes.length && value === classes.join(" ")) continue;
       attrs[name] = keep(value);
     }
     if (Object.keys(attrs).length) entry.attrs = attrs;

@@ -92,7 +92,7 @@ def test_spot_checks_of_the_tricky_markup(page, site):
     widget = page.evaluate("heap._describe(window.tricky.widget).hierarchy[0]")
     assert widget == {"tag": "my-widget", "id": "w1", "classes": ["widget"], "attrs": {"some-attr": "x"}}
     empty = page.evaluate("heap._describe(window.tricky.empty).hierarchy[0]")
-    assert empty == {"tag": "div", "id": "", "attrs": {"title": ""}}
+    assert empty == {"tag": "div", "id": "", "attrs": {"class": "", "title": ""}}  # class="" matches [class]
     math = page.evaluate("heap._describe(window.tricky.math).hierarchy.slice(0, 2)")
     assert math == [
         {"tag": "mi", "ns": "math", "classes": ["math-var"]},

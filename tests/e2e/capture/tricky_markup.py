@@ -101,7 +101,7 @@ EXPECTED_JS = r"""
     const attrs = {};
     for (const name of node.getAttributeNames()) {
       if (["id", "style", "value", "srcdoc"].includes(name) || name.toLowerCase().startsWith("on")) continue;
-      if (name === "class" && raw === classes.join(" ")) continue;
+      if (name === "class" && classes.length && raw === classes.join(" ")) continue;
       attrs[name] = keep(node.getAttribute(name));
     }
     if (Object.keys(attrs).length) entry.attrs = attrs;
