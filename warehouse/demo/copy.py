@@ -46,7 +46,8 @@ _INSERT_EVENTS = sql.SQL(
     """
     INSERT INTO raw_events (event_id, user_id, session_id, time, received_at, environment_id, {part_columns},
                             {template_columns})
-    SELECT %(prefix)s || to_hex(r.n), r.user_id, r.session_id, to_timestamp(r.time_ms / 1000.0),
+    -- fixed-width ids sort in insertion order: the unique index on event_id only ever appends
+    SELECT %(prefix)s || lpad(to_hex(r.n), 8, '0'), r.user_id, r.session_id, to_timestamp(r.time_ms / 1000.0),
            -- arrival a little after the event, varied without another column
            to_timestamp((r.time_ms + 90 + r.n * 7919 %% 1900) / 1000.0), %(environment_id)s,
            {part_values}, {template_values}
