@@ -118,3 +118,11 @@ def insert_demo_events(
         if on_rows:
             on_rows(rows)
     drop_demo_temp_tables(cursor)
+
+
+def analyze_people_tables(cursor) -> None:
+    """Fresh statistics for the (small) users/sessions/merges tables right away: a bulk load changes
+    an environment's share of them by orders of magnitude, and the raw browser's plans depend on it.
+    raw_events is left to autovacuum: sampling it costs more than the rest of a small seed."""
+    for table in ("raw_sessions", "raw_users", "raw_identity_merges"):
+        cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))

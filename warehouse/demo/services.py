@@ -17,7 +17,7 @@ from django.utils import timezone
 from heapsite.progress import progress
 from warehouse.models import Environment, IdentityMerge, Project, RawEvent, RawSession, RawUser
 
-from .copy import copy_lines, insert_demo_events
+from .copy import analyze_people_tables, copy_lines, insert_demo_events
 from .generate import DemoGenerator
 from .templates import MERGE_COLUMNS, SESSION_COLUMNS, USER_COLUMNS
 
@@ -104,6 +104,7 @@ def demo_seed(
             copy_lines(cursor, table="raw_sessions", columns=SESSION_COLUMNS, lines=plan.session_lines)
             copy_lines(cursor, table="raw_users", columns=USER_COLUMNS, lines=plan.user_lines)
             copy_lines(cursor, table="raw_identity_merges", columns=MERGE_COLUMNS, lines=plan.merge_lines)
+            analyze_people_tables(cursor)
     return SeedResult(
         environment=environment,
         created_environment=created,
