@@ -47,9 +47,10 @@ _INSERT_EVENTS = sql.SQL(
     INSERT INTO raw_events (event_id, user_id, session_id, time, received_at, environment_id, {part_columns},
                             {template_columns})
     -- fixed-width ids sort in insertion order: the unique index on event_id only ever appends
-    SELECT %(prefix)s || lpad(to_hex(r.n), 8, '0'), r.user_id, r.session_id, to_timestamp(r.time_ms / 1000.0),
+    -- float8 arithmetic (4x cheaper than numeric); to_timestamp rounds to whole microseconds, exact for ms
+    SELECT %(prefix)s || lpad(to_hex(r.n), 8, '0'), r.user_id, r.session_id, to_timestamp(r.time_ms::float8 / 1000),
            -- arrival a little after the event, varied without another column
-           to_timestamp((r.time_ms + 90 + r.n * 7919 %% 1900) / 1000.0), %(environment_id)s,
+           to_timestamp((r.time_ms + 90 + r.n * 7919 %% 1900)::float8 / 1000), %(environment_id)s,
            {part_values}, {template_values}
     FROM demo_rows r
     JOIN demo_templates t ON t.template = r.template
