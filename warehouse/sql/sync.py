@@ -188,11 +188,17 @@ def fill_parts(
     select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
     bound = sql.SQL(" AND e.xact_id >= %(since)s::xid8") if lower_bound else sql.SQL("")
     return sql.SQL(
-        "INSERT INTO {parts} "
-        "SELECT t.tbl, {select}, e.properties FROM ("
-        "  SELECT e.*, array_remove(ARRAY[{cases}]::int[], NULL) AS tables FROM raw_events e"
+        # MATERIALIZED: the planner must not fold the predicates into the joins (it picks bad plans
+        # once there are dozens of them); this way they run exactly once per raw event.
+        "WITH e AS MATERIALIZED ("
+        "  SELECT e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
+        "    e.hash, e.title, e.target_href, e.target_text, e.properties,"
+        "    array_remove(ARRAY[{cases}]::int[], NULL) AS tables"
+        "  FROM raw_events e"
         "  WHERE e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8{bound}"
-        ") e "
+        ") "
+        "INSERT INTO {parts} "
+        "SELECT t.tbl, {select}, e.properties FROM e "
         "CROSS JOIN LATERAL unnest(e.tables) AS t(tbl) "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id "
         "LEFT JOIN raw_sessions s ON s.environment_id = e.environment_id AND s.session_id = e.session_id"
