@@ -236,7 +236,8 @@ def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
     users = sql.SQL(
         "CREATE UNLOGGED TABLE {users} AS "
         "WITH props AS ("
-        "  SELECT src.uid, jsonb_object_agg(kv.key, kv.value ORDER BY src.is_self, src.merged_at NULLS LAST) AS properties"
+        "  SELECT src.uid,"
+        "    jsonb_object_agg(kv.key, kv.value ORDER BY src.is_self, src.merged_at NULLS LAST) AS properties"
         "  FROM {src} src CROSS JOIN LATERAL jsonb_each(src.properties) kv GROUP BY src.uid"
         ") "
         "SELECT a.user_id, a.identity, props.properties ->> 'handle' AS handle,"

@@ -193,7 +193,8 @@ class Builder:
         self.progress.begin("building table", "all_events")
         rows = self.execute(
             sql.SQL(
-                "CREATE TABLE {target} AS SELECT p.event_id, p.user_id, p.session_id, p.time, n.name AS event_table_name "
+                "CREATE TABLE {target} AS "
+                "SELECT p.event_id, p.user_id, p.session_id, p.time, n.name AS event_table_name "
                 "FROM {parts} p JOIN (VALUES {names}) AS n(tbl, name) ON n.tbl = p.tbl"
             ).format(
                 target=sql.Identifier(self.build, "all_events"), parts=sql.Identifier(self.work, "_parts"), names=names

@@ -495,7 +495,8 @@ class _Sync:
             return
         cursor.execute(
             sql.SQL(
-                "DELETE FROM {} WHERE user_id IN (SELECT user_id FROM {} UNION SELECT from_user_id FROM {} WHERE changed)"
+                "DELETE FROM {} WHERE user_id IN "
+                "(SELECT user_id FROM {} UNION SELECT from_user_id FROM {} WHERE changed)"
             ).format(
                 self.ident("users"),
                 sql.Identifier(self.builder.work, "_users"),

@@ -6,8 +6,7 @@ import time
 import zlib
 
 from django.db import OperationalError, connection, transaction
-from psycopg2 import sql
-from psycopg2 import errors
+from psycopg2 import errors, sql
 
 logger = logging.getLogger(__name__)
 

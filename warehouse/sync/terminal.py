@@ -17,7 +17,8 @@ class TerminalBar:
         width = 30
         filled = int(progress.fraction * width)
         label = progress.step + (f" {progress.table}" if progress.table else "")
-        line = f"[{'#' * filled}{'.' * (width - filled)}] {progress.fraction:4.0%} {elapsed:6.1f}s {progress.rows:>10,} rows  {label}"
+        bar = "#" * filled + "." * (width - filled)
+        line = f"[{bar}] {progress.fraction:4.0%} {elapsed:6.1f}s {progress.rows:>10,} rows  {label}"
         columns = shutil.get_terminal_size((100, 20)).columns
         line = line[: columns - 1]
         if self.interactive:

@@ -12,7 +12,9 @@ SIGNUP = {
     "key": "definition:1",
     "table_name": "signed_up",
     # Two match groups OR-ed: a click on the CTA, or the custom "Signed Up" event.
-    "predicate": "(e.type = 'click' AND e.target_text = %(d1_text)s) OR (e.type = 'custom' AND e.event_name = %(d1_name)s)",
+    "predicate": (
+        "(e.type = 'click' AND e.target_text = %(d1_text)s) OR (e.type = 'custom' AND e.event_name = %(d1_name)s)"
+    ),
     "params": {"d1_text": "Start trial", "d1_name": "Signed Up"},
     "version": "1",
 }

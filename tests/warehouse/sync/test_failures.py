@@ -5,8 +5,8 @@ import signal
 import threading
 import time
 
-import pytest
 import psycopg2
+import pytest
 from django.db import connection
 
 from warehouse.models import SyncKind, SyncRun
