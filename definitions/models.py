@@ -1,0 +1,69 @@
+"""Event definitions: named, versioned match rules over raw events, one warehouse table each."""
+
+from django.conf import settings
+from django.db import models
+
+from warehouse.models import Environment
+
+
+class Definition(models.Model):
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="definitions")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    category = models.CharField(max_length=100, blank=True, default="")
+    # The match groups (a list) in the format of definitions/compiler/definition.py, checked by the compiler.
+    groups = models.JSONField(default=list)
+    # Derived from the name (DESIGN.md §4) when created or renamed; edits keep it.
+    table_name = models.CharField(max_length=63)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "name"], name="definition_unique_name"),
+            models.UniqueConstraint(fields=["environment", "table_name"], name="definition_unique_table"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def event_table_key(self) -> str:
+        return f"definition:{self.pk}"
+
+    @property
+    def kind(self) -> str:
+        kinds = {group.get("kind", "") for group in self.groups if isinstance(group, dict)}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
+
+    @property
+    def param_prefix(self) -> str:
+        return f"d{self.pk}_"
+
+
+class DefinitionVersion(models.Model):
+    """A snapshot taken at every save; restoring one saves it again as a new version."""
+
+    definition = models.ForeignKey(Definition, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    category = models.CharField(max_length=100, blank=True, default="")
+    groups = models.JSONField(default=list)
+    table_name = models.CharField(max_length=63)
+    summary = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["definition", "number"], name="definition_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.definition_id} v{self.number}"

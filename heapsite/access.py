@@ -13,5 +13,7 @@ def access_environment(request: HttpRequest, schema: str) -> Environment:
         environment = Environment.objects.select_related("project").get(warehouse_schema=schema)
     except Environment.DoesNotExist:
         raise Http404(f"no environment {schema!r}") from None
-    request.session["environment"] = environment.warehouse_schema
+    if request.session.get("environment") != environment.warehouse_schema:
+        # Assigning marks the session modified, which costs a write on every request.
+        request.session["environment"] = environment.warehouse_schema
     return environment

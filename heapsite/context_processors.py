@@ -12,5 +12,6 @@ def environments(request: HttpRequest) -> dict:
     current_schema = (match.kwargs.get("schema") if match else None) or request.session.get("environment")
     current = next((e for e in all_environments if e.warehouse_schema == current_schema), None)
     if current is None and all_environments:
-        current = all_environments[0]
+        # The first one created: on a fresh install that is main/production, where the demo data is.
+        current = min(all_environments, key=lambda e: e.pk)
     return {"environments": all_environments, "current_environment": current}

@@ -1,5 +1,6 @@
 """heapsite settings: every knob is an environment variable read here (see .env.example)."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -145,10 +146,37 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 
-# Ingestion limits (DESIGN.md §8).
+# Ingestion (warehouse/ingest, docs/api.md). Limits from DESIGN.md §8.
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", 1000, minimum=1)
+# A MaxMind .mmdb file (GeoLite2/GeoIP2 City or Country) for session country/region/city.
 GEOIP_DATABASE = env_str("GEOIP_DATABASE")
+if GEOIP_DATABASE and not Path(GEOIP_DATABASE).is_file():
+    raise ImproperlyConfigured(f"GEOIP_DATABASE={GEOIP_DATABASE!r} is not a file")
+# Addresses or networks of reverse proxies whose X-Forwarded-For is believed; empty means the
+# client IP is always REMOTE_ADDR.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
+
+# Platform: `manage.py up` and the scheduler.
+# Seconds between scheduler ticks (each tick lets the sync decide which environments are due).
+SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)
+
+# SQL page (DESIGN.md §7, docs/sql.md): input caps, row caps, the per-environment role's limits, per-user limits.
+SQLPAGE_MAX_QUERY_BYTES = env_int("SQLPAGE_MAX_QUERY_BYTES", 100_000, minimum=100)
+SQLPAGE_MAX_ROWS = env_int("SQLPAGE_MAX_ROWS", 5_000, minimum=1)
+SQLPAGE_CSV_MAX_ROWS = env_int("SQLPAGE_CSV_MAX_ROWS", 1_000_000, minimum=1)
+SQLPAGE_STATEMENT_TIMEOUT_MS = env_int("SQLPAGE_STATEMENT_TIMEOUT_MS", 30_000, minimum=100)
+SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, minimum=1000)
+SQLPAGE_TEMP_FILE_LIMIT_KB = env_int("SQLPAGE_TEMP_FILE_LIMIT_KB", 1_048_576, minimum=0)
+SQLPAGE_WORK_MEM_KB = env_int("SQLPAGE_WORK_MEM_KB", 16_384, minimum=64)
+SQLPAGE_ROLE_CONNECTION_LIMIT = env_int("SQLPAGE_ROLE_CONNECTION_LIMIT", 10, minimum=1)
+SQLPAGE_RATE_LIMIT_PER_MINUTE = env_int("SQLPAGE_RATE_LIMIT_PER_MINUTE", 60, minimum=1)
+SQLPAGE_MAX_CONCURRENT_PER_USER = env_int("SQLPAGE_MAX_CONCURRENT_PER_USER", 2, minimum=1)
 
 LOGGING = {
     "version": 1,
@@ -157,6 +185,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Capture: the demo site under /demo/ carries the snippet for this environment (its warehouse
+# schema name); `?env=<schema>` on any demo page picks another one.
+DEMO_ENVIRONMENT = env_str("DEMO_ENVIRONMENT", "main_production")
 
 # Warehouse sync (warehouse/sync/, docs/warehouse.md).
 # Seconds between scheduled incremental syncs of a new environment (each environment can change it).

@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
+# Browser tests compare page domains: serve live_server on one fixed address, not "localhost".
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 
 from heapsite.embedded import ensure_services  # noqa: E402
 

@@ -1,15 +1,25 @@
-"""The per-environment PostgreSQL role the SQL page connects as (DESIGN.md §7).
+"""The per-environment PostgreSQL role the SQL page connects as (DESIGN.md §7, docs/sql.md).
 
 Roles are cluster-wide, so the name carries a hash of the database name: a test database and a
 development database on one server never share a role.
+
+The role is the security boundary: it can log in, use its environment's warehouse schema and read
+the tables in it, and nothing else in the app database. Queries never run as the app's own user
+with SET ROLE (``set_config('role', 'none', false)`` would escape that).
 """
 
 import hashlib
+import json
+import logging
+import secrets
 
-from django.db import connection
-from psycopg2 import sql
+from django.conf import settings
+from django.db import connection, transaction
+from psycopg2 import errors, sql
 
-from warehouse.models import Environment
+from warehouse.models import Environment, SqlRole
+
+logger = logging.getLogger(__name__)
 
 
 def sql_role_name(environment: Environment) -> str:
@@ -28,6 +38,145 @@ def sql_role_grant_schema(*, cursor, environment: Environment) -> None:
     cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
     if cursor.fetchone() is None:
         return
+    _grant_schema(cursor, sql.Identifier(environment.warehouse_schema), sql.Identifier(role))
+
+
+def _grant_schema(cursor, schema: sql.Identifier, ident: sql.Identifier) -> None:
+    cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, ident))
+    cursor.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, ident))
+    # Tables the app (the sync) creates later are readable without another grant. Default privileges
+    # belong to the schema, so a schema dropped and recreated needs them again: hence here, every time.
+    cursor.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(schema, ident))
+
+
+def sql_role_limits() -> dict[str, int]:
+    """Per-role server settings, read from settings at call time (they can differ between tests)."""
+    return {
+        "statement_timeout": settings.SQLPAGE_STATEMENT_TIMEOUT_MS,
+        "idle_in_transaction_session_timeout": settings.SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+        "temp_file_limit": settings.SQLPAGE_TEMP_FILE_LIMIT_KB,
+        "work_mem": settings.SQLPAGE_WORK_MEM_KB,
+        "connection_limit": settings.SQLPAGE_ROLE_CONNECTION_LIMIT,
+    }
+
+
+def _fingerprint(environment: Environment, role: str) -> str:
+    payload = {"role": role, "schema": environment.warehouse_schema, "limits": sql_role_limits(), "version": 1}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+# Roles this process has seen configured, by environment id: saves a query on every SQL run. A role
+# changed or dropped by another process is caught when logging in fails (the page then re-creates it).
+_known_roles: dict[int, SqlRole] = {}
+
+
+def sql_role_is_current(environment: Environment) -> SqlRole | None:
+    """The stored role when it was configured with today's name and limits, else None (call sql_role_ensure)."""
+    role = sql_role_name(environment)
+    fingerprint = _fingerprint(environment, role)
+    known = _known_roles.get(environment.pk)
+    if known is not None and known.role_name == role and known.settings_fingerprint == fingerprint:
+        return known
+    stored = SqlRole.objects.filter(environment=environment).first()
+    if stored is None or stored.role_name != role or stored.settings_fingerprint != fingerprint:
+        return None
+    _known_roles[environment.pk] = stored
+    return stored
+
+
+def sql_role_ensure(environment: Environment) -> SqlRole:
+    """Create or update the environment's LOGIN role, its limits and its grants. Safe to run any number of times."""
+    role = sql_role_name(environment)
+    _known_roles.pop(environment.pk, None)
+    limits = sql_role_limits()
+    ident = sql.Identifier(role)
     schema = sql.Identifier(environment.warehouse_schema)
-    cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, sql.Identifier(role)))
-    cursor.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, sql.Identifier(role)))
+    database = sql.Identifier(connection.settings_dict["NAME"])
+    with transaction.atomic():
+        stored = SqlRole.objects.select_for_update().filter(environment=environment).first()
+        password = stored.password if stored is not None else secrets.token_urlsafe(32)
+        with connection.cursor() as cursor:
+            # Serialise concurrent ensures of the same role (CREATE ROLE has no IF NOT EXISTS).
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [role])
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+            verb = sql.SQL("ALTER") if cursor.fetchone() else sql.SQL("CREATE")
+            cursor.execute(
+                sql.SQL(
+                    "{} ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS "
+                    "CONNECTION LIMIT {} PASSWORD %s"
+                ).format(verb, ident, sql.Literal(limits["connection_limit"])),
+                [password],
+            )
+            for name in ("statement_timeout", "idle_in_transaction_session_timeout", "work_mem"):
+                cursor.execute(
+                    sql.SQL("ALTER ROLE {} SET {} = {}").format(ident, sql.Identifier(name), sql.Literal(limits[name]))
+                )
+            cursor.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(ident))
+            cursor.execute(sql.SQL("ALTER ROLE {} SET search_path = {}").format(ident, schema))
+            _set_superuser_only_limit(cursor, ident, limits["temp_file_limit"])
+
+            cursor.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, ident))
+            # So the role works (an empty schema) before the first sync has run.
+            cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            _grant_schema(cursor, schema, ident)
+            _close_public_defaults(cursor, database)
+        SqlRole.objects.update_or_create(
+            environment=environment,
+            defaults={"role_name": role, "password": password, "settings_fingerprint": _fingerprint(environment, role)},
+        )
+    return SqlRole.objects.get(environment=environment)
+
+
+def _set_superuser_only_limit(cursor, ident: sql.Identifier, temp_file_limit_kb: int) -> None:
+    # temp_file_limit can only be set by a superuser (or with GRANT SET ON PARAMETER); without it the
+    # statement_timeout still bounds a query, so a warning beats refusing to work.
+    cursor.execute("SAVEPOINT sql_role_temp_file_limit")
+    try:
+        cursor.execute(sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(ident, sql.Literal(temp_file_limit_kb)))
+    except errors.InsufficientPrivilege:
+        cursor.execute("ROLLBACK TO SAVEPOINT sql_role_temp_file_limit")
+        logger.warning("cannot set temp_file_limit on %s: the app's database user lacks the privilege", ident.string)
+    else:
+        cursor.execute("RELEASE SAVEPOINT sql_role_temp_file_limit")
+
+
+def _close_public_defaults(cursor, database: sql.Identifier) -> None:
+    """Take back what PostgreSQL gives every role (PUBLIC) in the app database.
+
+    PUBLIC may use (and before PostgreSQL 15 create in) the ``public`` schema and create temporary
+    tables. The app's own user keeps its access as the owner of both (or as a superuser); when it
+    owns neither, PostgreSQL turns these revokes into warnings and changes nothing.
+    """
+    cursor.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    cursor.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(database))
+
+
+def sql_role_drop(environment: Environment) -> None:
+    """Remove the role and every privilege it holds in this database (an environment deleted, test teardown)."""
+    role = sql_role_name(environment)
+    _known_roles.pop(environment.pk, None)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        if cursor.fetchone() is not None:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
+            # DROP OWNED also removes its grants and default privileges in this database.
+            cursor.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        SqlRole.objects.filter(environment=environment).delete()
+
+
+def sql_role_connect_kwargs(sql_role: SqlRole) -> dict:
+    """psycopg2.connect() arguments to log in as the role: the app database's server, the role's credentials."""
+    db = connection.settings_dict
+    kwargs = {
+        "dbname": db["NAME"],
+        "user": sql_role.role_name,
+        "password": sql_role.password,
+        "application_name": "heapsite-sql",
+        "connect_timeout": 10,
+    }
+    if db.get("HOST"):
+        kwargs["host"] = db["HOST"]
+    if db.get("PORT"):
+        kwargs["port"] = db["PORT"]
+    return kwargs

@@ -1,9 +1,14 @@
 from .environments import Environment, Project
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
+from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
+from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
 from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
+    "AttachedSchema",
     "BuiltTable",
+    "CsvUpload",
+    "CsvUploadStatus",
     "Environment",
     "EnvironmentSync",
     "IdentityMerge",
@@ -11,6 +16,12 @@ __all__ = [
     "RawEvent",
     "RawSession",
     "RawUser",
+    "SavedQuery",
+    "SourceAuditAction",
+    "SourceAuditEntry",
+    "SqlAccess",
+    "SqlQueryRun",
+    "SqlRole",
     "SyncKind",
     "SyncRun",
     "SyncStatus",

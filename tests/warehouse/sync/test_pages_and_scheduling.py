@@ -62,6 +62,16 @@ def test_progress_endpoint_reports_the_running_run(admin_client, sync_env):
     assert 'style="width: 50%"' in html and "building table pageviews" in html
 
 
+def test_progress_endpoint_counts_queued_runs_so_the_page_notices_a_run_that_came_and_went(admin_client, sync_env):
+    # The page polls once a second; a run that starts and finishes between two polls is only
+    # visible as one queued run fewer, so the page (data-queued) and the endpoint both report it.
+    run = SyncRun.objects.create(environment=sync_env, kind="incremental", trigger="definition")
+    assert admin_client.get("/e/main_production/sync/progress.json").json() == {"running": False, "queued": 1}
+    assert 'data-queued="1"' in admin_client.get("/e/main_production/sync/").content.decode()
+    SyncRun.objects.filter(pk=run.pk).update(status="succeeded", started_at=timezone.now(), finished_at=timezone.now())
+    assert admin_client.get("/e/main_production/sync/progress.json").json() == {"running": False, "queued": 0}
+
+
 def test_sync_now_button_queues_one_run_and_a_worker_runs_it(admin_client, raw, sync_env, sync_queue):
     raw.session(1, 2)
     raw.event("pageview", user_id=2)

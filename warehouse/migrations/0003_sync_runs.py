@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('warehouse', '0001_initial'),
+        ('warehouse', '0002_data_sources'),
     ]
 
     operations = [

@@ -34,6 +34,6 @@ ALTER TABLE raw_events DROP COLUMN xact_id;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("warehouse", "0002_sync_runs")]
+    dependencies = [("warehouse", "0003_sync_runs")]
 
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]

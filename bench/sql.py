@@ -1,0 +1,269 @@
+"""Benchmark of the SQL page (docs/sql.md). Not a test.
+
+    python bench/sql.py [--events 1000000] [--repeat 50] [--port 8161]
+
+Figures, each next to a baseline measured in the same run:
+1. median time of a small query through the page's execution path (Django request: auth, Redis
+   limits, parse, own connection as the role, audit, render) vs the same query on an open psycopg2
+   connection; target: overhead <= 30 ms;
+2. rendering 10,000 rows (grid HTML + template) vs fetching them with psycopg2;
+3. CSV export of --events rows from a gunicorn web process, with that process's peak RSS;
+   target: streamed, peak < 200 MB; baseline: COPY ... TO STDOUT with psycopg2.
+
+Uses DATABASE_URL / REDIS_URL like the app; builds schema ``sqlbench_main`` and drops it afterwards.
+"""
+
+import argparse
+import io
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psutil  # noqa: E402
+import psycopg2  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from psycopg2 import sql  # noqa: E402
+
+from warehouse.models import Environment, Project  # noqa: E402
+from warehouse.roles import sql_role_connect_kwargs, sql_role_drop, sql_role_ensure  # noqa: E402
+from warehouse.sqlpage.render import results_table_html  # noqa: E402
+
+SCHEMA = "sqlbench_main"
+# No ORDER BY: a sort over the whole table would measure PostgreSQL, not the page (and cursors,
+# which the page uses, are never run with parallel workers while a direct query can be).
+SMALL_QUERY = "SELECT event_id, user_id, time, path FROM pageviews LIMIT 10"
+WIDE_QUERY = "SELECT event_id, user_id, session_id, time, path, title FROM pageviews LIMIT 10000"
+
+
+def setup(events: int):
+    project, _ = Project.objects.get_or_create(name="sqlbench")
+    environment, created = Environment.objects.get_or_create(
+        project=project, name="main", defaults={"warehouse_schema": SCHEMA, "api_key_hash": "-", "api_key_prefix": "-"}
+    )
+    ident = sql.Identifier(SCHEMA)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident))
+        cursor.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
+        cursor.execute(
+            sql.SQL(
+                "CREATE TABLE {}.pageviews AS SELECT g::bigint AS event_id, (g %% 5000)::bigint AS user_id,"
+                " (g %% 20000)::bigint AS session_id, now() - g * interval '1 second' AS time,"
+                " '/products/' || (g %% 997) AS path, 'Product ' || (g %% 997) AS title"
+                " FROM generate_series(1, %s) g"
+            ).format(ident),
+            [events],
+        )
+        cursor.execute(sql.SQL("ANALYZE {}.pageviews").format(ident))
+    user_model = get_user_model()
+    user, _ = user_model.objects.get_or_create(username="sqlbench", defaults={"is_superuser": True, "is_staff": True})
+    sql_role = sql_role_ensure(environment)
+    return environment, user, sql_role
+
+
+def teardown(environment):
+    sql_role_drop(environment)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
+    from warehouse.models import SqlQueryRun
+
+    SqlQueryRun.objects.filter(environment=environment).delete()
+    environment.delete()
+    Project.objects.filter(name="sqlbench").delete()
+    get_user_model().objects.filter(username="sqlbench").delete()
+
+
+def line(label: str, value: float, baseline: float, unit: str, target: str) -> None:
+    ratio = value / baseline if baseline else float("inf")
+    print(
+        f"{label:<44} {value:10.1f} {unit:<3} baseline {baseline:10.1f} {unit:<3} ratio {ratio:6.2f}  target: {target}"
+    )
+
+
+def bench_small_query(environment, user, sql_role, repeat: int) -> None:
+    """Interleaved, so machine load hits the page and its baselines alike."""
+    from warehouse.sqlpage.services import sql_query_run
+
+    direct_sql = SMALL_QUERY.replace("pageviews", f"{SCHEMA}.pageviews")
+    direct = psycopg2.connect(**sql_role_connect_kwargs(sql_role))
+    direct.set_session(readonly=True)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    url = f"/e/{environment.warehouse_schema}/sql/run"
+    times: dict[str, list[float]] = {"direct": [], "connect": [], "service": [], "page": []}
+    for index in range(repeat):
+        started = time.perf_counter()
+        with direct.cursor() as cursor:
+            cursor.execute(direct_sql)
+            cursor.fetchall()
+        times["direct"].append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        fresh = psycopg2.connect(**sql_role_connect_kwargs(sql_role))
+        with fresh.cursor() as cursor:
+            cursor.execute(direct_sql)
+            cursor.fetchall()
+        fresh.close()
+        times["connect"].append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        outcome = sql_query_run(environment=environment, user=user, text=SMALL_QUERY, run_token=f"bench-{index:06d}")
+        times["service"].append((time.perf_counter() - started) * 1000)
+        assert outcome.result is not None and outcome.result.row_count == 10, outcome.error
+
+        started = time.perf_counter()
+        response = client.post(url, {"sql": SMALL_QUERY}, HTTP_X_REQUESTED_WITH="fetch")
+        times["page"].append((time.perf_counter() - started) * 1000)
+        assert b"10 rows" in response.content, response.content[:500]
+    direct.close()
+    median = {name: statistics.median(values) for name, values in times.items()}
+    line("small query: page request median", median["page"], median["direct"], "ms", "overhead <= 30 ms")
+    print(f"{'  overhead (page - direct)':<44} {median['page'] - median['direct']:10.1f} ms")
+    line("  execution service only (no HTTP/session)", median["service"], median["direct"], "ms", "-")
+    line("  direct with a new connection per query", median["connect"], median["direct"], "ms", "-")
+
+
+def bench_render(environment, user, sql_role) -> None:
+    settings.SQLPAGE_MAX_ROWS = 10_000
+    direct = psycopg2.connect(**sql_role_connect_kwargs(sql_role))
+    started = time.perf_counter()
+    with direct.cursor() as cursor:
+        cursor.execute(WIDE_QUERY.replace("pageviews", f"{SCHEMA}.pageviews"))
+        rows = cursor.fetchall()
+    fetch_ms = (time.perf_counter() - started) * 1000
+    direct.close()
+    from warehouse.sqlpage.execute import Column, QueryResult
+
+    result = QueryResult(columns=[Column(f"c{i}", "text") for i in range(6)], rows=rows, truncated=False, elapsed_ms=0)
+    started = time.perf_counter()
+    html = results_table_html(result)
+    grid_ms = (time.perf_counter() - started) * 1000
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    started = time.perf_counter()
+    response = client.post(
+        f"/e/{environment.warehouse_schema}/sql/run", {"sql": WIDE_QUERY}, HTTP_X_REQUESTED_WITH="fetch"
+    )
+    page_ms = (time.perf_counter() - started) * 1000
+    assert b"10000 rows" in response.content
+    line("10,000 rows: grid HTML only", grid_ms, fetch_ms, "ms", "-")
+    line("10,000 rows: whole page request", page_ms, fetch_ms, "ms", "-")
+    print(f"{'  response size':<44} {len(response.content) / 1e6:10.1f} MB (grid {len(html) / 1e6:.1f} MB)")
+
+
+def bench_csv(environment, user, sql_role, events: int, port: int) -> None:
+    # Baseline: COPY of the same rows to the client, as psql \copy would.
+    direct = psycopg2.connect(**sql_role_connect_kwargs(sql_role))
+    started = time.perf_counter()
+    sink = io.BytesIO()
+    with direct.cursor() as cursor:
+        cursor.copy_expert(f"COPY (SELECT * FROM {SCHEMA}.pageviews) TO STDOUT WITH CSV HEADER", sink)  # noqa: S608
+    copy_ms = (time.perf_counter() - started) * 1000
+    direct.close()
+    del sink
+
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    csrf = secrets.token_hex(16)
+    env = dict(os.environ, SQLPAGE_CSV_MAX_ROWS=str(events), SQLPAGE_RATE_LIMIT_PER_MINUTE="1000")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "heapsite.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--timeout", "600"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/e/{environment.warehouse_schema}/sql/csv"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.1)
+        workers = psutil.Process(server.pid).children() or [psutil.Process(server.pid)]
+        worker = workers[0]
+        idle_rss = worker.memory_info().rss
+        peak = {"rss": idle_rss}
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak["rss"] = max(peak["rss"], worker.memory_info().rss)
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        body = f"sql=SELECT+*+FROM+pageviews&csrfmiddlewaretoken={csrf}".encode()
+        request = urllib.request.Request(  # noqa: S310
+            url,
+            data=body,
+            headers={
+                "Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}; csrftoken={csrf}",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Host": "localhost",
+            },
+        )
+        started = time.perf_counter()
+        size = lines = 0
+        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+            while chunk := response.read(1 << 16):
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+        csv_ms = (time.perf_counter() - started) * 1000
+        stop.set()
+        sampler.join()
+        assert lines == events + 1, (lines, events)
+        line(f"CSV export of {events:,} rows (time)", csv_ms, copy_ms, "ms", "streamed")
+        print(
+            f"{'  web process peak RSS':<44} {peak['rss'] / 2**20:10.1f} MB  (idle {idle_rss / 2**20:.1f} MB, "
+            f"{size / 2**20:.0f} MB sent)  target: < 200 MB"
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+        session.delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000, help="rows in the bench table (CSV export size)")
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--port", type=int, default=8161, help="gunicorn port for the CSV figure (8160-8169)")
+    args = parser.parse_args()
+    print(
+        f"building {SCHEMA} with {args.events:,} rows ... (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
+    environment, user, sql_role = setup(args.events)
+    settings.SQLPAGE_RATE_LIMIT_PER_MINUTE = 1_000_000  # the bench is one busy user
+    try:
+        bench_small_query(environment, user, sql_role, args.repeat)
+        bench_render(environment, user, sql_role)
+        bench_csv(environment, user, sql_role, args.events, args.port)
+    finally:
+        teardown(environment)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

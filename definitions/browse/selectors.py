@@ -1,0 +1,438 @@
+"""Reads for the raw data browser: event pages, live rows, event detail, top interactions, users."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
+from psycopg2 import sql
+
+from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser
+from warehouse.registry import EventTableSpec, event_tables_for
+
+from . import sql as browse_sql
+from .filters import Cursor, EventFilters
+from .labels import event_label, hierarchy_lines, short_selector
+
+PAGE_SIZE = 50
+# Rows a page may look at when only non-indexed filters apply: bounds the time of a page with a rare
+# filter; the page then offers to continue the search from where it stopped.
+SCAN_BUDGET = 30_000
+LIVE_LIMIT = 100
+
+
+@dataclass
+class EventRow:
+    id: int
+    time: datetime
+    type: str
+    event_name: str
+    domain: str
+    path: str
+    query: str
+    target_tag: str
+    target_id: str
+    target_classes: list[str]
+    target_text: str
+    target_href: str
+    user_id: int
+    session_id: int
+    library: str
+    identity: str = ""
+    definitions: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return event_label(
+            type=self.type,
+            event_name=self.event_name,
+            domain=self.domain,
+            path=self.path,
+            tag=self.target_tag,
+            element_id=self.target_id,
+            classes=self.target_classes,
+            text=self.target_text,
+        )
+
+    # Pre-formatted (UTC, as stored): the |date filter per row is a large part of a page's render time.
+    @property
+    def time_text(self) -> str:
+        return self.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    @property
+    def time_hms(self) -> str:
+        return self.time.astimezone(UTC).strftime("%H:%M:%S")
+
+    @property
+    def time_iso(self) -> str:
+        return self.time.astimezone(UTC).isoformat()
+
+    @property
+    def cursor(self) -> str:
+        return Cursor(self.time, self.id).encode()
+
+
+@dataclass
+class EventsPage:
+    rows: list[EventRow]
+    next_cursor: str | None  # older rows exist: link to them
+    # Set when the scan budget ran out before a full page matched: where the search stopped.
+    searched_to: datetime | None = None
+    continue_cursor: str | None = None
+    latest_id: int = 0
+    any_events: bool = True
+
+
+class FilterError(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _user_ids(environment: Environment, user: str) -> list[int]:
+    """A user given by id or identity, plus the anonymous ids merged into it."""
+    if user.isdigit() and int(user) < 2**63:
+        user_id = int(user)
+    else:
+        found = RawUser.objects.filter(environment=environment, identity=user).values_list("user_id", flat=True)
+        if not found:
+            raise FilterError({"user": f"no user with identity {user!r} (give an identity or a numeric user id)"})
+        user_id = found[0]
+    merged = IdentityMerge.objects.filter(environment=environment, to_user_id=user_id)
+    return [user_id, *merged.values_list("from_user_id", flat=True)]
+
+
+def compile_filters(environment: Environment, filters: EventFilters) -> tuple[browse_sql.Conditions, ...]:
+    """(scope, filters): scope is the time range the (environment, time) index answers."""
+    scope = browse_sql.Conditions()
+    if filters.since:
+        scope.add(sql.SQL("e.time >= %(f_since)s"), f_since=filters.since)
+    if filters.until:
+        scope.add(sql.SQL("e.time < %(f_until)s"), f_until=filters.until)
+    where = browse_sql.Conditions()
+    if filters.types:
+        where.add(sql.SQL("e.type = ANY(%(f_types)s)"), f_types=filters.types)
+    if filters.path:
+        if "*" in filters.path:
+            where.add(sql.SQL("e.path LIKE %(f_path)s"), f_path=like_star_pattern(filters.path))
+        else:
+            where.add(sql.SQL("e.path = %(f_path)s"), f_path=filters.path)
+    if filters.text:
+        where.add(sql.SQL("e.target_text ILIKE %(f_text)s"), f_text=browse_sql.like_contains(filters.text))
+    if filters.event:
+        where.add(sql.SQL("e.type = 'custom' AND e.event_name = %(f_event)s"), f_event=filters.event)
+    if filters.prop:
+        if filters.value:
+            where.add(sql.SQL("e.properties ->> %(f_prop)s = %(f_value)s"), f_prop=filters.prop, f_value=filters.value)
+        else:
+            where.add(sql.SQL("e.properties ? %(f_prop)s"), f_prop=filters.prop)
+    if filters.session is not None:
+        where.add(sql.SQL("e.session_id = %(f_session)s"), f_session=filters.session)
+        where.selective = True
+    if filters.user:
+        where.add(sql.SQL("e.user_id = ANY(%(f_users)s)"), f_users=_user_ids(environment, filters.user))
+        where.selective = True
+    if filters.selector:
+        where.extend(*_selector_condition(filters.selector))
+    if filters.uncovered:
+        condition, params = browse_sql.not_covered(event_tables_for(environment.id))
+        where.extend(condition, params)
+    return scope, where
+
+
+def _selector_condition(selector: str) -> tuple[sql.Composable, dict[str, Any]]:
+    try:
+        # Imported here: the compiler is optional for everything else on these pages.
+        from definitions.compiler import CompileError, compile_selector
+    except ImportError:
+        raise FilterError({"selector": "CSS selector filters need the definitions compiler"}) from None
+    try:
+        return compile_selector(selector, prefix="f_sel_")
+    except CompileError as error:
+        raise FilterError({"selector": str(error)}) from None
+
+
+def like_star_pattern(pattern: str) -> str:
+    """`*` matches any run of characters; LIKE's own wildcards are literal."""
+    return pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+
+
+def _rows(raw_rows: list[tuple]) -> list[EventRow]:
+    return [EventRow(*row) for row in raw_rows]
+
+
+def _enrich(environment: Environment, rows: list[EventRow], specs: list[EventTableSpec] | None = None) -> None:
+    """Identities and matching defined events for a page of rows: two queries, whatever the page size."""
+    if not rows:
+        return
+    user_ids = {row.user_id for row in rows}
+    identities = dict(
+        RawUser.objects.filter(environment=environment, user_id__in=user_ids, identity__isnull=False).values_list(
+            "user_id", "identity"
+        )
+    )
+    specs = event_tables_for(environment.id) if specs is None else specs
+    matches = browse_sql.matching_tables(environment_id=environment.id, event_ids=[row.id for row in rows], specs=specs)
+    for row in rows:
+        row.identity = identities.get(row.user_id, "")
+        row.definitions = [specs[i].label or specs[i].table_name for i in matches.get(row.id, [])]
+
+
+def raw_events_page(
+    *, environment: Environment, filters: EventFilters, cursor: Cursor | None = None, limit: int = PAGE_SIZE
+) -> EventsPage:
+    scope, where = compile_filters(environment, filters)
+    before = (cursor.time, cursor.id) if cursor else None
+    budget = None if where.selective else SCAN_BUDGET
+    raw, boundary = browse_sql.events_page(
+        environment_id=environment.id, scope=scope, filters=where, before=before, limit=limit + 1, scan_budget=budget
+    )
+    rows = _rows(raw[:limit])
+    page = EventsPage(rows=rows, next_cursor=rows[-1].cursor if len(raw) > limit else None)
+    if boundary is not None and len(raw) <= limit:
+        page.searched_to = boundary[0]
+        page.continue_cursor = Cursor(*boundary).encode()
+    if cursor is None:
+        page.latest_id = browse_sql.latest_event_id(environment_id=environment.id)
+        page.any_events = bool(page.latest_id)
+    _enrich(environment, rows)
+    return page
+
+
+def raw_events_live(*, environment: Environment, filters: EventFilters, after_id: int) -> tuple[list[EventRow], int]:
+    """Rows newer than `after_id` matching the filters (newest first), and the newest id seen."""
+    scope, where = compile_filters(environment, filters)
+    latest = browse_sql.latest_event_id(environment_id=environment.id)
+    if latest <= after_id:
+        return [], after_id
+    rows = _rows(
+        browse_sql.events_after(
+            environment_id=environment.id, scope=scope, filters=where, after_id=after_id, limit=LIVE_LIMIT
+        )
+    )
+    _enrich(environment, rows)
+    return rows, latest
+
+
+@dataclass
+class EventDetail:
+    event: RawEvent
+    label: str
+    selector: str
+    hierarchy: list[dict]
+    session: RawSession | None
+    user: RawUser | None
+    merged_into: int | None
+    definitions: list[str]
+    session_position: tuple[int, int]  # (n-th event of the session, events in the session)
+
+
+def raw_event_detail(*, environment: Environment, event_id: int) -> EventDetail | None:
+    event = RawEvent.objects.filter(environment=environment, id=event_id).first()
+    if event is None:
+        return None
+    session = RawSession.objects.filter(environment=environment, session_id=event.session_id).first()
+    user = RawUser.objects.filter(environment=environment, user_id=event.user_id).first()
+    merged_into = (
+        IdentityMerge.objects.filter(environment=environment, from_user_id=event.user_id)
+        .values_list("to_user_id", flat=True)
+        .first()
+    )
+    specs = event_tables_for(environment.id)
+    matches = browse_sql.matching_tables(environment_id=environment.id, event_ids=[event.id], specs=specs)
+    in_session = RawEvent.objects.filter(environment=environment, session_id=event.session_id)
+    position = in_session.filter(Q(time__lt=event.time) | Q(time=event.time, id__lte=event.id)).count()
+    return EventDetail(
+        event=event,
+        label=event_label(
+            type=event.type,
+            event_name=event.event_name,
+            domain=event.domain,
+            path=event.path,
+            tag=event.target_tag,
+            element_id=event.target_id,
+            classes=event.target_classes,
+            text=event.target_text,
+        ),
+        selector=short_selector(event.target_tag, event.target_id, event.target_classes) if event.target_tag else "",
+        hierarchy=hierarchy_lines(event.hierarchy or []),
+        session=session,
+        user=user,
+        merged_into=merged_into,
+        definitions=[specs[i].label or specs[i].table_name for i in matches.get(event.id, [])],
+        session_position=(position, in_session.count()),
+    )
+
+
+@dataclass
+class TopGroup:
+    label: str
+    count: int
+    sample_id: int
+    filter_query: dict[str, str] = field(default_factory=dict)
+
+
+TOP_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+TOP_SECTIONS = (
+    ("Clicks", "click", browse_sql.ELEMENT_GROUPS),
+    ("Pages", "pageview", browse_sql.PAGE_GROUPS),
+    ("Form submits", "submit", browse_sql.ELEMENT_GROUPS),
+    ("Field changes", "change", browse_sql.ELEMENT_GROUPS),
+    ("Custom events", "custom", browse_sql.NAME_GROUPS),
+)
+
+
+def top_interactions(*, environment: Environment, since: datetime, limit: int = 20) -> dict[str, list[TopGroup]]:
+    """The most frequent click targets, pages, submits, changes and custom events since `since`."""
+    wanted = {(kind, grouping): title for title, kind, grouping in TOP_SECTIONS}
+    found: dict[str, list[tuple]] = {title: [] for title, _, _ in TOP_SECTIONS}
+    for row in browse_sql.interaction_counts(environment_id=environment.id, since=since):
+        title = wanted.get((row[1], row[0]))
+        if title:
+            found[title].append(row)
+    sections: dict[str, list[TopGroup]] = {}
+    for title, rows in found.items():
+        rows.sort(key=lambda row: (-row[9], -row[10]))
+        items = []
+        for _, kind, tag, element_id, classes, text, domain, path, event_name, count, sample in rows[:limit]:
+            if kind == "pageview":
+                label, query = f"{domain}{path}", {"path": path}
+            elif kind == "custom":
+                label, query = event_name, {"event": event_name}
+            else:
+                label = event_label(
+                    type=kind,
+                    event_name="",
+                    domain="",
+                    path="",
+                    tag=tag,
+                    element_id=element_id,
+                    classes=classes,
+                    text=text,
+                )
+                query = {"text": text} if text else {}
+            items.append(TopGroup(label=label, count=count, sample_id=sample, filter_query={**query, "type": kind}))
+        sections[title] = items
+    return sections
+
+
+@dataclass
+class UsersPage:
+    users: list[RawUser]
+    next_cursor: str | None
+
+
+def users_search(*, environment: Environment, query: str, cursor: Cursor | None = None, limit: int = PAGE_SIZE):
+    """Users by id, identity (contains) or `property=value`, most recently changed first."""
+    users = RawUser.objects.filter(environment=environment)
+    query = query.strip()
+    if query:
+        key, equals, value = query.partition("=")
+        if equals and key.strip():
+            # ->> compares the text form, so plan=pro, seats=5 and trial=true all work as typed.
+            value_text = KeyTextTransform(key.strip(), "properties")
+            users = users.annotate(property_text=value_text).filter(property_text=value.strip())
+        elif query.isdigit() and int(query) < 2**63:
+            users = users.filter(user_id=int(query))
+        else:
+            users = users.filter(identity__icontains=query)
+    if cursor is not None:
+        users = users.filter(Q(last_modified__lt=cursor.time) | Q(last_modified=cursor.time, id__lt=cursor.id))
+    found = list(users.order_by("-last_modified", "-id")[: limit + 1])
+    next_cursor = Cursor(found[limit - 1].last_modified, found[limit - 1].id).encode() if len(found) > limit else None
+    return UsersPage(users=found[:limit], next_cursor=next_cursor)
+
+
+@dataclass
+class SessionBlock:
+    session: RawSession
+    events: list[EventRow]
+    more: int  # events of the session not shown
+
+
+@dataclass
+class UserTimeline:
+    user: RawUser | None
+    user_id: int
+    merged_from: list[IdentityMerge]
+    merged_into: int | None
+    event_count: int
+    sessions: list[SessionBlock]
+    next_cursor: str | None
+
+
+SESSIONS_PER_PAGE = 20
+EVENTS_PER_SESSION = 200
+
+
+def user_timeline(*, environment: Environment, user_id: int, cursor: Cursor | None = None) -> UserTimeline | None:
+    """A user (and the anonymous ids merged into it): sessions newest first, each with its events in order."""
+    user = RawUser.objects.filter(environment=environment, user_id=user_id).first()
+    merged_from = list(IdentityMerge.objects.filter(environment=environment, to_user_id=user_id).order_by("time"))
+    merged_into = (
+        IdentityMerge.objects.filter(environment=environment, from_user_id=user_id)
+        .values_list("to_user_id", flat=True)
+        .first()
+    )
+    ids = [user_id, *(m.from_user_id for m in merged_from)]
+    sessions = RawSession.objects.filter(environment=environment, user_id__in=ids)
+    if user is None and not sessions.exists():
+        return None
+    if cursor is not None:
+        sessions = sessions.filter(Q(time__lt=cursor.time) | Q(time=cursor.time, id__lt=cursor.id))
+    page = list(sessions.order_by("-time", "-id")[: SESSIONS_PER_PAGE + 1])
+    next_cursor = None
+    if len(page) > SESSIONS_PER_PAGE:
+        last = page[SESSIONS_PER_PAGE - 1]
+        next_cursor = Cursor(last.time, last.id).encode()
+        page = page[:SESSIONS_PER_PAGE]
+    event_count = RawEvent.objects.filter(environment=environment, user_id__in=ids).count()
+    blocks = _session_events(environment, page)
+    return UserTimeline(
+        user=user,
+        user_id=user_id,
+        merged_from=merged_from,
+        merged_into=merged_into,
+        event_count=event_count,
+        sessions=blocks,
+        next_cursor=next_cursor,
+    )
+
+
+def _session_events(environment: Environment, sessions: list[RawSession]) -> list[SessionBlock]:
+    """Events of a page of sessions in one query (each session capped), annotated in two more."""
+    if not sessions:
+        return []
+    columns = browse_sql.LIST_COLUMNS
+    ranked = (
+        RawEvent.objects.filter(environment=environment, session_id__in=[s.session_id for s in sessions])
+        .order_by("session_id", "time", "id")
+        .values_list(*columns)
+    )
+    by_session: dict[int, list[EventRow]] = {s.session_id: [] for s in sessions}
+    totals: dict[int, int] = dict.fromkeys(by_session, 0)
+    for values in ranked:
+        row = EventRow(*values)
+        totals[row.session_id] += 1
+        if len(by_session[row.session_id]) < EVENTS_PER_SESSION:
+            by_session[row.session_id].append(row)
+    shown = [row for rows in by_session.values() for row in rows]
+    _enrich(environment, shown)
+    return [
+        SessionBlock(
+            session=s, events=by_session[s.session_id], more=totals[s.session_id] - len(by_session[s.session_id])
+        )
+        for s in sessions
+    ]
+
+
+def environment_has_events(environment: Environment) -> bool:
+    return RawEvent.objects.filter(environment=environment).exists()
+
+
+def default_top_since(range_key: str) -> datetime:
+    return timezone.now() - TOP_RANGES.get(range_key, TOP_RANGES["7d"])

@@ -1,0 +1,14 @@
+"""The definition compiler: CSS selectors, URL patterns and filters -> one SQL predicate over raw_events `e`.
+
+Public API (the raw-data browser and the sync use these):
+- `compile_selector(text, prefix=...) -> (sql.Composable, params)`: `target.matches(text)`.
+- `compile_definition(groups, prefix=..., resolve_combo=..., validate_regex=...) -> (sql, params)`.
+- `parse_selector_list(text)`: raises `CompileError` (message names the problem and its position).
+Predicates never evaluate to NULL and use only `%(<prefix>N)s` placeholders.
+"""
+
+from .css import parse_selector_list
+from .definition import KINDS, compile_definition, compile_selector
+from .errors import CompileError
+
+__all__ = ["KINDS", "CompileError", "compile_definition", "compile_selector", "parse_selector_list"]

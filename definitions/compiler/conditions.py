@@ -1,0 +1,148 @@
+"""URL patterns, target text/href matchers and property filters -> SQL over a raw_events row `e`."""
+
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from psycopg2 import sql
+
+from .css import ascii_lower
+from .errors import CompileError
+from .params import Params
+from .selector_sql import lower_sql, not_null
+
+URL_FIELDS = ("domain", "path", "query", "hash")
+TEXT_OPS = ("exact", "contains", "regex")
+PROPERTY_OPS = ("equals", "not_equals", "contains", "is_set", "is_not_set", "greater_than", "less_than", "regex")
+PROPERTY_OPS_WITHOUT_VALUE = ("is_set", "is_not_set")
+# A string property only compares as a number when it is plainly one (never NaN/Infinity/1e999999).
+NUMERIC_TEXT_RE = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?\s*$"
+
+RegexValidator = Callable[[str], str | None]  # returns PostgreSQL's error message, or None when valid
+
+
+def like_pattern(pattern: str) -> str:
+    """`*` matches any run of characters; everything else is literal (LIKE's own wildcards escaped)."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+def url_condition(field_name: str, pattern: str, params: Params) -> sql.Composable:
+    if field_name not in URL_FIELDS:
+        raise CompileError(f"Unknown URL part {field_name!r} (use one of {', '.join(URL_FIELDS)})")
+    if not isinstance(pattern, str):
+        raise CompileError(f"The {field_name} pattern must be a string")
+    column = sql.SQL("e.{}").format(sql.Identifier(field_name))
+    if field_name == "domain":
+        if not pattern.strip():
+            raise CompileError("The domain pattern is empty")
+        pattern = ascii_lower(pattern.strip())
+        column = lower_sql(column)
+    elif field_name == "path":
+        if not pattern:
+            raise CompileError("The path pattern is empty (use / or /*)")
+    else:
+        # Stored query/hash keep their leading ?/# (location.search/.hash); people often omit it.
+        mark = "?" if field_name == "query" else "#"
+        if pattern and not pattern.startswith((mark, "*")):
+            pattern = mark + pattern
+    if "*" not in pattern:
+        return sql.SQL("{} = {}").format(column, params.add(pattern))
+    return sql.SQL("{} LIKE {}").format(column, params.add(like_pattern(pattern)))
+
+
+def check_regex(pattern: str, validate_regex: RegexValidator | None) -> None:
+    if not isinstance(pattern, str) or pattern == "":
+        raise CompileError("The regular expression is empty")
+    if validate_regex is not None:
+        error = validate_regex(pattern)
+        if error:
+            raise CompileError(f"Invalid regular expression: {error}")
+
+
+def text_condition(
+    column_name: str, op: str, value, params: Params, validate_regex: RegexValidator | None
+) -> sql.Composable:
+    column = sql.SQL("e.{}").format(sql.Identifier(column_name))
+    label = "text" if column_name == "target_text" else "href"
+    if op not in TEXT_OPS:
+        raise CompileError(f"Unknown {label} operator {op!r} (use one of {', '.join(TEXT_OPS)})")
+    if not isinstance(value, str):
+        raise CompileError(f"The {label} value must be a string")
+    if op == "exact":
+        return sql.SQL("{} = {}").format(column, params.add(value))
+    if op == "contains":
+        if value == "":
+            raise CompileError(f"'{label} contains' needs a value (an empty one matches everything)")
+        return sql.SQL("strpos({}, {}) > 0").format(column, params.add(value))
+    check_regex(value, validate_regex)
+    return sql.SQL("{} ~ {}").format(column, params.add(value))
+
+
+def _as_number(value) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        value = repr(value)
+    if not isinstance(value, str) or not re.fullmatch(NUMERIC_TEXT_RE, value):
+        return None
+    try:
+        return Decimal(value.strip())
+    except InvalidOperation:
+        return None
+
+
+def _as_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return value
+    raise CompileError("The property value must be a string, number or boolean")
+
+
+def property_condition(key, op: str, value, params: Params, validate_regex: RegexValidator | None) -> sql.Composable:
+    if not isinstance(key, str) or not key:
+        raise CompileError("The property name is empty")
+    if op not in PROPERTY_OPS:
+        raise CompileError(f"Unknown property operator {op!r} (use one of {', '.join(PROPERTY_OPS)})")
+    key_param = params.add(key)
+    as_text = sql.SQL("(e.properties ->> {})").format(key_param)
+    as_json = sql.SQL("(e.properties -> {})").format(key_param)
+    if op == "is_set":
+        return sql.SQL("(e.properties ? {})").format(key_param)
+    if op == "is_not_set":
+        return sql.SQL("NOT (e.properties ? {})").format(key_param)
+    if op in ("equals", "not_equals"):
+        text = _as_text(value)
+        equals = sql.SQL("{} = {}").format(as_text, params.add(text))
+        number = _as_number(text)
+        if number is not None:
+            # 5 and 5.0 are the same number even though their JSON texts differ.
+            numeric = sql.SQL("(jsonb_typeof({j}) = 'number' AND {j}::numeric = {n})").format(
+                j=as_json, n=params.add(number)
+            )
+            equals = sql.SQL("({} OR {})").format(equals, numeric)
+        if op == "equals":
+            return not_null(equals)
+        # Not set counts as "not equal".
+        return sql.SQL("NOT COALESCE({}, FALSE)").format(equals)
+    if op == "contains":
+        text = _as_text(value)
+        if text == "":
+            raise CompileError("'contains' needs a value (an empty one matches everything)")
+        return not_null(sql.SQL("strpos({}, {}) > 0").format(as_text, params.add(text)))
+    if op == "regex":
+        check_regex(value, validate_regex)
+        return not_null(sql.SQL("{} ~ {}").format(as_text, params.add(value)))
+    number = _as_number(value)
+    if number is None:
+        raise CompileError(f"'{op.replace('_', ' ')}' needs a number, not {value!r}")
+    comparison = sql.SQL(">" if op == "greater_than" else "<")
+    return not_null(
+        sql.SQL(
+            "(CASE jsonb_typeof({j}) WHEN 'number' THEN {j}::numeric {cmp} {n}"
+            " WHEN 'string' THEN (CASE WHEN {t} ~ {re} THEN {t}::numeric {cmp} {n} END) END)"
+        ).format(j=as_json, t=as_text, cmp=comparison, n=params.add(number), re=params.add(NUMERIC_TEXT_RE))
+    )

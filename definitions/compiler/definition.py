@@ -1,0 +1,182 @@
+"""A definition's match groups -> one SQL predicate over raw_events `e` (groups OR-ed, conditions AND-ed).
+
+Definition format (stored as JSON, also the API's):
+
+    {"groups": [
+        {"kind": "click", "conditions": [
+            {"type": "selector", "value": "#signup button.primary"},
+            {"type": "text", "op": "contains", "value": "Start"},
+            {"type": "path", "value": "/pricing/*"},
+            {"type": "property", "key": "plan", "op": "equals", "value": "pro"}]},
+        {"kind": "custom", "event_name": "Signed Up", "conditions": []},
+        {"kind": "combo", "definitions": [12, 15]}]}
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from psycopg2 import sql
+
+from .conditions import URL_FIELDS, RegexValidator, property_condition, text_condition, url_condition
+from .css import parse_selector_list
+from .errors import CompileError
+from .params import Params
+from .selector_sql import FALSE, SelectorCompiler, and_sql, or_sql
+
+KINDS = ("pageview", "click", "submit", "change", "custom", "combo")
+ELEMENT_KINDS = ("click", "submit", "change")
+CONDITION_TYPES = ("selector", "text", "href", *URL_FIELDS, "property")
+ALLOWED_CONDITIONS = {
+    "pageview": (*URL_FIELDS, "property"),
+    "click": CONDITION_TYPES,
+    "submit": CONDITION_TYPES,
+    "change": CONDITION_TYPES,
+    "custom": (*URL_FIELDS, "property"),
+    "combo": (),
+}
+CONDITION_KEYS = {
+    "selector": {"type", "value"},
+    "text": {"type", "op", "value"},
+    "href": {"type", "op", "value"},
+    "property": {"type", "key", "op", "value"},
+    **{name: {"type", "value"} for name in URL_FIELDS},
+}
+GROUP_KEYS = {"kind", "conditions", "event_name", "definitions"}
+MAX_GROUPS = 50
+MAX_CONDITIONS = 50
+
+# Returns the groups of another definition of the same environment, or raises CompileError.
+ComboResolver = Callable[[int], list[dict[str, Any]]]
+
+
+class ComboCycleError(CompileError):
+    pass
+
+
+def _require_list(value, what: str) -> list:
+    if not isinstance(value, list):
+        raise CompileError(f"{what} must be a list")
+    return value
+
+
+class DefinitionCompiler:
+    def __init__(self, *, prefix: str, resolve_combo: ComboResolver | None, validate_regex: RegexValidator | None):
+        self.params = Params(prefix)
+        self.selectors = SelectorCompiler(self.params)
+        self.resolve_combo = resolve_combo
+        self.validate_regex = validate_regex
+
+    def groups(self, groups, *, stack: tuple[int, ...] = (), path: str = "groups") -> sql.Composable:
+        groups = _require_list(groups, "groups")
+        if not groups:
+            raise CompileError("A definition needs at least one match group", path=path)
+        if len(groups) > MAX_GROUPS:
+            raise CompileError(f"At most {MAX_GROUPS} match groups", path=path)
+        parts = [self.group(group, stack=stack, path=f"{path}[{i}]") for i, group in enumerate(groups)]
+        parts = [part for part in parts if part is not FALSE]
+        return or_sql(parts) if parts else FALSE
+
+    def group(self, group, *, stack: tuple[int, ...], path: str) -> sql.Composable:
+        if not isinstance(group, dict):
+            raise CompileError("A match group must be an object", path=path)
+        unknown = set(group) - GROUP_KEYS
+        if unknown:
+            raise CompileError(f"Unknown key {sorted(unknown)[0]!r} in the match group", path=path)
+        kind = group.get("kind")
+        if kind not in KINDS:
+            raise CompileError(f"Unknown kind {kind!r} (use one of {', '.join(KINDS)})", path=f"{path}.kind")
+        if kind == "combo":
+            return self.combo(group, stack=stack, path=path)
+        conditions = _require_list(group.get("conditions", []), "conditions")
+        if len(conditions) > MAX_CONDITIONS:
+            raise CompileError(f"At most {MAX_CONDITIONS} conditions per group", path=f"{path}.conditions")
+        parts = [sql.SQL("e.type = {}").format(self.params.add(kind))]
+        if kind == "custom":
+            name = group.get("event_name")
+            if not isinstance(name, str) or not name.strip():
+                raise CompileError("A custom-event group needs the event name", path=f"{path}.event_name")
+            parts.append(sql.SQL("e.event_name = {}").format(self.params.add(name)))
+        elif "event_name" in group:
+            raise CompileError("Only custom-event groups have an event name", path=f"{path}.event_name")
+        elif not conditions:
+            raise CompileError(f"The {kind} group has no conditions", path=f"{path}.conditions")
+        for i, condition in enumerate(conditions):
+            cond_path = f"{path}.conditions[{i}]"
+            try:
+                parts.append(self.condition(kind, condition))
+            except CompileError as error:
+                raise error.at(cond_path) from None
+        if any(part is FALSE for part in parts):
+            return FALSE
+        return and_sql(parts)
+
+    def condition(self, kind: str, condition) -> sql.Composable:
+        if not isinstance(condition, dict):
+            raise CompileError("A condition must be an object")
+        ctype = condition.get("type")
+        if ctype not in CONDITION_TYPES:
+            raise CompileError(f"Unknown condition type {ctype!r} (use one of {', '.join(CONDITION_TYPES)})")
+        if ctype not in ALLOWED_CONDITIONS[kind]:
+            raise CompileError(f"A {kind} group cannot have a {ctype} condition")
+        unknown = set(condition) - CONDITION_KEYS[ctype]
+        if unknown:
+            raise CompileError(f"Unknown key {sorted(unknown)[0]!r} in the {ctype} condition")
+        value = condition.get("value")
+        if ctype == "selector":
+            return self.selectors.selector_list(parse_selector_list(value))
+        if ctype in ("text", "href"):
+            column = "target_text" if ctype == "text" else "target_href"
+            return text_condition(column, condition.get("op", "exact"), value, self.params, self.validate_regex)
+        if ctype == "property":
+            op = condition.get("op")
+            return property_condition(condition.get("key"), op, value, self.params, self.validate_regex)
+        return url_condition(ctype, value, self.params)
+
+    def combo(self, group: dict, *, stack: tuple[int, ...], path: str) -> sql.Composable:
+        if group.get("conditions") or "event_name" in group:
+            raise CompileError("A combo group only lists definitions", path=path)
+        ids = _require_list(group.get("definitions"), "definitions")
+        if not ids:
+            raise CompileError("The combo group lists no definitions", path=f"{path}.definitions")
+        if self.resolve_combo is None:
+            raise CompileError("Combos need the other definitions of the environment", path=path)
+        parts = []
+        for i, definition_id in enumerate(ids):
+            item_path = f"{path}.definitions[{i}]"
+            if not isinstance(definition_id, int) or isinstance(definition_id, bool):
+                raise CompileError(f"{definition_id!r} is not a definition id", path=item_path)
+            if definition_id in stack:
+                raise ComboCycleError("This combo would include itself (a cycle of combos)", path=item_path)
+            try:
+                groups = self.resolve_combo(definition_id)
+            except CompileError as error:
+                raise CompileError(error.message, path=item_path) from None
+            try:
+                parts.append(self.groups(groups, stack=(*stack, definition_id), path="groups"))
+            except ComboCycleError as error:
+                raise ComboCycleError(error.message, path=item_path) from None
+            except CompileError as error:
+                raise CompileError(f"Definition {definition_id} is invalid: {error}", path=item_path) from None
+        parts = [part for part in parts if part is not FALSE]
+        return or_sql(parts) if parts else FALSE
+
+
+def compile_definition(
+    groups,
+    *,
+    prefix: str,
+    definition_id: int | None = None,
+    resolve_combo: ComboResolver | None = None,
+    validate_regex: RegexValidator | None = None,
+) -> tuple[sql.Composable, dict[str, Any]]:
+    """One boolean (never NULL: every leaf that could be is COALESCEd) over raw_events `e`, and its
+    params named `<prefix><n>`."""
+    compiler = DefinitionCompiler(prefix=prefix, resolve_combo=resolve_combo, validate_regex=validate_regex)
+    stack = (definition_id,) if definition_id is not None else ()
+    return compiler.groups(groups, stack=stack), compiler.params.values
+
+
+def compile_selector(text: str, *, prefix: str = "sel_") -> tuple[sql.Composable, dict[str, Any]]:
+    """`target.matches(text)` as a boolean (never NULL) over raw_events `e`."""
+    params = Params(prefix)
+    return SelectorCompiler(params).selector_list(parse_selector_list(text)), params.values

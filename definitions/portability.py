@@ -1,0 +1,136 @@
+"""Definitions as a portable JSON document: export, import, copy between environments.
+
+Combos refer to definitions by id inside an environment; in the document they refer by name, so
+a file exported from one environment imports into another.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from warehouse.models import Environment
+
+from .models import Definition
+from .services import DefinitionInvalid, definition_create, definition_update
+
+FORMAT = "heapsite-definitions/1"
+
+
+def _groups_by_name(groups: list[dict[str, Any]], names: dict[int, str]) -> list[dict[str, Any]]:
+    out = []
+    for group in groups:
+        if group.get("kind") == "combo":
+            group = {**group, "definitions": [names.get(i, i) for i in group.get("definitions", [])]}
+        out.append(group)
+    return out
+
+
+def definition_document(definition: Definition, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "name": definition.name,
+        "description": definition.description,
+        "category": definition.category,
+        "table_name": definition.table_name,
+        "groups": _groups_by_name(definition.groups, names),
+    }
+
+
+def definitions_export(environment: Environment, ids: list[int] | None = None) -> dict[str, Any]:
+    definitions = list(Definition.objects.filter(environment=environment).order_by("name"))
+    names = {d.pk: d.name for d in definitions}
+    chosen = [d for d in definitions if ids is None or d.pk in ids]
+    return {
+        "format": FORMAT,
+        "environment": environment.warehouse_schema,
+        "definitions": [definition_document(d, names) for d in chosen],
+    }
+
+
+def _order_for_combos(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Definitions a combo names come before the combo (a cycle is left for validation to report)."""
+    by_name = {item.get("name"): item for item in items}
+    ordered: list[dict[str, Any]] = []
+    seen: set[int] = set()
+
+    def visit(item: dict[str, Any], depth: int = 0) -> None:
+        if id(item) in seen or depth > len(items):
+            return
+        seen.add(id(item))
+        for group in item.get("groups", []) if isinstance(item.get("groups"), list) else []:
+            if isinstance(group, dict) and group.get("kind") == "combo":
+                for ref in group.get("definitions", []) or []:
+                    if isinstance(ref, str) and ref in by_name:
+                        visit(by_name[ref], depth + 1)
+        ordered.append(item)
+
+    for item in items:
+        visit(item)
+    return ordered
+
+
+@transaction.atomic
+def definitions_import(
+    *, environment: Environment, document: Any, user: AbstractBaseUser | None = None
+) -> list[Definition]:
+    """Create (or update, by name) every definition of the document; all or nothing."""
+    if not isinstance(document, dict) or not isinstance(document.get("definitions"), list):
+        raise DefinitionInvalid({"file": 'Expected {"definitions": [...]} (an export of heapsite definitions)'})
+    existing = {d.name.lower(): d for d in Definition.objects.filter(environment=environment)}
+    saved: list[Definition] = []
+    for index, item in enumerate(_order_for_combos(document["definitions"])):
+        if not isinstance(item, dict):
+            raise DefinitionInvalid({f"definitions[{index}]": "Each definition must be an object"})
+        name = item.get("name")
+        groups = item.get("groups")
+        if isinstance(groups, list):
+            groups = [_resolve_combo_names(g, environment) for g in groups]
+        try:
+            current = existing.get(name.lower()) if isinstance(name, str) else None
+            if current is not None:
+                definition = definition_update(
+                    definition=current,
+                    groups=groups,
+                    description=item.get("description", ""),
+                    category=item.get("category", ""),
+                    user=user,
+                )
+            else:
+                definition = definition_create(
+                    environment=environment,
+                    name=name,
+                    groups=groups,
+                    description=item.get("description", ""),
+                    category=item.get("category", ""),
+                    user=user,
+                )
+        except DefinitionInvalid as invalid:
+            label = name if isinstance(name, str) else f"definitions[{index}]"
+            raise DefinitionInvalid({f"{label} {key}": message for key, message in invalid.errors.items()}) from None
+        existing[definition.name.lower()] = definition
+        saved.append(definition)
+    return saved
+
+
+def _resolve_combo_names(group: Any, environment: Environment) -> Any:
+    if not isinstance(group, dict) or group.get("kind") != "combo":
+        return group
+    refs = []
+    for ref in group.get("definitions", []) or []:
+        if isinstance(ref, str):
+            found = Definition.objects.filter(environment=environment, name__iexact=ref).values_list("pk", flat=True)
+            if not found:
+                raise DefinitionInvalid({"groups": f"The combo names {ref!r}, which is not defined here"})
+            refs.append(found[0])
+        else:
+            refs.append(ref)
+    return {**group, "definitions": refs}
+
+
+def definitions_copy(
+    *, source: Environment, target: Environment, ids: list[int], user: AbstractBaseUser | None = None
+) -> list[Definition]:
+    if not ids:
+        raise DefinitionInvalid({"definition": "Choose at least one definition to copy"})
+    document = definitions_export(source, ids)
+    return definitions_import(environment=target, document=document, user=user)

@@ -1,0 +1,241 @@
+"""Reads for event definitions: compiled specs for the sync, the list page, previews, prefill."""
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from psycopg2 import sql
+
+from warehouse.models import Environment, RawEvent
+from warehouse.registry import EventTableSpec
+
+from . import sql as definitions_sql
+from .compiler import CompileError, compile_definition
+from .compiler.css import ascii_lower
+from .models import Definition
+from .services import combo_resolver, definition_check_groups
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_DAYS = 30
+LIST_DAYS = 7
+SAMPLE_SIZE = 20
+
+
+def definitions_of(environment: Environment) -> QuerySet[Definition]:
+    return Definition.objects.filter(environment=environment).select_related("updated_by").order_by("name")
+
+
+def definition_compiled(
+    definition: Definition, environment: Environment | None = None
+) -> tuple[sql.Composable, dict[str, Any]]:
+    return compile_definition(
+        definition.groups,
+        prefix=definition.param_prefix,
+        definition_id=definition.pk,
+        resolve_combo=combo_resolver(environment or definition.environment),
+    )
+
+
+def predicate_version(predicate: sql.Composable, params: dict[str, Any]) -> str:
+    # repr() of psycopg2's Composed is deterministic and needs no connection.
+    payload = repr(predicate) + json.dumps(params, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def definition_event_tables(environment_id: int) -> list[EventTableSpec]:
+    """The registry provider: one EventTableSpec per definition of the environment."""
+    specs = []
+    environment = Environment.objects.get(pk=environment_id)
+    for definition in Definition.objects.filter(environment=environment):
+        try:
+            predicate, params = definition_compiled(definition, environment)
+        except CompileError:
+            # Saved definitions compile (checked at save); this only guards against old data.
+            logger.exception("definition %s does not compile; its table is skipped", definition.pk)
+            continue
+        specs.append(
+            EventTableSpec(
+                key=definition.event_table_key,
+                table_name=definition.table_name,
+                predicate=predicate,
+                params=params,
+                version=predicate_version(predicate, params),
+                label=definition.name,
+            )
+        )
+    return specs
+
+
+@dataclass
+class DefinitionRow:
+    definition: Definition
+    matches_last_7_days: int | None
+
+
+def definition_list(environment: Environment) -> list[DefinitionRow]:
+    definitions = list(definitions_of(environment))
+    compiled, rows = [], []
+    for definition in definitions:
+        try:
+            compiled.append((definition, definition_compiled(definition, environment)))
+        except CompileError:
+            rows.append(DefinitionRow(definition, None))
+    since = timezone.now() - timedelta(days=LIST_DAYS)
+    counts = definitions_sql.counts_by_definition(
+        environment_id=environment.pk, since=since, predicates=[c for _, c in compiled]
+    )
+    rows += [DefinitionRow(d, n) for (d, _), n in zip(compiled, counts, strict=True)]
+    rows.sort(key=lambda row: row.definition.name.lower())
+    return rows
+
+
+@dataclass
+class Preview:
+    days: list[tuple[date, int]] = field(default_factory=list)
+    total: int = 0
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    compared: bool = False  # gained/lost are against the saved version
+    gained: int = 0
+    lost: int = 0
+    max_day: int = 0
+
+    @property
+    def bars(self) -> list[dict[str, Any]]:
+        """Geometry of the inline SVG chart (viewBox 0 0 300 80): one bar per day."""
+        width = 300 / max(len(self.days), 1)
+        out = []
+        for i, (day, count) in enumerate(self.days):
+            height = round(70 * count / self.max_day, 1) if self.max_day else 0
+            out.append(
+                {
+                    "x": round(i * width, 1),
+                    "y": 75 - height,
+                    "w": round(width * 0.8, 1),
+                    "h": height,
+                    "day": day,
+                    "count": count,
+                }
+            )
+        return out
+
+
+def definition_preview(
+    *, environment: Environment, groups: Any, definition: Definition | None = None, days: int = PREVIEW_DAYS
+) -> Preview:
+    """Matches per day over the last `days` days, a sample, and gained/lost against the saved groups.
+
+    Raises DefinitionInvalid when `groups` does not compile.
+    """
+    predicate, params = definition_check_groups(
+        environment=environment, groups=groups, definition_id=definition.pk if definition else None, prefix="pn_"
+    )
+    today = timezone.now().date()
+    first_day = today - timedelta(days=days - 1)
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    previous = previous_params = None
+    if definition is not None and definition.groups != groups:
+        try:
+            previous, previous_params = compile_definition(
+                definition.groups,
+                prefix="po_",
+                definition_id=definition.pk,
+                resolve_combo=combo_resolver(environment),
+            )
+        except CompileError:
+            previous = None
+    rows = definitions_sql.daily_counts(
+        environment_id=environment.pk,
+        since=since,
+        predicate=predicate,
+        params=params,
+        previous=previous,
+        previous_params=previous_params,
+    )
+    by_day = {row[0]: row for row in rows}
+    preview = Preview(compared=previous is not None)
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        count = by_day[day][1] if day in by_day else 0
+        preview.days.append((day, count))
+        preview.total += count
+        if day in by_day:
+            preview.gained += by_day[day][2]
+            preview.lost += by_day[day][3]
+    preview.max_day = max((count for _, count in preview.days), default=0)
+    preview.samples = definitions_sql.sample_events(
+        environment_id=environment.pk, since=since, predicate=predicate, params=params, limit=SAMPLE_SIZE
+    )
+    return preview
+
+
+def _css_ident(value: str) -> str:
+    """An identifier as CSS source (like CSS.escape)."""
+    out = []
+    for i, ch in enumerate(value):
+        if ch == "\0":
+            out.append("\ufffd")
+        elif ch.isascii() and (ch.isalnum() or ch in "-_") or not ch.isascii():
+            if ch.isdigit() and (i == 0 or (i == 1 and value[0] == "-")):
+                out.append(f"\\{ord(ch):x} ")
+            else:
+                out.append(ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append("\\" + ch)
+    if value == "-":
+        return "\\-"
+    return "".join(out)
+
+
+def _compound_for(element: dict[str, Any], *, with_classes: bool = True) -> str:
+    if element.get("id"):
+        return "#" + _css_ident(element["id"])
+    # Type selectors match case-insensitively (SVG's foreignObject too), so lowercase reads best.
+    tag = ascii_lower(element.get("tag", ""))
+    compound = _css_ident(tag) if tag else "*"
+    if with_classes:
+        compound += "".join("." + _css_ident(c) for c in element.get("classes", [])[:4])
+    return compound
+
+
+def suggested_selector(hierarchy: list[dict[str, Any]]) -> str:
+    """The target's id if it has one; else its tag and classes under the nearest ancestor with an id."""
+    if not hierarchy:
+        return ""
+    target = hierarchy[0]
+    if target.get("id"):
+        return _compound_for(target)
+    selector = _compound_for(target)
+    for ancestor in hierarchy[1:]:
+        if ancestor.get("id"):
+            return _compound_for(ancestor) + " " + selector
+    return selector
+
+
+def prefill_from_event(environment: Environment, event_id: Any) -> dict[str, Any] | None:
+    """A draft definition (name and groups) from one raw event of this environment, or None."""
+    try:
+        event = RawEvent.objects.get(environment=environment, pk=int(event_id))
+    except (ValueError, TypeError, RawEvent.DoesNotExist):
+        return None
+    conditions: list[dict[str, Any]] = []
+    if event.type == "custom":
+        return {"name": event.event_name, "groups": [{"kind": "custom", "event_name": event.event_name}]}
+    if event.type in ("click", "submit", "change"):
+        selector = suggested_selector(event.hierarchy or [])
+        if selector:
+            conditions.append({"type": "selector", "value": selector})
+        if event.target_text:
+            conditions.append({"type": "text", "op": "exact", "value": event.target_text})
+    if event.path:
+        conditions.append({"type": "path", "value": event.path})
+    label = event.target_text or event.title or event.path or event.type
+    verb = {"pageview": "Viewed", "click": "Clicked", "submit": "Submitted", "change": "Changed"}[event.type]
+    return {"name": f"{verb} {label}"[:200], "groups": [{"kind": event.type, "conditions": conditions}]}

@@ -1,0 +1,88 @@
+"""`manage.py up`: prepare the database on first run, then run web server, worker and scheduler."""
+
+import errno
+import os
+import socket
+
+from django.core.management import call_command, get_commands
+from django.core.management.base import CommandError, OutputWrapper
+from django.urls import Resolver404, resolve
+
+from heapsite.processes import Child, manage_py, run_together
+from heapsite.services import admin_user_ensure, demo_environments_ensure
+from warehouse.models import RawEvent
+
+WORKER_QUEUES = ["default", "sync"]
+
+
+def port_check(host: str, port: int) -> None:
+    """Fail early, and say what to do, when the web server could not listen there."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Like runserver: connections of a previous run in TIME_WAIT do not make the port "taken".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CommandError(
+                    f"port {port} on {host} is already in use (is heapsite already running?). Pick another one: "
+                    f"`make run PORT={port + 1}` or `python manage.py up --port {port + 1}`."
+                ) from None
+            raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def _serves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def first_run_setup(*, out: OutputWrapper, demo: bool, demo_events: int | None = None) -> list[str]:
+    """Migrate; on a fresh install create the admin login and the demo environments and data.
+
+    Returns what the person running it must see once (the generated password and server keys),
+    so `up` can show it last, next to the address, rather than lost above the migrations.
+    """
+    call_command("migrate", interactive=False, verbosity=1)
+    notes = []
+    password = admin_user_ensure()
+    if password:
+        notes.append(
+            "Created the admin login (shown only this once; change it under /admin/):\n"
+            f"    user:     admin\n    password: {password}"
+        )
+    for environment, key in demo_environments_ensure():
+        notes.append(
+            f"Created environment {environment.project.name} / {environment.name}: app id {environment.app_id}, "
+            f"server key {key}  (shown only this once)"
+        )
+    if demo and not RawEvent.objects.exists():
+        if "seed_demo" in get_commands():
+            out.write("Loading demo data (seed_demo)...")
+            call_command("seed_demo", **({"events": demo_events} if demo_events else {}))
+        else:
+            notes.append("No demo data: the seed_demo command is not available.")
+    return notes
+
+
+def up(*, host: str, port: int, demo: bool, demo_events: int | None, out: OutputWrapper) -> int:
+    port_check(host, port)
+    notes = first_run_setup(out=out, demo=demo, demo_events=demo_events)
+    # up prints where the app is; Django's "development server" banner would only add noise.
+    os.environ["DJANGO_RUNSERVER_HIDE_WARNING"] = "true"
+    children = [
+        Child("web server", manage_py("runserver", f"{host}:{port}", "--noreload", "--insecure")),
+        Child("worker", manage_py("rqworker", *WORKER_QUEUES)),
+        Child("scheduler", manage_py("scheduler")),
+    ]
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    out.write("")
+    for note in notes:
+        out.write(note)
+    if _serves("/demo/"):
+        out.write(f"Demo shop carrying the snippet: {base}/demo/")
+    out.write(f"heapsite is running at {base}/  (web server, RQ worker and scheduler)")
+    out.write("Press Ctrl+C to stop everything.\n")
+    return run_together(children, log=out.write)

@@ -1,0 +1,139 @@
+"""Shared fixtures for browser tests: Debian's Chromium driven by Playwright.
+
+One browser and one context per test session; every test starts with the context emptied (no
+pages, routes, cookies or storage) and gets a page that fails the test if the page throws. Pages can come from the live Django server
+(`live_server`) or from `fake_site`, which serves HTML from the test itself under a made-up
+origin without any server.
+"""
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("HEAPSITE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HEAP_JS = Path(__file__).resolve().parents[2] / "static" / "heap.js"
+
+# Playwright's sync API runs an event loop in this thread, which makes Django refuse ORM calls
+# from it; tests only read rows between browser steps, so that guard does not apply here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: browser tests need Debian's Chromium. "
+            "Install it with `apt-get install -y chromium` (`make test` does this), "
+            "or point HEAPSITE_CHROMIUM at another Chromium binary.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+        # ORM calls made while Playwright's sync API is active use their own connection (another
+        # context); close it, or the test database cannot be dropped at the end of the run.
+        from django.db import connections
+
+        connections.close_all()
+
+
+@pytest.fixture(scope="session")
+def _shared_context(browser):
+    # A new context per test costs more than the cleanup below; a janitor page stays open to
+    # reach the DevTools protocol for clearing storage without navigating anywhere.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    janitor = context.new_page()
+    yield context, janitor, context.new_cdp_session(janitor)
+    context.close()
+
+
+@pytest.fixture
+def browser_context(_shared_context):
+    """A browser context that starts empty: no pages, routes, cookies or site storage."""
+    context, janitor, cdp = _shared_context
+    context.set_default_timeout(5000)
+    yield context
+    for page in context.pages:
+        if page is not janitor:
+            page.close()
+    context.unroute_all(behavior="ignoreErrors")
+    for origin in context.storage_state()["origins"]:
+        cdp.send("Storage.clearDataForOrigin", {"origin": origin["origin"], "storageTypes": "all"})
+    context.clear_cookies()
+
+
+class PageErrors:
+    """Uncaught exceptions and console errors of a page, for asserting a quiet host page."""
+
+    def __init__(self, page):
+        self.exceptions: list[str] = []
+        self.console_errors: list[str] = []
+        page.on("pageerror", lambda error: self.exceptions.append(str(error)))
+        page.on("console", self._console)
+
+    def _console(self, message):
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+
+@pytest.fixture
+def page(browser_context):
+    page = browser_context.new_page()
+    page.errors = PageErrors(page)
+    yield page
+    assert page.errors.exceptions == [], f"the page threw: {page.errors.exceptions}"
+
+
+class FakeSite:
+    """Serves test-provided HTML without a server, at http://shop.test (where it also serves
+    static/heap.js and 404s) or at another origin such as the live server's, where only the added
+    paths are intercepted and everything else reaches the server."""
+
+    def __init__(self, context, origin: str = "http://shop.test"):
+        self.context = context
+        self.origin = origin
+        if origin == FakeSite.default_origin:
+            context.route(f"{origin}/**", self._serve_other)
+
+    default_origin = "http://shop.test"
+
+    def add(self, path: str, html: str) -> str:
+        url = self.origin + path
+        pattern = re.compile(re.escape(url) + r"([?#].*)?$")
+        self.context.route(pattern, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+        return url
+
+    def _serve_other(self, route):
+        if urlsplit(route.request.url).path == "/static/heap.js":
+            route.fulfill(status=200, content_type="application/javascript", body=HEAP_JS.read_text())
+        else:
+            route.fulfill(status=404, content_type="text/plain", body="not found")
+
+
+@pytest.fixture
+def fake_site(browser_context) -> FakeSite:
+    return FakeSite(browser_context)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    # Chromium keeps connections to the live server open between requests, and each server thread
+    # would keep its database connection with it; closing them after every request lets the test
+    # database be dropped at the end of the session.
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+    return live_server

@@ -1,0 +1,130 @@
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from heapsite import selectors
+from warehouse.models import RawEvent, RawSession, RawUser
+
+
+def add_raw(environment, *, users: int, events: int, old_events: int = 0) -> None:
+    now = timezone.now()
+    RawUser.objects.bulk_create(
+        RawUser(environment=environment, user_id=i, joindate=now, last_modified=now) for i in range(users)
+    )
+    RawSession.objects.create(
+        environment=environment, session_id=1, user_id=0, time=now, last_event_time=now, last_modified=now
+    )
+    RawEvent.objects.bulk_create(
+        RawEvent(
+            environment=environment,
+            event_id=f"e{i}",
+            user_id=0,
+            session_id=1,
+            time=now - timedelta(days=3 if i < old_events else 0),
+            received_at=now,
+            type="pageview",
+        )
+        for i in range(events)
+    )
+
+
+def row_text(html: str, label: str) -> str:
+    row = re.search(rf"<tr>\s*<td><a [^>]*>{re.escape(label)}</a>.*?</tr>", html, re.S).group(0)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+
+
+def test_dashboard_counts_every_environment_in_constant_queries(
+    admin_client, make_environment, django_assert_num_queries
+):
+    production = make_environment(name="production")
+    development = make_environment(name="development")
+    add_raw(production, users=3, events=7, old_events=2)
+    add_raw(development, users=1, events=2)
+
+    # session + user + environments (switcher) + environments (page) + one count query for all
+    with django_assert_num_queries(5):
+        response = admin_client.get("/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert row_text(html, "main / production") == f"main / production {production.app_id} 3 1 5 7"
+    assert row_text(html, "main / development") == f"main / development {development.app_id} 1 1 2 2"
+
+
+def test_counts_past_the_exact_limit_are_estimates(environment, monkeypatch):
+    add_raw(environment, users=2, events=30)
+    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 10)
+
+    (stats,) = selectors.environment_stats(environments=[environment])
+
+    assert stats.users == selectors.Count(2)
+    assert stats.events.approximate and stats.events.value >= 10
+    assert stats.events_last_24h.approximate
+
+
+def test_dashboard_without_environments_points_to_admin(admin_client, db):
+    html = admin_client.get("/").content.decode()
+
+    assert "No environments yet" in html
+    assert 'href="/admin/warehouse/environment/add/"' in html
+
+
+def test_environment_page_shows_counts_snippet_and_app_id(admin_client, environment, django_assert_num_queries):
+    add_raw(environment, users=4, events=3)
+
+    # session + user + environment + one count query + switcher + saving "last environment" (3)
+    with django_assert_num_queries(8):
+        response = admin_client.get(f"/e/{environment.warehouse_schema}/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'value="{environment.app_id}"' in html
+    assert f"heap.load(&quot;{environment.app_id}&quot;" in html, "the snippet, escaped for copying"
+    assert "http://testserver/api/collect" in html and "http://testserver/static/heap.js" in html
+    assert f'href="/demo/?env={environment.warehouse_schema}"' in html
+    tiles = re.findall(r'<span class="label">([^<]+)</span><span class="count">([^<]+)</span>', html)
+    assert tiles == [("Users", "4"), ("Sessions", "1"), ("Events, last 24 h", "3"), ("Events", "3")]
+    assert environment.api_key_prefix in html
+    assert "Rotate server key" in html
+
+
+def test_unknown_environment_is_404(admin_client, db):
+    assert admin_client.get("/e/nope_nothing/").status_code == 404
+
+
+def test_pages_require_login(client, environment):
+    for url in ["/", f"/e/{environment.warehouse_schema}/"]:
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_rotating_the_server_key_shows_the_new_key_once(admin_client, environment):
+    response = admin_client.post(f"/e/{environment.warehouse_schema}/server-key/")
+
+    key = re.search(r'<pre id="server-key">([^<]+)</pre>', response.content.decode()).group(1)
+    environment.refresh_from_db()
+    assert environment.check_api_key(key)
+    assert not environment.check_api_key("test-server-key"), "the old key no longer works"
+    assert key not in admin_client.get(f"/e/{environment.warehouse_schema}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_only_staff_rotate_keys(client, django_user_model, environment):
+    client.force_login(django_user_model.objects.create_user("analyst", password="pw-for-tests-only"))
+
+    assert client.post(f"/e/{environment.warehouse_schema}/server-key/").status_code == 403
+    assert "Rotate server key" not in client.get(f"/e/{environment.warehouse_schema}/").content.decode()
+    environment.refresh_from_db()
+    assert environment.check_api_key("test-server-key")
+
+
+def test_navigation_starts_on_the_first_environment_created(admin_client, make_environment):
+    make_environment(name="production")
+    make_environment(name="development")  # sorts first, but was created second
+
+    html = admin_client.get("/").content.decode()
+
+    assert 'href="/e/main_production/raw/"' in html
+    assert '<option value="/e/main_production/" selected>' in html

@@ -1,0 +1,133 @@
+import io
+
+import pytest
+from django.db import connection
+
+from warehouse.models import CsvUpload, CsvUploadStatus
+from warehouse.sources.csvfile import CsvError
+from warehouse.sources.services import SourceError, csv_load, csv_stage, uploads_schema_name
+
+pytestmark = pytest.mark.usefixtures("drop_schemas")
+
+
+def rows(environment, table):
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT * FROM "{uploads_schema_name(environment)}"."{table}"')  # noqa: S608 - test names
+        return cursor.fetchall()
+
+
+def column_types(environment, table):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            [uploads_schema_name(environment), table],
+        )
+        return cursor.fetchall()
+
+
+def test_types_are_inferred_and_values_typed(environment, load_csv):
+    load_csv(
+        "id,amount,active,signed_up,Company Name\n"
+        "1,9.5,true,2024-05-01,Acme\n"
+        "2,-3,no,2024-05-02T10:00:00Z,\n"
+        '3,,,,"Beta, Inc"\n',
+        table="accounts",
+    )
+    assert column_types(environment, "accounts") == [
+        ("id", "bigint"),
+        ("amount", "numeric"),
+        ("active", "boolean"),
+        ("signed_up", "timestamp with time zone"),
+        ("company_name", "text"),
+    ]
+    got = rows(environment, "accounts")
+    assert [r[0] for r in got] == [1, 2, 3]
+    assert got[1][2] is False and got[2][1] is None and got[2][2] is None
+    assert got[2][4] == "Beta, Inc"
+    assert got[1][4] is None  # an unquoted empty field is NULL
+
+
+def test_bom_embedded_newlines_and_other_delimiters(environment, load_csv):
+    load_csv(b'\xef\xbb\xbfname;note\nann;"line one\nline two"\nbob;x;y\n'.replace(b";x;y", b";x"), table="notes")
+    assert column_types(environment, "notes")[0] == ("name", "text")
+    assert rows(environment, "notes") == [("ann", "line one\nline two"), ("bob", "x")]
+    load_csv("a\tb\n1\t2\n3\t4\n", table="tabs")
+    assert rows(environment, "tabs") == [(1, 2), (3, 4)]
+
+
+def test_header_names_follow_the_property_column_rules(environment, load_csv):
+    load_csv("Sign-up Date,2nd value,a b,a-b,,ÉMAIL\nx,y,z,w,v,u\n", table="odd")
+    assert [name for name, _ in column_types(environment, "odd")] == [
+        "sign_up_date",
+        "_2nd_value",
+        "a_b",
+        "a_b_2",
+        "column_5",
+        "mail",
+    ]
+
+
+def test_header_only_file_gives_an_empty_table(environment, load_csv):
+    load_csv("a,b\n", table="empty")
+    assert rows(environment, "empty") == []
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "column", "message"),
+    [
+        (b"", 1, None, "the file is empty"),
+        (b"\xef\xbb\xbf\n\n", 1, None, "the file is empty"),
+        (b"a,b,a\n1,2,3\n", 1, "a", "duplicate header 'a' (columns 1 and 3)"),
+        (b"a,b\n1,2\n3\n", 3, "b", "fewer fields"),
+        (b'a,b\n1,2\n"x\ny",2\n5,6,7\n', 5, None, "more fields"),
+        (b'a,b\n1,2\n"unterminated,2\n3,4\n', 5, None, "unterminated quote"),
+        (b"a,b\n1,2\n\xff,2\n", 3, None, "not valid UTF-8"),
+        (b"a,\xff\n1,2\n", 1, None, "not valid UTF-8"),
+    ],
+)
+def test_bad_files_are_reported_with_line_and_column(environment, content, line, column, message):
+    with pytest.raises(CsvError) as caught:
+        csv_stage(environment=environment, fileobj=io.BytesIO(content), filename="bad.csv")
+    assert caught.value.line == line
+    assert caught.value.column == column
+    assert message in caught.value.message
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname IN ('heapsite_staging', %s)",
+            [uploads_schema_name(environment)],
+        )
+        assert cursor.fetchone()[0] == 0, "a failed load leaves no table behind"
+
+
+def test_type_overrides(environment, load_csv):
+    load_csv("zip,n\n01234,1\n99999,2\n", table="zips", column_types={"zip": "text"})
+    assert rows(environment, "zips") == [("01234", 1), ("99999", 2)]
+    with pytest.raises(CsvError) as caught:
+        load_csv("n,label\n1,a\n2,b\n", table="bad", column_types={"label": "integer"})
+    assert caught.value.column == "label"
+    assert "data row 1: 'a' is not integer" in caught.value.message
+    with pytest.raises(SourceError, match="unknown type 'money'"):
+        load_csv("n\n1\n", table="bad2", column_types={"n": "money"})
+
+
+def test_replace_or_refuse_an_existing_table(environment, load_csv):
+    load_csv("a\n1\n", table="t")
+    with pytest.raises(SourceError, match="already exists; choose replace"):
+        load_csv("a\n2\n", table="t")
+    assert rows(environment, "t") == [(1,)]
+    load_csv("b\nx\n", table="t", replace=True)
+    assert rows(environment, "t") == [("x",)]
+
+
+def test_a_failed_load_keeps_the_previous_table_and_the_staged_rows(environment, load_csv):
+    load_csv("a\n1\n", table="t")
+    upload = csv_stage(environment=environment, fileobj=io.BytesIO(b"a\nnot a number\n"), filename="t.csv")
+    with pytest.raises(CsvError):
+        csv_load(upload=upload, table_name="t", column_types={"a": "integer"}, replace=True)
+    assert rows(environment, "t") == [(1,)]
+    upload.refresh_from_db()
+    assert upload.status == CsvUploadStatus.STAGED
+    csv_load(upload=upload, table_name="t", replace=True)  # as inferred: text
+    assert rows(environment, "t") == [("not a number",)]
+    assert CsvUpload.objects.get(pk=upload.pk).status == CsvUploadStatus.LOADED

@@ -1,0 +1,99 @@
+"""The per-environment LOGIN role: attributes, limits, grants, and what PUBLIC no longer gives it."""
+
+from django.db import connection
+from psycopg2 import sql
+
+from warehouse.models import SqlRole
+from warehouse.roles import sql_role_drop, sql_role_ensure, sql_role_grant_schema, sql_role_is_current, sql_role_name
+
+
+def one(query, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchone()
+
+
+def test_role_is_a_plain_login_role_with_limits(world):
+    role = sql_role_name(world.alpha)
+    row = one(
+        "SELECT rolcanlogin, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
+        "rolconnlimit, rolconfig FROM pg_roles WHERE rolname = %s",
+        [role],
+    )
+    login, superuser, inherit, createrole, createdb, replication, bypassrls, connlimit, config = row
+    assert login and not (superuser or inherit or createrole or createdb or replication or bypassrls)
+    assert connlimit == 5
+    assert "statement_timeout=3000" in config
+    assert "idle_in_transaction_session_timeout=60000" in config
+    assert "temp_file_limit=10240" in config
+    assert "work_mem=16384" in config
+    assert "default_transaction_read_only=on" in config
+    assert "search_path=sqltest_alpha" in config
+    assert one("SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = %s", [role])[0]
+
+
+def test_role_name_mixes_in_the_database(world):
+    role = sql_role_name(world.alpha)
+    assert role.startswith("sqltest_alpha_sql_") and role != sql_role_name(world.beta)
+
+
+def test_role_reads_its_schema_only(world):
+    role = sql_role_name(world.alpha)
+    assert one("SELECT has_schema_privilege(%s, 'sqltest_alpha', 'USAGE')", [role])[0]
+    assert one("SELECT has_table_privilege(%s, 'sqltest_alpha.pageviews', 'SELECT')", [role])[0]
+    assert not one("SELECT has_table_privilege(%s, 'sqltest_alpha.pageviews', 'INSERT')", [role])[0]
+    assert not one("SELECT has_schema_privilege(%s, 'sqltest_beta', 'USAGE')", [role])[0]
+    assert not one("SELECT has_schema_privilege(%s, 'sqltest_alpha', 'CREATE')", [role])[0]
+    # What every role gets by default is taken back in the app database.
+    assert not one("SELECT has_schema_privilege(%s, 'public', 'USAGE')", [role])[0]
+    assert not one("SELECT has_schema_privilege(%s, 'public', 'CREATE')", [role])[0]
+    assert not one("SELECT has_database_privilege(%s, current_database(), 'TEMPORARY')", [role])[0]
+    assert not one("SELECT has_table_privilege(%s, 'public.auth_user', 'SELECT')", [role])[0]
+    assert not one("SELECT has_table_privilege(%s, 'public.raw_events', 'SELECT')", [role])[0]
+    # Superuser-only server functions stay that way.
+    assert not one("SELECT has_function_privilege(%s, 'pg_read_file(text)', 'EXECUTE')", [role])[0]
+    assert not one("SELECT has_function_privilege(%s, 'lo_import(text)', 'EXECUTE')", [role])[0]
+
+
+def test_tables_the_sync_creates_later_are_readable(world):
+    role = sql_role_name(world.alpha)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE sqltest_alpha.built_later (a int)")
+    assert one("SELECT has_table_privilege(%s, 'sqltest_alpha.built_later', 'SELECT')", [role])[0]
+
+
+def test_grant_schema_gives_select_on_existing_tables(world):
+    role = sql_role_name(world.alpha)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE sqltest_alpha.regranted (a int)")
+        cursor.execute(sql.SQL("REVOKE SELECT ON sqltest_alpha.regranted FROM {}").format(sql.Identifier(role)))
+        assert not one("SELECT has_table_privilege(%s, 'sqltest_alpha.regranted', 'SELECT')", [role])[0]
+        sql_role_grant_schema(cursor=cursor, environment=world.alpha)
+    assert one("SELECT has_table_privilege(%s, 'sqltest_alpha.regranted', 'SELECT')", [role])[0]
+
+
+def test_ensure_creates_schema_and_role_for_a_new_environment_and_drop_removes_them(make_environment):
+    environment = make_environment(project="sqlfresh", name="prod")
+    role = sql_role_name(environment)
+    stored = sql_role_ensure(environment)
+    assert stored.role_name == role and len(stored.password) >= 32
+    assert one("SELECT count(*) FROM pg_roles WHERE rolname = %s", [role])[0] == 1
+    assert one("SELECT has_schema_privilege(%s, 'sqlfresh_prod', 'USAGE')", [role])[0]
+    assert sql_role_is_current(environment) is not None
+    # Idempotent, and keeps the password.
+    again = sql_role_ensure(environment)
+    assert again.password == stored.password
+    sql_role_drop(environment)
+    assert one("SELECT count(*) FROM pg_roles WHERE rolname = %s", [role])[0] == 0
+    assert not SqlRole.objects.filter(environment=environment).exists()
+
+
+def test_changed_limits_are_reapplied(make_environment, settings):
+    environment = make_environment(project="sqlfresh", name="limits")
+    sql_role_ensure(environment)
+    settings.SQLPAGE_STATEMENT_TIMEOUT_MS = 4321
+    assert sql_role_is_current(environment) is None
+    sql_role_ensure(environment)
+    config = one("SELECT rolconfig FROM pg_roles WHERE rolname = %s", [sql_role_name(environment)])[0]
+    assert "statement_timeout=4321" in config
+    sql_role_drop(environment)

@@ -1,0 +1,266 @@
+"""The shapes of the ingestion payloads (docs/api.md), written with the specs of `validation`."""
+
+import re
+from functools import lru_cache
+
+from warehouse.identity import ANONYMOUS_ID_LIMIT
+
+from .validation import Bool, Int, List, Map, Obj, Path, Problems, Scalar, Str, Timestamp
+
+# Limits from DESIGN.md §8, and the ones docs/api.md adds for URL parts and the element fields.
+MAX_NAME = 1024
+MAX_IDENTITY = 255
+MAX_EVENT_ID = 64
+MAX_URL_PART = 8192
+MAX_TEXT = 1024
+MAX_TAG = 64
+MAX_HIERARCHY = 512
+# Server APIs may backdate freely but not post-date: a day covers any sane clock drift.
+MAX_SECONDS_AHEAD = 24 * 3600
+
+EVENT_TYPES = ("pageview", "click", "submit", "change", "custom", "identify", "user_properties")
+ELEMENT_EVENT_TYPES = frozenset({"click", "submit", "change"})
+FORBIDDEN_ATTRS = frozenset({"id", "style", "value", "srcdoc"})
+
+properties = Map(value=Scalar(max_length=MAX_TEXT), max_key_length=MAX_NAME)
+identity = Str(max_length=MAX_IDENTITY, min_length=1)
+url_part = Str(max_length=MAX_URL_PART)
+short_text = Str(max_length=MAX_TEXT)
+
+
+_has_whitespace = re.compile(r"\s").search
+
+
+def _attr_name_problem(name: str) -> str | None:
+    lowered = name.lower()
+    if lowered in FORBIDDEN_ATTRS or lowered.startswith("on"):
+        return f"{name[:64]!r} is never captured (see docs/api.md, Element hierarchy)"
+    if _has_whitespace(name):
+        return "must not contain whitespace"
+    return None
+
+
+class _ClassList(List):
+    """Class tokens as `classList` has them: non-empty, no whitespace, no duplicates."""
+
+    def __call__(self, value, path, problems):
+        cleaned = super().__call__(value, path, problems)
+        for index, token in enumerate(cleaned or ()):
+            if not token or _has_whitespace(token):
+                problems.add((path, index), "class tokens are non-empty and contain no whitespace")
+        return cleaned
+
+
+classes = _ClassList(item=Str(max_length=MAX_TEXT), max_items=MAX_TEXT, unique=True)
+
+element = Obj(
+    fields={
+        "tag": Str(max_length=MAX_TAG, min_length=1),
+        "ns": Str(max_length=MAX_TEXT, min_length=1),
+        "id": short_text,
+        "classes": classes,
+        "attrs": Map(value=Str(max_length=MAX_TEXT), max_key_length=MAX_TEXT, key_check=_attr_name_problem),
+        "truncated": Bool(),
+    },
+    required=frozenset({"tag"}),
+)
+
+target = Obj(
+    fields={
+        "tag": Str(max_length=MAX_TAG, min_length=1),
+        "id": short_text,
+        "classes": classes,
+        "text": short_text,
+        "href": url_part,
+    },
+    required=frozenset({"tag"}),
+    defaults={"id": "", "classes": list, "text": "", "href": ""},
+)
+
+
+# Fields only some event types carry: each type requires the ones listed, and refuses the others.
+TYPE_SPECIFIC_FIELDS = ("name", "identity", "target", "hierarchy")
+FIELDS_BY_TYPE = {
+    "pageview": (),
+    "click": ("target", "hierarchy"),
+    "submit": ("target", "hierarchy"),
+    "change": ("target", "hierarchy"),
+    "custom": ("name",),
+    "identify": ("identity",),
+    "user_properties": (),
+}
+_TYPES_BY_FIELD = {
+    key: ", ".join(kind for kind, keys in FIELDS_BY_TYPE.items() if key in keys) for key in TYPE_SPECIFIC_FIELDS
+}
+
+
+def _type_specific_fields(event: dict, path: Path, problems: Problems) -> None:
+    kind = event["type"]
+    for key in TYPE_SPECIFIC_FIELDS:
+        if key in FIELDS_BY_TYPE[kind]:
+            if not event.get(key):
+                problems.add((path, key), f"is required for {kind} events")
+        elif key in event:
+            problems.add((path, key), f"only {_TYPES_BY_FIELD[key]} events carry {key}")
+
+
+def _target_is_hierarchy_start(event: dict, path: Path, problems: Problems) -> None:
+    """docs/api.md "Element hierarchy": the target is hierarchy[0], and the hierarchy ends at <html>."""
+    if event["type"] not in ELEMENT_EVENT_TYPES or not event.get("target") or not event.get("hierarchy"):
+        return
+    hierarchy, target = event["hierarchy"], event["target"]
+    first, last = hierarchy[0], hierarchy[-1]
+    for key, expected in (("tag", first["tag"]), ("id", first.get("id", "")), ("classes", first.get("classes", []))):
+        if target[key] != expected:
+            problems.add(((path, "target"), key), f"must equal hierarchy[0].{key} (the target is the first element)")
+    if last["tag"] != "html" or "ns" in last:
+        problems.add(
+            (((path, "hierarchy"), len(hierarchy) - 1), "tag"), "the hierarchy must end with the <html> element"
+        )
+
+
+collect_event = Obj(
+    fields={
+        "id": Str(max_length=MAX_EVENT_ID, min_length=1),
+        "type": Str(choices=EVENT_TYPES),
+        "time": Timestamp(),
+        "domain": Str(max_length=255),
+        "path": url_part,
+        "query": url_part,
+        "hash": url_part,
+        "title": short_text,
+        "referrer": url_part,
+        "name": Str(max_length=MAX_NAME, min_length=1),
+        "identity": identity,
+        "target": target,
+        "hierarchy": List(item=element, max_items=MAX_HIERARCHY, min_items=1),
+        "properties": properties,
+    },
+    required=frozenset({"id", "type", "time"}),
+    defaults={"properties": dict},
+    rules=(_type_specific_fields, _target_is_hierarchy_start),
+)
+
+session = Obj(
+    fields={
+        "id": Int(minimum=1, maximum=ANONYMOUS_ID_LIMIT - 1),
+        "start_time": Timestamp(),
+        "referrer": url_part,
+        "landing_page": url_part,
+        "landing_page_query": url_part,
+        "landing_page_hash": url_part,
+        "search_keyword": short_text,
+        "utm_source": short_text,
+        "utm_medium": short_text,
+        "utm_campaign": short_text,
+        "utm_term": short_text,
+        "utm_content": short_text,
+    },
+    required=frozenset({"id", "start_time"}),
+)
+
+anonymous_user_id = Int(minimum=1, maximum=ANONYMOUS_ID_LIMIT - 1)
+app_id = Str(max_length=32, min_length=1)
+server_timestamp = Timestamp(iso=True, max_ahead=MAX_SECONDS_AHEAD)
+# Stored as the event id "srv-<key>", so 60 characters leave room for the prefix.
+idempotency_key = Str(max_length=MAX_EVENT_ID - 4, min_length=1)
+
+
+def _unique(list_key: str, item_key: str, what: str):
+    """Within one request each item's `item_key` is unique (retries are separate requests)."""
+
+    def rule(payload: dict, path: Path, problems: Problems) -> None:
+        seen: dict = {}
+        for index, item in enumerate(payload.get(list_key) or []):
+            value = item.get(item_key)
+            if value is None:
+                continue
+            if value in seen:
+                problems.add(((list_key, index), item_key), f"repeats the {what} of {list_key}[{seen[value]}]")
+            else:
+                seen[value] = index
+
+    return rule
+
+
+@lru_cache
+def collect_payload(max_batch: int) -> Obj:
+    return Obj(
+        fields={
+            "app_id": app_id,
+            "library": Str(max_length=32),
+            "sent_at": Timestamp(),
+            "user_id": anonymous_user_id,
+            "identity": Str(max_length=MAX_IDENTITY, min_length=1, nullable=True),
+            "session": session,
+            "events": List(item=collect_event, max_items=max_batch, min_items=1),
+        },
+        required=frozenset({"app_id", "sent_at", "user_id", "session", "events"}),
+        defaults={"library": "web", "identity": None},
+        rules=(_unique("events", "id", "id"),),
+    )
+
+
+track_fields = {
+    "identity": identity,
+    "event": Str(max_length=MAX_NAME, min_length=1),
+    "properties": properties,
+    "timestamp": server_timestamp,
+    "idempotency_key": idempotency_key,
+}
+track_event = Obj(
+    fields=track_fields,
+    required=frozenset({"identity", "event"}),
+    defaults={"properties": dict, "timestamp": None, "idempotency_key": None},
+)
+user_properties = Obj(
+    fields={"identity": identity, "properties": properties},
+    required=frozenset({"identity", "properties"}),
+)
+
+
+@lru_cache
+def track_payload(max_batch: int) -> Obj:
+    return Obj(
+        fields={"app_id": app_id, **track_fields, "events": List(item=track_event, max_items=max_batch, min_items=1)},
+        required=frozenset({"app_id"}),
+        rules=(
+            _single_or_bulk("events", track_fields, track_event.required),
+            _unique("events", "idempotency_key", "idempotency key"),
+        ),
+    )
+
+
+@lru_cache
+def user_properties_payload(max_batch: int) -> Obj:
+    return Obj(
+        fields={
+            "app_id": app_id,
+            "identity": identity,
+            "properties": properties,
+            "users": List(item=user_properties, max_items=max_batch, min_items=1),
+        },
+        required=frozenset({"app_id"}),
+        rules=(_single_or_bulk("users", user_properties.fields, user_properties.required),),
+    )
+
+
+identify_payload = Obj(
+    fields={"app_id": app_id, "identity": identity, "user_id": anonymous_user_id, "timestamp": server_timestamp},
+    required=frozenset({"app_id", "identity", "user_id"}),
+    defaults={"timestamp": None},
+)
+
+
+def _single_or_bulk(list_key: str, single_fields: dict, single_required: frozenset[str]):
+    """One item at the top level, or a list of them under `list_key` — never both."""
+
+    def rule(payload: dict, path: Path, problems: Problems) -> None:
+        if list_key in payload:
+            for key in sorted(set(payload) & set(single_fields)):
+                problems.add(key, f"send either one item at the top level or a list in {list_key!r}, not both")
+        else:
+            for key in sorted(single_required - set(payload)):
+                problems.add(key, f"is required (or send a list in {list_key!r})")
+
+    return rule

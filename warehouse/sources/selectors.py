@@ -1,0 +1,55 @@
+from django.db import connection
+from psycopg2 import sql
+
+from warehouse.models import AttachedSchema, CsvUpload, CsvUploadStatus, Environment, SourceAuditEntry
+
+from . import sql as source_sql
+from .services import uploads_schema_name
+
+
+def sources_overview(environment: Environment) -> dict:
+    """Everything the data sources page shows, in a fixed number of queries."""
+    uploads_schema = uploads_schema_name(environment)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT n.nspname, c.relname, c.reltuples::bigint
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'v', 'm', 'p') AND n.nspname = ANY(%s)
+            ORDER BY n.nspname, c.relname
+            """,
+            [
+                [
+                    uploads_schema,
+                    *AttachedSchema.objects.filter(environment=environment).values_list("schema_name", flat=True),
+                ]
+            ],
+        )
+        tables: dict[str, list[tuple[str, int]]] = {}
+        for schema, table, estimate in cursor.fetchall():
+            tables.setdefault(schema, []).append((table, max(estimate, 0)))
+    attached = list(AttachedSchema.objects.filter(environment=environment).select_related("attached_by"))
+    for item in attached:
+        item.tables = tables.get(item.schema_name, [])
+    return {
+        "uploads_schema": uploads_schema,
+        "upload_tables": tables.get(uploads_schema, []),
+        "attached": attached,
+        "staged": list(CsvUpload.objects.filter(environment=environment, status=CsvUploadStatus.STAGED)[:20]),
+        "recent_uploads": list(CsvUpload.objects.filter(environment=environment).select_related("user")[:20]),
+        "audit": list(SourceAuditEntry.objects.filter(environment=environment).select_related("user")[:30]),
+    }
+
+
+def staged_sample(upload: CsvUpload, *, limit: int = 10) -> list[tuple]:
+    columns = [sql.Identifier(name) for name in source_sql.staging_columns(len(upload.columns))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("SELECT {} FROM {}.{} ORDER BY _row LIMIT %s").format(
+                sql.SQL(", ").join(columns),
+                sql.Identifier(source_sql.STAGING_SCHEMA),
+                sql.Identifier(upload.staging_table),
+            ),
+            [limit],
+        )
+        return cursor.fetchall()

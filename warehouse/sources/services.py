@@ -1,0 +1,249 @@
+"""Attach other schemas to an environment's SQL access, and load CSV files as tables it can read."""
+
+import hashlib
+from collections.abc import Callable
+from pathlib import PurePath
+from typing import BinaryIO
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg2 import errors as pg_errors
+
+from warehouse.models import (
+    AttachedSchema,
+    CsvUpload,
+    CsvUploadStatus,
+    Environment,
+    SourceAuditAction,
+    SourceAuditEntry,
+)
+from warehouse.models.environments import MAX_IDENTIFIER_BYTES, RESERVED_SCHEMAS
+from warehouse.naming import identifier_base, unique_identifiers
+from warehouse.roles import sql_role_name
+
+from . import sql as source_sql
+from .csvfile import SAMPLE_BYTES, CopySource, CsvError, sniff_layout
+
+UPLOADS_SUFFIX = "_uploads"
+
+
+class SourceError(ValueError):
+    """A request about data sources that cannot be done, with the reason in words."""
+
+
+def uploads_schema_name(environment: Environment) -> str:
+    name = environment.warehouse_schema + UPLOADS_SUFFIX
+    if len(name) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha1(environment.warehouse_schema.encode()).hexdigest()[:8]  # noqa: S324 - a name
+    return f"{environment.warehouse_schema[: MAX_IDENTIFIER_BYTES - len(UPLOADS_SUFFIX) - 9]}_{digest}{UPLOADS_SUFFIX}"
+
+
+def _audit(*, environment: Environment, action: str, schema: str, user, table: str = "", detail: str = "") -> None:
+    SourceAuditEntry.objects.create(
+        environment=environment, action=action, schema_name=schema, table_name=table, user=user, detail=detail
+    )
+
+
+def _refusal_reason(cursor, *, environment: Environment, schema_name: str) -> str | None:
+    if not source_sql.schema_exists(cursor, schema=schema_name):
+        return f"schema {schema_name!r} does not exist in this database"
+    cursor.execute("SELECT %s = ANY(current_schemas(false))", [schema_name])
+    if cursor.fetchone()[0]:
+        return f"{schema_name!r} holds heapsite's own tables and the raw capture store"
+    if schema_name in RESERVED_SCHEMAS or schema_name.startswith("pg_"):
+        return f"{schema_name!r} is a PostgreSQL system schema"
+    app_tables = set(connection.introspection.django_table_names(include_views=False))
+    if app_tables & source_sql.schema_table_names(cursor, schema=schema_name):
+        return f"{schema_name!r} holds heapsite's own tables"
+    if schema_name == source_sql.STAGING_SCHEMA:
+        return f"{schema_name!r} is heapsite's private staging schema"
+    for other in Environment.objects.all():
+        if schema_name == other.warehouse_schema:
+            if other.pk == environment.pk:
+                return f"{schema_name!r} is this environment's own warehouse; it is always readable"
+            return f"{schema_name!r} is the warehouse of environment {other.project.name}/{other.name}"
+        if schema_name == uploads_schema_name(other):
+            if other.pk == environment.pk:
+                return f"{schema_name!r} is this environment's own uploads schema; it is always readable"
+            return f"{schema_name!r} holds the uploads of environment {other.project.name}/{other.name}"
+    if AttachedSchema.objects.filter(environment=environment, schema_name=schema_name).exists():
+        return f"{schema_name!r} is already attached"
+    return None
+
+
+def schema_attach(*, environment: Environment, schema_name: str, user: AbstractBaseUser | None) -> AttachedSchema:
+    """Let the environment's SQL role read every table of `schema_name`, now and later."""
+    schema_name = schema_name.strip()
+    with transaction.atomic(), connection.cursor() as cursor:
+        reason = _refusal_reason(cursor, environment=environment, schema_name=schema_name)
+        if reason is None:
+            attached = AttachedSchema.objects.create(environment=environment, schema_name=schema_name, attached_by=user)
+            _grant_if_role(cursor, environment=environment, schema=schema_name)
+            _audit(environment=environment, action=SourceAuditAction.ATTACH, schema=schema_name, user=user)
+            return attached
+    # The refusal is audited outside the rolled-back work, so it is kept.
+    _audit(
+        environment=environment,
+        action=SourceAuditAction.ATTACH_REFUSED,
+        schema=schema_name[:63],
+        user=user,
+        detail=reason,
+    )
+    raise SourceError(reason)
+
+
+def schema_detach(*, environment: Environment, schema_name: str, user: AbstractBaseUser | None) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        deleted, _ = AttachedSchema.objects.filter(environment=environment, schema_name=schema_name).delete()
+        if not deleted:
+            raise SourceError(f"{schema_name!r} is not attached to this environment")
+        role = sql_role_name(environment)
+        if source_sql.role_exists(cursor, role=role) and source_sql.schema_exists(cursor, schema=schema_name):
+            owners = source_sql.schema_owners(cursor, schema=schema_name)
+            source_sql.revoke_read(cursor, schema=schema_name, role=role, owners=owners)
+        _audit(environment=environment, action=SourceAuditAction.DETACH, schema=schema_name, user=user)
+
+
+def _grant_if_role(cursor, *, environment: Environment, schema: str) -> None:
+    role = sql_role_name(environment)
+    if source_sql.role_exists(cursor, role=role) and source_sql.schema_exists(cursor, schema=schema):
+        source_sql.grant_read(cursor, schema=schema, role=role, owners=source_sql.schema_owners(cursor, schema=schema))
+
+
+def sources_grant(*, environment: Environment) -> None:
+    """Re-apply read access to the uploads schema and every attached schema (tables made by other tools too)."""
+    schemas = [uploads_schema_name(environment)]
+    schemas += AttachedSchema.objects.filter(environment=environment).values_list("schema_name", flat=True)
+    with connection.cursor() as cursor:
+        for schema in schemas:
+            _grant_if_role(cursor, environment=environment, schema=schema)
+
+
+def readable_extra_schemas(environment: Environment) -> list[str]:
+    """Schemas besides the warehouse that the environment's SQL role reads (for the schema browser)."""
+    attached = AttachedSchema.objects.filter(environment=environment).values_list("schema_name", flat=True)
+    return [uploads_schema_name(environment), *attached]
+
+
+def csv_stage(
+    *,
+    environment: Environment,
+    fileobj: BinaryIO,
+    filename: str,
+    size: int = 0,
+    delimiter: str | None = None,
+    user: AbstractBaseUser | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> CsvUpload:
+    """Read the whole file into a private staging table and infer column types. Raises CsvError."""
+    head = fileobj.read(SAMPLE_BYTES)
+    layout = sniff_layout(head, delimiter=delimiter)
+    names = unique_identifiers(
+        [header if header.strip() else f"column {position}" for position, header in enumerate(layout.header, 1)]
+    )
+    upload = CsvUpload.objects.create(
+        environment=environment, user=user, filename=filename[:255], delimiter=layout.delimiter, size_bytes=size
+    )
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            source_sql.stage_create(cursor, table=upload.staging_table, column_count=len(names))
+            rows = source_sql.stage_copy(
+                cursor,
+                table=upload.staging_table,
+                header=layout.header,
+                delimiter=layout.delimiter,
+                source=CopySource(head, fileobj, on_read=on_progress),
+            )
+            inferred = source_sql.infer_types(cursor, table=upload.staging_table, column_count=len(names))
+    except CsvError as exc:
+        upload.status, upload.error = CsvUploadStatus.FAILED, str(exc)
+        upload.save(update_fields=["status", "error"])
+        raise
+    upload.columns = [
+        {"header": header, "name": name, "inferred": kind}
+        for header, name, kind in zip(layout.header, names, inferred, strict=True)
+    ]
+    upload.row_count = rows
+    upload.save(update_fields=["columns", "row_count"])
+    return upload
+
+
+def default_table_name(filename: str) -> str:
+    return identifier_base(PurePath(filename).stem, empty="upload")
+
+
+def csv_load(
+    *,
+    upload: CsvUpload,
+    table_name: str,
+    column_types: dict[str, str] | None = None,
+    replace: bool = False,
+    user: AbstractBaseUser | None = None,
+) -> CsvUpload:
+    """Create (or replace) the uploads table from the staged rows in one transaction. Raises CsvError/SourceError."""
+    if upload.status != CsvUploadStatus.STAGED:
+        raise SourceError(f"upload {upload.pk} is {upload.status}, not staged")
+    table = identifier_base(table_name, empty="upload")
+    types = {column["name"]: column["inferred"] for column in upload.columns}
+    for name, kind in (column_types or {}).items():
+        if name not in types:
+            raise SourceError(f"no column {name!r} in {upload.filename}")
+        if kind not in source_sql.COLUMN_TYPES:
+            raise SourceError(f"column {name!r}: unknown type {kind!r} (use {', '.join(source_sql.COLUMN_TYPES)})")
+        types[name] = kind
+    schema = uploads_schema_name(upload.environment)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not replace and source_sql.table_exists(cursor, schema=schema, table=table):
+            raise SourceError(f"table {schema}.{table} already exists; choose replace to overwrite it")
+        for index, column in enumerate(upload.columns):
+            kind = types[column["name"]]
+            if kind in ("text", column["inferred"]):  # every value fits what was inferred
+                continue
+            misfit = source_sql.first_misfit(cursor, table=upload.staging_table, column_index=index, column_type=kind)
+            if misfit:
+                raise CsvError(f"data row {misfit[0]}: {misfit[1]!r} is not {kind}", column=column["header"])
+        try:
+            with transaction.atomic():
+                rows = source_sql.build_table(
+                    cursor,
+                    staging=upload.staging_table,
+                    schema=schema,
+                    table=table,
+                    columns=[(column["name"], types[column["name"]]) for column in upload.columns],
+                    replace=replace,
+                )
+        except (pg_errors.DataError, pg_errors.DatetimeFieldOverflow) as exc:
+            raise CsvError(f"{exc.diag.message_primary}; load that column as text") from None
+        _grant_if_role(cursor, environment=upload.environment, schema=schema)
+        source_sql.stage_drop(cursor, table=upload.staging_table)
+        _audit(
+            environment=upload.environment,
+            action=SourceAuditAction.CSV_LOAD,
+            schema=schema,
+            table=table,
+            user=user,
+            detail=f"{upload.filename}: {rows} rows{' (replaced)' if replace else ''}",
+        )
+        upload.status, upload.table_name, upload.row_count = CsvUploadStatus.LOADED, table, rows
+        upload.loaded_at = timezone.now()
+        upload.columns = [{**column, "type": types[column["name"]]} for column in upload.columns]
+        upload.save(update_fields=["status", "table_name", "row_count", "loaded_at", "columns"])
+    return upload
+
+
+def csv_discard(*, upload: CsvUpload) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        source_sql.stage_drop(cursor, table=upload.staging_table)
+        upload.status = CsvUploadStatus.DISCARDED
+        upload.save(update_fields=["status"])
+
+
+def csv_table_drop(*, environment: Environment, table_name: str, user: AbstractBaseUser | None) -> None:
+    schema = uploads_schema_name(environment)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not source_sql.table_exists(cursor, schema=schema, table=table_name):
+            raise SourceError(f"no table {schema}.{table_name}")
+        source_sql.drop_table(cursor, schema=schema, table=table_name)
+        _audit(environment=environment, action=SourceAuditAction.CSV_DROP, schema=schema, table=table_name, user=user)

@@ -1,0 +1,90 @@
+"""Per-user limits on running SQL (rate and concurrency) and the registry of running queries, in Redis.
+
+Redis, not the database: every web process must see the same counters, and a crashed process's
+entries expire on their own.
+"""
+
+import re
+import time
+from functools import cache
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+RUN_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class LimitExceeded(Exception):
+    def __init__(self, message: str, *, error_class: str):
+        super().__init__(message)
+        self.message = message
+        self.error_class = error_class
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+def _redis() -> redis.Redis:
+    return _client(settings.REDIS_URL)
+
+
+def _key(*parts: object) -> str:
+    # The database name keeps a test run and a development server on one Redis apart.
+    return ":".join(["heapsite", "sqlpage", connection.settings_dict["NAME"], *map(str, parts)])
+
+
+def query_slot_acquire(*, user_id: int, token: str, ttl_seconds: int) -> None:
+    """Count one run against the user's per-minute rate and hold one of their concurrent slots.
+
+    Raises LimitExceeded with a message saying which limit was hit and what to do.
+    """
+    client = _redis()
+    now = time.time()
+    rate_key = _key("rate", user_id, int(now // 60))
+    running_key = _key("running", user_id)
+    # One round trip: count the run, and take a slot (dropping the expired entries of crashed processes).
+    with client.pipeline() as pipe:
+        pipe.incr(rate_key)
+        pipe.expire(rate_key, 120)
+        pipe.zremrangebyscore(running_key, 0, now)
+        pipe.zadd(running_key, {token: now + ttl_seconds})
+        pipe.zcard(running_key)
+        pipe.expire(running_key, ttl_seconds)
+        count, _, _, _, running, _ = pipe.execute()
+    per_minute = settings.SQLPAGE_RATE_LIMIT_PER_MINUTE
+    most = settings.SQLPAGE_MAX_CONCURRENT_PER_USER
+    if count > per_minute or running > most:
+        client.zrem(running_key, token)
+    if count > per_minute:
+        wait = 60 - int(now % 60)
+        raise LimitExceeded(
+            f"rate limit: you can run {per_minute} queries per minute; try again in {wait} s",
+            error_class="RateLimited",
+        )
+    if running > most:
+        raise LimitExceeded(
+            f"you already have {most} queries running (the limit); wait for one to finish or cancel it",
+            error_class="TooManyRunning",
+        )
+
+
+def query_slot_release(*, user_id: int, token: str) -> None:
+    client = _redis()
+    with client.pipeline() as pipe:
+        pipe.zrem(_key("running", user_id), token)
+        pipe.delete(_key("backend", user_id, token))
+        pipe.execute()
+
+
+def backend_register(*, user_id: int, token: str, pid: int, ttl_seconds: int) -> None:
+    """Remember which server process runs the user's query, so a cancel request can reach it."""
+    _redis().set(_key("backend", user_id, token), pid, ex=ttl_seconds)
+
+
+def backend_lookup(*, user_id: int, token: str) -> int | None:
+    """The backend pid of the user's own running query (keyed by user: nobody can look up another's)."""
+    value = _redis().get(_key("backend", user_id, token))
+    return int(value) if value is not None else None

@@ -1,0 +1,81 @@
+"""Turning result values into escaped HTML cells and CSV fields.
+
+The grid is built here rather than with a template loop: 10,000 rows x 20 columns through the
+template engine takes seconds. ``html.escape`` (quotes included) on every value keeps it exactly as
+safe as autoescaping, without allocating a SafeString per cell.
+"""
+
+import datetime
+import json
+from decimal import Decimal
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
+
+from .execute import Column, QueryResult
+
+NUMERIC_TYPES = {"smallint", "integer", "bigint", "real", "double precision", "numeric", "oid"}
+TEMPORAL_TYPES = {"date", "timestamp", "timestamptz", "time"}
+
+
+def display_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, int | float | Decimal | datetime.date | datetime.time):
+        return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, memoryview | bytes):
+        return "\\x" + bytes(value).hex()
+    return str(value)
+
+
+def csv_value(value: object) -> str:
+    return "" if value is None else display_value(value)
+
+
+# Types whose Python values csv.writer already writes as display_value would (str(datetime) is
+# isoformat(" "), None is an empty field), so rows can go to the writer untouched: much faster.
+PLAIN_CSV_TYPES = {
+    "smallint", "integer", "bigint", "real", "double precision", "numeric", "oid", "text", "character varying",
+    "character", "name", "date", "timestamp", "timestamptz", "time", "uuid", "inet", "unknown",
+}  # fmt: skip
+
+
+def csv_rows(columns: list[Column], rows: list[tuple]):
+    if all(column.type_name in PLAIN_CSV_TYPES for column in columns):
+        return rows
+    return ([csv_value(value) for value in row] for row in rows)
+
+
+def column_kind(column: Column) -> str:
+    """What the quick chart makes of a column: number, time or category."""
+    if column.type_name in NUMERIC_TYPES:
+        return "number"
+    if column.type_name in TEMPORAL_TYPES:
+        return "time"
+    return "category"
+
+
+def results_table_html(result: QueryResult) -> SafeString:
+    head = "".join(
+        f'<th data-kind="{column_kind(column)}" title="{escape(column.type_name)}">{escape(column.name)}'
+        f'<span class="coltype">{escape(column.type_name)}</span></th>'
+        for column in result.columns
+    )
+    numeric = [column_kind(column) == "number" for column in result.columns]
+    parts = [f'<table class="sql-results"><thead><tr><th class="rownum">#</th>{head}</tr></thead><tbody>']
+    for index, row in enumerate(result.rows, start=1):
+        cells = []
+        for value, is_number in zip(row, numeric, strict=True):
+            if value is None:
+                cells.append('<td class="null">NULL</td>')
+            elif is_number:
+                cells.append(f'<td class="num">{escape(display_value(value))}</td>')
+            else:
+                cells.append(f"<td>{escape(display_value(value))}</td>")
+        parts.append(f'<tr><td class="rownum">{index}</td>{"".join(cells)}</tr>')
+    parts.append("</tbody></table>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value above went through escape()

@@ -1,0 +1,202 @@
+"""The SQL page (/e/<schema>/sql/). Views parse, call one service or selector, render."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_POST
+
+from heapsite.access import access_environment
+
+from . import selectors, services
+from .checks import QueryRejected
+from .execute import QueryFailed
+from .limits import LimitExceeded
+from .render import column_kind, results_table_html
+from .starters import starter_queries
+
+
+def sql_environment_view(view):
+    """access_environment, then the per-environment SQL permission; responses are private and never cached."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, schema: str, *args, **kwargs):
+        environment = access_environment(request, schema)
+        if not selectors.sql_can_run(user=request.user, environment=environment):
+            response = render(request, "warehouse/sqlpage/forbidden.html", {"environment": environment}, status=403)
+        else:
+            response = view(request, environment, *args, **kwargs)
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    return wrapper
+
+
+def _submitted_sql(request: HttpRequest) -> str:
+    # Browsers send textarea and FormData line breaks as CRLF; the editor has LF, and error positions
+    # are counted in the editor's text.
+    return request.POST.get("sql", "").replace("\r\n", "\n")
+
+
+def _is_fragment(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _limits() -> dict:
+    return {
+        "max_rows": settings.SQLPAGE_MAX_ROWS,
+        "csv_max_rows": settings.SQLPAGE_CSV_MAX_ROWS,
+        "timeout_s": settings.SQLPAGE_STATEMENT_TIMEOUT_MS / 1000,
+    }
+
+
+def _page_context(request: HttpRequest, environment, **extra) -> dict:
+    schemas = selectors.sql_schema_tables(environment=environment)
+    warehouse_tables = schemas[0].tables
+    context = {
+        "environment": environment,
+        "schemas": schemas,
+        "starters": starter_queries(tables=[(t.name, [column for column, _ in t.columns]) for t in warehouse_tables]),
+        "history": selectors.sql_history(user=request.user, environment=environment),
+        "saved_queries": selectors.saved_queries(environment=environment),
+        "limits": _limits(),
+        "initial_sql": "",
+        "saved": None,
+        "outcome": None,
+        "results_html": "",
+        "column_kinds": [],
+        "csv_error": "",
+        "save_errors": None,
+    }
+    context.update(extra)
+    return context
+
+
+def _outcome_context(outcome) -> dict:
+    result = outcome.result
+    return {
+        "outcome": outcome,
+        "results_html": results_table_html(result) if result else "",
+        "column_kinds": [column_kind(column) for column in result.columns] if result else [],
+    }
+
+
+@require_GET
+@sql_environment_view
+def sql_page(request: HttpRequest, environment) -> HttpResponse:
+    extra = {}
+    if saved_id := request.GET.get("saved", "").strip():
+        saved = (
+            selectors.saved_query_get(environment=environment, saved_id=int(saved_id)) if saved_id.isdigit() else None
+        )
+        if saved is not None:
+            extra.update(saved=saved, initial_sql=saved.sql)
+    elif run_id := request.GET.get("run", "").strip():
+        run = (
+            selectors.sql_history_entry(user=request.user, environment=environment, run_id=int(run_id))
+            if run_id.isdigit()
+            else None
+        )
+        if run is not None:
+            extra["initial_sql"] = run.sql
+    return render(request, "warehouse/sqlpage/page.html", _page_context(request, environment, **extra))
+
+
+@require_POST
+@sql_environment_view
+def sql_run(request: HttpRequest, environment) -> HttpResponse:
+    try:
+        text = _submitted_sql(request)
+    except RequestDataTooBig:
+        text = ""
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+        outcome = services.sql_query_reject_oversized(environment=environment, user=request.user, size=size)
+    else:
+        outcome = services.sql_query_run(
+            environment=environment,
+            user=request.user,
+            text=text,
+            run_token=services.clean_run_token(request.POST.get("run_token")),
+        )
+    context = {"environment": environment, "limits": _limits(), **_outcome_context(outcome)}
+    if _is_fragment(request):
+        # No request: the fragment needs no context processors (they would query every environment).
+        return HttpResponse(render_to_string("warehouse/sqlpage/_results.html", context))
+    return render(
+        request,
+        "warehouse/sqlpage/page.html",
+        _page_context(request, environment, initial_sql=text, **_outcome_context(outcome)),
+    )
+
+
+@require_POST
+@sql_environment_view
+def sql_cancel(request: HttpRequest, environment) -> HttpResponse:
+    cancelled = services.sql_query_cancel(
+        environment=environment, user=request.user, run_token=request.POST.get("run_token", "")
+    )
+    message = "cancel requested" if cancelled else "no running query of yours with that id (it may have finished)"
+    return JsonResponse({"cancelled": cancelled, "message": message})
+
+
+@require_POST
+@sql_environment_view
+def sql_csv(request: HttpRequest, environment) -> HttpResponse:
+    text = _submitted_sql(request)
+    try:
+        export = services.sql_query_csv(
+            environment=environment,
+            user=request.user,
+            text=text,
+            run_token=services.clean_run_token(request.POST.get("run_token")),
+        )
+    except (QueryRejected, QueryFailed, LimitExceeded) as error:
+        context = _page_context(request, environment, initial_sql=text)
+        context["csv_error"] = error.message
+        return render(request, "warehouse/sqlpage/page.html", context, status=400)
+    response = StreamingHttpResponse(export.chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
+
+
+@require_GET
+@sql_environment_view
+def sql_history(request: HttpRequest, environment) -> HttpResponse:
+    history = selectors.sql_history(user=request.user, environment=environment)
+    return render(request, "warehouse/sqlpage/_history.html", {"environment": environment, "history": history})
+
+
+@require_POST
+@sql_environment_view
+def saved_query_create(request: HttpRequest, environment) -> HttpResponse:
+    try:
+        saved = services.saved_query_create(
+            environment=environment,
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            description=request.POST.get("description", ""),
+            sql=_submitted_sql(request),
+        )
+    except ValidationError as error:
+        context = _page_context(request, environment, initial_sql=_submitted_sql(request), save_errors=error.messages)
+        return render(request, "warehouse/sqlpage/page.html", context, status=400)
+    return redirect(f"{reverse('sql_page', args=[environment.warehouse_schema])}?saved={saved.pk}")
+
+
+@require_POST
+@sql_environment_view
+def saved_query_delete(request: HttpRequest, environment, saved_id: int) -> HttpResponse:
+    saved = selectors.saved_query_get(environment=environment, saved_id=saved_id)
+    if saved is not None:
+        try:
+            services.saved_query_delete(saved=saved, user=request.user)
+        except ValidationError as error:
+            context = _page_context(request, environment, saved=saved, initial_sql=saved.sql)
+            context["save_errors"] = error.messages
+            return render(request, "warehouse/sqlpage/page.html", context, status=403)
+    return redirect("sql_page", environment.warehouse_schema)
