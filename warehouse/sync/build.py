@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from psycopg2 import sql
 
+from warehouse.naming import unique_identifier
 from warehouse.sql import sync as q
-from warehouse.sync.naming import column_names_for
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
     SESSION_BUILTIN_COLUMNS,
@@ -25,6 +25,12 @@ from warehouse.sync.tables import (
 logger = logging.getLogger(__name__)
 
 _TYPE_NAMES = {"timestamp with time zone": "timestamptz"}
+
+
+def column_names_for(keys, reserved: set[str]) -> dict[str, str]:
+    """Property key -> column name by the shared naming rules (warehouse/naming.py), keys in sorted order."""
+    taken: set[str] = set()
+    return {key: unique_identifier(key, taken=taken, reserved=reserved, empty="property") for key in sorted(keys)}
 
 
 def widen(classes) -> str:

@@ -27,9 +27,8 @@ from warehouse.models import (
 )
 from warehouse.roles import sql_role_grant_schema
 from warehouse.sql import sync as q
-from warehouse.sync.build import Builder, BuiltResult, widen
+from warehouse.sync.build import Builder, BuiltResult, column_names_for, widen
 from warehouse.sync.locking import atomic_with_lock_retry, environment_lock, lock_tables_exclusively
-from warehouse.sync.naming import column_names_for
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
     KEPT_TABLE_NAMES,
