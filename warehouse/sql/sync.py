@@ -190,12 +190,16 @@ def fill_parts(
     return sql.SQL(
         # MATERIALIZED: the planner must not fold the predicates into the joins (it picks bad plans
         # once there are dozens of them); this way they run exactly once per raw event.
+        # OFFSET 0 keeps the array computed once per event; only matching events are materialized.
         "WITH e AS MATERIALIZED ("
-        "  SELECT e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
-        "    e.hash, e.title, e.target_href, e.target_text, e.properties,"
-        "    array_remove(ARRAY[{cases}]::int[], NULL) AS tables"
-        "  FROM raw_events e"
-        "  WHERE e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8{bound}"
+        "  SELECT * FROM ("
+        "    SELECT e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
+        "      e.hash, e.title, e.target_href, e.target_text, e.properties,"
+        "      array_remove(ARRAY[{cases}]::int[], NULL) AS tables"
+        "    FROM raw_events e"
+        "    WHERE e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8{bound}"
+        "    OFFSET 0"
+        "  ) matched WHERE cardinality(matched.tables) > 0"
         ") "
         "INSERT INTO {parts} "
         "SELECT t.tbl, {select}, e.properties FROM e "
