@@ -64,6 +64,9 @@
   const outbox = []; // batches not yet accepted by the server
   let flushTimer = null;
   let retryTimer = null;
+  let lastSaved = 0; // when the state was last written to storage (the clock of now())
+  let otherTabWrote = false; // another tab changed the stored state since we last looked
+  let keepaliveBytes = 0; // bodies of keepalive requests in flight (browsers allow 64 KiB)
   let failures = 0; // consecutive failed sends: the retry backoff grows with them
   let pageviewTimer = null;
   let lastPageHref = null; // URL of the last recorded pageview, to skip no-op navigations
@@ -206,6 +209,7 @@
   }
 
   function saveState() {
+    lastSaved = now();
     writeStorage(storageKey(), state);
     writeCookie();
   }
@@ -277,8 +281,11 @@
     state.lastActivity = time;
   }
 
-  // Another tab of the site may have moved on (new session, identify, reset): follow it.
+  // Another tab of the site may have moved on (new session, identify, reset): follow it. The
+  // browser tells us when another tab writes (the "storage" event), so this costs nothing else.
   function followOtherTabs() {
+    if (!otherTabWrote) return;
+    otherTabWrote = false;
     const stored = readStorage(storageKey());
     if (!stored || !validUserId(stored.userId) || !stored.session || !stored.session.id) return;
     if (!(stored.lastActivity > state.lastActivity)) return;
@@ -297,11 +304,12 @@
   function touchSession(time) {
     followOtherTabs();
     const timeout = option("sessionTimeout", 30 * 60 * 1000);
-    if (!state.session || time - state.lastActivity > timeout || time < state.session.start_time) {
-      startSession(time);
-    }
+    const expired = !state.session || time - state.lastActivity > timeout || time < state.session.start_time;
+    if (expired) startSession(time);
     state.lastActivity = Math.max(state.lastActivity, time);
-    saveState();
+    // Storage writes cost more than the rest of a click: a few seconds' precision is plenty for a
+    // 30-minute timeout, and leaving the page saves the latest state.
+    if (expired || Math.abs(time - lastSaved) >= 5000) saveState();
   }
 
   // ---- describing elements (docs/api.md "Element hierarchy") ------------------------------------
@@ -334,8 +342,9 @@
     const attrs = {};
     for (const { name, value } of Array.from(element.attributes)) {
       if (SKIPPED_ATTRS.has(name) || /^on/i.test(name) || name.length > MAX_VALUE) continue;
-      // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact).
-      if (name === "class" && value === classes.join(" ")) continue;
+      // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact),
+      // or when it has no tokens at all: class="" still matches [class].
+      if (name === "class" && classes.length && value === classes.join(" ")) continue;
       attrs[name] = keep(value);
     }
     if (Object.keys(attrs).length) entry.attrs = attrs;
@@ -536,6 +545,13 @@
   function send(batch) {
     batch.sending = true;
     const body = payload(batch);
+    // keepalive lets a request outlive the page, but the browser refuses it once the bodies in
+    // flight pass 64 KiB: bursts go without it (pagehide hands leftovers to sendBeacon).
+    const keepalive = keepaliveBytes + body.length < 60000;
+    if (keepalive) keepaliveBytes += body.length;
+    const release = () => {
+      if (keepalive) keepaliveBytes -= body.length;
+    };
     let request;
     try {
       // text/plain keeps this a "simple" CORS request: no preflight round trip.
@@ -545,11 +561,12 @@
         headers: { "Content-Type": "text/plain;charset=UTF-8" },
         credentials: "omit",
         mode: "cors",
-        keepalive: body.length < 60000, // browsers cap keepalive bodies at 64 KiB
+        keepalive,
       });
     } catch (error) {
       request = Promise.reject(error);
     }
+    request.then(release, release);
     return request.then(
       (response) => {
         if (response.ok) {
@@ -618,6 +635,7 @@
   function beaconAll() {
     clearTimeout(flushTimer);
     flushTimer = null;
+    saveState();
     const keep = [];
     for (const batch of outbox.slice()) {
       if (!batch.events.length) continue;
@@ -740,6 +758,12 @@
     window.addEventListener("popstate", safe(onNavigation));
     window.addEventListener("hashchange", safe(onNavigation));
     window.addEventListener("pagehide", safe(beaconAll));
+    window.addEventListener(
+      "storage",
+      safe((event) => {
+        if (event.key === storageKey() || event.key === null) otherTabWrote = true;
+      }),
+    );
     document.addEventListener(
       "visibilitychange",
       safe(() => {
@@ -753,9 +777,19 @@
   }
 
   function load(appId, config) {
-    if (state) return; // one app per page
+    if (heap.appid !== null) return; // one app per page
     heap.appid = String(appId);
     heap.config = config && typeof config === "object" ? config : {};
+    // Start once the document is parsed, so the first pageview has the title (and whatever the
+    // page's own scripts set up) rather than a half-parsed page's.
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", safe(start), { once: true });
+    } else {
+      start();
+    }
+  }
+
+  function start() {
     pageReferrer = document.referrer || "";
     loadState();
     listen();

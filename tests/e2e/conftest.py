@@ -137,3 +137,11 @@ def live_server(live_server):
 
     connections.settings["default"]["CONN_MAX_AGE"] = 0
     return live_server
+
+
+def pytest_collection_modifyitems(config, items):
+    # Everything under tests/e2e drives Chromium: `-m "not e2e"` skips the lot while iterating.
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)

@@ -43,23 +43,27 @@ def query_slot_acquire(*, user_id: int, token: str, ttl_seconds: int) -> None:
     """
     client = _redis()
     now = time.time()
-    rate_key = _key("rate", user_id, int(now // 60))
+    rate_key = _key("rate", user_id)
     running_key = _key("running", user_id)
-    # One round trip: count the run, and take a slot (dropping the expired entries of crashed processes).
+    # One round trip: record the run in a sliding one-minute window, and take a slot (dropping the
+    # expired entries of crashed processes).
     with client.pipeline() as pipe:
-        pipe.incr(rate_key)
-        pipe.expire(rate_key, 120)
+        pipe.zremrangebyscore(rate_key, 0, now - 60)
+        pipe.zadd(rate_key, {f"{token}:{now}": now})
+        pipe.zcard(rate_key)
+        pipe.zrange(rate_key, 0, 0, withscores=True)
+        pipe.expire(rate_key, 61)
         pipe.zremrangebyscore(running_key, 0, now)
         pipe.zadd(running_key, {token: now + ttl_seconds})
         pipe.zcard(running_key)
         pipe.expire(running_key, ttl_seconds)
-        count, _, _, _, running, _ = pipe.execute()
+        _, _, count, oldest, _, _, _, running, _ = pipe.execute()
     per_minute = settings.SQLPAGE_RATE_LIMIT_PER_MINUTE
     most = settings.SQLPAGE_MAX_CONCURRENT_PER_USER
     if count > per_minute or running > most:
         client.zrem(running_key, token)
     if count > per_minute:
-        wait = 60 - int(now % 60)
+        wait = max(1, int(60 - (now - oldest[0][1])) + 1) if oldest else 60
         raise LimitExceeded(
             f"rate limit: you can run {per_minute} queries per minute; try again in {wait} s",
             error_class="RateLimited",
