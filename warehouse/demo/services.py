@@ -79,12 +79,11 @@ def demo_seed(
     end = end or timezone.now()
     with transaction.atomic():
         environment, created, api_key = environment_for_schema(schema)
-        if RawEvent.objects.filter(environment=environment).exists():
+        raw_models = (RawEvent, RawSession, RawUser, IdentityMerge)
+        if any(model.objects.filter(environment=environment).exists() for model in raw_models):
             if not replace:
-                raise DemoDataExists(
-                    f"environment {schema!r} already has raw events; use --replace to delete its raw data first"
-                )
-            for model in (RawEvent, RawSession, RawUser, IdentityMerge):
+                raise DemoDataExists(f"environment {schema!r} already has raw data; use --replace to delete it first")
+            for model in raw_models:
                 model.objects.filter(environment=environment).delete()
         generator = DemoGenerator(
             environment_id=environment.id, events=events, seed=seed, end_ms=int(end.timestamp() * 1000)

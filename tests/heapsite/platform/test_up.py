@@ -105,7 +105,7 @@ def test_up_serves_the_app_runs_jobs_and_ctrl_c_stops_everything(free_port, fres
         if "seed_demo" in get_commands():
             assert "Loading demo data (seed_demo)..." in output
         else:
-            assert "the seed_demo command is not available yet" in output
+            assert "the seed_demo command is not available" in output
         password = re.search(r"password: (\S+)", output).group(1)
         assert "user:     admin" in output
         assert re.search(r"Created environment main / production: app id \d+, server key hs_\S+", output)
