@@ -26,7 +26,9 @@ class Up:
     """A running `manage.py up`, its output collected line by line."""
 
     def __init__(self, port: int, database_url: str, *extra: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "HEAPSITE_TEST_DB_NAME"} | {"DATABASE_URL": database_url}
+        # As a newcomer's shell has it: no PYTHONUNBUFFERED, and the output goes to a pipe, not a terminal.
+        unset = ("HEAPSITE_TEST_DB_NAME", "PYTHONUNBUFFERED")
+        env = {k: v for k, v in os.environ.items() if k not in unset} | {"DATABASE_URL": database_url}
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "up", "--port", str(port), *extra],
             cwd=REPO,

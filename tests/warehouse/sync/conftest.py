@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.databases import database_url
 from tests.warehouse.sync import provider
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
 from warehouse.sql.sync import upper_bound
@@ -137,17 +138,10 @@ def column_types(schema, table):
 
 def worker_env(**extra) -> dict:
     env = dict(os.environ)
-    env["DATABASE_URL"] = _test_database_url()
+    # The test database, also when it is the embedded server's (a unix-socket host).
+    env["DATABASE_URL"] = database_url(settings.DATABASES["default"]["NAME"])
     env.update(extra)
     return env
-
-
-def _test_database_url() -> str:
-    db = settings.DATABASES["default"]
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    # The embedded PostgreSQL's HOST is a socket directory (a path) and it has no port.
-    host = quote(db["HOST"] or "", safe="") + (f":{db['PORT']}" if db.get("PORT") else "")
-    return f"postgres://{quote(db['USER'], safe='')}{password}@{host}/{db['NAME']}"
 
 
 WORKER_SCRIPT = (
