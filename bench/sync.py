@@ -68,6 +68,9 @@ def definition(number: int) -> EventTableSpec:
             + "text)s)"
         )
         params = {p + "path": f"/blog/{number % 9}%", p + "text": f"Button {(number * 3) % 25}"}
+    types = {0: ("pageview",), 1: ("click",), 2: ("click",), 3: ("submit", "click"), 4: ("custom",)}.get(
+        kind, ("pageview", "click")
+    )
     version = "2" if _state["edited"] == number else "1"
     if version == "2":
         params = {
@@ -82,6 +85,7 @@ def definition(number: int) -> EventTableSpec:
         params=params,
         version=version,
         label=f"Bench definition {number}",
+        event_types=types,
     )
 
 

@@ -15,7 +15,7 @@ from warehouse.models import Environment, RawEvent
 from warehouse.registry import EventTableSpec
 
 from . import sql as definitions_sql
-from .compiler import CompileError, compile_definition
+from .compiler import CompileError, compile_definition, definition_event_types
 from .compiler.css import ascii_lower
 from .models import Definition
 from .services import combo_resolver, definition_check_groups
@@ -67,6 +67,7 @@ def definition_event_tables(environment_id: int) -> list[EventTableSpec]:
                 params=params,
                 version=predicate_version(predicate, params),
                 label=definition.name,
+                event_types=definition_event_types(definition.groups),
             )
         )
     return specs

@@ -197,6 +197,9 @@ SYNC_DEFAULT_INTERVAL_SECONDS = env_int("SYNC_DEFAULT_INTERVAL_SECONDS", 60, min
 SYNC_WORK_MEM = env_str("SYNC_WORK_MEM", "64MB")
 # maintenance_work_mem for the sync's index builds.
 SYNC_MAINTENANCE_WORK_MEM = env_str("SYNC_MAINTENANCE_WORK_MEM", "256MB")
+# ANALYZE every rebuilt event table and all_events in the sync itself. Off: their column statistics
+# come from autovacuum (row counts are exact at once); turn it on where autovacuum is disabled.
+SYNC_ANALYZE_EVENT_TABLES = env_bool("SYNC_ANALYZE_EVENT_TABLES", False)
 # How long the swap waits for readers' locks per attempt, and how many attempts before failing.
 SYNC_LOCK_TIMEOUT_MS = env_int("SYNC_LOCK_TIMEOUT_MS", 2000, minimum=10)
 SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)

@@ -27,6 +27,10 @@ class EventTableSpec:
     version: str = ""
     # Display name, for the sync status page.
     label: str = ""
+    # The raw event types (`e.type`) the predicate can possibly match, if the provider knows them
+    # (e.g. ("click",)); empty means "any type". A promise: the sync evaluates the predicate only on
+    # raw events of these types, so a predicate that could match another type must leave this empty.
+    event_types: tuple[str, ...] = ()
 
 
 EventTableProvider = Callable[[int], list[EventTableSpec]]

@@ -3,12 +3,20 @@
 Public API (the raw-data browser and the sync use these):
 - `compile_selector(text, prefix=...) -> (sql.Composable, params)`: `target.matches(text)`.
 - `compile_definition(groups, prefix=..., resolve_combo=..., validate_regex=...) -> (sql, params)`.
+- `definition_event_types(groups)`: the `e.type`s a definition can match (() = any; for the sync).
 - `parse_selector_list(text)`: raises `CompileError` (message names the problem and its position).
 Predicates never evaluate to NULL and use only `%(<prefix>N)s` placeholders.
 """
 
 from .css import parse_selector_list
-from .definition import KINDS, compile_definition, compile_selector
+from .definition import KINDS, compile_definition, compile_selector, definition_event_types
 from .errors import CompileError
 
-__all__ = ["KINDS", "CompileError", "compile_definition", "compile_selector", "parse_selector_list"]
+__all__ = [
+    "KINDS",
+    "CompileError",
+    "compile_definition",
+    "compile_selector",
+    "definition_event_types",
+    "parse_selector_list",
+]

@@ -176,6 +176,15 @@ def compile_definition(
     return compiler.groups(groups, stack=stack), compiler.params.values
 
 
+def definition_event_types(groups) -> tuple[str, ...]:
+    """The raw event types a compiled definition can match (each group kind is its `e.type`); () when
+    a combo is involved (its members are resolved at compile time), meaning "any type"."""
+    kinds = {group.get("kind") for group in groups if isinstance(group, dict)} if isinstance(groups, list) else set()
+    if not kinds or not kinds <= set(KINDS) - {"combo"}:
+        return ()
+    return tuple(sorted(kinds))
+
+
 def compile_selector(text: str, *, prefix: str = "sel_") -> tuple[sql.Composable, dict[str, Any]]:
     """`target.matches(text)` as a boolean (never NULL) over raw_events `e`."""
     params = Params(prefix)

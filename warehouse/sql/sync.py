@@ -174,45 +174,103 @@ def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: b
     return statements
 
 
+def _matched_tables(predicates: list[tuple[int, sql.Composable, tuple[str, ...]]]) -> sql.Composed:
+    """int[] of the tables an event `e` belongs to, evaluating only the predicates its type can match.
+
+    Predicates are grouped by the event types they declare (`CASE e.type WHEN 'click' THEN ...`),
+    so a pageview never evaluates click predicates; those declaring no types go in every branch.
+    """
+
+    def array(entries) -> sql.Composed:
+        if not entries:
+            return sql.SQL("'{}'::int[]")
+        cases = sql.SQL(", ").join(
+            sql.SQL("CASE WHEN ({}) THEN {} END").format(predicate, sql.Literal(number))
+            for number, predicate in entries
+        )
+        return sql.SQL("array_remove(ARRAY[{}]::int[], NULL)").format(cases)
+
+    untyped = [(number, predicate) for number, predicate, types in predicates if not types]
+    types = sorted({type_ for _, _, declared in predicates for type_ in declared})
+    if not types:
+        return array(untyped)
+    branches = [
+        sql.SQL("WHEN {} THEN {}").format(
+            sql.Literal(type_),
+            array(
+                [(number, predicate) for number, predicate, declared in predicates if not declared or type_ in declared]
+            ),
+        )
+        for type_ in types
+    ]
+    return sql.SQL("CASE e.type {} ELSE {} END").format(sql.SQL(" ").join(branches), array(untyped))
+
+
 def fill_parts(
-    stage: str, parent: str, predicates: list[tuple[int, sql.Composable]], *, lower_bound: bool
+    stage: str,
+    parent: str,
+    predicates: list[tuple[int, sql.Composable, tuple[str, ...]]],
+    *,
+    lower_bound: bool,
+    all_events: tuple[sql.Identifier, list[tuple[int, str]]] | None = None,
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
-    `predicates` are (table number, boolean SQL over raw_events e). Events with xact_id in
-    [%(since)s, %(until)s) are read (no lower bound for a rebuild).
+    `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
+    Events with xact_id in [%(since)s, %(until)s) are read (no lower bound for a rebuild).
+    With `all_events` = (existing table, [(table number, table name)]), the same statement also
+    appends each staged row's all_events row there (from the insert's RETURNING: the wide staged
+    rows are not read back); the statement's row count is then that of all_events.
     """
-    cases = sql.SQL(", ").join(
-        sql.SQL("CASE WHEN ({}) THEN {} END").format(predicate, sql.Literal(number)) for number, predicate in predicates
-    )
     select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
     bound = sql.SQL(" AND e.xact_id >= %(since)s::xid8") if lower_bound else sql.SQL("")
-    return sql.SQL(
-        # MATERIALIZED: the planner must not fold the predicates into the joins (it picks bad plans
-        # once there are dozens of them); this way they run exactly once per raw event.
-        # OFFSET 0 keeps the array computed once per event; only matching events are materialized.
-        "WITH e AS MATERIALIZED ("
+    statement = sql.SQL(
+        # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw
+        # event and never folded into the joins (the planner picks bad plans once there are dozens
+        # of them); only matching events reach the joins. A plain subquery rather than a
+        # MATERIALIZED CTE, so the matching events stream into the insert instead of spilling to disk.
+        "INSERT INTO {parts} "
+        "SELECT t.tbl, {select}, e.properties FROM ("
         "  SELECT * FROM ("
         "    SELECT e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
-        "      e.hash, e.title, e.target_href, e.target_text, e.properties,"
-        "      array_remove(ARRAY[{cases}]::int[], NULL) AS tables"
+        "      e.hash, e.title, e.target_href, e.target_text, e.properties, {matched} AS tables"
         "    FROM raw_events e"
         "    WHERE e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8{bound}"
         "    OFFSET 0"
         "  ) matched WHERE cardinality(matched.tables) > 0"
-        ") "
-        "INSERT INTO {parts} "
-        "SELECT t.tbl, {select}, e.properties FROM e "
+        ") e "
         "CROSS JOIN LATERAL unnest(e.tables) AS t(tbl) "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id "
         "LEFT JOIN raw_sessions s ON s.environment_id = e.environment_id AND s.session_id = e.session_id"
     ).format(
         parts=sql.Identifier(stage, parent),
         select=select,
-        cases=cases,
+        matched=_matched_tables(predicates),
         bound=bound,
         merge_map=sql.Identifier(stage, "_merge_map"),
     )
+    if all_events is None:
+        return statement
+    target, names = all_events
+    return sql.SQL(
+        "WITH staged AS ({statement} RETURNING tbl, event_id, user_id, session_id, time) "
+        "INSERT INTO {target} (event_id, user_id, session_id, time, event_table_name) "
+        "SELECT p.event_id, p.user_id, p.session_id, p.time, n.name FROM staged p "
+        "JOIN (VALUES {names}) AS n(tbl, name) ON n.tbl = p.tbl"
+    ).format(
+        statement=statement,
+        target=target,
+        names=sql.SQL(", ").join(
+            sql.SQL("({}, {})").format(sql.Literal(number), sql.Literal(name)) for number, name in names
+        ),
+    )
+
+
+def create_all_events(target: sql.Identifier) -> sql.Composed:
+    """The empty all_events table (filled by fill_parts in the same pass as the event tables)."""
+    return sql.SQL(
+        "CREATE TABLE {} (event_id bigint, user_id bigint, session_id bigint, time timestamptz, event_table_name text)"
+    ).format(target)
 
 
 def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:

@@ -26,6 +26,14 @@ logger = logging.getLogger(__name__)
 
 _TYPE_NAMES = {"timestamp with time zone": "timestamptz"}
 
+# EVENT_TABLE_STATISTICS: unless settings.SYNC_ANALYZE_EVENT_TABLES, rebuilt event tables and
+# all_events are not ANALYZEd by the sync (users and sessions, small, always are). Their row and
+# page counts are exact as soon as they are swapped in (CREATE INDEX records them), so analysts'
+# plans get the sizes right at once; the column statistics (distinct values, common values,
+# histograms) come from autovacuum, which analyzes a table without statistics on its next round
+# (autovacuum_naptime, 1 minute by default). Analyzing ~20 tables cost 1.5-2 s of a 1M-event full
+# sync. Where autovacuum is off, set SYNC_ANALYZE_EVENT_TABLES.
+
 
 def column_names_for(keys, reserved: set[str]) -> dict[str, str]:
     """Property key -> column name by the shared naming rules (warehouse/naming.py), keys in sorted order."""
@@ -113,9 +121,20 @@ class Builder:
         return {key: [names[key], types[key]] for key in sorted(types)}
 
     def typed_table(
-        self, *, source: str, name: str, builtin: list[str], columns: dict, indexes: list[str], unique: str = ""
+        self,
+        *,
+        source: str,
+        name: str,
+        builtin: list[str],
+        columns: dict,
+        indexes: list[str],
+        unique: str = "",
+        analyze: bool = True,
     ) -> int:
-        """CREATE build.<name> AS the built-in columns plus typed property columns of work.<source>."""
+        """CREATE build.<name> AS the built-in columns plus typed property columns of work.<source>.
+
+        Event tables skip ANALYZE (analyze=False): see EVENT_TABLE_STATISTICS at the top of this module.
+        """
         properties = [(key, column, type_) for key, (column, type_) in columns.items()]
         select = q.typed_select(builtin, properties, sql.Identifier(self.work, source))
         rows = self.execute(sql.SQL("CREATE TABLE {} AS ").format(sql.Identifier(self.build, name)) + select)
@@ -123,24 +142,37 @@ class Builder:
             self.execute(q.create_index(self.build, name, unique, unique=True))
         for column in indexes:
             self.execute(q.create_index(self.build, name, column))
-        self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, name)))
+        if analyze:
+            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, name)))
         return rows
 
-    def event_parts(self, tables: list[EventTable], *, parent: str, since: str | None, until: str) -> None:
+    def event_parts(
+        self, tables: list[EventTable], *, parent: str, since: str | None, until: str, with_all_events: bool = False
+    ) -> None:
         """One pass over the raw events filling one partition per table (predicates all evaluated together).
 
         Partitions of `_parts` are logged: a table without property columns becomes the finished
-        table itself (detached, never copied); `_inc` partitions only feed appends.
+        table itself (detached, never copied); `_inc` partitions only feed appends. With
+        `with_all_events`, the same pass also fills build.all_events (indexed by event_tables()).
         """
         numbers = [table.number for table in tables]
         for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
             self.execute(statement)
+        all_events = None
+        if with_all_events:
+            target = sql.Identifier(self.build, "all_events")
+            self.execute(q.create_all_events(target))
+            all_events = (target, [(table.number, table.table_name) for table in tables])
         params = {"environment_id": self.environment_id, "since": since, "until": until}
         for table in tables:
             params.update(table.params)
         self.progress.begin("matching raw events")
         statement = q.fill_parts(
-            self.work, parent, [(table.number, table.predicate) for table in tables], lower_bound=since is not None
+            self.work,
+            parent,
+            [(table.number, table.predicate, table.event_types) for table in tables],
+            lower_bound=since is not None,
+            all_events=all_events,
         )
         rows = self.execute(statement, params)
         self.progress.finish_step(0)
@@ -149,8 +181,9 @@ class Builder:
     def event_tables(self, tables: list[EventTable], *, with_all_events: bool) -> tuple[dict[str, BuiltResult], int]:
         """Finished event tables (and optionally all_events) in the build schema from work._parts."""
         types = self.infer_partitions("_parts")
-        all_events_rows = self.all_events(tables) if with_all_events else 0
+        all_events_rows = 0
         if with_all_events:  # count from the narrow all_events rather than re-reading the partitions
+            self.index_all_events()
             self.cursor.execute(
                 sql.SQL("SELECT event_table_name, count(*) FROM {} GROUP BY 1").format(
                     sql.Identifier(self.build, "all_events")
@@ -158,6 +191,7 @@ class Builder:
             )
             by_name = dict(self.cursor.fetchall())
             counts = {table.number: by_name.get(table.table_name, 0) for table in tables}
+            all_events_rows = sum(by_name.values())
         else:
             self.cursor.execute(
                 sql.SQL("SELECT tbl, count(*) FROM {} GROUP BY tbl").format(sql.Identifier(self.work, "_parts"))
@@ -176,6 +210,7 @@ class Builder:
                     builtin=table.builtin_columns,
                     columns=columns,
                     indexes=["user_id", "time"],
+                    analyze=settings.SYNC_ANALYZE_EVENT_TABLES,
                 )
             else:
                 self.adopt_partition(partition, table)
@@ -204,27 +239,17 @@ class Builder:
         )
         for column in ("user_id", "time"):
             self.execute(q.create_index(self.build, table.table_name, column))
-        self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))
+        if settings.SYNC_ANALYZE_EVENT_TABLES:
+            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))
 
-    def all_events(self, tables: list[EventTable]) -> int:
-        names = sql.SQL(", ").join(
-            sql.SQL("({}, {})").format(sql.Literal(table.number), sql.Literal(table.table_name)) for table in tables
-        )
+    def index_all_events(self) -> None:
+        """Index build.all_events (filled in the same pass as the event tables: event_parts(with_all_events=True))."""
         self.progress.begin("building table", "all_events")
-        rows = self.execute(
-            sql.SQL(
-                "CREATE TABLE {target} AS "
-                "SELECT p.event_id, p.user_id, p.session_id, p.time, n.name AS event_table_name "
-                "FROM {parts} p JOIN (VALUES {names}) AS n(tbl, name) ON n.tbl = p.tbl"
-            ).format(
-                target=sql.Identifier(self.build, "all_events"), parts=sql.Identifier(self.work, "_parts"), names=names
-            )
-        )
         for column in ("user_id", "time", "event_table_name"):
             self.execute(q.create_index(self.build, "all_events", column))
-        self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, "all_events")))
-        self.progress.finish_step(rows)
-        return rows
+        if settings.SYNC_ANALYZE_EVENT_TABLES:
+            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, "all_events")))
+        self.progress.finish_step(0)
 
     def user_migrations(self) -> int:
         rows = self.execute(

@@ -35,6 +35,7 @@ class EventTable:
     label: str
     predicate: sql.Composable
     params: Mapping[str, Any] = field(default_factory=dict)
+    event_types: tuple[str, ...] = ()  # empty: any raw event type (see EventTableSpec.event_types)
 
     @property
     def builtin_columns(self) -> list[str]:
@@ -43,7 +44,9 @@ class EventTable:
 
 def environment_event_tables(environment_id: int) -> tuple[list[EventTable], list[str]]:
     """Pageviews plus every valid registered spec; problems name the specs that were left out and why."""
-    tables = [EventTable(0, PAGEVIEWS_KEY, "pageviews", "1", "Pageviews", sql.SQL("e.type = 'pageview'"))]
+    tables = [
+        EventTable(0, PAGEVIEWS_KEY, "pageviews", "1", "Pageviews", sql.SQL("e.type = 'pageview'"), {}, ("pageview",))
+    ]
     problems: list[str] = []
     names: set[str] = set()
     params: set[str] = set()
@@ -62,6 +65,15 @@ def environment_event_tables(environment_id: int) -> tuple[list[EventTable], lis
         names.add(name)
         params |= set(spec.params)
         tables.append(
-            EventTable(number, spec.key, name, spec.version, spec.label or name, spec.predicate, dict(spec.params))
+            EventTable(
+                number,
+                spec.key,
+                name,
+                spec.version,
+                spec.label or name,
+                spec.predicate,
+                dict(spec.params),
+                tuple(sorted(set(spec.event_types))),
+            )
         )
     return tables, problems
