@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from psycopg2 import sql
 
-from definitions.compiler import CompileError, compile_definition, compile_selector
+from definitions.compiler import CompileError, compile_definition, compile_selector, definition_event_types
 from definitions.compiler.postgres import postgres_regex_error
 from warehouse.models import RawEvent
 
@@ -289,3 +289,13 @@ def test_params_are_named_with_the_prefix_and_predicates_are_never_null(events):
     with connection.cursor() as cursor:
         cursor.execute(query.format(p=predicate), params)
         assert cursor.fetchone() == (0, 6)
+
+
+def test_definition_event_types_name_the_group_kinds_and_give_up_on_combos():
+    click = {"kind": "click", "conditions": [{"type": "selector", "value": "button"}]}
+    custom = {"kind": "custom", "event_name": "Signed Up", "conditions": []}
+    assert definition_event_types([click]) == ("click",)
+    assert definition_event_types([custom, click, click]) == ("click", "custom")
+    # A combo's members are other definitions: any type ("no promise").
+    assert definition_event_types([click, {"kind": "combo", "definitions": [3]}]) == ()
+    assert definition_event_types([]) == ()

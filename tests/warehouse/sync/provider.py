@@ -36,6 +36,7 @@ def provide(environment_id: int) -> list[EventTableSpec]:
             params=spec.get("params", {}),
             version=spec.get("version", "1"),
             label=spec.get("label", spec["table_name"]),
+            event_types=tuple(spec.get("event_types", ())),
         )
         for spec in specs
     ]

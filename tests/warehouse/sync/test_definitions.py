@@ -150,3 +150,33 @@ def test_retroactive_define_edit_rename_delete(raw, sync_env, set_specs):
     sync(sync_env)
     assert rows(f"SELECT to_regclass('{schema}.pricing') AS t") == [{"t": None}]
     assert rows(f"SELECT DISTINCT event_table_name FROM {schema}.all_events") == [{"event_table_name": "pageviews"}]
+
+
+def test_predicates_grouped_by_declared_event_types(raw, sync_env, set_specs):
+    """Specs that declare their event types match exactly as without the declaration, next to untyped ones."""
+    typed = [
+        {**SIGNUP, "event_types": ["click", "custom"]},
+        {**PRICING, "event_types": ["pageview"]},
+        {**COMBO, "event_types": []},  # untyped: evaluated for every type
+    ]
+    set_specs(sync_env.id, typed)
+    raw.session(1, 7)
+    click = raw.event("click", user_id=7, target_text="Start trial")
+    raw.event("submit", user_id=7, target_text="Start trial")
+    custom = raw.event("custom", user_id=7, event_name="Signed Up")
+    pricing = raw.event("pageview", user_id=7, path="/pricing/team")
+    blog = raw.event("pageview", user_id=7, path="/blog")
+    sync(sync_env, full=True)
+    schema = sync_env.warehouse_schema
+    assert ids(schema, "signed_up") == [click.id, custom.id]
+    assert ids(schema, "viewed_pricing") == [pricing.id]
+    assert ids(schema, "converted") == [click.id, custom.id, pricing.id]
+    assert sorted((r["event_table_name"], r["event_id"]) for r in rows(f"SELECT * FROM {schema}.all_events")) == sorted(
+        [("signed_up", click.id), ("signed_up", custom.id), ("viewed_pricing", pricing.id)]
+        + [("converted", i) for i in (click.id, custom.id, pricing.id)]
+        + [("pageviews", pricing.id), ("pageviews", blog.id)]
+    )
+    later = raw.event("click", user_id=7, target_text="Start trial")
+    sync(sync_env)  # incremental: the same grouped pass over the new events
+    assert ids(schema, "signed_up") == [click.id, custom.id, later.id]
+    assert ids(schema, "converted") == [click.id, custom.id, pricing.id, later.id]
