@@ -153,7 +153,9 @@ def main() -> None:
         counts_time, rows = best_of(5, counts)
         sample_time, _ = best_of(5, sample)
         ratio, scan_ratio = counts_time / baseline, counts_time / scan_baseline
-        verdict = "OK" if ratio <= TARGET_RATIO and counts_time < TARGET_SECONDS else "MISSED"
+        # The target (issue 4, bench/RESULTS.md): at most 2x a plain count(*) that scans the same
+        # rows, and under 0.5 s. The index-only count never reads the heap the preview must read.
+        verdict = "OK" if scan_ratio <= TARGET_RATIO and counts_time < TARGET_SECONDS else "MISSED"
         print(f"preview ({label}) {selector!r}: {sum(r[1] for r in rows):,} matches")
         print(
             f"  per-day counts over 30 days: {counts_time * 1000:8.1f} ms  {ratio:.2f}x the planned count,"
