@@ -212,19 +212,15 @@ def fill_parts(
     predicates: list[tuple[int, sql.Composable, tuple[str, ...]]],
     *,
     lower_bound: bool,
-    all_events: tuple[sql.Identifier, list[tuple[int, str]]] | None = None,
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
     `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
     Events with xact_id in [%(since)s, %(until)s) are read (no lower bound for a rebuild).
-    With `all_events` = (existing table, [(table number, table name)]), the same statement also
-    appends each staged row's all_events row there (from the insert's RETURNING: the wide staged
-    rows are not read back); the statement's row count is then that of all_events.
     """
     select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
     bound = sql.SQL(" AND e.xact_id >= %(since)s::xid8") if lower_bound else sql.SQL("")
-    statement = sql.SQL(
+    return sql.SQL(
         # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw
         # event and never folded into the joins (the planner picks bad plans once there are dozens
         # of them); only matching events reach the joins. A plain subquery rather than a
@@ -249,28 +245,6 @@ def fill_parts(
         bound=bound,
         merge_map=sql.Identifier(stage, "_merge_map"),
     )
-    if all_events is None:
-        return statement
-    target, names = all_events
-    return sql.SQL(
-        "WITH staged AS ({statement} RETURNING tbl, event_id, user_id, session_id, time) "
-        "INSERT INTO {target} (event_id, user_id, session_id, time, event_table_name) "
-        "SELECT p.event_id, p.user_id, p.session_id, p.time, n.name FROM staged p "
-        "JOIN (VALUES {names}) AS n(tbl, name) ON n.tbl = p.tbl"
-    ).format(
-        statement=statement,
-        target=target,
-        names=sql.SQL(", ").join(
-            sql.SQL("({}, {})").format(sql.Literal(number), sql.Literal(name)) for number, name in names
-        ),
-    )
-
-
-def create_all_events(target: sql.Identifier) -> sql.Composed:
-    """The empty all_events table (filled by fill_parts in the same pass as the event tables)."""
-    return sql.SQL(
-        "CREATE TABLE {} (event_id bigint, user_id bigint, session_id bigint, time timestamptz, event_table_name text)"
-    ).format(target)
 
 
 def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:

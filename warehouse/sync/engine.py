@@ -178,7 +178,7 @@ class _Sync(ApplySteps):
         self.progress.finish_step()
         sessions = b.sessions(b.stage_sessions(only_changed=False))
         users = b.users(b.stage_users(only_changed=False))
-        b.event_parts(tables, parent="_parts", since=None, until=self.until, with_all_events=True)
+        b.event_parts(tables, parent="_parts", since=None, until=self.until)
         results, all_events_rows = b.event_tables(tables, with_all_events=True)
         b.user_migrations()
         checkpoint("before-swap")
