@@ -99,6 +99,15 @@ def property_classes(table: sql.Composable) -> sql.Composed:
     ).format(cls=value_class(), table=table)
 
 
+def property_classes_by_table(table: sql.Composable) -> sql.Composed:
+    """(tbl, key, classes[]) over a partitioned staging table: one pass infers every table's columns."""
+    return sql.SQL(
+        "SELECT p.tbl, kv.key, array_agg(DISTINCT {cls}) FROM {table} p "
+        "CROSS JOIN LATERAL jsonb_each(p.properties) AS kv(key, v) "
+        "WHERE p.properties <> '{{}}'::jsonb AND jsonb_typeof(kv.v) <> 'null' GROUP BY p.tbl, kv.key"
+    ).format(cls=value_class(), table=table)
+
+
 def property_value(key: str, type_: str, source: str = "p") -> sql.Composed:
     """Typed value of property `key` from `source`.properties; the inferred type fits every value."""
     if type_ == "boolean":
@@ -143,7 +152,7 @@ def merge_map(stage: str) -> sql.Composed:
     ).format(table=sql.Identifier(stage, "_merge_map"))
 
 
-def parts_parent(stage: str, parent: str, table_numbers: list[int]) -> list[sql.Composed]:
+def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: bool) -> list[sql.Composed]:
     """DDL of stage.<parent>, LIST-partitioned by table number: one partition <parent><n> per event table."""
     columns = [sql.SQL("tbl int")]
     columns += [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_, _ in EVENT_COLUMNS]
@@ -155,8 +164,11 @@ def parts_parent(stage: str, parent: str, table_numbers: list[int]) -> list[sql.
     ]
     for number in table_numbers:
         statements.append(
-            sql.SQL("CREATE UNLOGGED TABLE {} PARTITION OF {} FOR VALUES IN ({})").format(
-                sql.Identifier(stage, f"{parent}{number}"), sql.Identifier(stage, parent), sql.Literal(number)
+            sql.SQL("CREATE {}TABLE {} PARTITION OF {} FOR VALUES IN ({})").format(
+                sql.SQL("" if logged else "UNLOGGED "),
+                sql.Identifier(stage, f"{parent}{number}"),
+                sql.Identifier(stage, parent),
+                sql.Literal(number),
             )
         )
     return statements
@@ -193,7 +205,7 @@ def fill_parts(
     )
 
 
-def stage_users(stage: str, *, only_changed: bool) -> sql.Composed:
+def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
     """stage._users: one row per surviving user id, merged-away users folded into their target.
 
     Properties of merged users are combined, the target's own values winning over older merges.
@@ -208,16 +220,18 @@ def stage_users(stage: str, *, only_changed: bool) -> sql.Composed:
             "   WHERE u2.environment_id = %(environment_id)s AND u2.last_modified >= %(modified_since)s"
             "   UNION SELECT to_user_id FROM {mm} WHERE changed)"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
-    return sql.SQL(
+    source = sql.SQL(
+        "CREATE UNLOGGED TABLE {src} AS "
+        "SELECT coalesce(m.to_user_id, u.user_id) AS uid, m.to_user_id IS NULL AS is_self, m.time AS merged_at,"
+        "  u.identity, u.joindate, u.last_modified, u.properties"
+        " FROM raw_users u LEFT JOIN {mm} m ON m.from_user_id = u.user_id"
+        " WHERE u.environment_id = %(environment_id)s{affected}"
+    ).format(src=sql.Identifier(stage, "_users_src"), mm=sql.Identifier(stage, "_merge_map"), affected=affected)
+    users = sql.SQL(
         "CREATE UNLOGGED TABLE {users} AS "
-        "WITH src AS ("
-        "  SELECT coalesce(m.to_user_id, u.user_id) AS uid, m.to_user_id IS NULL AS is_self, m.time AS merged_at,"
-        "    u.identity, u.joindate, u.last_modified, u.properties"
-        "  FROM raw_users u LEFT JOIN {mm} m ON m.from_user_id = u.user_id"
-        "  WHERE u.environment_id = %(environment_id)s{affected}"
-        "), props AS ("
+        "WITH props AS ("
         "  SELECT src.uid, jsonb_object_agg(kv.key, kv.value ORDER BY src.is_self, src.merged_at NULLS LAST) AS properties"
-        "  FROM src CROSS JOIN LATERAL jsonb_each(src.properties) kv GROUP BY src.uid"
+        "  FROM {src} src CROSS JOIN LATERAL jsonb_each(src.properties) kv GROUP BY src.uid"
         ") "
         "SELECT a.user_id, a.identity, props.properties ->> 'handle' AS handle,"
         "  props.properties ->> 'email' AS email, a.joindate, a.last_modified,"
@@ -225,9 +239,10 @@ def stage_users(stage: str, *, only_changed: bool) -> sql.Composed:
         "FROM (SELECT src.uid AS user_id,"
         "    coalesce(max(src.identity) FILTER (WHERE src.is_self), max(src.identity)) AS identity,"
         "    min(src.joindate) AS joindate, max(src.last_modified) AS last_modified"
-        "  FROM src GROUP BY src.uid) a "
+        "  FROM {src} src GROUP BY src.uid) a "
         "LEFT JOIN props ON props.uid = a.user_id"
-    ).format(users=sql.Identifier(stage, "_users"), mm=sql.Identifier(stage, "_merge_map"), affected=affected)
+    ).format(users=sql.Identifier(stage, "_users"), src=sql.Identifier(stage, "_users_src"))
+    return [source, sql.SQL("ANALYZE {}").format(sql.Identifier(stage, "_users_src")), users]
 
 
 def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:

@@ -86,6 +86,14 @@ class Builder:
         self.cursor.execute(q.property_classes(sql.Identifier(schema, table)))
         return {key: widen(classes) for key, classes in self.cursor.fetchall()}
 
+    def infer_partitions(self, parent: str) -> dict[int, dict[str, str]]:
+        """{table number: {property key: type}} for every partition of work.<parent>, in one pass."""
+        self.cursor.execute(q.property_classes_by_table(sql.Identifier(self.work, parent)))
+        types: dict[int, dict[str, str]] = {}
+        for number, key, classes in self.cursor.fetchall():
+            types.setdefault(number, {})[key] = widen(classes)
+        return types
+
     def property_columns(self, types: dict[str, str], reserved: list[str]) -> dict[str, list[str]]:
         names = column_names_for(list(types), set(reserved))
         return {key: [names[key], types[key]] for key in sorted(types)}
@@ -105,8 +113,13 @@ class Builder:
         return rows
 
     def event_parts(self, tables: list[EventTable], *, parent: str, since: str | None, until: str) -> None:
-        """One pass over the raw events filling one partition per table (predicates all evaluated together)."""
-        for statement in q.parts_parent(self.work, parent, [table.number for table in tables]):
+        """One pass over the raw events filling one partition per table (predicates all evaluated together).
+
+        Partitions of `_parts` are logged: a table without property columns becomes the finished
+        table itself (detached, never copied); `_inc` partitions only feed appends.
+        """
+        numbers = [table.number for table in tables]
+        for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
             self.execute(statement)
         params = {"environment_id": self.environment_id, "since": since, "until": until}
         for table in tables:
@@ -119,26 +132,56 @@ class Builder:
         self.progress.finish_step(0)
         logger.info("sync env %s: %s event rows staged for %s tables", self.environment_id, rows, len(tables))
 
-    def event_tables(self, tables: list[EventTable]) -> dict[str, BuiltResult]:
-        """Finished event tables in the build schema from the partitions of work._parts."""
+    def event_tables(self, tables: list[EventTable], *, with_all_events: bool) -> tuple[dict[str, BuiltResult], int]:
+        """Finished event tables (and optionally all_events) in the build schema from work._parts."""
+        types = self.infer_partitions("_parts")
+        self.cursor.execute(
+            sql.SQL("SELECT tbl, count(*) FROM {} GROUP BY tbl").format(sql.Identifier(self.work, "_parts"))
+        )
+        counts = dict(self.cursor.fetchall())
+        all_events_rows = self.all_events(tables) if with_all_events else 0
         results = {}
         for position, table in enumerate(tables):
             started = time.monotonic()
             self.progress.begin("building table", table.table_name)
             partition = f"_parts{table.number}"
-            columns = self.property_columns(self.infer(self.work, partition), table.builtin_columns)
-            rows = self.typed_table(
-                source=partition,
-                name=table.table_name,
-                builtin=table.builtin_columns,
-                columns=columns,
-                indexes=["user_id", "time"],
-            )
+            columns = self.property_columns(types.get(table.number, {}), table.builtin_columns)
+            if columns:
+                rows = self.typed_table(
+                    source=partition,
+                    name=table.table_name,
+                    builtin=table.builtin_columns,
+                    columns=columns,
+                    indexes=["user_id", "time"],
+                )
+            else:
+                self.adopt_partition(partition, table)
+                rows = counts.get(table.number, 0)
             results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
             self.progress.finish_step(rows)
             if position == 0:
                 checkpoint("mid-build")
-        return results
+        return results, all_events_rows
+
+    def adopt_partition(self, partition: str, table: EventTable) -> None:
+        """Turn a partition into the finished table without copying it (its extra columns are dropped)."""
+        source = sql.Identifier(self.work, partition)
+        self.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(sql.Identifier(self.work, "_parts"), source))
+        extra = ["tbl", "properties"] + [name for name, _, _ in q.EVENT_COLUMNS if name not in table.builtin_columns]
+        self.execute(
+            sql.SQL("ALTER TABLE {} {}").format(
+                source, sql.SQL(", ").join(sql.SQL("DROP COLUMN {}").format(sql.Identifier(name)) for name in extra)
+            )
+        )
+        self.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(source, sql.Identifier(self.build)))
+        self.execute(
+            sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                sql.Identifier(self.build, partition), sql.Identifier(table.table_name)
+            )
+        )
+        for column in ("user_id", "time"):
+            self.execute(q.create_index(self.build, table.table_name, column))
+        self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))
 
     def all_events(self, tables: list[EventTable]) -> int:
         names = sql.SQL(", ").join(
@@ -169,20 +212,23 @@ class Builder:
         return rows
 
     def stage_users(self, *, only_changed: bool, modified_since=None) -> dict[str, str]:
-        self.execute(
-            q.stage_users(self.work, only_changed=only_changed),
-            {"environment_id": self.environment_id, "modified_since": modified_since},
-        )
+        for table in ("_users_src", "_users"):
+            self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, table)))
+        for statement in q.stage_users(self.work, only_changed=only_changed):
+            self.execute(statement, {"environment_id": self.environment_id, "modified_since": modified_since})
+        self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_users")))
         types = self.infer(self.work, "_users")
         for key in q.USER_BUILTIN_PROPERTIES:
             types.pop(key, None)
         return types
 
     def stage_sessions(self, *, only_changed: bool, modified_since=None) -> dict[str, str]:
+        self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, "_sessions")))
         self.execute(
             q.stage_sessions(self.work, only_changed=only_changed),
             {"environment_id": self.environment_id, "modified_since": modified_since},
         )
+        self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_sessions")))
         return self.infer(self.work, "_sessions")
 
     def users(self, types: dict[str, str]) -> BuiltResult:

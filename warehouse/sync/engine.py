@@ -182,8 +182,7 @@ class _Sync:
         sessions = b.sessions(b.stage_sessions(only_changed=False))
         users = b.users(b.stage_users(only_changed=False))
         b.event_parts(tables, parent="_parts", since=None, until=self.until)
-        results = b.event_tables(tables)
-        all_events_rows = b.all_events(tables)
+        results, all_events_rows = b.event_tables(tables, with_all_events=True)
         b.user_migrations()
         checkpoint("before-swap")
         self.progress.begin("swapping in new tables")
@@ -242,8 +241,9 @@ class _Sync:
         merged_columns: dict[str, dict] = {}
         if appends:
             b.event_parts(appends, parent="_inc", since=since, until=self.until)
+            inferred = b.infer_partitions("_inc")
             for table in list(appends):
-                types = b.infer(b.work, f"_inc{table.number}")
+                types = inferred.get(table.number, {})
                 merged, added, widened = _reconcile_columns(built[table.key].columns, types, table.builtin_columns)
                 if widened:  # a value no longer fits its column: rebuild so every row gets the wider type
                     appends.remove(table)
@@ -254,12 +254,12 @@ class _Sync:
         results: dict[str, BuiltResult] = {}
         if rebuild:
             b.event_parts(rebuild, parent="_parts", since=None, until=self.until)
-            results = b.event_tables(rebuild)
+            results, _ = b.event_tables(rebuild, with_all_events=False)
         users_rebuilt, users_merged, users_added = self._stage_changed(
-            state, built[USERS_KEY], b.stage_users, b.users, USER_BUILTIN_COLUMNS, "_users"
+            state, built[USERS_KEY], b.stage_users, b.users, USER_BUILTIN_COLUMNS
         )
         sessions_rebuilt, sessions_merged, sessions_added = self._stage_changed(
-            state, built[SESSIONS_KEY], b.stage_sessions, b.sessions, SESSION_BUILTIN_COLUMNS, "_sessions"
+            state, built[SESSIONS_KEY], b.stage_sessions, b.sessions, SESSION_BUILTIN_COLUMNS
         )
         checkpoint("before-swap")
         self.progress.begin("applying changes")
@@ -348,13 +348,12 @@ class _Sync:
         )
         self.progress.finish_step()
 
-    def _stage_changed(self, state, built_table, stage, build, reserved, work_table):
+    def _stage_changed(self, state, built_table, stage, build, reserved):
         """Stage changed users/sessions; if a property no longer fits its column, rebuild the whole table."""
         types = stage(only_changed=True, modified_since=state.modified_since)
         merged, added, widened = _reconcile_columns(built_table.columns, types, reserved)
         if not widened:
             return None, merged, added
-        self.cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(self.builder.work, work_table)))
         result = build(stage(only_changed=False))
         return result, result.columns, []
 

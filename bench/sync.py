@@ -1,0 +1,248 @@
+"""Warehouse sync benchmark: full, incremental and one-definition syncs against a CTAS baseline.
+
+    python bench/sync.py [--events 1000000] [--definitions 20]
+
+Uses the database in DATABASE_URL (environment `bench_sync`, created and filled once with demo-like
+raw events; re-runs reuse it). Each figure is printed next to the baseline measured in the same run:
+`CREATE TABLE ... AS SELECT * FROM raw_events WHERE environment_id = <env>`. Definitions are
+EventTableSpecs built here (click/pageview/submit/custom predicates, hierarchy checks, combos).
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from psycopg2 import sql  # noqa: E402
+
+from warehouse.models import Environment, Project  # noqa: E402
+from warehouse.registry import EventTableSpec, register_event_table_provider  # noqa: E402
+from warehouse.services import sync_run_foreground  # noqa: E402
+
+PROJECT, ENVIRONMENT = "bench", "sync"
+_state = {"count": 20, "edited": None}
+
+
+def definition(number: int) -> EventTableSpec:
+    """The n-th benchmark definition: a mix of what people define (several groups, hierarchy, combos)."""
+    p = f"b{number}_"
+    kind = number % 6
+    if kind == 0:
+        predicate, params = (
+            "e.type = 'pageview' AND e.path LIKE %(" + p + "path)s",
+            {p + "path": f"/docs/{number % 10}%"},
+        )
+    elif kind == 1:
+        predicate = "e.type = 'click' AND e.target_text = %(" + p + "text)s"
+        params = {p + "text": f"Button {number % 25}"}
+    elif kind == 2:
+        predicate = "e.type = 'click' AND e.target_classes @> ARRAY[%(" + p + "cls)s]::text[]"
+        params = {p + "cls": f"btn-{number % 10}"}
+    elif kind == 3:
+        predicate = (
+            "e.type = 'submit' AND e.hierarchy @> %(" + p + "h)s::jsonb"
+            " OR (e.type = 'click' AND e.target_href ~ %(" + p + "re)s)"
+        )
+        params = {p + "h": '[{"tag": "form", "classes": ["signup"]}]', p + "re": f"^/pricing/{number % 7}"}
+    elif kind == 4:
+        predicate = "e.type = 'custom' AND e.event_name = %(" + p + "name)s"
+        params = {p + "name": f"Event {number % 8}"}
+    else:  # a combo of two other shapes
+        predicate = (
+            "(e.type = 'pageview' AND e.path LIKE %("
+            + p
+            + "path)s) OR (e.type = 'click' AND e.target_text = %("
+            + p
+            + "text)s)"
+        )
+        params = {p + "path": f"/blog/{number % 9}%", p + "text": f"Button {(number * 3) % 25}"}
+    version = "2" if _state["edited"] == number else "1"
+    if version == "2":
+        params = {
+            key: (value.replace("%", "1%") if isinstance(value, str) and value.endswith("%") else value)
+            for key, value in params.items()
+        }
+        predicate = f"({predicate}) AND e.time > '2025-01-01'"
+    return EventTableSpec(
+        key=f"bench:{number}",
+        table_name=f"bench_def_{number}",
+        predicate=sql.SQL(predicate),
+        params=params,
+        version=version,
+        label=f"Bench definition {number}",
+    )
+
+
+def provide(environment_id: int) -> list[EventTableSpec]:
+    environment = Environment.objects.filter(warehouse_schema=f"{PROJECT}_{ENVIRONMENT}").first()
+    if environment is None or environment.id != environment_id:
+        return []
+    return [definition(n) for n in range(1, _state["count"] + 1)]
+
+
+register_event_table_provider(provide)
+
+
+def environment() -> Environment:
+    project, _ = Project.objects.get_or_create(name=PROJECT)
+    env = Environment.objects.filter(project=project, name=ENVIRONMENT).first()
+    if env is None:
+        env = Environment(project=project, name=ENVIRONMENT, warehouse_schema=f"{PROJECT}_{ENVIRONMENT}")
+        env.set_api_key("bench-key")
+        env.save()
+    return env
+
+
+GENERATE_EVENTS = """
+INSERT INTO raw_events (environment_id, event_id, user_id, session_id, time, received_at, type, event_name, domain,
+  path, query, hash, title, referrer, target_tag, target_id, target_classes, target_text, target_href, hierarchy,
+  library, properties)
+SELECT %(env)s, %(prefix)s || g, (g %% 20000) + 1, (g %% 50000) + 1,
+  timestamptz '2025-06-01' + g * interval '2 seconds', now(),
+  t.type, CASE WHEN t.type = 'custom' THEN 'Event ' || (g %% 8) ELSE '' END, 'shop.example',
+  (ARRAY['/docs/', '/blog/', '/pricing/', '/app/'])[1 + g %% 4] || (g %% 10) || '/page-' || (g %% 97), '?a=' || (g %% 5),
+  '', 'Page ' || (g %% 97), 'https://www.example.org/', CASE WHEN t.type = 'click' THEN 'button' ELSE '' END,
+  'el' || (g %% 50), ARRAY['btn', 'btn-' || (g %% 10)], 'Button ' || (g %% 25), '/pricing/' || (g %% 7),
+  jsonb_build_array(
+    jsonb_build_object('tag', 'button', 'id', 'el' || (g %% 50), 'classes', jsonb_build_array('btn', 'btn-' || (g %% 10)),
+      'attrs', jsonb_build_object('type', 'submit')),
+    jsonb_build_object('tag', 'form', 'classes', jsonb_build_array(CASE WHEN g %% 3 = 0 THEN 'signup' ELSE 'search' END)),
+    jsonb_build_object('tag', 'div', 'classes', jsonb_build_array('container', 'col-' || (g %% 12))),
+    jsonb_build_object('tag', 'body'), jsonb_build_object('tag', 'html')),
+  'web',
+  CASE WHEN t.type = 'custom' THEN jsonb_build_object('plan', (ARRAY['free', 'pro', 'team'])[1 + g %% 3], 'amount', g %% 500,
+    'ratio', (g %% 100) / 7.0, 'beta', g %% 2 = 0) ELSE '{}'::jsonb END
+FROM generate_series(%(start)s, %(stop)s) g
+CROSS JOIN LATERAL (SELECT (ARRAY['pageview', 'pageview', 'pageview', 'pageview', 'click', 'click', 'click', 'click',
+  'click', 'submit', 'change', 'custom'])[1 + (g * 7) %% 12] AS type) t
+"""
+
+
+def ensure_data(env: Environment, events: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM raw_events WHERE environment_id = %s", [env.id])
+        have = cursor.fetchone()[0]
+        if have >= events:
+            return
+        print(f"generating {events - have:,} raw events (once) ...", flush=True)
+        cursor.execute(
+            "INSERT INTO raw_users (environment_id, user_id, identity, joindate, last_modified, properties) "
+            "SELECT %s, g, NULL, now(), now(), jsonb_build_object('plan', 'free', 'visits', g %% 40) "
+            "FROM generate_series(1, 20000) g ON CONFLICT DO NOTHING",
+            [env.id],
+        )
+        cursor.execute(
+            "INSERT INTO raw_sessions (environment_id, session_id, user_id, time, last_event_time, last_modified,"
+            " library, platform, device_type, browser, country, region, city, referrer, landing_page,"
+            " landing_page_query, landing_page_hash, search_keyword, utm_source, utm_medium, utm_campaign, utm_term,"
+            " utm_content, properties) SELECT %s, g, (g %% 20000) + 1, timestamptz '2025-06-01' + g * interval '40 s',"
+            " now(), now(), 'web', 'Linux', 'Desktop', 'Firefox', 'NL', 'NH', 'Amsterdam', 'https://www.google.com/',"
+            " 'https://shop.example/', '', '', '', 'news', 'email', 'spring', '', '', '{}'"
+            " FROM generate_series(1, 50000) g ON CONFLICT DO NOTHING",
+            [env.id],
+        )
+        cursor.execute(
+            "INSERT INTO raw_identity_merges (environment_id, from_user_id, to_user_id, time) "
+            "SELECT %s, g, 4611686018427387904 + g, now() FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING",
+            [env.id],
+        )
+        add_events(env, have + 1, events)
+
+
+def add_events(env: Environment, start: int, stop: int) -> None:
+    with connection.cursor() as cursor:
+        for chunk in range(start, stop + 1, 200_000):
+            cursor.execute(
+                GENERATE_EVENTS,
+                {"env": env.id, "prefix": "b", "start": chunk, "stop": min(stop, chunk + 199_999)},
+            )
+        cursor.execute("ANALYZE raw_events")
+
+
+def baseline(env: Environment) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_sync_baseline")
+        started = time.monotonic()
+        cursor.execute(
+            "CREATE TABLE bench_sync_baseline AS SELECT * FROM raw_events WHERE environment_id = %s", [env.id]
+        )
+        elapsed = time.monotonic() - started
+        cursor.execute("DROP TABLE bench_sync_baseline")
+    return elapsed
+
+
+def timed_sync(env: Environment, *, full: bool) -> tuple[float, int]:
+    started = time.monotonic()
+    run = sync_run_foreground(environment=env, full=full)
+    assert run.status == "succeeded", run.error
+    return time.monotonic() - started, run.total_rows
+
+
+def child_full_sync(count: int) -> None:
+    _state["count"] = count
+    timed_sync(environment(), full=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--definitions", type=int, default=20)
+    parser.add_argument("--child-full", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_full:
+        child_full_sync(args.child_full)
+        return
+    env = environment()
+    ensure_data(env, args.events)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM raw_events WHERE environment_id = %s", [env.id])
+        total = cursor.fetchone()[0]
+    print(f"raw events: {total:,}; definitions: {args.definitions}")
+    base = baseline(env)
+    print(f"baseline CREATE TABLE AS SELECT * (raw events):  {base:7.2f} s")
+    _state["count"] = args.definitions
+    timed_sync(env, full=True)  # warm-up: caches, first build
+    full, rows = timed_sync(env, full=True)
+    print(
+        f"full sync ({args.definitions} definitions, {rows:,} rows):     {full:7.2f} s  = {full / base:5.2f}x baseline"
+        f"  (target <= 3x)"
+    )
+    add_events(env, total + 1, total + total // 100)
+    incremental, rows = timed_sync(env, full=False)
+    print(
+        f"incremental after +1% ({rows:,} rows):          {incremental:7.2f} s  = {incremental / full:6.1%} of full"
+        f"  (target <= 10%)"
+    )
+    _state["edited"] = 3
+    edited, rows = timed_sync(env, full=False)
+    print(
+        f"one definition edited ({rows:,} rows):          {edited:7.2f} s  = {edited / full:6.1%} of full"
+        f"  (target <= 20%)"
+    )
+    _state["edited"] = None
+    for count in (5, 20, 50):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        started = time.monotonic()
+        subprocess.run([sys.executable, __file__, "--child-full", str(count)], check=True, cwd=REPO)
+        elapsed = time.monotonic() - started
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        print(
+            f"full sync with {count:2d} definitions (own process):  {elapsed:7.2f} s  = {elapsed / base:5.2f}x baseline"
+            f"  worker peak RSS {max(peak, before) / 1024:.0f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()
