@@ -74,6 +74,8 @@ def main() -> None:
         f"seed_demo {args.events:,} events ({result.sessions:,} sessions, {result.users:,} users): "
         f"{result.seconds:.1f} s = {args.events / result.seconds:,.0f} events/s"
     )
+    loading = result.seconds - result.planning_seconds
+    print(f"  of which planning in Python {result.planning_seconds:.1f} s, loading {loading:.1f} s")
     print(
         f"baseline: INSERT ... SELECT of the same rows inside PostgreSQL: {baseline:.1f} s = "
         f"{args.events / baseline:,.0f} events/s"

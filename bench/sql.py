@@ -100,37 +100,59 @@ def line(label: str, value: float, baseline: float, unit: str, target: str) -> N
 
 
 def bench_small_query(environment, user, sql_role, repeat: int) -> None:
+    """Interleaved, so machine load hits the page and its baselines alike."""
+    from warehouse.sqlpage.services import sql_query_run
+
+    direct_sql = SMALL_QUERY.replace("pageviews", f"{SCHEMA}.pageviews")
     direct = psycopg2.connect(**sql_role_connect_kwargs(sql_role))
     direct.set_session(readonly=True)
-    base_times = []
-    with direct.cursor() as cursor:
-        for _ in range(repeat):
-            started = time.perf_counter()
-            cursor.execute(SMALL_QUERY.replace("pageviews", f"{SCHEMA}.pageviews"))
-            cursor.fetchall()
-            base_times.append((time.perf_counter() - started) * 1000)
-    direct.close()
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     url = f"/e/{environment.warehouse_schema}/sql/run"
-    page_times = []
-    for _ in range(repeat):
+    times: dict[str, list[float]] = {"direct": [], "connect": [], "service": [], "page": [], "page_cpu": []}
+    for index in range(repeat):
         started = time.perf_counter()
+        with direct.cursor() as cursor:
+            cursor.execute(direct_sql)
+            cursor.fetchall()
+        times["direct"].append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        fresh = psycopg2.connect(**sql_role_connect_kwargs(sql_role))
+        with fresh.cursor() as cursor:
+            cursor.execute(direct_sql)
+            cursor.fetchall()
+        fresh.close()
+        times["connect"].append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        outcome = sql_query_run(environment=environment, user=user, text=SMALL_QUERY, run_token=f"bench-{index:06d}")
+        times["service"].append((time.perf_counter() - started) * 1000)
+        assert outcome.result is not None and outcome.result.row_count == 10, outcome.error
+
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = client.post(url, {"sql": SMALL_QUERY}, HTTP_X_REQUESTED_WITH="fetch")
-        page_times.append((time.perf_counter() - started) * 1000)
+        times["page"].append((time.perf_counter() - started) * 1000)
+        times["page_cpu"].append((time.process_time() - started_cpu) * 1000)
         assert b"10 rows" in response.content, response.content[:500]
-    page, base = statistics.median(page_times), statistics.median(base_times)
-    line("small query: page path median", page, base, "ms", "overhead <= 30 ms")
-    print(f"{'  overhead (page - direct)':<44} {page - base:10.1f} ms")
+    direct.close()
+    median = {name: statistics.median(values) for name, values in times.items()}
+    line("small query: page request median", median["page"], median["direct"], "ms", "overhead <= 30 ms")
+    print(f"{'  overhead (page - direct)':<44} {median['page'] - median['direct']:10.1f} ms")
+    print(
+        f"{'  of which CPU time in the web process':<44} {median['page_cpu']:10.1f} ms  (the rest is waiting: on a busy machine, mostly for a CPU)"
+    )
+    line("  execution service only (no HTTP/session)", median["service"], median["direct"], "ms", "-")
+    line("  direct with a new connection per query", median["connect"], median["direct"], "ms", "-")
     REPORT.figure(
-        f"small query through the page (overhead {page - base:.1f} ms)",
-        page,
+        f"small query through the page (overhead {median['page'] - median['direct']:.1f} ms)",
+        median["page"],
         "ms",
-        baseline=base,
+        baseline=median["direct"],
         baseline_name="direct psycopg2 query",
         target="overhead <= 30 ms",
-        met=page - base <= 30,
-        extra={"overhead_ms": page - base},
+        met=median["page"] - median["direct"] <= 30,
+        extra={"overhead_ms": median["page"] - median["direct"], "page_cpu_ms": median["page_cpu"]},
     )
 
 
@@ -263,14 +285,18 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8161, help="gunicorn port for the CSV figure (8160-8169)")
     add_json_argument(parser)
     args = parser.parse_args()
-    print(f"building {SCHEMA} with {args.events:,} rows ...")
+    print(
+        f"building {SCHEMA} with {args.events:,} rows ... (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
     environment, user, sql_role = setup(args.events)
+    settings.SQLPAGE_RATE_LIMIT_PER_MINUTE = 1_000_000  # the bench is one busy user
     try:
         bench_small_query(environment, user, sql_role, args.repeat)
         bench_render(environment, user, sql_role)
         bench_csv(environment, user, sql_role, args.events, args.port)
     finally:
         teardown(environment)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     REPORT.write(args.json)
 
 

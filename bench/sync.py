@@ -128,7 +128,7 @@ SELECT %(env)s, %(prefix)s || g, (g %% 20000) + 1, (g %% 50000) + 1,
 FROM generate_series(%(start)s, %(stop)s) g
 CROSS JOIN LATERAL (SELECT (ARRAY['pageview', 'pageview', 'pageview', 'pageview', 'click', 'click', 'click', 'click',
   'click', 'submit', 'change', 'custom'])[1 + (g * 7) %% 12] AS type) t
-"""
+"""  # noqa: E501
 
 
 def ensure_data(env: Environment, events: int) -> None:

@@ -64,6 +64,10 @@
   const outbox = []; // batches not yet accepted by the server
   let flushTimer = null;
   let retryTimer = null;
+  let lastSaved = 0; // when the state was last written to storage (the clock of now())
+  let otherTabWrote = false; // another tab changed the stored state since we last looked
+  let keepaliveBytes = 0; // bodies of keepalive requests in flight (browsers allow 64 KiB)
+  let failures = 0; // consecutive failed sends: the retry backoff grows with them
   let pageviewTimer = null;
   let lastPageHref = null; // URL of the last recorded pageview, to skip no-op navigations
   let pageReferrer = ""; // referrer of the current page (the previous URL after SPA navigation)
@@ -173,6 +177,7 @@
     }
   }
 
+  // User and session ids alike: integers 0 < id < 2**53.
   const validUserId = (id) => Number.isInteger(id) && id > 0 && id < MAX_ID;
 
   // The cookie holds "<userId>.<sessionId>.<sessionStart>.<lastActivity>": enough to keep the
@@ -204,6 +209,7 @@
   }
 
   function saveState() {
+    lastSaved = now();
     writeStorage(storageKey(), state);
     writeCookie();
   }
@@ -221,8 +227,9 @@
       lastActivity: sameUser && stored.lastActivity ? stored.lastActivity : 0,
       eventProperties: sameUser && stored.eventProperties ? stored.eventProperties : {},
     };
-    if (cookie && cookie.sessionId > 0 && (!state.session || state.session.id !== cookie.sessionId)) {
-      // localStorage lost the session that the cookie remembers; its start data is gone.
+    if (cookie && validUserId(cookie.sessionId) && (!state.session || state.session.id !== cookie.sessionId)) {
+      // localStorage lost the session that the cookie remembers; its start data is gone (the
+      // server keeps what the session's first batch said).
       state.session = sessionFields(cookie.sessionId, cookie.sessionStart, "", "");
       state.lastActivity = cookie.lastActivity;
     }
@@ -274,8 +281,11 @@
     state.lastActivity = time;
   }
 
-  // Another tab of the site may have moved on (new session, identify, reset): follow it.
+  // Another tab of the site may have moved on (new session, identify, reset): follow it. The
+  // browser tells us when another tab writes (the "storage" event), so this costs nothing else.
   function followOtherTabs() {
+    if (!otherTabWrote) return;
+    otherTabWrote = false;
     const stored = readStorage(storageKey());
     if (!stored || !validUserId(stored.userId) || !stored.session || !stored.session.id) return;
     if (!(stored.lastActivity > state.lastActivity)) return;
@@ -294,11 +304,12 @@
   function touchSession(time) {
     followOtherTabs();
     const timeout = option("sessionTimeout", 30 * 60 * 1000);
-    if (!state.session || time - state.lastActivity > timeout || time < state.session.start_time) {
-      startSession(time);
-    }
+    const expired = !state.session || time - state.lastActivity > timeout || time < state.session.start_time;
+    if (expired) startSession(time);
     state.lastActivity = Math.max(state.lastActivity, time);
-    saveState();
+    // Storage writes cost more than the rest of a click: a few seconds' precision is plenty for a
+    // 30-minute timeout, and leaving the page saves the latest state.
+    if (expired || Math.abs(time - lastSaved) >= 5000) saveState();
   }
 
   // ---- describing elements (docs/api.md "Element hierarchy") ------------------------------------
@@ -331,8 +342,9 @@
     const attrs = {};
     for (const { name, value } of Array.from(element.attributes)) {
       if (SKIPPED_ATTRS.has(name) || /^on/i.test(name) || name.length > MAX_VALUE) continue;
-      // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact).
-      if (name === "class" && value === classes.join(" ")) continue;
+      // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact),
+      // or when it has no tokens at all: class="" still matches [class].
+      if (name === "class" && classes.length && value === classes.join(" ")) continue;
       attrs[name] = keep(value);
     }
     if (Object.keys(attrs).length) entry.attrs = attrs;
@@ -358,6 +370,7 @@
     element.isConnected &&
     hierarchy.length >= 2 &&
     hierarchy[hierarchy.length - 1].tag === "html" &&
+    ["body", "frameset"].includes(hierarchy[hierarchy.length - 2].tag) &&
     hierarchy.every((entry) => entry.tag.length <= MAX_TAG);
 
   const isVisible = (style) => style.visibility !== "hidden" && style.visibility !== "collapse";
@@ -522,6 +535,9 @@
   function flush() {
     clearTimeout(flushTimer);
     flushTimer = null;
+    // While the server is failing, new batches wait for the next retry instead of adding requests
+    // (and the browser's network-error lines) of their own.
+    if (retryTimer) return Promise.resolve();
     const fresh = outbox.filter((batch) => !batch.sending && !batch.attempts && batch.events.length);
     return Promise.all(fresh.map(send)).then(() => undefined);
   }
@@ -529,6 +545,13 @@
   function send(batch) {
     batch.sending = true;
     const body = payload(batch);
+    // keepalive lets a request outlive the page, but the browser refuses it once the bodies in
+    // flight pass 64 KiB: bursts go without it (pagehide hands leftovers to sendBeacon).
+    const keepalive = keepaliveBytes + body.length < 60000;
+    if (keepalive) keepaliveBytes += body.length;
+    const release = () => {
+      if (keepalive) keepaliveBytes -= body.length;
+    };
     let request;
     try {
       // text/plain keeps this a "simple" CORS request: no preflight round trip.
@@ -538,11 +561,12 @@
         headers: { "Content-Type": "text/plain;charset=UTF-8" },
         credentials: "omit",
         mode: "cors",
-        keepalive: body.length < 60000, // browsers cap keepalive bodies at 64 KiB
+        keepalive,
       });
     } catch (error) {
       request = Promise.reject(error);
     }
+    request.then(release, release);
     return request.then(
       (response) => {
         if (response.ok) {
@@ -552,46 +576,71 @@
         } else {
           // The server named a problem in this batch; resending the same bytes cannot help.
           debug("heap.js: batch rejected with status", response.status);
-          settle(batch);
+          return response.json().then(
+            (error) => resendWithout(batch, error),
+            () => settle(batch),
+          );
         }
+        return undefined;
       },
       () => retryLater(batch), // network error: server down, offline, blocked
     );
   }
 
+  // A batch is accepted or rejected whole: when the error names only some events
+  // ("events[3].target.tag"), send the others once more rather than lose them all.
+  function resendWithout(batch, error) {
+    const details = (error && Array.isArray(error.details) && error.details) || [];
+    const rejected = new Set();
+    for (const detail of details) {
+      const match = /^events\[(\d+)\]/.exec((detail && detail.field) || "");
+      if (!match) return settle(batch); // a problem with the batch itself
+      rejected.add(Number(match[1]));
+    }
+    if (batch.pruned || !rejected.size || rejected.size >= batch.events.length) return settle(batch);
+    batch.pruned = true;
+    batch.events = batch.events.filter((event, index) => !rejected.has(index));
+    return send(batch);
+  }
+
   function settle(batch) {
+    failures = 0; // the server answered
     batch.sending = false;
     const index = outbox.indexOf(batch);
     if (index !== -1) outbox.splice(index, 1);
   }
 
-  // Exponential backoff with jitter, up to a minute between attempts.
+  // Exponential backoff (with jitter) on consecutive failures, up to a minute between attempts.
   function retryLater(batch) {
     batch.sending = false;
     batch.attempts += 1;
+    failures += 1;
     if (retryTimer) return;
-    const delay = Math.min(60000, option("retryDelay", 1000) * 2 ** (batch.attempts - 1));
+    const delay = Math.min(60000, option("retryDelay", 1000) * 2 ** Math.min(failures - 1, 16));
     retryTimer = setTimeout(safe(retryDue), delay / 2 + (Math.random() * delay) / 2);
   }
 
-  // The same events with the same ids: the server writes each event id once.
+  // Failed batches again with the same event ids (the server writes each id once), and whatever
+  // was queued meanwhile.
   function retryDue() {
     retryTimer = null;
     for (const batch of outbox) {
-      if (!batch.sending && batch.attempts) send(batch);
+      if (!batch.sending && batch.events.length) send(batch);
     }
   }
 
-  // The page is going away: hand every unsent batch to the browser with sendBeacon. Batches that
-  // already failed (server down) are kept in localStorage and retried by the next page instead.
+  // The page is going away: hand every fresh batch to the browser with sendBeacon. Batches that
+  // already failed (server down) or are still in flight are kept in localStorage for the next
+  // page to send again; the server writes each event id once, so a repeat costs nothing.
   function beaconAll() {
     clearTimeout(flushTimer);
     flushTimer = null;
+    saveState();
     const keep = [];
     for (const batch of outbox.slice()) {
-      if (batch.sending || !batch.events.length) continue;
+      if (!batch.events.length) continue;
       let handed = false;
-      if (!batch.attempts && navigator.sendBeacon) {
+      if (!batch.sending && !batch.attempts && navigator.sendBeacon) {
         try {
           handed = navigator.sendBeacon(endpoint(), payload(batch));
         } catch (error) {
@@ -709,6 +758,12 @@
     window.addEventListener("popstate", safe(onNavigation));
     window.addEventListener("hashchange", safe(onNavigation));
     window.addEventListener("pagehide", safe(beaconAll));
+    window.addEventListener(
+      "storage",
+      safe((event) => {
+        if (event.key === storageKey() || event.key === null) otherTabWrote = true;
+      }),
+    );
     document.addEventListener(
       "visibilitychange",
       safe(() => {
@@ -722,9 +777,19 @@
   }
 
   function load(appId, config) {
-    if (state) return; // one app per page
+    if (heap.appid !== null) return; // one app per page
     heap.appid = String(appId);
     heap.config = config && typeof config === "object" ? config : {};
+    // Start once the document is parsed, so the first pageview has the title (and whatever the
+    // page's own scripts set up) rather than a half-parsed page's.
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", safe(start), { once: true });
+    } else {
+      start();
+    }
+  }
+
+  function start() {
     pageReferrer = document.referrer || "";
     loadState();
     listen();

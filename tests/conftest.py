@@ -9,6 +9,8 @@ def _strict_templates(settings):
     # A missing template variable is a bug: make it fail loudly in tests.
     for engine in engines.all():
         engine.engine.string_if_invalid = StrictInvalid()
+    # Hashing test passwords with PBKDF2 costs more than a second per login on this machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 class StrictInvalid(str):

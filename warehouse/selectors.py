@@ -30,6 +30,12 @@ def sync_current_run(*, environment: Environment) -> SyncRun | None:
     return SyncRun.objects.filter(environment=environment, status=SyncStatus.RUNNING).order_by("-started_at").first()
 
 
+def sync_live_progress(*, environment: Environment) -> dict:
+    """What the status page polls: the running run, and how many wait (a run can start and finish between polls)."""
+    queued = SyncRun.objects.filter(environment=environment, status=SyncStatus.QUEUED).count()
+    return sync_run_progress(run=sync_current_run(environment=environment)) | {"queued": queued}
+
+
 def _chart(runs: list[SyncRun]) -> dict:
     """Inline-SVG polylines of duration and rows per finished run, oldest first."""
     points = [(run.duration_seconds or 0.0, run.total_rows) for run in reversed(runs)]

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from heapsite.access import access_environment
 from warehouse.models import SyncKind, SyncTrigger
-from warehouse.selectors import sync_current_run, sync_run_progress, sync_status
+from warehouse.selectors import sync_live_progress, sync_status
 from warehouse.services import environment_sync_settings_update, sync_request
 
 
@@ -19,7 +19,7 @@ def sync_status_page(request, schema: str):
 @require_GET
 def sync_progress(request, schema: str):
     environment = access_environment(request, schema)
-    return JsonResponse(sync_run_progress(run=sync_current_run(environment=environment)))
+    return JsonResponse(sync_live_progress(environment=environment))
 
 
 @require_POST

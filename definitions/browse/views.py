@@ -1,5 +1,6 @@
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from heapsite.access import access_environment
@@ -16,6 +17,15 @@ from .selectors import (
     user_timeline,
     users_search,
 )
+
+
+def _links(schema: str) -> dict[str, str]:
+    """URL prefixes for per-row links (reversed once per page, not once per row)."""
+    return {
+        "raw": reverse("definitions:raw_events", args=[schema]),
+        "users": reverse("definitions:users", args=[schema]),
+        "define": reverse("definitions:new", args=[schema]) + "?from_event=",
+    }
 
 
 def _cursor(request: HttpRequest, errors: dict[str, str]) -> Cursor | None:
@@ -45,7 +55,7 @@ def raw_events(request: HttpRequest, schema: str) -> HttpResponse:
             rows, latest = raw_events_live(environment=environment, filters=filters, after_id=int(live))
         except FilterError as error:
             return HttpResponse(str(error), status=400, content_type="text/plain")
-        response = render(request, "raw/_rows.html", {"rows": rows, "schema": schema})
+        response = render(request, "raw/_rows.html", {"rows": rows, "schema": schema, "links": _links(schema)})
         response["X-Latest-Id"] = str(latest)
         return response
     cursor = _cursor(request, errors)
@@ -66,6 +76,7 @@ def raw_events(request: HttpRequest, schema: str) -> HttpResponse:
         "continue_query": filters.query_string(cursor=page.continue_cursor) if page and page.continue_cursor else "",
         "filter_query": filters.query_string(),
         "event_types": ["pageview", "click", "submit", "change", "custom"],
+        "links": _links(schema),
     }
     return render(request, "raw/events.html", context, status=400 if errors else 200)
 
@@ -93,6 +104,7 @@ def raw_top(request: HttpRequest, schema: str) -> HttpResponse:
         "range_key": range_key,
         "ranges": list(TOP_RANGES),
         "any": any(sections.values()),
+        "links": _links(schema),
     }
     return render(request, "raw/top.html", context)
 
@@ -111,6 +123,7 @@ def users(request: HttpRequest, schema: str) -> HttpResponse:
         "page": page,
         "errors": errors,
         "paged": cursor is not None,
+        "links": _links(schema),
     }
     return render(request, "users/users.html", context, status=400 if errors else 200)
 
@@ -129,5 +142,6 @@ def user(request: HttpRequest, schema: str, user_id: int) -> HttpResponse:
         "timeline": timeline,
         "errors": errors,
         "paged": cursor is not None,
+        "links": _links(schema),
     }
     return render(request, "users/user.html", context)

@@ -149,6 +149,9 @@ class DefinitionCompiler:
                 raise ComboCycleError("This combo would include itself (a cycle of combos)", path=item_path)
             try:
                 groups = self.resolve_combo(definition_id)
+            except CompileError as error:
+                raise CompileError(error.message, path=item_path) from None
+            try:
                 parts.append(self.groups(groups, stack=(*stack, definition_id), path="groups"))
             except ComboCycleError as error:
                 raise ComboCycleError(error.message, path=item_path) from None

@@ -311,7 +311,13 @@ class SelectorCompiler:
         conditions.sort(key=lambda item: item[0])
         if any(sql_part is FALSE for _, sql_part in conditions):
             return FALSE
-        return and_sql([part for _, part in conditions])
+        cheap = [part for cost, part in conditions if cost <= COST_COLUMN]
+        costly = [part for cost, part in conditions if cost > COST_COLUMN]
+        if cheap and costly:
+            # PostgreSQL reorders the top-level ANDs of a WHERE by its own cost guesses, which rate a
+            # jsonpath search like a column compare; a CASE keeps the hierarchy checks behind the cheap ones.
+            return sql.SQL("(CASE WHEN {} THEN {} ELSE FALSE END)").format(and_sql(cheap), and_sql(costly))
+        return and_sql(cheap + costly)
 
     def containment(self, compounds: list[Compound]) -> sql.Composable | None:
         """`hierarchy @> [...]`: a necessary condition (ignores positions) that jsonb checks in C."""

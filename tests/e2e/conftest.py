@@ -1,13 +1,15 @@
 """Shared fixtures for browser tests: Debian's Chromium driven by Playwright.
 
-One browser per test session; every test gets a fresh context (its own cookies and storage) and
-a page that fails the test if the page throws. Pages can come from the live Django server
+One browser and one context per test session; every test starts with the context emptied (no
+pages, routes, cookies or storage) and gets a page that fails the test if the page throws. Pages can come from the live Django server
 (`live_server`) or from `fake_site`, which serves HTML from the test itself under a made-up
 origin without any server.
 """
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -41,14 +43,36 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # ORM calls made while Playwright's sync API is active use their own connection (another
+        # context); close it, or the test database cannot be dropped at the end of the run.
+        from django.db import connections
+
+        connections.close_all()
+
+
+@pytest.fixture(scope="session")
+def _shared_context(browser):
+    # A new context per test costs more than the cleanup below; a janitor page stays open to
+    # reach the DevTools protocol for clearing storage without navigating anywhere.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    janitor = context.new_page()
+    yield context, janitor, context.new_cdp_session(janitor)
+    context.close()
 
 
 @pytest.fixture
-def browser_context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def browser_context(_shared_context):
+    """A browser context that starts empty: no pages, routes, cookies or site storage."""
+    context, janitor, cdp = _shared_context
     context.set_default_timeout(5000)
     yield context
-    context.close()
+    for page in context.pages:
+        if page is not janitor:
+            page.close()
+    context.unroute_all(behavior="ignoreErrors")
+    for origin in context.storage_state()["origins"]:
+        cdp.send("Storage.clearDataForOrigin", {"origin": origin["origin"], "storageTypes": "all"})
+    context.clear_cookies()
 
 
 class PageErrors:
@@ -74,26 +98,27 @@ def page(browser_context):
 
 
 class FakeSite:
-    """Serves test-provided HTML (and static/heap.js) at http://shop.test without a server."""
+    """Serves test-provided HTML without a server, at http://shop.test (where it also serves
+    static/heap.js and 404s) or at another origin such as the live server's, where only the added
+    paths are intercepted and everything else reaches the server."""
 
-    origin = "http://shop.test"
+    def __init__(self, context, origin: str = "http://shop.test"):
+        self.context = context
+        self.origin = origin
+        if origin == FakeSite.default_origin:
+            context.route(f"{origin}/**", self._serve_other)
 
-    def __init__(self, context):
-        self.pages: dict[str, str] = {}
-        self.heap_js = HEAP_JS.read_text()
-        context.route(f"{self.origin}/**", self._serve)
+    default_origin = "http://shop.test"
 
     def add(self, path: str, html: str) -> str:
-        self.pages[path] = html
-        return self.origin + path
+        url = self.origin + path
+        pattern = re.compile(re.escape(url) + r"([?#].*)?$")
+        self.context.route(pattern, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+        return url
 
-    def _serve(self, route):
-        url = route.request.url.removeprefix(self.origin)
-        path = url.split("#")[0].split("?")[0]
-        if path == "/static/heap.js":
-            route.fulfill(status=200, content_type="application/javascript", body=self.heap_js)
-        elif path in self.pages:
-            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self.pages[path])
+    def _serve_other(self, route):
+        if urlsplit(route.request.url).path == "/static/heap.js":
+            route.fulfill(status=200, content_type="application/javascript", body=HEAP_JS.read_text())
         else:
             route.fulfill(status=404, content_type="text/plain", body="not found")
 
@@ -101,3 +126,22 @@ class FakeSite:
 @pytest.fixture
 def fake_site(browser_context) -> FakeSite:
     return FakeSite(browser_context)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    # Chromium keeps connections to the live server open between requests, and each server thread
+    # would keep its database connection with it; closing them after every request lets the test
+    # database be dropped at the end of the session.
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+    return live_server
+
+
+def pytest_collection_modifyitems(config, items):
+    # Everything under tests/e2e drives Chromium: `-m "not e2e"` skips the lot while iterating.
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)

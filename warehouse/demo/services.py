@@ -17,7 +17,7 @@ from django.utils import timezone
 from heapsite.progress import progress
 from warehouse.models import Environment, IdentityMerge, Project, RawEvent, RawSession, RawUser
 
-from .copy import copy_lines, insert_demo_events
+from .copy import analyze_people_tables, copy_lines, insert_demo_events
 from .generate import DemoGenerator
 from .templates import MERGE_COLUMNS, SESSION_COLUMNS, USER_COLUMNS
 
@@ -36,6 +36,7 @@ class SeedResult:
     users: int
     merges: int
     seconds: float
+    planning_seconds: float  # Python deciding who does what, before anything is written
 
 
 def environment_for_schema(schema: str) -> tuple[Environment, bool, str | None]:
@@ -79,17 +80,18 @@ def demo_seed(
     end = end or timezone.now()
     with transaction.atomic():
         environment, created, api_key = environment_for_schema(schema)
-        if RawEvent.objects.filter(environment=environment).exists():
+        raw_models = (RawEvent, RawSession, RawUser, IdentityMerge)
+        if any(model.objects.filter(environment=environment).exists() for model in raw_models):
             if not replace:
-                raise DemoDataExists(
-                    f"environment {schema!r} already has raw events; use --replace to delete its raw data first"
-                )
-            for model in (RawEvent, RawSession, RawUser, IdentityMerge):
+                raise DemoDataExists(f"environment {schema!r} already has raw data; use --replace to delete it first")
+            for model in raw_models:
                 model.objects.filter(environment=environment).delete()
         generator = DemoGenerator(
             environment_id=environment.id, events=events, seed=seed, end_ms=int(end.timestamp() * 1000)
         )
+        planning_started = time.monotonic()
         plan = generator.build_plan()
+        planning_seconds = time.monotonic() - planning_started
         with connection.cursor() as wrapper:
             cursor = wrapper.cursor  # the psycopg2 cursor: copy_expert is not part of the DB-API wrapper
             with progress(plan.events, "demo events", stream=stream) as bar:
@@ -105,6 +107,7 @@ def demo_seed(
             copy_lines(cursor, table="raw_sessions", columns=SESSION_COLUMNS, lines=plan.session_lines)
             copy_lines(cursor, table="raw_users", columns=USER_COLUMNS, lines=plan.user_lines)
             copy_lines(cursor, table="raw_identity_merges", columns=MERGE_COLUMNS, lines=plan.merge_lines)
+            analyze_people_tables(cursor)
     return SeedResult(
         environment=environment,
         created_environment=created,
@@ -114,6 +117,7 @@ def demo_seed(
         users=len(plan.user_lines),
         merges=len(plan.merge_lines),
         seconds=time.monotonic() - started,
+        planning_seconds=planning_seconds,
     )
 
 

@@ -23,27 +23,27 @@ class SiteWalker:
         conversion = None
         button = None
         for index, interaction in enumerate(page.interactions):
-            tail = book.template(("ix", page.key, index), type=interaction.type, page=page, interaction=interaction)
+            template = book.template(("ix", page.key, index), type=interaction.type, page=page, interaction=interaction)
             if interaction.type == "submit" and interaction.weight == 0:
-                conversion = (button, tail, interaction.goes_to, interaction.tracks)
+                conversion = (button, template, interaction.goes_to, interaction.tracks)
             elif interaction.goes_to:
-                navigate.append((tail, interaction.goes_to))
+                navigate.append((template, interaction.goes_to))
                 navigate_w.append(interaction.weight)
-                targets.setdefault(interaction.goes_to.split(":")[0], []).append((tail, interaction.goes_to))
+                targets.setdefault(interaction.goes_to.split(":")[0], []).append((template, interaction.goes_to))
             else:
                 if interaction.type == "click" and interaction.target.get("attrs", {}).get("type") == "submit":
-                    button = tail
+                    button = template
                     if interaction.weight <= 0.2:
                         continue  # only clicked on the way to submitting the form
-                engage.append((tail, interaction.tracks))
+                engage.append((template, interaction.tracks))
                 engage_w.append(interaction.weight)
         return PageModel(page, pageview, Picker(engage, engage_w), Picker(navigate, navigate_w), targets, conversion)
 
-    def _add(self, session: Session, t: int, tail: int, part: int) -> bool:
+    def _add(self, session: Session, t: int, template: int, part: int) -> bool:
         if t > self.end_ms:
             return False
         session.times.append(t)
-        session.templates.append(tail)
+        session.templates.append(template)
         session.parts.append(part)
         return True
 
@@ -123,9 +123,9 @@ class SiteWalker:
             # Engagement: a few non-navigating interactions, each some seconds apart.
             count = int(rng.expovariate(1 / model.page.engagement)) if model.engage else 0
             for _ in range(min(count, 8)):
-                tail, tracks = model.engage(rng)
+                template, tracks = model.engage(rng)
                 t += 1500 + int(rng.expovariate(1 / 12000))
-                if not self._add(session, t, tail, part):
+                if not self._add(session, t, template, part):
                     return last
                 last = t
                 if tracks:
@@ -158,9 +158,9 @@ class SiteWalker:
                     choice = rng.choice(wanted)
             if choice is None:
                 choice = model.navigate(rng)
-            tail, goes_to = choice
+            template, goes_to = choice
             t += 2000 + int(rng.expovariate(1 / 20000))
-            if not self._add(session, t, tail, part):
+            if not self._add(session, t, template, part):
                 return last
             last = t
             if goes_to.startswith("docs:") and goes_to not in self.models:

@@ -87,23 +87,28 @@ def _connect(sql_role: SqlRole):
         if "too many connections" in message:
             message = "this environment already runs as many queries as its connection limit allows; try again soon"
         raise QueryFailed(message, error_class="ConnectionFailed") from None
-    # Transactions are opened explicitly (_begin) so the first round trip already does useful work.
+    # Transactions are opened explicitly (_start) so the first round trip already does useful work.
     conn.autocommit = True
     return conn
 
 
-def _begin(cursor) -> None:
-    """Open the read-only transaction with a harmless first statement: the user's never opens it.
+def _start(conn, checked: CheckedQuery, *, fetch: int) -> tuple[sql.Composed, int]:
+    """One round trip that opens a read-only transaction with a harmless first statement (the user's
+    statement never opens it), DECLAREs the user's statement as a server-side cursor and FETCHes the
+    first ``fetch`` rows. Also returns how many characters precede the user's text, for error positions.
 
-    The transaction is never committed: closing the session (_close) rolls it back.
+    The transaction is never committed: closing the session (_close) rolls it back. The user's text is
+    exactly one complete statement (checks.py), and the newline ends a trailing ``--`` comment, so it
+    cannot run into what follows. EXPLAIN cannot be a cursor; its output is small and read directly.
     """
-    cursor.execute("BEGIN TRANSACTION READ ONLY; SELECT 1")
-
-
-def _declare(conn, checked: CheckedQuery) -> tuple[sql.Composed, int]:
-    """DECLARE the user's statement as a server-side cursor, and the prefix length for error positions."""
-    prefix = sql.SQL("DECLARE {} NO SCROLL CURSOR FOR ").format(sql.Identifier(CURSOR_NAME))
-    return prefix + sql.SQL(checked.text), len(prefix.as_string(conn))
+    begin = sql.SQL("BEGIN TRANSACTION READ ONLY; SELECT 1; ")
+    if checked.is_explain:
+        prefix = begin
+        suffix = sql.SQL("")
+    else:
+        prefix = begin + sql.SQL("DECLARE {} NO SCROLL CURSOR FOR ").format(sql.Identifier(CURSOR_NAME))
+        suffix = sql.SQL("\n; FETCH FORWARD {} FROM {}").format(sql.Literal(fetch), sql.Identifier(CURSOR_NAME))
+    return prefix + sql.SQL(checked.text) + suffix, len(prefix.as_string(conn))
 
 
 def _failure(error: psycopg2.Error, checked: CheckedQuery, prefix_length: int) -> QueryFailed:
@@ -145,14 +150,9 @@ def run_query(
         if on_backend is not None:
             on_backend(conn.get_backend_pid())
         with conn.cursor() as cursor:
-            _begin(cursor)
-            if checked.is_explain:
-                cursor.execute(sql.SQL(checked.text))
-                rows = cursor.fetchmany(max_rows + 1)
-            else:
-                declare, prefix_length = _declare(conn, checked)
-                cursor.execute(declare)
-                rows = _fetch(cursor, max_rows + 1)
+            statement, prefix_length = _start(conn, checked, fetch=max_rows + 1)
+            cursor.execute(statement)
+            rows = cursor.fetchmany(max_rows + 1)
             columns = _columns(conn, cursor.description)
     except psycopg2.Error as error:
         raise _failure(error, checked, prefix_length) from None
@@ -193,14 +193,9 @@ def stream_query(
         if on_backend is not None:
             on_backend(conn.get_backend_pid())
         cursor = conn.cursor()
-        _begin(cursor)
-        if checked.is_explain:
-            cursor.execute(sql.SQL(checked.text))
-            first = cursor.fetchall()
-        else:
-            declare, prefix_length = _declare(conn, checked)
-            cursor.execute(declare)
-            first = _fetch(cursor, min(batch_size, max_rows + 1))
+        statement, prefix_length = _start(conn, checked, fetch=min(batch_size, max_rows + 1))
+        cursor.execute(statement)
+        first = cursor.fetchall()
         columns = _columns(conn, cursor.description)
     except psycopg2.Error as error:
         _close(conn)

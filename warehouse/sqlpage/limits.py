@@ -43,29 +43,32 @@ def query_slot_acquire(*, user_id: int, token: str, ttl_seconds: int) -> None:
     """
     client = _redis()
     now = time.time()
-    window = int(now // 60)
-    rate_key = _key("rate", user_id, window)
-    per_minute = settings.SQLPAGE_RATE_LIMIT_PER_MINUTE
+    rate_key = _key("rate", user_id)
+    running_key = _key("running", user_id)
+    # One round trip: record the run in a sliding one-minute window, and take a slot (dropping the
+    # expired entries of crashed processes).
     with client.pipeline() as pipe:
-        pipe.incr(rate_key)
-        pipe.expire(rate_key, 120)
-        count, _ = pipe.execute()
+        pipe.zremrangebyscore(rate_key, 0, now - 60)
+        pipe.zadd(rate_key, {f"{token}:{now}": now})
+        pipe.zcard(rate_key)
+        pipe.zrange(rate_key, 0, 0, withscores=True)
+        pipe.expire(rate_key, 61)
+        pipe.zremrangebyscore(running_key, 0, now)
+        pipe.zadd(running_key, {token: now + ttl_seconds})
+        pipe.zcard(running_key)
+        pipe.expire(running_key, ttl_seconds)
+        _, _, count, oldest, _, _, _, running, _ = pipe.execute()
+    per_minute = settings.SQLPAGE_RATE_LIMIT_PER_MINUTE
+    most = settings.SQLPAGE_MAX_CONCURRENT_PER_USER
+    if count > per_minute or running > most:
+        client.zrem(running_key, token)
     if count > per_minute:
-        wait = 60 - int(now % 60)
+        wait = max(1, int(60 - (now - oldest[0][1])) + 1) if oldest else 60
         raise LimitExceeded(
             f"rate limit: you can run {per_minute} queries per minute; try again in {wait} s",
             error_class="RateLimited",
         )
-    running_key = _key("running", user_id)
-    most = settings.SQLPAGE_MAX_CONCURRENT_PER_USER
-    with client.pipeline() as pipe:
-        pipe.zremrangebyscore(running_key, 0, now)  # entries of crashed processes expire
-        pipe.zadd(running_key, {token: now + ttl_seconds})
-        pipe.zcard(running_key)
-        pipe.expire(running_key, ttl_seconds)
-        _, _, running, _ = pipe.execute()
     if running > most:
-        client.zrem(running_key, token)
         raise LimitExceeded(
             f"you already have {most} queries running (the limit); wait for one to finish or cancel it",
             error_class="TooManyRunning",

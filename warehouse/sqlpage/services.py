@@ -6,7 +6,7 @@ import io
 import logging
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -37,7 +37,6 @@ class RunOutcome:
     error_detail: str = ""
     # 1-based character position in the submitted text, for marking the editor.
     error_position: int | None = None
-    notices: list[str] = field(default_factory=list)
 
 
 def _audit_start(

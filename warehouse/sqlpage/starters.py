@@ -23,8 +23,11 @@ def starter_queries(*, tables: list[tuple[str, list[str]]]) -> list[Starter]:
     """
     event = next(
         (name for name, columns in tables if name not in BUILT_IN_TABLES and set(columns) >= EVENT_COLUMNS),
-        PLACEHOLDER_EVENT,
+        None,
     )
+    # Without a defined event yet, the event starters name a placeholder and say so.
+    note = "" if event else f"-- Define an event first, then replace {PLACEHOLDER_EVENT} with its table.\n"
+    event = event or PLACEHOLDER_EVENT
     return [
         Starter(
             "Pageviews per day",
@@ -48,7 +51,7 @@ def starter_queries(*, tables: list[tuple[str, list[str]]]) -> list[Starter]:
         Starter(
             f"Conversion: pageview to {event}",
             "Share of users with a pageview who later did the defined event.",
-            "WITH viewers AS (\n"
+            f"{note}WITH viewers AS (\n"
             "  SELECT user_id, min(time) AS first_view FROM pageviews GROUP BY user_id\n"
             "), converted AS (\n"
             f"  SELECT DISTINCT v.user_id FROM viewers v JOIN {event} e\n"
@@ -62,7 +65,7 @@ def starter_queries(*, tables: list[tuple[str, list[str]]]) -> list[Starter]:
         Starter(
             f"Identified users who did {event}",
             "Join users with an event table on user_id; users.identity is your own user id.",
-            "SELECT u.identity, u.joindate, count(*) AS times, max(e.time) AS last_time\n"
+            f"{note}SELECT u.identity, u.joindate, count(*) AS times, max(e.time) AS last_time\n"
             f"FROM users u\nJOIN {event} e ON e.user_id = u.user_id\n"
             "WHERE u.identity IS NOT NULL\n"
             "GROUP BY u.identity, u.joindate\nORDER BY times DESC\nLIMIT 100",

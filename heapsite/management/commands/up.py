@@ -16,4 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--demo-events", type=int, help="size of the demo data on first run (seed_demo --events)")
 
     def handle(self, *args, host, port, demo, demo_events, **options):
+        # up runs until Ctrl+C: when its output goes to a pipe or a file (`make run | tee`, a service
+        # manager) block buffering would hold back the admin password and keys until it stops.
+        sys.stdout.reconfigure(line_buffering=True)
         sys.exit(up(host=host, port=port, demo=demo, demo_events=demo_events, out=self.stdout))

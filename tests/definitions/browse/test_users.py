@@ -24,6 +24,11 @@ def test_users_search_by_identity_id_and_property(admin_client, demo_environment
     by_property = user_links(admin_client.get(f"/e/{SCHEMA}/users/", {"q": f"plan={plan}"}))
     assert person.user_id in by_property
     assert all(RawUser.objects.get(user_id=u).properties["plan"] == plan for u in by_property)
+    # Keys are data, not lookups; numbers and booleans match as typed.
+    assert admin_client.get(f"/e/{SCHEMA}/users/", {"q": "plan__contains=pro"}).status_code == 200
+    RawUser.objects.filter(pk=person.pk).update(properties={**person.properties, "seats": 5, "trial": True})
+    assert person.user_id in user_links(admin_client.get(f"/e/{SCHEMA}/users/", {"q": "seats=5"}))
+    assert person.user_id in user_links(admin_client.get(f"/e/{SCHEMA}/users/", {"q": "trial=true"}))
     nobody = admin_client.get(f"/e/{SCHEMA}/users/", {"q": "no-such-person"})
     assert "No user matches" in nobody.content.decode()
 

@@ -20,13 +20,15 @@ def snippet_loader() -> str:
     return html.strip().removeprefix("<script>").splitlines()[0]
 
 
-def shop_page(body: str, *, title: str = "Acme shop", config: dict | None = None, head: str = "") -> str:
-    """A page with the snippet for app 1234567890 sending to the collector (or config's endpoint)."""
-    config = {"endpoint": COLLECT_URL, "script": f"{FakeSite.origin}/static/heap.js", **(config or {})}
+def shop_page(
+    body: str, *, title: str = "Acme shop", config: dict | None = None, head: str = "", app_id: str = "1234567890"
+) -> str:
+    """A page with the snippet for `app_id` sending to the collector (or to config's endpoint)."""
+    config = {"endpoint": COLLECT_URL, "script": f"{FakeSite.default_origin}/static/heap.js", **(config or {})}
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{title}</title>"
-        f'<script>{snippet_loader()}\nheap.load("1234567890", {json.dumps(config)});</script>'
+        f"<script>{snippet_loader()}\nheap.load({json.dumps(app_id)}, {json.dumps(config)});</script>"
         f"{head}</head><body>{body}</body></html>"
     )
 
@@ -41,7 +43,8 @@ def flush(page) -> None:
 
 
 class Collector:
-    """Records every batch sent to COLLECT_URL; `responses` lists statuses to answer in order."""
+    """Records every batch sent to COLLECT_URL; `responses` lists the answers to give, in order:
+    a status, (status, error body), or "abort" for a network error. Then 200s."""
 
     def __init__(self, context):
         self.requests: list[dict] = []
@@ -54,6 +57,7 @@ class Collector:
             route.fulfill(status=204, headers=CORS)
             return
         answer = self.responses.pop(0) if self.responses else 200
+        answer, error = answer if isinstance(answer, tuple) else (answer, {})
         self.requests.append(
             {
                 "content_type": request.headers.get("content-type", ""),
@@ -65,7 +69,7 @@ class Collector:
         if answer == "abort":
             route.abort("connectionrefused")
         else:
-            route.fulfill(status=answer, headers=CORS, content_type="application/json", body="{}")
+            route.fulfill(status=answer, headers=CORS, content_type="application/json", body=json.dumps(error))
 
     @property
     def batches(self) -> list[dict]:

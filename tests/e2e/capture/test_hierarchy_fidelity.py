@@ -1,7 +1,13 @@
 """Tricky markup round-trips: every tag, id, class and kept attribute exactly as the DOM has it."""
 
+import json
+import time
+
+from tests.e2e.conftest import FakeSite
+from warehouse.models import RawEvent
+
 from .conftest import flush, open_page, shop_page
-from .tricky_markup import BODY, EXPECTED_JS, MATCHES_JS
+from .tricky_markup import BODY, EXPECTED_JS, expected_hierarchies, selector_mismatches
 
 TARGETS = [
     "button",
@@ -25,32 +31,34 @@ TARGETS = [
 
 def test_describe_matches_the_dom_for_tricky_markup(page, site, collector):
     open_page(page, site.add("/tricky", shop_page(BODY, title="Tricky")))
-    for name in TARGETS:
-        element = page.evaluate_handle(f"window.tricky.{name}")
-        described = page.evaluate("(element) => heap._describe(element)", element)
-        expected = page.evaluate(EXPECTED_JS, element)
-        assert described["hierarchy"] == expected, name
-        assert page.evaluate(MATCHES_JS, [element, described["hierarchy"]]) == [], name
-        first = expected[0]
-        assert described["target"]["tag"] == first["tag"]
-        assert described["target"]["id"] == first.get("id", "")
-        assert described["target"]["classes"] == first.get("classes", [])
+    expected = expected_hierarchies(page, TARGETS)
+    described = page.evaluate(
+        "(names) => Object.fromEntries(names.map((name) => [name, heap._describe(window.tricky[name])]))", TARGETS
+    )
+    assert {name: d["hierarchy"] for name, d in described.items()} == expected
+    assert selector_mismatches(page, expected) == {}
+    for name, description in described.items():
+        first = expected[name][0]
+        assert description["target"]["tag"] == first["tag"]
+        assert description["target"]["id"] == first.get("id", "")
+        assert description["target"]["classes"] == first.get("classes", [])
 
     # What is sent is what _describe returns.
+    click_all(page, TARGETS)
+    flush(page)
+    clicks = [event for event in collector.events if event["type"] == "click"]
+    assert [click["hierarchy"] for click in clicks] == [expected[name] for name in TARGETS]
+
+
+def click_all(page, names: list[str]) -> None:
     page.evaluate(
         """(names) => {
             for (const name of names) {
                 window.tricky[name].dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true}));
             }
         }""",
-        TARGETS,
+        names,
     )
-    flush(page)
-    clicks = [event for event in collector.events if event["type"] == "click"]
-    assert len(clicks) == len(TARGETS)
-    for name, click in zip(TARGETS, clicks, strict=True):
-        expected = page.evaluate(EXPECTED_JS, page.evaluate_handle(f"window.tricky.{name}"))
-        assert click["hierarchy"] == expected, name
 
 
 def test_spot_checks_of_the_tricky_markup(page, site):
@@ -84,7 +92,7 @@ def test_spot_checks_of_the_tricky_markup(page, site):
     widget = page.evaluate("heap._describe(window.tricky.widget).hierarchy[0]")
     assert widget == {"tag": "my-widget", "id": "w1", "classes": ["widget"], "attrs": {"some-attr": "x"}}
     empty = page.evaluate("heap._describe(window.tricky.empty).hierarchy[0]")
-    assert empty == {"tag": "div", "id": "", "attrs": {"title": ""}}
+    assert empty == {"tag": "div", "id": "", "attrs": {"class": "", "title": ""}}  # class="" matches [class]
     math = page.evaluate("heap._describe(window.tricky.math).hierarchy.slice(0, 2)")
     assert math == [
         {"tag": "mi", "ns": "math", "classes": ["math-var"]},
@@ -104,3 +112,35 @@ def test_deeper_than_512_keeps_the_nearest_ancestors_then_body_and_html(page, si
     assert len(expected) > 600
     assert len(described["hierarchy"]) == 512
     assert described["hierarchy"] == expected[:510] + expected[-2:]
+
+
+def test_stored_hierarchies_round_trip_exactly(page, live_server, transactional_db, make_environment):
+    """Through the real endpoint into raw_events.hierarchy and back, compared with the DOM."""
+    environment = make_environment("tricky", "production")
+    # Served at the live server's origin: Chromium blocks a public page from posting to loopback.
+    site = FakeSite(page.context, origin=live_server.url)
+    config = {"endpoint": f"{live_server.url}/api/collect", "script": f"{live_server.url}/static/heap.js"}
+    open_page(page, site.add("/tricky-page", shop_page(BODY, config=config, app_id=environment.app_id)))
+    names = [*TARGETS, "veryDeep"]
+    click_all(page, names)
+    flush(page)
+    deadline = time.monotonic() + 8
+    while RawEvent.objects.filter(environment=environment, type="click").count() < len(names):
+        assert time.monotonic() < deadline, "the clicks never landed"
+        page.wait_for_timeout(50)
+
+    expected = expected_hierarchies(page, names)
+    key = lambda hierarchy: json.dumps(hierarchy, sort_keys=True, ensure_ascii=False)  # noqa: E731
+    by_key = {key(hierarchy): name for name, hierarchy in expected.items()}
+    rows = RawEvent.objects.filter(environment=environment, type="click")
+    stored = {by_key.get(key(row.hierarchy), f"unexpected: {row.hierarchy[:2]}"): row for row in rows}
+    assert sorted(stored) == sorted(names)
+    # The browser's own selector engine agrees with every stored element.
+    assert selector_mismatches(page, {name: row.hierarchy for name, row in stored.items()}) == {}
+    for name, row in stored.items():
+        first = expected[name][0]
+        assert (row.target_tag, row.target_id, row.target_classes) == (
+            first["tag"],
+            first.get("id", ""),
+            first.get("classes", []),
+        )

@@ -75,6 +75,7 @@ newline" href="/path?q=a%20b&amp;x='y'#frag" data-json='{{"a": [1, 2], "b": "c\\
     long: document.getElementById("long"),
     section: document.querySelector("[data-testid=section]"),
     deep: document.getElementById("deep-root-leaf"),
+    veryDeep: document.getElementById("very-deep-root-leaf"),
   }};
 </script>
 """
@@ -100,7 +101,7 @@ EXPECTED_JS = r"""
     const attrs = {};
     for (const name of node.getAttributeNames()) {
       if (["id", "style", "value", "srcdoc"].includes(name) || name.toLowerCase().startsWith("on")) continue;
-      if (name === "class" && raw === classes.join(" ")) continue;
+      if (name === "class" && classes.length && raw === classes.join(" ")) continue;
       attrs[name] = keep(node.getAttribute(name));
     }
     if (Object.keys(attrs).length) entry.attrs = attrs;
@@ -134,3 +135,20 @@ MATCHES_JS = r"""
   return failures;
 }
 """
+
+
+def expected_hierarchies(page, names: list[str]) -> dict[str, list[dict]]:
+    """The reference hierarchy of each named element of `window.tricky`, as the server keeps it
+    (a hierarchy deeper than 512 keeps its nearest 510 elements, then <body> and <html>)."""
+    script = f"(names) => names.map((name) => ({EXPECTED_JS})(window.tricky[name]))"
+    hierarchies = page.evaluate(script, names)
+    return {
+        name: hierarchy[:510] + hierarchy[-2:] if len(hierarchy) > 512 else hierarchy
+        for name, hierarchy in zip(names, hierarchies, strict=True)
+    }
+
+
+def selector_mismatches(page, stored: dict[str, list[dict]]) -> dict[str, list]:
+    """For each named element, the stored entries the browser's selector engine disagrees with."""
+    script = f"(stored) => Object.fromEntries(Object.entries(stored).map(([name, hierarchy]) => [name, ({MATCHES_JS})([window.tricky[name], hierarchy.slice(0, 510)])]))"
+    return {name: failures for name, failures in page.evaluate(script, stored).items() if failures}

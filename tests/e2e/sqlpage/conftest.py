@@ -6,14 +6,6 @@ from django.test.testcases import LiveServerThread
 
 from tests.warehouse.sqlpage.world import build_world, teardown_world
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # This area's port range: live servers of parallel test runs must not collide.
 PORTS = range(8160, 8170)
 
@@ -61,8 +53,9 @@ def admin_cookie(transactional_db, django_user_model, sql_live_server):
 
 @pytest.fixture
 def browser_page(browser, admin_cookie):
-    # The shared session browser (tests/e2e/conftest.py): one Playwright per process.
-    context = browser.new_context(accept_downloads=True)
+    """A logged-in context of the session's shared Chromium (tests/e2e/conftest.py)."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
     context.add_cookies([admin_cookie])
     yield context
     context.close()

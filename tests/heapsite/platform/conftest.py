@@ -1,10 +1,11 @@
 import socket
-from urllib.parse import quote
 
 import psycopg2
 import pytest
 from django.conf import settings
 from psycopg2 import sql
+
+from tests.databases import database_url
 
 PORTS = range(8100, 8110)  # this area's port range on the shared machine
 
@@ -41,9 +42,7 @@ def fresh_database_url(django_db_blocker):
         with connection.cursor() as cursor:
             cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    credentials = quote(db["USER"], safe="") + (":" + quote(db["PASSWORD"], safe="") if db["PASSWORD"] else "")
-    host = quote(db["HOST"] or "", safe="") + (f":{db['PORT']}" if db["PORT"] else "")
-    yield f"postgres://{credentials}@{host}/{name}"
+    yield database_url(name)
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     connection.close()

@@ -26,7 +26,9 @@ class Up:
     """A running `manage.py up`, its output collected line by line."""
 
     def __init__(self, port: int, database_url: str, *extra: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "HEAPSITE_TEST_DB_NAME"} | {"DATABASE_URL": database_url}
+        # As a newcomer's shell has it: no PYTHONUNBUFFERED, and the output goes to a pipe, not a terminal.
+        unset = ("HEAPSITE_TEST_DB_NAME", "PYTHONUNBUFFERED")
+        env = {k: v for k, v in os.environ.items() if k not in unset} | {"DATABASE_URL": database_url}
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "up", "--port", str(port), *extra],
             cwd=REPO,
@@ -37,7 +39,8 @@ class Up:
         )
         self.lines: queue.Queue = queue.Queue()
         self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         for line in self.process.stdout:
@@ -61,7 +64,13 @@ class Up:
 
     def stop(self, signum: int) -> int:
         self.process.send_signal(signum)
-        return self.process.wait(timeout=60)
+        code = self.process.wait(timeout=60)
+        self.reader.join(timeout=5)
+        while not self.lines.empty():
+            self.output.append(self.lines.get())
+        # Shown by pytest when the test fails.
+        print(f"--- manage.py up output (exit {code}) ---\n" + "".join(self.output))
+        return code
 
 
 def get_until_up(url: str, opener=None, timeout: float = 30):
@@ -103,7 +112,7 @@ def test_up_serves_the_app_runs_jobs_and_ctrl_c_stops_everything(free_port, fres
         if "seed_demo" in get_commands():
             assert "Loading demo data (seed_demo)..." in output
         else:
-            assert "the seed_demo command is not available yet" in output
+            assert "the seed_demo command is not available" in output
         password = re.search(r"password: (\S+)", output).group(1)
         assert "user:     admin" in output
         assert re.search(r"Created environment main / production: app id \d+, server key hs_\S+", output)

@@ -258,7 +258,7 @@ def test_command_reports_what_it_loaded(db):
     assert "Created environment demo_cmd" in out.getvalue()
     assert "Loaded 500 events" in out.getvalue()
     assert "demo events" in err.getvalue() and "100%" in err.getvalue()
-    with pytest.raises(CommandError, match="already has raw events"):
+    with pytest.raises(CommandError, match="already has raw data"):
         call_command("seed_demo", "--events", "10", "--environment", "demo_cmd", stdout=out, stderr=err)
     with pytest.raises(CommandError, match="<project>_<environment>"):
         call_command("seed_demo", "--events", "10", "--environment", "nounderscore", stdout=out, stderr=err)

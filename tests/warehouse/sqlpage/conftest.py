@@ -94,11 +94,17 @@ def database_state(world):
                 "ORDER BY 1, 2",
                 [world.alpha.warehouse_schema, world.beta.warehouse_schema, "sql_query_runs"],
             )
-            for schema, table in cursor.fetchall():
-                cursor.execute(
-                    sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            tables = cursor.fetchall()
+            # One query for every table's row count: this runs twice per hostile case.
+            cursor.execute(
+                sql.SQL(" UNION ALL ").join(
+                    sql.SQL("SELECT {}, count(*) FROM {}.{}").format(
+                        sql.Literal(f"{schema}.{table}"), sql.Identifier(schema), sql.Identifier(table)
+                    )
+                    for schema, table in tables
                 )
-                counts[f"{schema}.{table}"] = cursor.fetchone()[0]
+            )
+            counts.update(dict(cursor.fetchall()))
             cursor.execute(
                 "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, "
                 "rolbypassrls, rolconnlimit, rolconfig FROM pg_roles WHERE rolname = ANY(%s) OR rolname = current_user "

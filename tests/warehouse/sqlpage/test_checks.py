@@ -3,6 +3,7 @@
 import pytest
 
 from warehouse.sqlpage.checks import QueryRejected, check_query
+from warehouse.sqlpage.starters import starter_queries
 
 
 @pytest.mark.parametrize(
@@ -38,3 +39,11 @@ def test_positions_count_characters_not_bytes():
 
 def test_explain_query_is_run_plainly():
     assert check_query("EXPLAIN SELECT 1", max_bytes=100).is_explain
+
+
+def test_event_starters_say_when_there_is_no_defined_event_yet():
+    without = {s.name: s.sql for s in starter_queries(tables=[("pageviews", ["event_id", "user_id", "time"])])}
+    assert without["Conversion: pageview to signed_up"].startswith("-- Define an event first")
+    with_event = starter_queries(tables=[("trial_started", ["event_id", "user_id", "session_id", "time"])])
+    conversion = next(s for s in with_event if s.name.startswith("Conversion"))
+    assert "JOIN trial_started e" in conversion.sql and "Define an event" not in conversion.sql

@@ -2,16 +2,22 @@
 
 import csv
 import hashlib
+import html
 import io
+import re
 import threading
 import time
 
+import psycopg2
 import pytest
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from warehouse.models import SavedQuery, SqlQueryRun
-from warehouse.roles import sql_role_name
+from warehouse.models import SavedQuery, SqlAccess, SqlQueryRun
+from warehouse.roles import sql_role_connect_kwargs, sql_role_name
+from warehouse.sources.services import schema_attach
 from warehouse.sqlpage import limits
 from warehouse.sqlpage.checks import check_query
 from warehouse.sqlpage.execute import QueryFailed, run_query
@@ -200,8 +206,6 @@ def test_cancel_stops_the_owners_running_query(analyst_client, analyst, world, s
 
 def test_cancel_by_another_user_does_nothing(analyst, world, django_user_model):
     client = Client()
-    from warehouse.models import SqlAccess
-
     other = django_user_model.objects.create_user("other")
     SqlAccess.objects.create(environment=world.alpha, user=other)
     client.force_login(other)
@@ -255,8 +259,6 @@ def test_saved_queries_are_shared_by_link_and_deleted_by_owner(analyst_client, w
     assert f"{page_url(world)}?saved={saved.pk}" in body
 
     other = django_user_model.objects.create_user("colleague")
-    from warehouse.models import SqlAccess
-
     SqlAccess.objects.create(environment=world.alpha, user=other)
     client.force_login(other)
     response = client.post(page_url(world, "sql_saved_delete", saved.pk))
@@ -300,8 +302,6 @@ def test_csv_writes_booleans_json_and_nulls_like_the_grid(analyst_client, world)
 
 
 def test_sql_role_command_prints_connection_settings(world, db):
-    from django.core.management import call_command
-
     out = io.StringIO()
     call_command("sql_role", world.alpha.warehouse_schema, stdout=out)
     text = out.getvalue()
@@ -318,10 +318,6 @@ def test_crlf_line_breaks_from_the_browser_count_as_one_character(analyst_client
 
 
 def test_schema_browser_lists_attached_schemas_with_qualified_names(analyst_client, analyst, world):
-    from django.db import connection
-
-    from warehouse.sources.services import schema_attach
-
     with connection.cursor() as cursor:
         cursor.execute("CREATE SCHEMA sqltest_crm")
         cursor.execute("CREATE TABLE sqltest_crm.accounts (email text, is_won boolean)")
@@ -330,3 +326,35 @@ def test_schema_browser_lists_attached_schemas_with_qualified_names(analyst_clie
     assert "<code>sqltest_crm</code>" in body
     assert 'data-insert="sqltest_crm.accounts"' in body and 'data-insert="is_won"' in body
     assert body.index("<code>sqltest_alpha</code>") < body.index("<code>sqltest_crm</code>")
+
+
+def test_admins_manage_sql_access_and_read_the_audit_log(analyst_client, run_url, world, django_user_model):
+    run_sql(analyst_client, run_url, "SELECT 1")
+    admin_client = Client()
+    admin_client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com"))
+    assert admin_client.get("/admin/warehouse/sqlaccess/").status_code == 200
+    assert admin_client.get("/admin/warehouse/sqlaccess/add/").status_code == 200
+    log = admin_client.get("/admin/warehouse/sqlqueryrun/")
+    assert log.status_code == 200 and "analyst" in log.content.decode()
+    assert admin_client.get("/admin/warehouse/sqlqueryrun/add/").status_code == 403
+
+
+def test_every_starter_query_runs_on_the_heap_schema(analyst_client, run_url, world):
+    body = analyst_client.get(page_url(world)).content.decode()
+    starters = [html.unescape(sql) for sql in re.findall(r'class="sql-load linklike" data-sql="([^"]*)"', body)]
+    assert len(starters) == 6
+    for text in starters:
+        fragment = run_sql(analyst_client, run_url, text)
+        assert fragment_error(fragment) == "", (text, fragment_error(fragment))
+        assert "sql-results" in fragment
+
+
+def test_role_connection_limit_has_a_clear_message(analyst_client, run_url, world):
+    held = [psycopg2.connect(**sql_role_connect_kwargs(world.alpha.sql_role)) for _ in range(5)]
+    try:
+        fragment = run_sql(analyst_client, run_url, "SELECT 1")
+        assert "as many queries as its connection limit allows" in fragment_error(fragment)
+    finally:
+        for conn in held:
+            conn.close()
+    assert fragment_error(run_sql(analyst_client, run_url, "SELECT 1")) == ""

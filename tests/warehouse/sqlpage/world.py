@@ -46,6 +46,12 @@ def _build_schema(schema: str, *, secret: str, big: bool) -> None:
             " href text, target_text text)",
             "INSERT INTO {s}.signed_up SELECT g, g, g, now() - g * interval '30 minutes', '', 'Sign up'"
             " FROM generate_series(1, 20) g",
+            "CREATE TABLE {s}.all_events (event_id bigint, user_id bigint, session_id bigint, time timestamptz,"
+            " event_table_name text)",
+            "INSERT INTO {s}.all_events SELECT event_id, user_id, session_id, time, 'pageviews' FROM {s}.pageviews",
+            "CREATE TABLE {s}._sync_info (event_table_name text, sync_started timestamptz, sync_ended timestamptz,"
+            " synced_to_time timestamptz, inserted_row_count bigint)",
+            "INSERT INTO {s}._sync_info VALUES ('pageviews', now(), now(), now(), 200)",
             "CREATE TABLE {s}.secrets (note text)",
             "INSERT INTO {s}.secrets VALUES (%(secret)s)",
         ]

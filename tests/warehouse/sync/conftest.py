@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.databases import database_url
 from tests.warehouse.sync import provider
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
 from warehouse.sql.sync import upper_bound
@@ -136,15 +137,10 @@ def column_types(schema, table):
 
 def worker_env(**extra) -> dict:
     env = dict(os.environ)
-    env["DATABASE_URL"] = _test_database_url()
+    # The test database, also when it is the embedded server's (a unix-socket host).
+    env["DATABASE_URL"] = database_url(settings.DATABASES["default"]["NAME"])
     env.update(extra)
     return env
-
-
-def _test_database_url() -> str:
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 WORKER_SCRIPT = (

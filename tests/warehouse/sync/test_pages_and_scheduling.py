@@ -62,6 +62,16 @@ def test_progress_endpoint_reports_the_running_run(admin_client, sync_env):
     assert 'style="width: 50%"' in html and "building table pageviews" in html
 
 
+def test_progress_endpoint_counts_queued_runs_so_the_page_notices_a_run_that_came_and_went(admin_client, sync_env):
+    # The page polls once a second; a run that starts and finishes between two polls is only
+    # visible as one queued run fewer, so the page (data-queued) and the endpoint both report it.
+    run = SyncRun.objects.create(environment=sync_env, kind="incremental", trigger="definition")
+    assert admin_client.get("/e/main_production/sync/progress.json").json() == {"running": False, "queued": 1}
+    assert 'data-queued="1"' in admin_client.get("/e/main_production/sync/").content.decode()
+    SyncRun.objects.filter(pk=run.pk).update(status="succeeded", started_at=timezone.now(), finished_at=timezone.now())
+    assert admin_client.get("/e/main_production/sync/progress.json").json() == {"running": False, "queued": 0}
+
+
 def test_sync_now_button_queues_one_run_and_a_worker_runs_it(admin_client, raw, sync_env, sync_queue):
     raw.session(1, 2)
     raw.event("pageview", user_id=2)
@@ -104,3 +114,20 @@ def test_scheduler_tick_respects_interval_and_pause(sync_env, sync_queue, admin_
     state.refresh_from_db()
     assert (state.interval_seconds, state.paused) == (30, False)
     assert len(tick()) == 1 and SyncRun.objects.filter(trigger="schedule").count() == 1  # coalesced
+
+
+def test_manage_py_sync_runs_in_the_foreground_with_progress(raw, sync_env):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    raw.session(1, 2)
+    raw.event("pageview", user_id=2)
+    settle()
+    out, err = StringIO(), StringIO()
+    call_command("sync", "main_production", "--full", stdout=out, stderr=err)
+    assert "full sync of main_production succeeded" in out.getvalue()
+    assert "pageviews" in out.getvalue() and "1 rows" in out.getvalue()
+    assert "[" in err.getvalue() and "100%" in err.getvalue()
+    with pytest.raises(Exception, match="no environment"):
+        call_command("sync", "nope")

@@ -1,0 +1,49 @@
+"""The supervisor behind `manage.py up`, with small Python children standing in for the servers."""
+
+import os
+import signal
+import sys
+import threading
+import time
+
+import psutil
+
+from heapsite.processes import Child, run_together
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+STUBBORN = [
+    sys.executable,
+    "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)",
+]
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_when_one_child_dies_the_others_are_stopped_and_the_exit_code_says_so():
+    children = [Child("sleeper", SLEEPER), Child("crasher", [sys.executable, "-c", "raise SystemExit(3)"])]
+    messages = []
+
+    assert run_together(children, log=messages.append) == 1
+
+    assert messages[0] == "crasher exited with status 3; stopping the others"
+    assert gone(children[0].process.pid)
+
+
+def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period():
+    children = [Child("stubborn", STUBBORN)]
+    handler_before = signal.getsignal(signal.SIGINT)
+    started = time.monotonic()
+    # Ctrl+C arrives at `up` once the child is running.
+    threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+
+    assert run_together(children, grace_seconds=1, log=lambda message: None) == 0
+
+    assert gone(children[0].process.pid)
+    assert time.monotonic() - started < 10
+    assert signal.getsignal(signal.SIGINT) is handler_before, "handlers are restored"
