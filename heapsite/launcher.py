@@ -1,6 +1,7 @@
 """`manage.py up`: prepare the database on first run, then run web server, worker and scheduler."""
 
 import errno
+import io
 import os
 import socket
 
@@ -39,22 +40,24 @@ def _serves(path: str) -> bool:
     return True
 
 
-def first_run_setup(*, out: OutputWrapper, demo: bool, demo_events: int | None = None) -> list[str]:
+def first_run_setup(
+    *, out: OutputWrapper, demo: bool, demo_events: int | None = None, notes: OutputWrapper | None = None
+) -> None:
     """Migrate; on a fresh install create the admin login and the demo environments and data.
 
-    Returns what the person running it must see once (the generated password and server keys),
-    so `up` can show it last, next to the address, rather than lost above the migrations.
+    What the person running it must see once (the generated password and server keys) goes to
+    `notes` (default `out`): `up` shows it last, next to the address, not lost above the migrations.
     """
+    notes = notes or out
     call_command("migrate", interactive=False, verbosity=1)
-    notes = []
     password = admin_user_ensure()
     if password:
-        notes.append(
+        notes.write(
             "Created the admin login (shown only this once; change it under /admin/):\n"
             f"    user:     admin\n    password: {password}"
         )
     for environment, key in demo_environments_ensure():
-        notes.append(
+        notes.write(
             f"Created environment {environment.project.name} / {environment.name}: app id {environment.app_id}, "
             f"server key {key}  (shown only this once)"
         )
@@ -63,13 +66,13 @@ def first_run_setup(*, out: OutputWrapper, demo: bool, demo_events: int | None =
             out.write("Loading demo data (seed_demo)...")
             call_command("seed_demo", **({"events": demo_events} if demo_events else {}))
         else:
-            notes.append("No demo data: the seed_demo command is not available.")
-    return notes
+            notes.write("No demo data: the seed_demo command is not available.")
 
 
 def up(*, host: str, port: int, demo: bool, demo_events: int | None, out: OutputWrapper) -> int:
     port_check(host, port)
-    notes = first_run_setup(out=out, demo=demo, demo_events=demo_events)
+    notes = io.StringIO()
+    first_run_setup(out=out, demo=demo, demo_events=demo_events, notes=OutputWrapper(notes))
     # up prints where the app is; Django's "development server" banner would only add noise.
     os.environ["DJANGO_RUNSERVER_HIDE_WARNING"] = "true"
     children = [
@@ -78,9 +81,7 @@ def up(*, host: str, port: int, demo: bool, demo_events: int | None, out: Output
         Child("scheduler", manage_py("scheduler")),
     ]
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-    out.write("")
-    for note in notes:
-        out.write(note)
+    out.write("\n" + notes.getvalue(), ending="")
     if _serves("/demo/"):
         out.write(f"Demo shop carrying the snippet: {base}/demo/")
     out.write(f"heapsite is running at {base}/  (web server, RQ worker and scheduler)")

@@ -195,6 +195,8 @@ DEMO_ENVIRONMENT = env_str("DEMO_ENVIRONMENT", "main_production")
 SYNC_DEFAULT_INTERVAL_SECONDS = env_int("SYNC_DEFAULT_INTERVAL_SECONDS", 60, minimum=5)
 # work_mem for the sync's own connection while building (bounds sort/hash memory per operation).
 SYNC_WORK_MEM = env_str("SYNC_WORK_MEM", "64MB")
+# maintenance_work_mem for the sync's index builds.
+SYNC_MAINTENANCE_WORK_MEM = env_str("SYNC_MAINTENANCE_WORK_MEM", "256MB")
 # How long the swap waits for readers' locks per attempt, and how many attempts before failing.
 SYNC_LOCK_TIMEOUT_MS = env_int("SYNC_LOCK_TIMEOUT_MS", 2000, minimum=10)
 SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)

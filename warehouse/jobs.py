@@ -12,6 +12,8 @@ QUEUE = "sync"
 def sync_run_job(run_id: int) -> dict:
     from warehouse.sync.engine import sync_run_execute
 
+    if not SyncRun.objects.filter(pk=run_id).exists():  # its environment was deleted meanwhile
+        return {"run_id": run_id, "status": "gone"}
     run = sync_run_execute(run_id=run_id)
     return {"run_id": run.pk, "status": run.status}
 

@@ -122,7 +122,9 @@ def compile_filters(environment: Environment, filters: EventFilters) -> tuple[br
     if filters.text:
         where.add(sql.SQL("e.target_text ILIKE %(f_text)s"), f_text=browse_sql.like_contains(filters.text))
     if filters.event:
+        # Spelled out so the partial index raw_events_env_custom_name (type = 'custom') applies.
         where.add(sql.SQL("e.type = 'custom' AND e.event_name = %(f_event)s"), f_event=filters.event)
+        where.selective = True
     if filters.prop:
         if filters.value:
             where.add(sql.SQL("e.properties ->> %(f_prop)s = %(f_value)s"), f_prop=filters.prop, f_value=filters.value)

@@ -21,7 +21,6 @@ from .state import (
     APP_VERSION,
     DAY_MS,
     HOUR_WEIGHTS,
-    POWER_USERS,
     WINDOW_DAYS,
     Picker,
     Plan,
@@ -79,16 +78,6 @@ class DemoGenerator(Visitors, SiteWalker):
             for plan in ["free", *(p for p, _, _ in PLANS)]
         }
         self.plan = Plan()
-
-    def build_plan(self) -> Plan:
-        if self.target >= 20_000:
-            for identity, share in POWER_USERS:
-                self._plan_power_user(identity, share)
-        while self.target - self.plan.events > 600:
-            self._plan_user()
-        while self.plan.events < self.target:
-            self._plan_visitor(self.target - self.plan.events)
-        return self.plan
 
     # ---- emitting
 

@@ -188,11 +188,21 @@ def fill_parts(
     select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
     bound = sql.SQL(" AND e.xact_id >= %(since)s::xid8") if lower_bound else sql.SQL("")
     return sql.SQL(
+        # MATERIALIZED: the planner must not fold the predicates into the joins (it picks bad plans
+        # once there are dozens of them); this way they run exactly once per raw event.
+        # OFFSET 0 keeps the array computed once per event; only matching events are materialized.
+        "WITH e AS MATERIALIZED ("
+        "  SELECT * FROM ("
+        "    SELECT e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
+        "      e.hash, e.title, e.target_href, e.target_text, e.properties,"
+        "      array_remove(ARRAY[{cases}]::int[], NULL) AS tables"
+        "    FROM raw_events e"
+        "    WHERE e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8{bound}"
+        "    OFFSET 0"
+        "  ) matched WHERE cardinality(matched.tables) > 0"
+        ") "
         "INSERT INTO {parts} "
-        "SELECT t.tbl, {select}, e.properties FROM ("
-        "  SELECT e.*, array_remove(ARRAY[{cases}]::int[], NULL) AS tables FROM raw_events e"
-        "  WHERE e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8{bound}"
-        ") e "
+        "SELECT t.tbl, {select}, e.properties FROM e "
         "CROSS JOIN LATERAL unnest(e.tables) AS t(tbl) "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id "
         "LEFT JOIN raw_sessions s ON s.environment_id = e.environment_id AND s.session_id = e.session_id"
@@ -230,7 +240,8 @@ def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
     users = sql.SQL(
         "CREATE UNLOGGED TABLE {users} AS "
         "WITH props AS ("
-        "  SELECT src.uid, jsonb_object_agg(kv.key, kv.value ORDER BY src.is_self, src.merged_at NULLS LAST) AS properties"
+        "  SELECT src.uid,"
+        "    jsonb_object_agg(kv.key, kv.value ORDER BY src.is_self, src.merged_at NULLS LAST) AS properties"
         "  FROM {src} src CROSS JOIN LATERAL jsonb_each(src.properties) kv GROUP BY src.uid"
         ") "
         "SELECT a.user_id, a.identity, props.properties ->> 'handle' AS handle,"

@@ -1,3 +1,4 @@
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -9,23 +10,12 @@ DEMO_END = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
 SCHEMA = "browse_demo"
 
 
-class _Quiet:
-    def write(self, text):
-        pass
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return False
-
-
 @pytest.fixture(scope="package")
 def _seeded(django_db_setup, django_db_blocker):
     """4,000 demo events, loaded once for this package (committed), removed when it is done."""
     with django_db_blocker.unblock():
         environment = demo_seed(
-            schema=SCHEMA, events=4000, seed=5, end=DEMO_END, replace=True, stream=_Quiet()
+            schema=SCHEMA, events=4000, seed=5, end=DEMO_END, replace=True, stream=io.StringIO()
         ).environment
     yield environment
     with django_db_blocker.unblock():

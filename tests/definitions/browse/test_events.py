@@ -139,11 +139,11 @@ def test_a_rare_filter_searches_a_bounded_number_of_rows_and_offers_to_continue(
 ):
     monkeypatch.setattr(selectors, "SCAN_BUDGET", 300)
     expected = list(
-        RawEvent.objects.filter(environment=demo_environment, event_name="Signed Up")
+        RawEvent.objects.filter(environment=demo_environment, target_text="Create account")
         .order_by("-time", "-id")
         .values_list("id", flat=True)
     )
-    seen, query, continued = [], "event=Signed+Up", 0
+    seen, query, continued = [], "text=create+ACCOUNT", 0
     while query is not None:
         response = admin_client.get(raw_url() + "?" + query)
         seen += [i for _, i in rows(response)]
@@ -238,3 +238,14 @@ def test_access_needs_login_and_a_known_environment(admin_client, demo_environme
     assert Client().get(raw_url()).status_code == 302
     assert admin_client.get("/e/nope_nope/raw/").status_code == 404
     assert admin_client.get("/e/nope_nope/users/").status_code == 404
+
+
+def test_custom_event_name_uses_its_index_and_needs_no_scan_budget(
+    admin_client, demo_environment, raw_url, monkeypatch
+):
+    monkeypatch.setattr(selectors, "SCAN_BUDGET", 10)
+    response = admin_client.get(raw_url(), {"event": "Campaign Created"})
+    expected = RawEvent.objects.filter(environment=demo_environment, type="custom", event_name="Campaign Created")
+    ids = [i for _, i in rows(response)]
+    assert ids == list(expected.order_by("-time", "-id").values_list("id", flat=True)[:50])
+    assert "Search older events" not in response.content.decode()

@@ -1,5 +1,6 @@
 """Live mode of the raw events list in Chromium: new events appear without reloading; Pause stops it."""
 
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -13,17 +14,6 @@ from warehouse.models import RawEvent
 pytestmark = pytest.mark.e2e
 
 
-class _Quiet:
-    def write(self, text):
-        pass
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return False
-
-
 def _new_click(environment, label: str) -> RawEvent:
     template = RawEvent.objects.filter(environment=environment, type="click").first()
     fields = {f.attname: getattr(template, f.attname) for f in RawEvent._meta.concrete_fields if f.name != "id"}
@@ -35,7 +25,7 @@ def _new_click(environment, label: str) -> RawEvent:
 
 def test_new_events_appear_live_and_pause_stops_them(transactional_db, live_server, page, django_user_model):
     environment = demo_seed(
-        schema="live_demo", events=300, seed=2, end=datetime(2026, 11, 2, tzinfo=UTC), stream=_Quiet()
+        schema="live_demo", events=300, seed=2, end=datetime(2026, 11, 2, tzinfo=UTC), stream=io.StringIO()
     ).environment
     user = django_user_model.objects.create_superuser("live", "live@example.com", "pw-for-tests-only")
     client = Client()

@@ -1,29 +1,13 @@
 import pytest
 from django.conf import settings
-from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.test import Client
-from django.test.testcases import LiveServerThread
 
 from tests.warehouse.sqlpage.world import build_world, teardown_world
 
-# This area's port range: live servers of parallel test runs must not collide.
-PORTS = range(8160, 8170)
-
 
 @pytest.fixture
-def sql_live_server(transactional_db):
-    for port in PORTS:
-        thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
-        thread.daemon = True
-        thread.start()
-        thread.is_ready.wait()
-        if thread.error is None:
-            break
-        thread.join()
-    else:
-        raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
-    yield f"http://127.0.0.1:{thread.port}"
-    thread.terminate()
+def sql_live_server(live_server, transactional_db):
+    return live_server.url
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@ class Up:
         )
         self.lines: queue.Queue = queue.Queue()
         self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         for line in self.process.stdout:
@@ -63,7 +64,13 @@ class Up:
 
     def stop(self, signum: int) -> int:
         self.process.send_signal(signum)
-        return self.process.wait(timeout=60)
+        code = self.process.wait(timeout=60)
+        self.reader.join(timeout=5)
+        while not self.lines.empty():
+            self.output.append(self.lines.get())
+        # Shown by pytest when the test fails.
+        print(f"--- manage.py up output (exit {code}) ---\n" + "".join(self.output))
+        return code
 
 
 def get_until_up(url: str, opener=None, timeout: float = 30):

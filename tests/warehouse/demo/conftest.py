@@ -1,3 +1,4 @@
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -13,17 +14,6 @@ def seed_demo(db):
 
     def seed(schema: str = "main_production", events: int = 3000, seed: int = 7, **kwargs):
         kwargs.setdefault("end", DEMO_END)
-        return demo_seed(schema=schema, events=events, seed=seed, stream=_Quiet(), **kwargs)
+        return demo_seed(schema=schema, events=events, seed=seed, stream=io.StringIO(), **kwargs)
 
     return seed
-
-
-class _Quiet:
-    def write(self, text):
-        pass
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return False

@@ -12,7 +12,9 @@ SIGNUP = {
     "key": "definition:1",
     "table_name": "signed_up",
     # Two match groups OR-ed: a click on the CTA, or the custom "Signed Up" event.
-    "predicate": "(e.type = 'click' AND e.target_text = %(d1_text)s) OR (e.type = 'custom' AND e.event_name = %(d1_name)s)",
+    "predicate": (
+        "(e.type = 'click' AND e.target_text = %(d1_text)s) OR (e.type = 'custom' AND e.event_name = %(d1_name)s)"
+    ),
     "params": {"d1_text": "Start trial", "d1_name": "Signed Up"},
     "version": "1",
 }
@@ -91,14 +93,14 @@ def test_property_types_widen_and_names_follow_the_rules(raw, sync_env, set_spec
     assert types["flag"] == "boolean"
     assert types["when"] == "timestamp with time zone"
     assert types["mixed"] == "text"
-    assert types["time_prop"] == "text"  # "Time" collides with the built-in `time` column
+    assert types["time_2"] == "text"  # "Time" collides with the built-in `time` column
     assert types["_9_lives"] == "bigint"
-    assert types["weird_key_"] == "text"
-    got = rows(f"SELECT count, ratio, flag, mixed, time_prop FROM {schema}.custom_all ORDER BY event_id")
+    assert types["weird_key"] == "text"
+    got = rows(f"SELECT count, ratio, flag, mixed, time_2 FROM {schema}.custom_all ORDER BY event_id")
     assert got == [
-        {"count": 1, "ratio": 1.0, "flag": True, "mixed": "1", "time_prop": "x"},
-        {"count": 2, "ratio": 2.5, "flag": False, "mixed": "one", "time_prop": None},
-        {"count": 3, "ratio": 3.0, "flag": None, "mixed": "true", "time_prop": None},
+        {"count": 1, "ratio": 1.0, "flag": True, "mixed": "1", "time_2": "x"},
+        {"count": 2, "ratio": 2.5, "flag": False, "mixed": "one", "time_2": None},
+        {"count": 3, "ratio": 3.0, "flag": None, "mixed": "true", "time_2": None},
     ]
     # Incremental: a later value that no longer fits widens the column; nothing is discarded.
     raw.event("custom", user_id=7, event_name="x", properties={"count": "many", "new one": 1})

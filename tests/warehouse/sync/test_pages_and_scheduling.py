@@ -114,3 +114,20 @@ def test_scheduler_tick_respects_interval_and_pause(sync_env, sync_queue, admin_
     state.refresh_from_db()
     assert (state.interval_seconds, state.paused) == (30, False)
     assert len(tick()) == 1 and SyncRun.objects.filter(trigger="schedule").count() == 1  # coalesced
+
+
+def test_manage_py_sync_runs_in_the_foreground_with_progress(raw, sync_env):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    raw.session(1, 2)
+    raw.event("pageview", user_id=2)
+    settle()
+    out, err = StringIO(), StringIO()
+    call_command("sync", "main_production", "--full", stdout=out, stderr=err)
+    assert "full sync of main_production succeeded" in out.getvalue()
+    assert "pageviews" in out.getvalue() and "1 rows" in out.getvalue()
+    assert "[" in err.getvalue() and "100%" in err.getvalue()
+    with pytest.raises(Exception, match="no environment"):
+        call_command("sync", "nope")

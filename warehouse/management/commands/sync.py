@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from heapsite.progress import progress
 from warehouse.models import Environment
 from warehouse.services import sync_run_foreground
-from warehouse.sync.terminal import TerminalBar
 
 
 class Command(BaseCommand):
@@ -17,13 +17,18 @@ class Command(BaseCommand):
             environment = Environment.objects.get(warehouse_schema=schema)
         except Environment.DoesNotExist:
             raise CommandError(f"no environment with warehouse schema {schema!r}") from None
-        bar = TerminalBar(self.stderr._out)
-        try:
-            run = sync_run_foreground(environment=environment, full=full, on_update=bar)
-        except Exception as error:
-            bar.close()
-            raise CommandError(f"sync failed: {error}") from error
-        bar.close()
+        with progress(None, f"sync {schema}", stream=self.stderr._out) as bar:
+
+            def on_update(state):
+                # The bar counts the run's steps; its label says which step and table, and rows so far.
+                bar.total = state.total_steps
+                bar.label = f"{state.step} {state.table} ({state.rows:,} rows)".replace("  ", " ")
+                bar.advance(state.done_steps - bar.done)
+
+            try:
+                run = sync_run_foreground(environment=environment, full=full, on_update=on_update)
+            except Exception as error:
+                raise CommandError(f"sync failed: {error}") from error
         self.stdout.write(
             f"{run.kind} sync of {schema} {run.status} in {run.duration_seconds:.1f}s, {run.total_rows:,} rows"
         )

@@ -1,0 +1,168 @@
+"""Statements of the apply transaction: everything that changes the environment's visible schema.
+
+They run inside the single transaction of warehouse/sync/engine.py (after the tables they touch
+were locked), so a reader sees either all of a run's changes or none of them.
+"""
+
+from psycopg2 import sql
+
+from warehouse.models import BuiltTable
+from warehouse.sql import sync as q
+from warehouse.sync.build import BuiltResult
+from warehouse.sync.tables import SESSION_BUILTIN_COLUMNS, SESSIONS_KEY, USER_BUILTIN_COLUMNS, USERS_KEY, EventTable
+
+
+class ApplySteps:
+    """Mixed into the engine's run; needs self.schema, self.builder, self.environment and self.run."""
+
+    def ident(self, table: str) -> sql.Identifier:
+        return sql.Identifier(self.schema, table)
+
+    def _tables_in(self, cursor, schema: str) -> list[str]:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [schema])
+        return [row[0] for row in cursor.fetchall()]
+
+    def _move_in(self, cursor, name: str) -> None:
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(name)))
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                sql.Identifier(self.builder.build, name), sql.Identifier(self.schema)
+            )
+        )
+
+    def _rename(self, cursor, renames: dict[str, str]) -> None:
+        """Rename tables (and their indexes) without rebuilding; two phases so A->B, B->A works."""
+        if not renames:
+            return
+        for position, old in enumerate(renames):
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(self.ident(old), sql.Identifier(f"_hs_rename_{position}"))
+            )
+        for position, (old, new) in enumerate(renames.items()):
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(self.ident(f"_hs_rename_{position}"), sql.Identifier(new))
+            )
+            for column in ("user_id", "time"):
+                cursor.execute(
+                    sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
+                        self.ident(q.index_name(old, column)), sql.Identifier(f"_hs_rename_{position}_{column}")
+                    )
+                )
+        for position, (_old, new) in enumerate(renames.items()):
+            for column in ("user_id", "time"):
+                cursor.execute(
+                    sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
+                        self.ident(f"_hs_rename_{position}_{column}"), sql.Identifier(q.index_name(new, column))
+                    )
+                )
+            self.run.tables[new] = {"rows": 0, "ms": 0, "action": "renamed"}
+        cases = sql.SQL(" ").join(
+            sql.SQL("WHEN {} THEN {}").format(sql.Literal(old), sql.Literal(new)) for old, new in renames.items()
+        )
+        cursor.execute(
+            sql.SQL(
+                "UPDATE {} SET event_table_name = CASE event_table_name {} END WHERE event_table_name = ANY(%s)"
+            ).format(self.ident("all_events"), cases),
+            [list(renames)],
+        )
+
+    def _add_columns(self, cursor, table: str, added: list) -> None:
+        for _key, column, type_ in added:
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                    self.ident(table), sql.Identifier(column), sql.SQL(type_)
+                )
+            )
+
+    def _insert_typed(self, cursor, table: str, builtin: list[str], columns: dict, source: str) -> int:
+        properties = [(key, column, type_) for key, (column, type_) in columns.items()]
+        names = builtin + [column for _, column, _ in properties]
+        select = q.typed_select(builtin, properties, sql.Identifier(self.builder.work, source))
+        cursor.execute(
+            sql.SQL("INSERT INTO {} ({}) ").format(
+                self.ident(table), sql.SQL(", ").join(sql.Identifier(n) for n in names)
+            )
+            + select
+        )
+        return cursor.rowcount
+
+    def _append(self, cursor, table: EventTable, added: list, merged: dict) -> int:
+        self._add_columns(cursor, table.table_name, added)
+        return self._insert_typed(cursor, table.table_name, table.builtin_columns, merged, f"_inc{table.number}")
+
+    def _apply_merges(self, cursor, event_tables: list[str]) -> None:
+        work_map = sql.Identifier(self.builder.work, "_merge_map")
+        cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE changed)").format(work_map))
+        if not cursor.fetchone()[0]:
+            return
+        for table in [*event_tables, "all_events"]:
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {} t SET user_id = m.to_user_id FROM {} m WHERE m.changed AND t.user_id = m.from_user_id"
+                ).format(self.ident(table), work_map)
+            )
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE from_user_id IN (SELECT from_user_id FROM {} WHERE changed)").format(
+                self.ident("user_migrations"), work_map
+            )
+        )
+        cursor.execute(
+            sql.SQL("INSERT INTO {} SELECT from_user_id, to_user_id, time FROM {} WHERE changed").format(
+                self.ident("user_migrations"), work_map
+            )
+        )
+
+    def _apply_sessions(self, cursor, event_tables: list[str], rebuilt: BuiltResult | None, added: list) -> None:
+        work = sql.Identifier(self.builder.work, "_sessions")
+        propagated = [name for name, _ in q.PROPAGATED_SESSION_COLUMNS]
+        new_values = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in ["time", *propagated])
+        old_values = sql.SQL(", ").join(sql.SQL("o.{}").format(sql.Identifier(n)) for n in ["time", *propagated])
+        # Session data is copied onto event rows; when a known session changed, fix its rows (rare).
+        cursor.execute(
+            sql.SQL(
+                "SELECT array_agg(s.session_id) FROM {} s JOIN {} o ON o.session_id = s.session_id "
+                "WHERE ({}) IS DISTINCT FROM ({})"
+            ).format(work, self.ident("sessions"), new_values, old_values)
+        )
+        changed = cursor.fetchone()[0]
+        if changed:
+            targets = sql.SQL(", ").join(sql.Identifier(n) for n in ["session_time", *propagated])
+            for table in event_tables:
+                cursor.execute(
+                    sql.SQL(
+                        "UPDATE {} e SET ({}) = ({}) FROM {} s WHERE e.session_id = s.session_id "
+                        "AND s.session_id = ANY(%s)"
+                    ).format(self.ident(table), targets, new_values, work),
+                    [changed],
+                )
+        if rebuilt:
+            self._move_in(cursor, "sessions")
+            return
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE session_id IN (SELECT session_id FROM {})").format(
+                self.ident("sessions"), work
+            )
+        )
+        self._add_columns(cursor, "sessions", added)
+        columns = BuiltTable.objects.get(environment=self.environment, key=SESSIONS_KEY).columns
+        columns.update({key: [column, type_] for key, column, type_ in added})
+        self._insert_typed(cursor, "sessions", SESSION_BUILTIN_COLUMNS, columns, "_sessions")
+
+    def _apply_users(self, cursor, rebuilt: BuiltResult | None, added: list) -> None:
+        if rebuilt:
+            self._move_in(cursor, "users")
+            return
+        cursor.execute(
+            sql.SQL(
+                "DELETE FROM {} WHERE user_id IN "
+                "(SELECT user_id FROM {} UNION SELECT from_user_id FROM {} WHERE changed)"
+            ).format(
+                self.ident("users"),
+                sql.Identifier(self.builder.work, "_users"),
+                sql.Identifier(self.builder.work, "_merge_map"),
+            )
+        )
+        self._add_columns(cursor, "users", added)
+        columns = BuiltTable.objects.get(environment=self.environment, key=USERS_KEY).columns
+        columns.update({key: [column, type_] for key, column, type_ in added})
+        self._insert_typed(cursor, "users", USER_BUILTIN_COLUMNS, columns, "_users")
