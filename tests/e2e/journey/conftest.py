@@ -52,8 +52,9 @@ def fresh_install(transactional_db) -> dict:
     the journey created afterwards (they live outside the tables the test database flushes).
     """
     django_rq.get_queue("sync").connection.flushdb()
-    # What up shows next to the address once everything is set up: the login and the keys.
-    printed = "\n".join(first_run_setup(out=OutputWrapper(StringIO()), demo=False))
+    out = StringIO()
+    first_run_setup(out=OutputWrapper(out), demo=False)
+    printed = out.getvalue()
     password = re.search(r"password: (\S+)", printed)
     assert password, f"up did not print the admin password:\n{printed}"
     yield {"username": "admin", "password": password.group(1), "printed": printed}
