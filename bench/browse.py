@@ -26,6 +26,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from _report import Report, add_json_argument  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -73,7 +74,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--environment", default="bench_browse")
     parser.add_argument("--repeat", type=int, default=7)
+    add_json_argument(parser)
     args = parser.parse_args()
+    report = Report("browse")
     setup_test_environment()  # lets the test client run against this database
     environment = ensure_data(args.environment, args.events)
     schema = environment.warehouse_schema
@@ -157,6 +160,16 @@ def main() -> None:
             f"{name:34} {first:9.1f} {deep_ms:9.1f} {first / baseline:7.2f}x {deep_ms / first:9.2f}x  "
             f"{'OK' if ok else 'MISSED'}"
         )
+        report.figure(
+            f"raw list: {name} (deep page {deep_ms:.0f} ms)",
+            first,
+            "ms",
+            baseline=baseline,
+            baseline_name="unfiltered first page",
+            target=f"< {TARGET_MS:.0f} ms, deep <= {DEEP_RATIO:.0f}x first",
+            met=ok,
+            extra={"deep": deep_ms},
+        )
     ok = timeline_first < TARGET_MS and timeline_deep < TARGET_MS
     failures += not ok
     print(
@@ -164,11 +177,23 @@ def main() -> None:
         f"{timeline_deep:9.1f} {timeline_first / baseline:7.2f}x {timeline_deep / timeline_first:9.2f}x  "
         f"{'OK' if ok else 'MISSED'}"
     )
+    report.figure(
+        f"user timeline, {heavy_events:,} events (older sessions {timeline_deep:.0f} ms)",
+        timeline_first,
+        "ms",
+        baseline=baseline,
+        baseline_name="unfiltered first page",
+        target=f"< {TARGET_MS:.0f} ms",
+        met=ok,
+        extra={"deep": timeline_deep},
+    )
     print(f"top interactions, last 7 days (no target): {top:.1f} ms")
+    report.figure("top interactions, last 7 days", top, "ms", baseline=baseline, baseline_name="unfiltered first page")
     print(
         f"target: every case < {TARGET_MS:.0f} ms median, deep <= {DEEP_RATIO:.0f}x first; "
         f"{len(results) + 1 - failures}/{len(results) + 1} met"
     )
+    report.write(args.json)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import json
 import statistics
 from pathlib import Path
 
+from _report import Report, add_json_argument
 from playwright.sync_api import sync_playwright
 
 HEAP_JS = Path(__file__).resolve().parent.parent / "static" / "heap.js"
@@ -56,7 +57,9 @@ def measure(page, element_id: str, count: int, repeat: int = 3) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000, help="clicks per timed loop")
+    add_json_argument(parser)
     args = parser.parse_args()
+    report = Report("capture")
 
     pages = {
         "/with": f"<!DOCTYPE html><html lang=en><head><title>Pricing</title>{SNIPPET}</head><body>{BODY}</body></html>",
@@ -114,12 +117,23 @@ def main() -> None:
             f"{label}: {value:.3f} ms with heap.js vs {baseline:.3f} ms without "
             f"(overhead {value - baseline:.3f} ms, ratio {value / baseline:.1f}x) — target overhead < {target} ms: {ok}"
         )
+        report.figure(
+            f"heap.js {label} (overhead {value - baseline:.3f} ms)",
+            value,
+            "ms",
+            baseline=baseline,
+            baseline_name="same page without heap.js",
+            target=f"overhead < {target} ms",
+            met=value - baseline < target,
+        )
     print(
         f"heap.js size: {len(raw)} bytes, {gzipped} bytes gzipped — target < 10240 gzipped: "
         f"{'ok' if gzipped < 10240 else 'MISSED'}"
     )
+    report.figure("heap.js size, gzipped", gzipped / 1024, "KiB", target="< 10 KiB", met=gzipped < 10240)
     if len(clicks) != expected:
         raise SystemExit("not every click was delivered")
+    report.write(args.json)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import Report, add_json_argument
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
@@ -39,7 +41,9 @@ def write_csv(path: Path, rows: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
+    add_json_argument(parser)
     args = parser.parse_args()
+    report = Report("csv_load")
 
     from heapsite.embedded import ensure_services
 
@@ -97,6 +101,17 @@ def main() -> None:
         f"load_csv (stage + infer + typed table): {loaded:.2f} s  ratio {loaded / baseline:.2f}x (target <= {TARGET_RATIO}x)"
     )
     print(f"load_csv peak memory: {peak_mb:.0f} MB (target < {TARGET_PEAK_MB} MB, independent of file size)")
+    report.figure(
+        f"load_csv {args.rows:,} rows ({size_mb:.0f} MB)",
+        loaded,
+        "s",
+        baseline=baseline,
+        baseline_name="COPY into a text table",
+        target=f"<= {TARGET_RATIO:g}x baseline",
+        met=loaded / baseline <= TARGET_RATIO,
+    )
+    report.figure("load_csv peak memory", peak_mb, "MB", target=f"< {TARGET_PEAK_MB} MB", met=peak_mb < TARGET_PEAK_MB)
+    report.write(args.json)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from _report import Report, add_json_argument
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
 
@@ -21,7 +23,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
+    add_json_argument(parser)
     args = parser.parse_args()
+    report = Report("dashboard")
 
     from heapsite.embedded import ensure_services
 
@@ -76,6 +80,16 @@ def main() -> None:
         print(f"events shown: {stats.events.value:,} ({'estimate' if stats.events.approximate else 'exact'})")
         print(f"dashboard counts: {ours * 1000:.1f} ms   baseline count(*): {baseline * 1000:.1f} ms")
         print(f"ratio: {baseline / ours:.1f}x faster   target: < 100 ms")
+        report.figure(
+            f"dashboard counts, {args.events:,} events",
+            ours * 1000,
+            "ms",
+            baseline=baseline * 1000,
+            baseline_name="exact count(*)",
+            target="< 100 ms",
+            met=ours < 0.1,
+        )
+        report.write(args.json)
     finally:
         teardown_databases(config, verbosity=0)
 

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from _report import Report, add_json_argument
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
@@ -231,7 +233,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--port", type=int, default=8110)
     parser.add_argument("--copy-runs", type=int, default=3, help="COPY baseline runs (the fastest counts)")
+    add_json_argument(parser)
     args = parser.parse_args()
+    report = Report("ingest")
 
     from heapsite.embedded import ensure_services
 
@@ -306,6 +310,28 @@ def main() -> None:
         print(
             "load average      : {:.1f} {:.1f} {:.1f} (1/5/15 min, {} cores)".format(*os.getloadavg(), os.cpu_count())
         )
+        report.figure(
+            f"POST /api/collect, {stored:,} events ({setup})",
+            api_rate,
+            "events/s",
+            baseline=copy_rate,
+            baseline_name="COPY of the same rows",
+            ratio=ratio,
+            ratio_unit="%",
+            target=f">= {TARGET_EVENTS_PER_SECOND:,} events/s and >= {TARGET_RATIO:.0%} of COPY",
+            met=api_rate >= TARGET_EVENTS_PER_SECOND and ratio >= TARGET_RATIO,
+            extra={"cpu_ms_per_1000": api_cpu_per_event * 1e6, "copy_cpu_ms_per_1000": copy_cpu_per_row * 1e6},
+        )
+        report.figure(
+            "CPU per 1000 events (app server + PostgreSQL)",
+            api_cpu_per_event * 1e6,
+            "ms",
+            baseline=copy_cpu_per_row * 1e6,
+            baseline_name="COPY CPU",
+            ratio=copy_cpu_per_row / api_cpu_per_event,
+            ratio_unit="%",
+        )
+        report.write(args.json)
     finally:
         if server is not None:
             stop(server)

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from _report import Report, add_json_argument
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
@@ -83,7 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--regenerate", action="store_true", help="rebuild the synthetic events even if present")
+    add_json_argument(parser)
     args = parser.parse_args()
+    report = Report("preview")
 
     from heapsite.embedded import ensure_services
 
@@ -162,6 +166,17 @@ def main() -> None:
             f" {scan_ratio:.2f}x the scan (target <= {TARGET_RATIO}x and < {TARGET_SECONDS * 1000:.0f} ms: {verdict})"
         )
         print(f"  sample of the 20 newest matches: {sample_time * 1000:8.1f} ms")
+        report.figure(
+            f"preview per-day counts, {label} selector ({scan_ratio:.2f}x the seq scan)",
+            counts_time * 1000,
+            "ms",
+            baseline=baseline * 1000,
+            baseline_name="count(*) as planned",
+            target=f"<= {TARGET_RATIO:g}x and < {TARGET_SECONDS * 1000:.0f} ms",
+            met=verdict == "OK",
+            extra={"seq_scan_baseline_ms": scan_baseline * 1000, "sample_ms": sample_time * 1000},
+        )
+    report.write(args.json)
 
 
 if __name__ == "__main__":

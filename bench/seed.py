@@ -20,6 +20,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from _report import Report, add_json_argument  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
@@ -58,7 +59,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the seeded environment afterwards")
+    add_json_argument(parser)
     args = parser.parse_args()
+    report = Report("seed")
     for schema in (SEED_SCHEMA, COPY_SCHEMA):
         clear(schema)
     load = os.getloadavg()[0]
@@ -81,6 +84,16 @@ def main() -> None:
     scaled_target = TARGET_SECONDS * args.events / 1_000_000
     verdict = "OK" if result.seconds < scaled_target else "MISSED"
     print(f"target: < {scaled_target:.0f} s for {args.events:,} events -> {verdict}")
+    report.figure(
+        f"seed_demo {args.events:,} events",
+        result.seconds,
+        "s",
+        baseline=baseline,
+        baseline_name="INSERT … SELECT of the same rows",
+        target=f"< {scaled_target:.0f} s",
+        met=result.seconds < scaled_target,
+    )
+    report.write(args.json)
     clear(COPY_SCHEMA)
     if not args.keep:
         clear(SEED_SCHEMA)

@@ -35,6 +35,7 @@ django.setup()
 
 import psutil  # noqa: E402
 import psycopg2  # noqa: E402
+from _report import Report, add_json_argument  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
@@ -51,6 +52,7 @@ SCHEMA = "sqlbench_main"
 # which the page uses, are never run with parallel workers while a direct query can be).
 SMALL_QUERY = "SELECT event_id, user_id, time, path FROM pageviews LIMIT 10"
 WIDE_QUERY = "SELECT event_id, user_id, session_id, time, path, title FROM pageviews LIMIT 10000"
+REPORT = Report("sql")
 
 
 def setup(events: int):
@@ -142,6 +144,16 @@ def bench_small_query(environment, user, sql_role, repeat: int) -> None:
     )
     line("  execution service only (no HTTP/session)", median["service"], median["direct"], "ms", "-")
     line("  direct with a new connection per query", median["connect"], median["direct"], "ms", "-")
+    REPORT.figure(
+        f"small query through the page (overhead {median['page'] - median['direct']:.1f} ms)",
+        median["page"],
+        "ms",
+        baseline=median["direct"],
+        baseline_name="direct psycopg2 query",
+        target="overhead <= 30 ms",
+        met=median["page"] - median["direct"] <= 30,
+        extra={"overhead_ms": median["page"] - median["direct"], "page_cpu_ms": median["page_cpu"]},
+    )
 
 
 def bench_render(environment, user, sql_role) -> None:
@@ -170,6 +182,8 @@ def bench_render(environment, user, sql_role) -> None:
     line("10,000 rows: grid HTML only", grid_ms, fetch_ms, "ms", "-")
     line("10,000 rows: whole page request", page_ms, fetch_ms, "ms", "-")
     print(f"{'  response size':<44} {len(response.content) / 1e6:10.1f} MB (grid {len(html) / 1e6:.1f} MB)")
+    REPORT.figure("10,000 rows: grid HTML only", grid_ms, "ms", baseline=fetch_ms, baseline_name="psycopg2 fetch")
+    REPORT.figure("10,000 rows: whole page request", page_ms, "ms", baseline=fetch_ms, baseline_name="psycopg2 fetch")
 
 
 def bench_csv(environment, user, sql_role, events: int, port: int) -> None:
@@ -243,6 +257,21 @@ def bench_csv(environment, user, sql_role, events: int, port: int) -> None:
             f"{'  web process peak RSS':<44} {peak['rss'] / 2**20:10.1f} MB  (idle {idle_rss / 2**20:.1f} MB, "
             f"{size / 2**20:.0f} MB sent)  target: < 200 MB"
         )
+        REPORT.figure(
+            f"CSV export of {events:,} rows",
+            csv_ms / 1000,
+            "s",
+            baseline=copy_ms / 1000,
+            baseline_name="COPY … TO STDOUT",
+            target="streamed",
+        )
+        REPORT.figure(
+            f"CSV export: web process peak RSS (idle {idle_rss / 2**20:.0f} MB)",
+            peak["rss"] / 2**20,
+            "MB",
+            target="< 200 MB",
+            met=peak["rss"] < 200 * 2**20,
+        )
     finally:
         server.terminate()
         server.wait(10)
@@ -254,6 +283,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="rows in the bench table (CSV export size)")
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--port", type=int, default=8161, help="gunicorn port for the CSV figure (8160-8169)")
+    add_json_argument(parser)
     args = parser.parse_args()
     print(
         f"building {SCHEMA} with {args.events:,} rows ... (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
@@ -267,6 +297,7 @@ def main() -> None:
     finally:
         teardown(environment)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    REPORT.write(args.json)
 
 
 if __name__ == "__main__":

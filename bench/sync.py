@@ -24,6 +24,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from _report import Report, add_json_argument  # noqa: E402
 from django.db import connection  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
@@ -204,7 +205,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--definitions", type=int, default=20)
     parser.add_argument("--child-full", type=int, help=argparse.SUPPRESS)
+    add_json_argument(parser)
     args = parser.parse_args()
+    report = Report("sync")
     if args.child_full:
         child_full_sync(args.child_full)
         return
@@ -223,17 +226,46 @@ def main() -> None:
         f"full sync ({args.definitions} definitions, {rows:,} rows):     {full:7.2f} s  = {full / base:5.2f}x baseline"
         f"  (target <= 3x)"
     )
+    report.figure(
+        f"full sync, {args.definitions} definitions, {total:,} events",
+        full,
+        "s",
+        baseline=base,
+        baseline_name="CREATE TABLE AS SELECT * (raw events)",
+        target="<= 3x baseline",
+        met=full <= 3 * base,
+    )
     add_events(env, total + 1, total + total // 100)
     incremental, rows = timed_sync(env, full=False)
     print(
         f"incremental after +1% ({rows:,} rows):          {incremental:7.2f} s  = {incremental / full:6.1%} of full"
         f"  (target <= 10%)"
     )
+    report.figure(
+        f"incremental sync after +1% events ({rows:,} rows)",
+        incremental,
+        "s",
+        baseline=full,
+        baseline_name="full sync",
+        ratio_unit="%",
+        target="<= 10% of full",
+        met=incremental <= 0.1 * full,
+    )
     _state["edited"] = 3
     edited, rows = timed_sync(env, full=False)
     print(
         f"one definition edited ({rows:,} rows):          {edited:7.2f} s  = {edited / full:6.1%} of full"
         f"  (target <= 20%)"
+    )
+    report.figure(
+        "one definition edited",
+        edited,
+        "s",
+        baseline=full,
+        baseline_name="full sync",
+        ratio_unit="%",
+        target="<= 20% of full",
+        met=edited <= 0.2 * full,
     )
     _state["edited"] = None
     for count in (5, 20, 50):
@@ -246,6 +278,17 @@ def main() -> None:
             f"full sync with {count:2d} definitions (own process):  {elapsed:7.2f} s  = {elapsed / base:5.2f}x baseline"
             f"  worker peak RSS {max(peak, before) / 1024:.0f} MB"
         )
+        report.figure(
+            f"full sync, {count} definitions (own process, peak RSS {max(peak, before) / 1024:.0f} MB)",
+            elapsed,
+            "s",
+            baseline=base,
+            baseline_name="CREATE TABLE AS SELECT * (raw events)",
+            extra={"definitions": count, "peak_rss_mb": max(peak, before) / 1024},
+        )
+        report.point("full sync seconds by definitions", count, elapsed)
+    report.point("baseline seconds", 0, base)
+    report.write(args.json)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from warehouse.models import (
     TableChangeRequest,
 )
 from warehouse.roles import sql_role_grant_schema
+from warehouse.sources.services import sources_grant
 from warehouse.sql import sync as q
 from warehouse.sync.apply import ApplySteps
 from warehouse.sync.build import Builder, BuiltResult, column_names_for, widen
@@ -404,6 +405,8 @@ class _Sync(ApplySteps):
             environment=self.environment, handled_at__isnull=True, created_at__lte=self.run.started_at
         ).update(handled_at=now, handled_by=self.run)
         sql_role_grant_schema(cursor=cursor, environment=self.environment)
+        # Tables other tools made in attached schemas, which default privileges may not cover.
+        sources_grant(environment=self.environment)
 
     def _on_retry(self, attempt: int) -> None:
         self.progress.begin(f"waiting for readers (attempt {attempt + 1})")

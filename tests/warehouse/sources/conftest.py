@@ -41,6 +41,7 @@ def as_role(sql_role):
     params.pop("options", None)
 
     def run(query: str):
+        """Rows of `query` run as the role."""
         conn = psycopg2.connect(
             **{k: v for k, v in params.items() if k in {"host", "port", "dbname", "database", "user"}}
         )
@@ -51,6 +52,7 @@ def as_role(sql_role):
         finally:
             conn.close()
 
+    run.role = sql_role
     return run
 
 

@@ -94,3 +94,15 @@ def test_uploaded_tables_are_readable_by_the_role(environment, as_role, load_csv
     assert as_role("SELECT email, plan FROM main_production_uploads.crm") == [("ann@example.com", "pro")]
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
         as_role("SELECT * FROM heapsite_staging.upload_1")
+
+
+def test_every_sync_reapplies_read_access_to_attached_schemas(environment, salesforce, as_role, admin_user):
+    from warehouse.services import sync_run_foreground
+
+    schema_attach(environment=environment, schema_name="salesforce", user=admin_user)
+    with connection.cursor() as cursor:  # as if another tool had replaced the table without grants
+        cursor.execute(f'REVOKE SELECT ON salesforce.accounts FROM "{as_role.role}"')  # noqa: S608 - test role
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        as_role("SELECT * FROM salesforce.accounts")
+    sync_run_foreground(environment=environment, full=True)
+    assert as_role("SELECT email FROM salesforce.accounts") == [("ann@example.com",)]

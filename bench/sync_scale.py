@@ -1,0 +1,90 @@
+"""How full-sync time grows with history: a full sync at N/10, N and 5N raw events (20 definitions).
+
+    python bench/sync_scale.py [--events 1000000] [--sizes 100000,1000000,5000000] [--definitions 20]
+
+Uses bench/sync.py's data generator, definitions and timing: one environment per size
+(`bench_sync` for N itself, shared with bench/sync.py; `bench_sync100k`, `bench_sync5m`, ...),
+filled once and reused. Per size: the baseline `CREATE TABLE ... AS SELECT *` of that
+environment's raw events, then one full sync, in the same run. Target (issue 6): full sync <= 3x
+the baseline at every size, i.e. cost grows with history no faster than copying it does.
+"""
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+from _report import Report, add_json_argument
+
+HERE = Path(__file__).resolve().parent
+TARGET_RATIO = 3.0
+
+
+def load_sync_bench():
+    spec = importlib.util.spec_from_file_location("bench_sync", HERE / "sync.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def environment_name(events: int, main_size: int) -> str:
+    if events == main_size:
+        return "sync"
+    if events % 1_000_000 == 0:
+        return f"sync{events // 1_000_000}m"
+    if events % 1000 == 0:
+        return f"sync{events // 1000}k"
+    return f"sync{events}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000, help="N: sizes default to N/10, N, 5N")
+    parser.add_argument("--sizes", help="comma-separated event counts instead of N/10, N, 5N")
+    parser.add_argument("--definitions", type=int, default=20)
+    add_json_argument(parser)
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.events // 10, args.events, args.events * 5]
+    report = Report("sync_scale")
+    sync_bench = load_sync_bench()
+    sync_bench._state["count"] = args.definitions
+    print(f"full sync with {args.definitions} definitions at {', '.join(f'{n:,}' for n in sizes)} raw events")
+    for size in sizes:
+        sync_bench.ENVIRONMENT = environment_name(size, args.events)
+        env = sync_bench.environment()
+        started = time.monotonic()
+        sync_bench.ensure_data(env, size)
+        with sync_bench.connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM raw_events WHERE environment_id = %s", [env.id])
+            total = cursor.fetchone()[0]
+        prepared = time.monotonic() - started
+        load = os.getloadavg()[0]
+        base = sync_bench.baseline(env)
+        full, rows = sync_bench.timed_sync(env, full=True)
+        ratio = full / base
+        verdict = "OK" if ratio <= TARGET_RATIO else "MISSED"
+        print(
+            f"{total:>10,} events ({env.warehouse_schema}, data ready in {prepared:.0f} s, load {load:.1f}): "
+            f"baseline {base:7.2f} s  full sync {full:7.2f} s ({rows:,} rows) = {ratio:5.2f}x "
+            f"(target <= {TARGET_RATIO:g}x: {verdict})",
+            flush=True,
+        )
+        report.figure(
+            f"full sync, {args.definitions} definitions, {total:,} events (load {load:.1f})",
+            full,
+            "s",
+            baseline=base,
+            baseline_name="CREATE TABLE AS SELECT * (raw events)",
+            target=f"<= {TARGET_RATIO:g}x baseline",
+            met=ratio <= TARGET_RATIO,
+            extra={"events": total, "rows": rows, "load": load},
+        )
+        report.point("full sync seconds by events", total, full)
+        report.point("baseline seconds by events", total, base)
+    report.write(args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
