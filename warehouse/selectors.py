@@ -39,8 +39,11 @@ def sync_live_progress(*, environment: Environment) -> dict:
 def _chart(runs: list[SyncRun]) -> dict:
     """Inline-SVG polylines of duration and rows per finished run, oldest first."""
     points = [(run.duration_seconds or 0.0, run.total_rows) for run in reversed(runs)]
+    count = len(points)
     if not points:
         return {"duration_points": "", "rows_points": "", "max_duration": 0, "max_rows": 0, "count": 0}
+    if count == 1:  # a polyline needs two points: draw the one run as a flat line across
+        points = points * 2
     max_duration = max(p[0] for p in points) or 1.0
     max_rows = max(p[1] for p in points) or 1
     step = CHART_WIDTH / max(1, len(points) - 1)
@@ -55,10 +58,18 @@ def _chart(runs: list[SyncRun]) -> dict:
         "rows_points": line([p[1] for p in points], max_rows),
         "max_duration": round(max_duration, 1),
         "max_rows": max_rows,
-        "count": len(points),
+        "count": count,
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
     }
+
+
+def _pending_changes(environment: Environment, current: SyncRun | None) -> int:
+    """Definition changes no run has taken up yet (the running sync applies those made before it started)."""
+    changes = TableChangeRequest.objects.filter(environment=environment, handled_at__isnull=True)
+    if current is not None and current.started_at is not None:
+        changes = changes.filter(created_at__gt=current.started_at)
+    return changes.count()
 
 
 def sync_status(*, environment: Environment) -> dict:
@@ -72,7 +83,7 @@ def sync_status(*, environment: Environment) -> dict:
         "progress": sync_run_progress(run=current),
         "queued": [run for run in runs if run.status == SyncStatus.QUEUED],
         "history": [run for run in runs if run.status != SyncStatus.QUEUED],
-        "pending_changes": TableChangeRequest.objects.filter(environment=environment, handled_at__isnull=True).count(),
+        "pending_changes": _pending_changes(environment, current),
         "tables": list(BuiltTable.objects.filter(environment=environment).order_by("is_event_table", "table_name")),
         "chart": _chart(finished),
     }

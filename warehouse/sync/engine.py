@@ -297,11 +297,14 @@ class _Sync(ApplySteps):
                 )
                 inserted[table.table_name] = results[table.key].rows
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
+            renamed_from = {new: old for old, new in renames.items()}
             for table in appends:
                 rows = self._append(cursor, table, added_columns[table.key], merged_columns[table.key])
                 inserted[table.table_name] = rows
-                action = "renamed" if table.table_name in renames.values() else "appended"
-                self.run.tables[table.table_name] = {"rows": rows, "ms": 0, "action": action}
+                entry = {"rows": rows, "ms": 0, "action": "appended"}
+                if table.table_name in renamed_from:
+                    entry.update(action="renamed", renamed_from=renamed_from[table.table_name])
+                self.run.tables[table.table_name] = entry
             if appends:
                 names = sql.SQL(", ").join(
                     sql.SQL("({}, {})").format(sql.Literal(t.number), sql.Literal(t.table_name)) for t in appends

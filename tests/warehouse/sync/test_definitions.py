@@ -135,6 +135,7 @@ def test_retroactive_define_edit_rename_delete(raw, sync_env, set_specs):
     set_specs(sync_env.id, [PRICING | {"params": {"d2_path": "/pricing"}, "version": "2", "table_name": "pricing"}])
     run = sync(sync_env)
     assert run.tables["pricing"]["action"] == "renamed"
+    assert run.tables["pricing"]["renamed_from"] == "viewed_pricing"
     assert ids(schema, "pricing") == [a.id]
     assert rows(f"SELECT to_regclass('{schema}.viewed_pricing') AS t") == [{"t": None}]
     assert rows(f"SELECT event_table_name FROM {schema}.all_events WHERE event_id = %s ORDER BY 1", [a.id]) == [

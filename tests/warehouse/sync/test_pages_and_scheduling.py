@@ -43,6 +43,34 @@ def test_status_page_shows_tables_history_chart_and_buttons(admin_client, raw, s
     assert admin_client.get("/e/nope/sync/").status_code == 404
 
 
+def test_status_page_with_one_run_a_running_sync_and_a_change_it_applies(admin_client, sync_env):
+    started = timezone.now()
+    SyncRun.objects.create(
+        environment=sync_env,
+        kind="full",
+        trigger="manual",
+        status="succeeded",
+        started_at=started,
+        finished_at=started,
+        tables={"pricing": {"rows": 0, "ms": 0, "action": "renamed", "renamed_from": "viewed"}},
+    )
+    change = TableChangeRequest.objects.create(environment=sync_env, key="d:1", change="renamed")
+    SyncRun.objects.create(
+        environment=sync_env,
+        kind="incremental",
+        trigger="definition",
+        status="running",
+        started_at=timezone.now(),
+    )
+    html = admin_client.get("/e/main_production/sync/").content.decode()
+    assert "pricing: renamed from viewed, +0 new rows" in html
+    assert "last 1 finished runs" in html and 'points=""' not in html  # one run still draws a line
+    assert "waiting for the next run" not in html  # the running sync applies the change
+    TableChangeRequest.objects.filter(pk=change.pk).update(created_at=timezone.now())
+    html = admin_client.get("/e/main_production/sync/").content.decode()
+    assert "1 definition change waiting for the next run" in html
+
+
 def test_progress_endpoint_reports_the_running_run(admin_client, sync_env):
     run = SyncRun.objects.create(
         environment=sync_env,
