@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from warehouse.models import Environment, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 from warehouse.services import environment_sync_state, sync_request
+from warehouse.sources.services import csv_stale_discard
 
 logger = logging.getLogger(__name__)
 
@@ -15,7 +16,8 @@ logger = logging.getLogger(__name__)
 def tick() -> list[int]:
     """Queue an incremental sync for every unpaused environment whose interval elapsed; returns run ids.
 
-    Also re-queues environments with definition changes nobody is working on (e.g. a lost job).
+    Also re-queues environments with definition changes nobody is working on (e.g. a lost job), and
+    drops the staging tables of CSV uploads abandoned before loading.
     """
     now = timezone.now()
     queued: list[int] = []
@@ -38,4 +40,5 @@ def tick() -> list[int]:
             state.last_scheduled_at = now
             state.save(update_fields=["last_scheduled_at"])
         queued.append(run.pk)
+    csv_stale_discard()
     return queued

@@ -2,6 +2,7 @@
 
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import PurePath
 from typing import BinaryIO
 
@@ -26,6 +27,8 @@ from . import sql as source_sql
 from .csvfile import SAMPLE_BYTES, CopySource, CsvError, sniff_layout
 
 UPLOADS_SUFFIX = "_uploads"
+# A staged upload waits this long for "Load" or "Discard" before its staging table is dropped.
+STAGED_UPLOAD_LIFETIME = timedelta(days=1)
 
 
 class SourceError(ValueError):
@@ -238,6 +241,14 @@ def csv_discard(*, upload: CsvUpload) -> None:
         source_sql.stage_drop(cursor, table=upload.staging_table)
         upload.status = CsvUploadStatus.DISCARDED
         upload.save(update_fields=["status"])
+
+
+def csv_stale_discard(*, older_than: timedelta = STAGED_UPLOAD_LIFETIME) -> int:
+    """Drop the staging tables of uploads nobody loaded or discarded (the scheduler calls this)."""
+    stale = CsvUpload.objects.filter(status=CsvUploadStatus.STAGED, created_at__lt=timezone.now() - older_than)
+    for upload in stale:
+        csv_discard(upload=upload)
+    return len(stale)
 
 
 def csv_table_drop(*, environment: Environment, table_name: str, user: AbstractBaseUser | None) -> None:

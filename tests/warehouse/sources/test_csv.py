@@ -131,3 +131,21 @@ def test_a_failed_load_keeps_the_previous_table_and_the_staged_rows(environment,
     csv_load(upload=upload, table_name="t", replace=True)  # as inferred: text
     assert rows(environment, "t") == [("not a number",)]
     assert CsvUpload.objects.get(pk=upload.pk).status == CsvUploadStatus.LOADED
+
+
+def test_abandoned_staged_uploads_are_discarded_by_the_scheduler(environment):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from warehouse.scheduling import tick
+
+    fresh = csv_stage(environment=environment, fileobj=io.BytesIO(b"a\n1\n"), filename="fresh.csv")
+    old = csv_stage(environment=environment, fileobj=io.BytesIO(b"a\n2\n"), filename="old.csv")
+    CsvUpload.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    tick()
+    assert CsvUpload.objects.get(pk=old.pk).status == CsvUploadStatus.DISCARDED
+    assert CsvUpload.objects.get(pk=fresh.pk).status == CsvUploadStatus.STAGED
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'heapsite_staging'")
+        assert [row[0] for row in cursor.fetchall()] == [fresh.staging_table]
