@@ -136,6 +136,7 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
         page.get_by_role("link", name="Define event from this").click()
         name = page.locator("input[name=name]")
         assert name.input_value() == "Clicked Start your free trial"
+        page.locator("#builder input.value").nth(2).wait_for()  # the builder is drawn by script
         values = page.locator("#builder input.value").evaluate_all("inputs => inputs.map(i => i.value)")
         assert values == ["#hero-cta", "Start your free trial", "/demo/"]
         page.locator(".preview-total", has_text="1 matching events").wait_for()
