@@ -168,7 +168,8 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
             shots(page, "sync-progress")
             reader_lock.release()
 
-        watch_sync(page, server, workers, sync_badge(RENAMED_TABLE, 0), on_running=progress_shown)
+        renamed = re.compile(rf"^{RENAMED_TABLE}: renamed from {FIRST_TABLE}, 0 new rows$")
+        watch_sync(page, server, workers, renamed, on_running=progress_shown)
         assert page.locator(".sync-tables tr", has_text=RENAMED_TABLE).locator("td").nth(2).inner_text() == "1"
         shots(page, "sync-renamed")
 

@@ -63,7 +63,7 @@ def test_status_page_with_one_run_a_running_sync_and_a_change_it_applies(admin_c
         started_at=timezone.now(),
     )
     html = admin_client.get("/e/main_production/sync/").content.decode()
-    assert "pricing: renamed from viewed, +0 new rows" in html
+    assert "pricing: renamed from viewed, 0 new rows" in html
     assert "last 1 finished runs" in html and 'points=""' not in html  # one run still draws a line
     assert "waiting for the next run" not in html  # the running sync applies the change
     TableChangeRequest.objects.filter(pk=change.pk).update(created_at=timezone.now())
