@@ -11,10 +11,8 @@ import django_rq
 import psycopg2
 import pytest
 from django.conf import settings
-from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.management.base import OutputWrapper
 from django.db import connection
-from django.test.testcases import LiveServerThread
 from psycopg2 import sql
 
 from heapsite.launcher import WORKER_QUEUES, first_run_setup
@@ -24,24 +22,11 @@ from warehouse.roles import sql_role_drop
 
 REPO = Path(__file__).resolve().parents[3]
 ARTIFACTS = REPO / "test-artifacts" / "journey"
-# This area's port range: live servers of parallel test runs must not collide.
-PORTS = range(8180, 8190)
 
 
 @pytest.fixture
-def journey_server(transactional_db):
-    for port in PORTS:
-        thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
-        thread.daemon = True
-        thread.start()
-        thread.is_ready.wait()
-        if thread.error is None:
-            break
-        thread.join()
-    else:
-        raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
-    yield f"http://127.0.0.1:{thread.port}"
-    thread.terminate()
+def journey_server(live_server, transactional_db) -> str:
+    return live_server.url
 
 
 @pytest.fixture
