@@ -200,9 +200,8 @@ SYNC_MAINTENANCE_WORK_MEM = env_str("SYNC_MAINTENANCE_WORK_MEM", "256MB")
 # ANALYZE every rebuilt event table and all_events in the sync itself. Off: their column statistics
 # come from autovacuum (row counts are exact at once); turn it on where autovacuum is disabled.
 SYNC_ANALYZE_EVENT_TABLES = env_bool("SYNC_ANALYZE_EVENT_TABLES", False)
+# Connections a sync builds on side by side (the pass over raw events, the finished tables); 1: one.
+SYNC_PARALLELISM = env_int("SYNC_PARALLELISM", 2, minimum=1)
 # How long the swap waits for readers' locks per attempt, and how many attempts before failing.
 SYNC_LOCK_TIMEOUT_MS = env_int("SYNC_LOCK_TIMEOUT_MS", 2000, minimum=10)
 SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)
-# Users and sessions modified this many seconds before the previous sync are read again (idempotent
-# upserts), so rows written by transactions that committed late are not missed.
-SYNC_MODIFIED_LAG_SECONDS = env_int("SYNC_MODIFIED_LAG_SECONDS", 300, minimum=0)

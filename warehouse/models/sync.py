@@ -34,10 +34,9 @@ class EnvironmentSync(models.Model):
     interval_seconds = models.PositiveIntegerField(default=60)
     paused = models.BooleanField(default=False)
     last_scheduled_at = models.DateTimeField(null=True, blank=True)
-    # Raw events whose writing transaction id (xid8) is below this were synced (None: never synced).
+    # Raw events, users and sessions whose writing transaction id (xid8) is below this were synced
+    # (None: never synced).
     events_xmin = models.CharField(max_length=24, null=True, blank=True)
-    # Users and sessions modified at or after this time are re-read by the next incremental sync.
-    modified_since = models.DateTimeField(null=True, blank=True)
     # Event time of the newest event synced, for _sync_info.synced_to_time.
     synced_to_time = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)

@@ -4,6 +4,8 @@ Every statement runs inside PostgreSQL: raw rows never pass through Python. The 
 (warehouse/sync/engine.py) decides what to run; this module only knows how to spell it.
 """
 
+import hashlib
+
 from psycopg2 import sql
 
 # (name, type) of the warehouse `sessions` built-in columns, in contract order (DESIGN.md §4).
@@ -212,14 +214,21 @@ def fill_parts(
     predicates: list[tuple[int, sql.Composable, tuple[str, ...]]],
     *,
     lower_bound: bool,
+    blocks: tuple[int, int | None] | None = None,
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
     `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
-    Events with xact_id in [%(since)s, %(until)s) are read (no lower bound for a rebuild).
+    Events with xact_id in [%(since)s, %(until)s) are read (no lower bound for a rebuild); with
+    `blocks` (first, next first or None), only those stored in that range of raw_events' blocks.
     """
     select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
     bound = sql.SQL(" AND e.xact_id >= %(since)s::xid8") if lower_bound else sql.SQL("")
+    if blocks is not None:
+        first, end = blocks
+        bound += sql.SQL(" AND e.ctid >= {}::tid").format(sql.Literal(f"({first},0)"))
+        if end is not None:
+            bound += sql.SQL(" AND e.ctid < {}::tid").format(sql.Literal(f"({end},0)"))
     return sql.SQL(
         # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw
         # event and never folded into the joins (the planner picks bad plans once there are dozens
@@ -251,7 +260,7 @@ def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
     """stage._users: one row per surviving user id, merged-away users folded into their target.
 
     Properties of merged users are combined, the target's own values winning over older merges.
-    With only_changed, just the users modified since %(modified_since)s or touched by a changed merge.
+    With only_changed, just the users changed by transactions from %(since)s on or touched by a changed merge.
     """
     affected = sql.SQL("")
     if only_changed:
@@ -259,7 +268,7 @@ def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
             " AND coalesce(m.to_user_id, u.user_id) IN ("
             "   SELECT coalesce(m2.to_user_id, u2.user_id) FROM raw_users u2"
             "   LEFT JOIN {mm} m2 ON m2.from_user_id = u2.user_id"
-            "   WHERE u2.environment_id = %(environment_id)s AND u2.last_modified >= %(modified_since)s"
+            "   WHERE u2.environment_id = %(environment_id)s AND u2.xact_id >= %(since)s::xid8"
             "   UNION SELECT to_user_id FROM {mm} WHERE changed)"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
     source = sql.SQL(
@@ -294,7 +303,7 @@ def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
     changed = sql.SQL("")
     if only_changed:
         changed = sql.SQL(
-            " AND (s.last_modified >= %(modified_since)s OR s.user_id IN (SELECT from_user_id FROM {mm} WHERE changed))"
+            " AND (s.xact_id >= %(since)s::xid8 OR s.user_id IN (SELECT from_user_id FROM {mm} WHERE changed))"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
     return sql.SQL(
         "CREATE UNLOGGED TABLE {sessions} AS SELECT {select}, s.properties "
@@ -321,7 +330,47 @@ def create_index(schema: str, table: str, column: str, *, unique: bool = False) 
 
 
 def index_name(table: str, column: str) -> str:
-    return f"{table[: 62 - len(column) - 1]}_{column}"[:63]
+    """<table>_<column>; when that is over 63 bytes, a shortened table name plus a hash of the whole one."""
+    name = f"{table}_{column}"
+    if len(name.encode()) <= 63:
+        return name
+    digest = hashlib.sha256(table.encode()).hexdigest()[:8]
+    return f"{table.encode()[: 63 - len(column) - 10].decode(errors='ignore')}_{digest}_{column}"
+
+
+ALL_EVENTS_COLUMNS = [
+    ("event_id", "bigint"),
+    ("user_id", "bigint"),
+    ("session_id", "bigint"),
+    ("time", "timestamptz"),
+    ("event_table_name", "text"),
+]
+# Indexed in every event table and all_events partition (what analysts join and filter by).
+EVENT_INDEXED_COLUMNS = ("user_id", "time")
+# Each all_events partition's CHECK constraint, equal to its partition bound.
+ALL_EVENTS_BOUND_CHECK = "event_table_name_bound"
+
+
+def all_events_table(schema: str, name: str, *, partitioned: bool = False, bound: str | None = None) -> sql.Composed:
+    """DDL of all_events (partitioned by event_table_name) or of one partition, whose CHECK equals its bound."""
+    columns = [sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(type_)) for column, type_ in ALL_EVENTS_COLUMNS]
+    if bound is not None:
+        columns.append(
+            sql.SQL("CONSTRAINT {} CHECK (event_table_name IS NOT NULL AND event_table_name = {})").format(
+                sql.Identifier(ALL_EVENTS_BOUND_CHECK), sql.Literal(bound)
+            )
+        )
+    return sql.SQL("CREATE TABLE {} ({}){}").format(
+        sql.Identifier(schema, name),
+        sql.SQL(", ").join(columns),
+        sql.SQL(" PARTITION BY LIST (event_table_name)" if partitioned else ""),
+    )
+
+
+def attach_all_events_partition(parent_schema: str, schema: str, name: str) -> sql.Composed:
+    return sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+        sql.Identifier(parent_schema, "all_events"), sql.Identifier(schema, name), sql.Literal(name)
+    )
 
 
 def column_types() -> sql.SQL:

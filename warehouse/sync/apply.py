@@ -13,7 +13,7 @@ from warehouse.sync.tables import SESSION_BUILTIN_COLUMNS, SESSIONS_KEY, USER_BU
 
 
 class ApplySteps:
-    """Mixed into the engine's run; needs self.schema, self.builder, self.environment and self.run."""
+    """Mixed into the engine's run; needs self.schema, self.partitions_schema, self.builder, self.environment and self.run."""
 
     def ident(self, table: str) -> sql.Identifier:
         return sql.Identifier(self.schema, table)
@@ -31,40 +31,40 @@ class ApplySteps:
         )
 
     def _rename(self, cursor, renames: dict[str, str]) -> None:
-        """Rename tables (and their indexes) without rebuilding; two phases so A->B, B->A works."""
+        """Rename event tables and their all_events partitions without rebuilding either."""
         if not renames:
             return
-        for position, old in enumerate(renames):
+        partitions = self.partitions_schema
+        for old in renames:
             cursor.execute(
-                sql.SQL("ALTER TABLE {} RENAME TO {}").format(self.ident(old), sql.Identifier(f"_hs_rename_{position}"))
-            )
-        for position, (old, new) in enumerate(renames.items()):
-            cursor.execute(
-                sql.SQL("ALTER TABLE {} RENAME TO {}").format(self.ident(f"_hs_rename_{position}"), sql.Identifier(new))
-            )
-            for column in ("user_id", "time"):
-                cursor.execute(
-                    sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
-                        self.ident(q.index_name(old, column)), sql.Identifier(f"_hs_rename_{position}_{column}")
-                    )
+                sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
+                    self.ident("all_events"), sql.Identifier(partitions, old)
                 )
-        for position, (_old, new) in enumerate(renames.items()):
-            for column in ("user_id", "time"):
-                cursor.execute(
-                    sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
-                        self.ident(f"_hs_rename_{position}_{column}"), sql.Identifier(q.index_name(new, column))
-                    )
-                )
+            )
+        for schema in (self.schema, partitions):
+            _rename_tables(cursor, schema, renames)
+        for new in renames.values():
             self.run.tables[new] = {"rows": 0, "ms": 0, "action": "renamed"}
-        cases = sql.SQL(" ").join(
-            sql.SQL("WHEN {} THEN {}").format(sql.Literal(old), sql.Literal(new)) for old, new in renames.items()
-        )
+            partition = sql.Identifier(partitions, new)
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(partition, sql.Identifier(q.ALL_EVENTS_BOUND_CHECK))
+            )
+            cursor.execute(sql.SQL("UPDATE {} SET event_table_name = %s").format(partition), [new])
+            cursor.execute(
+                sql.SQL(
+                    "ALTER TABLE {} ADD CONSTRAINT {} CHECK (event_table_name IS NOT NULL AND event_table_name = {})"
+                ).format(partition, sql.Identifier(q.ALL_EVENTS_BOUND_CHECK), sql.Literal(new))
+            )
+            cursor.execute(q.attach_all_events_partition(self.schema, partitions, new))
+
+    def _attach_all_events_partition(self, cursor, name: str) -> None:
+        """Move a rebuilt table's all_events partition in and attach it (its CHECK spares the scan)."""
         cursor.execute(
-            sql.SQL(
-                "UPDATE {} SET event_table_name = CASE event_table_name {} END WHERE event_table_name = ANY(%s)"
-            ).format(self.ident("all_events"), cases),
-            [list(renames)],
+            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                sql.Identifier(self.builder.parts, name), sql.Identifier(self.partitions_schema)
+            )
         )
+        cursor.execute(q.attach_all_events_partition(self.schema, self.partitions_schema, name))
 
     def _add_columns(self, cursor, table: str, added: list) -> None:
         for _key, column, type_ in added:
@@ -166,3 +166,25 @@ class ApplySteps:
         columns = BuiltTable.objects.get(environment=self.environment, key=USERS_KEY).columns
         columns.update({key: [column, type_] for key, column, type_ in added})
         self._insert_typed(cursor, "users", USER_BUILTIN_COLUMNS, columns, "_users")
+
+
+def _rename_tables(cursor, schema: str, renames: dict[str, str]) -> None:
+    """Rename tables and their user_id/time indexes in `schema`; two phases, so A->B with B->A works."""
+    temporary = {old: f"_hs_rename_{position}" for position, old in enumerate(renames)}
+
+    def rename(kind: str, old: str, new: str) -> None:
+        cursor.execute(
+            sql.SQL("ALTER {} IF EXISTS {} RENAME TO {}").format(
+                sql.SQL(kind), sql.Identifier(schema, old), sql.Identifier(new)
+            )
+        )
+
+    for old, temp in temporary.items():
+        rename("TABLE", old, temp)
+        for column in q.EVENT_INDEXED_COLUMNS:
+            rename("INDEX", q.index_name(old, column), f"{temp}_{column}")
+    for old, new in renames.items():
+        temp = temporary[old]
+        rename("TABLE", temp, new)
+        for column in q.EVENT_INDEXED_COLUMNS:
+            rename("INDEX", f"{temp}_{column}", q.index_name(new, column))

@@ -6,6 +6,7 @@ Both private schemas are dropped and re-created at the start of every run, so a 
 leaves nothing that matters behind.
 """
 
+import copy
 import logging
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from psycopg2 import sql
 
 from warehouse.naming import unique_identifier
 from warehouse.sql import sync as q
+from warehouse.sync.parallel import Connections
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
     SESSION_BUILTIN_COLUMNS,
@@ -64,7 +66,16 @@ class Builder:
         self.environment_id = environment_id
         self.work = f"_hs_sync_work_{environment_id}"
         self.build = f"_hs_sync_build_{environment_id}"
+        # New all_events partitions, named after their event tables (build.<name> is the event table).
+        self.parts = f"_hs_sync_parts_{environment_id}"
         self.progress = progress
+        self.connections: Connections | None = None
+
+    def on(self, cursor) -> "Builder":
+        """This builder with its statements sent to `cursor` (work run on one of self.connections)."""
+        clone = copy.copy(self)
+        clone.cursor = cursor
+        return clone
 
     def execute(self, statement: sql.Composable, params: dict | None = None) -> int:
         started = time.monotonic()
@@ -81,23 +92,39 @@ class Builder:
         return self.cursor.rowcount
 
     def reset(self) -> None:
-        for schema in (self.work, self.build):
+        for schema in (self.work, self.build, self.parts):
             self.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             self.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        self.execute(sql.SQL("SET work_mem = {}").format(sql.Literal(settings.SYNC_WORK_MEM)))
-        self.execute(sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(settings.SYNC_MAINTENANCE_WORK_MEM)))
-        # JIT compiles the wide CASE/jsonb expressions for seconds per statement and gains nothing here.
-        self.execute(sql.SQL("SET jit = off"))
-        # Fresh tables get quick statistics (a smaller sample); autovacuum refines them later.
-        self.execute(sql.SQL("SET default_statistics_target = 30"))
+        self.cursor.execute("SHOW TimeZone")
+        time_zone = self.cursor.fetchone()[0]
+
+        def configure(cursor) -> None:
+            cursor.execute(sql.SQL("SET work_mem = {}").format(sql.Literal(settings.SYNC_WORK_MEM)))
+            cursor.execute(
+                sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(settings.SYNC_MAINTENANCE_WORK_MEM))
+            )
+            # JIT compiles the wide CASE/jsonb expressions for seconds per statement and gains nothing here.
+            cursor.execute("SET jit = off")
+            # Fresh tables get quick statistics (a smaller sample); autovacuum refines them later.
+            cursor.execute("SET default_statistics_target = 30")
+            # A killed worker's backends stop within a second instead of finishing their statement.
+            cursor.execute("SET client_connection_check_interval = 1000")
+            cursor.execute(sql.SQL("SET TimeZone = {}").format(sql.Literal(time_zone)))
+
+        configure(self.cursor)
+        self.connections = Connections(cursor=self.cursor, size=settings.SYNC_PARALLELISM, setup=configure)
 
     def drop_private_schemas(self) -> None:
-        for schema in (self.work, self.build):
+        if self.connections is not None:
+            self.connections.close()
+            self.connections = None
+        for schema in (self.work, self.build, self.parts):
             self.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         self.execute(sql.SQL("RESET work_mem"))
         self.execute(sql.SQL("RESET jit"))
         self.execute(sql.SQL("RESET maintenance_work_mem"))
         self.execute(sql.SQL("RESET default_statistics_target"))
+        self.execute(sql.SQL("RESET client_connection_check_interval"))
 
     def merge_map(self, *, since: str | None, until: str) -> None:
         self.execute(q.merge_map(self.work), {"environment_id": self.environment_id, "since": since, "until": until})
@@ -159,57 +186,80 @@ class Builder:
         for table in tables:
             params.update(table.params)
         self.progress.begin("matching raw events")
-        statement = q.fill_parts(
-            self.work,
-            parent,
-            [(table.number, table.predicate, table.event_types) for table in tables],
-            lower_bound=since is not None,
-        )
-        rows = self.execute(statement, params)
+        predicates = [(table.number, table.predicate, table.event_types) for table in tables]
+        if since is not None:  # new events only: one statement over the (environment, xact_id) index
+            rows = self.execute(q.fill_parts(self.work, parent, predicates, lower_bound=True), params)
+        else:  # all history: the raw events' blocks in ranges, one statement per range, side by side
+            statements = [
+                (q.fill_parts(self.work, parent, predicates, lower_bound=False, blocks=blocks), params)
+                for blocks in self.block_ranges(self.connections.size)
+            ]
+            rows = sum(count for _, count in self.connections.map(self._run_on, statements))
         self.progress.finish_step(0)
         logger.info("sync env %s: %s event rows staged for %s tables", self.environment_id, rows, len(tables))
 
-    def event_tables(self, tables: list[EventTable], *, with_all_events: bool) -> tuple[dict[str, BuiltResult], int]:
-        """Finished event tables (and optionally all_events) in the build schema from work._parts."""
+    def _run_on(self, cursor, statement_and_params) -> int:
+        return self.on(cursor).execute(*statement_and_params)
+
+    def block_ranges(self, count: int) -> list[tuple[int, int | None]]:
+        """raw_events' blocks in `count` ranges [first, next first); the last one is open-ended."""
+        self.cursor.execute("SELECT pg_relation_size('raw_events') / current_setting('block_size')::bigint")
+        blocks = self.cursor.fetchone()[0]
+        starts = [blocks * part // count for part in range(count)]
+        return [(start, starts[part + 1] if part + 1 < count else None) for part, start in enumerate(starts)]
+
+    def event_tables(self, tables: list[EventTable], *, new_all_events: bool) -> tuple[dict[str, BuiltResult], int]:
+        """Finished event tables in the build schema and their all_events partitions, from work._parts.
+
+        Each table is one task (its all_events partition, then the table), the largest first, run
+        side by side on self.connections. new_all_events (a full sync): the partitions are attached
+        to a new build.all_events; otherwise they wait, detached, for the apply transaction.
+        """
         types = self.infer_partitions("_parts")
-        all_events_rows = 0
-        if with_all_events:  # count from the narrow all_events rather than re-reading the partitions
-            self.all_events(tables)
-            self.cursor.execute(
-                sql.SQL("SELECT event_table_name, count(*) FROM {} GROUP BY 1").format(
-                    sql.Identifier(self.build, "all_events")
-                )
-            )
-            by_name = dict(self.cursor.fetchall())
-            counts = {table.number: by_name.get(table.table_name, 0) for table in tables}
-            all_events_rows = sum(by_name.values())
-        else:
-            self.cursor.execute(
-                sql.SQL("SELECT tbl, count(*) FROM {} GROUP BY tbl").format(sql.Identifier(self.work, "_parts"))
-            )
-            counts = dict(self.cursor.fetchall())
-        results = {}
-        for position, table in enumerate(tables):
+        if new_all_events:
+            self.execute(q.all_events_table(self.build, "all_events", partitioned=True))
+        self.cursor.execute(
+            "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c WHERE c.relnamespace = %s::regnamespace",
+            [self.work],
+        )
+        sizes = dict(self.cursor.fetchall())
+        ordered = sorted(tables, key=lambda table: -sizes.get(f"_parts{table.number}", 0))
+
+        def build(cursor, table: EventTable) -> tuple[BuiltResult, int]:
             started = time.monotonic()
-            self.progress.begin("building table", table.table_name)
-            partition = f"_parts{table.number}"
+            builder = self.on(cursor)
+            partition_rows = builder.all_events_partition(table, attach=new_all_events)
             columns = self.property_columns(types.get(table.number, {}), table.builtin_columns)
             if columns:
-                rows = self.typed_table(
-                    source=partition,
+                rows = builder.typed_table(
+                    source=f"_parts{table.number}",
                     name=table.table_name,
                     builtin=table.builtin_columns,
                     columns=columns,
-                    indexes=["user_id", "time"],
+                    indexes=list(q.EVENT_INDEXED_COLUMNS),
                     analyze=settings.SYNC_ANALYZE_EVENT_TABLES,
                 )
             else:
-                self.adopt_partition(partition, table)
-                rows = counts.get(table.number, 0)
-            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
-            self.progress.finish_step(rows)
+                builder.adopt_partition(f"_parts{table.number}", table)
+                rows = partition_rows
+            return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns), partition_rows
+
+        results, all_events_rows = {}, 0
+        for position, (table, (result, partition_rows)) in enumerate(self.connections.map(build, ordered)):
+            results[table.key] = result
+            all_events_rows += partition_rows
+            self.progress.begin("building table", table.table_name)
+            self.progress.finish_step(result.rows)
             if position == 0:
                 checkpoint("mid-build")
+        if new_all_events:
+            self.progress.begin("building table", "all_events")
+            # Adopts the partitions' indexes built by the tasks rather than building them again.
+            for column in q.EVENT_INDEXED_COLUMNS:
+                self.execute(q.create_index(self.build, "all_events", column))
+            if settings.SYNC_ANALYZE_EVENT_TABLES:
+                self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, "all_events")))
+            self.progress.finish_step(all_events_rows)
         return results, all_events_rows
 
     def adopt_partition(self, partition: str, table: EventTable) -> None:
@@ -228,32 +278,33 @@ class Builder:
                 sql.Identifier(self.build, partition), sql.Identifier(table.table_name)
             )
         )
-        for column in ("user_id", "time"):
+        for column in q.EVENT_INDEXED_COLUMNS:
             self.execute(q.create_index(self.build, table.table_name, column))
         if settings.SYNC_ANALYZE_EVENT_TABLES:
             self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))
 
-    def all_events(self, tables: list[EventTable]) -> int:
-        names = sql.SQL(", ").join(
-            sql.SQL("({}, {})").format(sql.Literal(table.number), sql.Literal(table.table_name)) for table in tables
-        )
-        self.progress.begin("building table", "all_events")
-        # A CREATE TABLE AS reading the staged rows back: measured no slower than filling all_events
-        # from the staging insert's RETURNING (CTAS writes in bulk, a plain INSERT row by row).
+    def all_events_partition(self, table: EventTable, *, attach: bool) -> int:
+        """The table's all_events partition in the parts schema, from work._parts<n>: its row count.
+
+        all_events is LIST-partitioned by event_table_name (docs/warehouse.md "all_events"), so a
+        rebuilt definition swaps one partition instead of deleting and inserting rows of a shared
+        table. Each partition carries a CHECK constraint equal to its bound: attaching it is then a
+        catalog change, no scan, even inside the apply transaction.
+        """
+        self.execute(q.all_events_table(self.parts, table.table_name, bound=table.table_name))
         rows = self.execute(
-            sql.SQL(
-                "CREATE TABLE {target} AS "
-                "SELECT p.event_id, p.user_id, p.session_id, p.time, n.name AS event_table_name "
-                "FROM {parts} p JOIN (VALUES {names}) AS n(tbl, name) ON n.tbl = p.tbl"
-            ).format(
-                target=sql.Identifier(self.build, "all_events"), parts=sql.Identifier(self.work, "_parts"), names=names
+            sql.SQL("INSERT INTO {} SELECT event_id, user_id, session_id, time, {} FROM {}").format(
+                sql.Identifier(self.parts, table.table_name),
+                sql.Literal(table.table_name),
+                sql.Identifier(self.work, f"_parts{table.number}"),
             )
         )
-        for column in ("user_id", "time", "event_table_name"):
-            self.execute(q.create_index(self.build, "all_events", column))
-        if settings.SYNC_ANALYZE_EVENT_TABLES:
-            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, "all_events")))
-        self.progress.finish_step(rows)
+        for column in q.EVENT_INDEXED_COLUMNS:
+            self.execute(q.create_index(self.parts, table.table_name, column))
+        if attach:
+            self.execute(q.attach_all_events_partition(self.build, self.parts, table.table_name))
+        elif settings.SYNC_ANALYZE_EVENT_TABLES:  # (a new all_events is analyzed whole, partitions included)
+            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.parts, table.table_name)))
         return rows
 
     def user_migrations(self) -> int:
@@ -265,22 +316,22 @@ class Builder:
         self.execute(q.create_index(self.build, "user_migrations", "to_user_id"))
         return rows
 
-    def stage_users(self, *, only_changed: bool, modified_since=None) -> dict[str, str]:
+    def stage_users(self, *, only_changed: bool, since: str | None = None) -> dict[str, str]:
         for table in ("_users_src", "_users"):
             self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, table)))
         for statement in q.stage_users(self.work, only_changed=only_changed):
-            self.execute(statement, {"environment_id": self.environment_id, "modified_since": modified_since})
+            self.execute(statement, {"environment_id": self.environment_id, "since": since})
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_users")))
         types = self.infer(self.work, "_users")
         for key in q.USER_BUILTIN_PROPERTIES:
             types.pop(key, None)
         return types
 
-    def stage_sessions(self, *, only_changed: bool, modified_since=None) -> dict[str, str]:
+    def stage_sessions(self, *, only_changed: bool, since: str | None = None) -> dict[str, str]:
         self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, "_sessions")))
         self.execute(
             q.stage_sessions(self.work, only_changed=only_changed),
-            {"environment_id": self.environment_id, "modified_since": modified_since},
+            {"environment_id": self.environment_id, "since": since},
         )
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_sessions")))
         return self.infer(self.work, "_sessions")

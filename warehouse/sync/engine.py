@@ -39,6 +39,7 @@ from warehouse.sync.tables import (
     USER_BUILTIN_COLUMNS,
     USERS_KEY,
     EventTable,
+    all_events_partitions_schema,
     environment_event_tables,
 )
 
@@ -141,6 +142,7 @@ class _Sync(ApplySteps):
         self.run = run
         self.progress = progress
         self.builder = Builder(cursor=cursor, environment_id=environment.id, progress=progress)
+        self.partitions_schema = all_events_partitions_schema(environment.id)
 
     def execute(self) -> None:
         state, _ = EnvironmentSync.objects.get_or_create(environment=self.environment)
@@ -149,17 +151,21 @@ class _Sync(ApplySteps):
         if state.events_xmin and int(state.events_xmin) > int(until):
             until = state.events_xmin
         self.until = until
-        self.modified_next = self.snapshot_time - timedelta(seconds=settings.SYNC_MODIFIED_LAG_SECONDS)
         tables, problems = environment_event_tables(self.environment.id)
         for problem in problems:
             self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
-        self.cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema])
-        schema_exists = self.cursor.fetchone() is not None
+        # all_events missing, or built before it was partitioned: build everything again.
+        self.cursor.execute(
+            "SELECT c.relkind = 'p' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = 'all_events'",
+            [self.schema],
+        )
+        all_events_partitioned = (self.cursor.fetchone() or [False])[0]
         built = {table.key: table for table in BuiltTable.objects.filter(environment=self.environment)}
         full = (
             self.run.kind == SyncKind.FULL
             or state.events_xmin is None
-            or not schema_exists
+            or not all_events_partitioned
             or USERS_KEY not in built
             or SESSIONS_KEY not in built
         )
@@ -180,7 +186,7 @@ class _Sync(ApplySteps):
         sessions = b.sessions(b.stage_sessions(only_changed=False))
         users = b.users(b.stage_users(only_changed=False))
         b.event_parts(tables, parent="_parts", since=None, until=self.until)
-        results, all_events_rows = b.event_tables(tables, with_all_events=True)
+        results, all_events_rows = b.event_tables(tables, new_all_events=True)
         b.user_migrations()
         checkpoint("before-swap")
         self.progress.begin("swapping in new tables")
@@ -192,12 +198,17 @@ class _Sync(ApplySteps):
             lock_tables_exclusively(cursor, self.schema, replaced)
             for name in replaced:
                 cursor.execute(sql.SQL("DROP TABLE {} CASCADE").format(self.ident(name)))
-            for name in self._tables_in(cursor, b.build):
-                cursor.execute(
-                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
-                        sql.Identifier(b.build, name), sql.Identifier(self.schema)
+            # The old all_events took its partitions with it; anything left there belongs to nothing.
+            partitions = sql.Identifier(self.partitions_schema)
+            cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(partitions))
+            cursor.execute(sql.SQL("CREATE SCHEMA {}").format(partitions))
+            for source, target in ((b.build, self.schema), (b.parts, self.partitions_schema)):
+                for name in self._tables_in(cursor, source):
+                    cursor.execute(
+                        sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                            sql.Identifier(source, name), sql.Identifier(target)
+                        )
                     )
-                )
             checkpoint("mid-swap")
             BuiltTable.objects.filter(environment=self.environment).delete()
             self._save_built(USERS_KEY, "users", "users", "", users, is_event_table=False)
@@ -252,7 +263,7 @@ class _Sync(ApplySteps):
         results: dict[str, BuiltResult] = {}
         if rebuild:
             b.event_parts(rebuild, parent="_parts", since=None, until=self.until)
-            results, _ = b.event_tables(rebuild, with_all_events=False)
+            results, _ = b.event_tables(rebuild, new_all_events=False)
         users_rebuilt, users_merged, users_added = self._stage_changed(
             state, built[USERS_KEY], b.stage_users, b.users, USER_BUILTIN_COLUMNS
         )
@@ -267,6 +278,8 @@ class _Sync(ApplySteps):
             exclusive = {table.table_name for table in drops}
             exclusive |= {built[t.key].table_name for t in rebuild if t.key in built} | set(renames)
             exclusive |= {t.table_name for t in appends if added_columns[t.key]}
+            if drops or rebuild or renames:  # all_events partitions are dropped, renamed or attached
+                exclusive.add("all_events")
             if users_rebuilt or users_added:
                 exclusive.add("users")
             if sessions_rebuilt or sessions_added:
@@ -282,19 +295,13 @@ class _Sync(ApplySteps):
                         sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(built[table.key].table_name))
                     )
             gone = [table.table_name for table in drops] + [built[t.key].table_name for t in rebuild if t.key in built]
-            if gone:
-                cursor.execute(
-                    sql.SQL("DELETE FROM {} WHERE event_table_name = ANY(%s)").format(self.ident("all_events")), [gone]
-                )
+            for name in gone:
+                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.partitions_schema, name)))
             self._rename(cursor, renames)
             checkpoint("mid-swap")
             for table in rebuild:
                 self._move_in(cursor, table.table_name)
-                cursor.execute(
-                    sql.SQL("INSERT INTO {} SELECT event_id, user_id, session_id, time, {} FROM {}").format(
-                        self.ident("all_events"), sql.Literal(table.table_name), self.ident(table.table_name)
-                    )
-                )
+                self._attach_all_events_partition(cursor, table.table_name)
                 inserted[table.table_name] = results[table.key].rows
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
             renamed_from = {new: old for old, new in renames.items()}
@@ -351,7 +358,7 @@ class _Sync(ApplySteps):
 
     def _stage_changed(self, state, built_table, stage, build, reserved):
         """Stage changed users/sessions; if a property no longer fits its column, rebuild the whole table."""
-        types = stage(only_changed=True, modified_since=state.modified_since)
+        types = stage(only_changed=True, since=state.events_xmin)
         merged, added, widened = _reconcile_columns(built_table.columns, types, reserved)
         if not widened:
             return None, merged, added
@@ -397,9 +404,8 @@ class _Sync(ApplySteps):
             [self.run.started_at, now, next_at],
         )
         state.events_xmin = self.until
-        state.modified_since = self.modified_next
         state.synced_to_time = self.snapshot_time
-        update_fields = ["events_xmin", "modified_since", "synced_to_time"]
+        update_fields = ["events_xmin", "synced_to_time"]
         if full:
             state.last_full_sync_at = now
             update_fields.append("last_full_sync_at")

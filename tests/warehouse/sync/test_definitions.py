@@ -1,6 +1,7 @@
 """Defined-event tables: predicates, property columns, widening, retroactive edits, renames, deletes."""
 
 import pytest
+from django.db import connection
 
 from warehouse.services import sync_run_foreground
 
@@ -181,3 +182,42 @@ def test_predicates_grouped_by_declared_event_types(raw, sync_env, set_specs):
     sync(sync_env)  # incremental: the same grouped pass over the new events
     assert ids(schema, "signed_up") == [click.id, custom.id, later.id]
     assert ids(schema, "converted") == [click.id, custom.id, pricing.id, later.id]
+
+
+def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(raw, sync_env, set_specs, settings):
+    """The pass over raw events runs as block ranges side by side; together they stage every event once."""
+    from warehouse.sync.build import Builder
+
+    raw.session(1, 7)
+    expected = {"pageviews": [], "viewed_pricing": [], "signed_up": []}
+    for n in range(400):  # enough rows for raw_events to span many blocks
+        if n % 3 == 0:
+            event = raw.event("click", user_id=7, minutes=n, target_text="Start trial" if n % 2 else "Other")
+            if n % 2:
+                expected["signed_up"].append(event.id)
+        else:
+            event = raw.event("pageview", user_id=7, minutes=n, path="/pricing" if n % 2 else "/docs")
+            expected["pageviews"].append(event.id)
+            if n % 2:
+                expected["viewed_pricing"].append(event.id)
+    set_specs(sync_env.id, [SIGNUP, PRICING])
+    schema = sync_env.warehouse_schema
+    with connection.cursor() as cursor:
+        ranges = Builder(cursor=cursor, environment_id=sync_env.id, progress=None).block_ranges(2)
+    assert len(ranges) == 2 and ranges[1][0] > 0 and ranges[1][1] is None
+
+    def tables():
+        got = {name: ids(schema, name) for name in expected}
+        got["all_events"] = rows(
+            f"SELECT event_table_name, count(*) AS n FROM {schema}.all_events GROUP BY 1 ORDER BY 1"
+        )
+        got["columns"] = column_types(schema, "signed_up")
+        return got
+
+    settings.SYNC_PARALLELISM = 2
+    sync(sync_env, full=True)
+    side_by_side = tables()
+    assert {name: side_by_side[name] for name in expected} == expected
+    settings.SYNC_PARALLELISM = 1
+    sync(sync_env, full=True)
+    assert tables() == side_by_side

@@ -1,12 +1,14 @@
 """Incremental syncs append only what is new, and bring users, sessions and merges up to date."""
 
+from datetime import timedelta
+
 import pytest
 
 from warehouse.identity import user_id_for_identity
 from warehouse.models import RawSession, RawUser
 from warehouse.services import sync_run_foreground
 
-from .conftest import rows, settle
+from .conftest import T0, rows, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,3 +92,47 @@ def test_event_committed_late_below_a_visible_id_is_not_missed(raw, sync_env):
     sync(sync_env)
     paths = [r["path"] for r in rows(f"SELECT path FROM {sync_env.warehouse_schema}.pageviews ORDER BY event_id")]
     assert sorted(paths) == ["", "/fast", "/slow"]
+
+
+def test_user_change_committed_after_a_sync_read_the_users_is_not_missed(raw, sync_env):
+    """Users are re-read by their writer's transaction id: a slow writer's change lands in the next sync."""
+    import psycopg2
+    from django.db import connection
+
+    raw.user(BOB, identity="bob", properties={"plan": "free"})
+    raw.session(1, BOB)
+    raw.event("pageview", user_id=BOB)
+    sync(sync_env)
+    other = psycopg2.connect(**connection.get_connection_params())  # a slow add_user_properties request
+    with other.cursor() as cursor:
+        cursor.execute(
+            'UPDATE raw_users SET properties = properties || \'{"plan": "pro"}\' '
+            "WHERE environment_id = %s AND user_id = %s",
+            [sync_env.id, BOB],
+        )
+    run = sync_run_foreground(environment=sync_env, full=False)  # the writer is still in flight
+    assert run.status == "succeeded"
+    schema = sync_env.warehouse_schema
+    assert rows(f"SELECT plan FROM {schema}.users") == [{"plan": "free"}]
+    other.commit()
+    other.close()
+    sync(sync_env)
+    assert rows(f"SELECT plan FROM {schema}.users") == [{"plan": "pro"}]
+
+
+def test_only_changes_the_warehouse_shows_mark_a_session_for_the_next_sync(raw, sync_env):
+    """Every batch of a live session moves last_event_time; that alone does not make the sync re-read it."""
+
+    def stamp():
+        return rows("SELECT xact_id::text AS x FROM raw_sessions WHERE environment_id = %s", [sync_env.id])[0]["x"]
+
+    raw.session(1, BOB)
+    created = stamp()
+    RawSession.objects.filter(environment=sync_env, session_id=1).update(last_event_time=T0 + timedelta(minutes=5))
+    assert stamp() == created
+    RawSession.objects.filter(environment=sync_env, session_id=1).update(country="DE")
+    assert int(stamp()) > int(created)
+    raw_user = raw.user(7)
+    before = rows("SELECT xact_id::text AS x FROM raw_users WHERE id = %s", [raw_user.pk])[0]["x"]
+    RawUser.objects.filter(pk=raw_user.pk).update(properties={"plan": "pro"})
+    assert int(rows("SELECT xact_id::text AS x FROM raw_users WHERE id = %s", [raw_user.pk])[0]["x"]) > int(before)

@@ -87,3 +87,45 @@ def test_pageviews_sessions_users_and_merges(raw, sync_env):
     history = rows(f"SELECT status FROM {schema}._sync_history")
     assert history == [{"status": "succeeded"}]
     assert datetime.now(UTC) > info[0]["sync_ended"]
+
+
+def test_all_events_is_partitioned_by_table_in_a_schema_only_the_app_reads(raw, sync_env):
+    """all_events reads as one table; its partitions (one per event table) sit where the SQL role cannot go."""
+    import psycopg2
+
+    from warehouse.roles import sql_role_connect_kwargs, sql_role_drop, sql_role_ensure
+    from warehouse.sync.tables import all_events_partitions_schema
+
+    raw.session(1, 5)
+    event = raw.event("pageview", user_id=5)
+    role = sql_role_ensure(sync_env)
+    try:
+        sync(sync_env)
+        schema, partitions = sync_env.warehouse_schema, all_events_partitions_schema(sync_env.id)
+        tree = rows(
+            "SELECT c.relname, n.nspname, c.relkind FROM pg_partition_tree(%s::regclass) t"
+            " JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind IN ('r', 'p') ORDER BY t.level",
+            [f"{schema}.all_events"],
+        )
+        assert tree == [
+            {"relname": "all_events", "nspname": schema, "relkind": "p"},
+            {"relname": "pageviews", "nspname": partitions, "relkind": "r"},
+        ]
+        with psycopg2.connect(**sql_role_connect_kwargs(role)) as analyst, analyst.cursor() as cursor:
+            cursor.execute(f"SELECT event_id, event_table_name FROM {schema}.all_events")  # noqa: S608
+            assert cursor.fetchall() == [(event.id, "pageviews")]
+            cursor.execute("SELECT table_schema, table_name FROM information_schema.tables ORDER BY 2")
+            assert [name for (where, name) in cursor.fetchall() if where in (schema, partitions)] == [
+                "_sync_history",
+                "_sync_info",
+                "all_events",
+                "pageviews",
+                "sessions",
+                "user_migrations",
+                "users",
+            ]
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute(f"SELECT * FROM {partitions}.pageviews")  # noqa: S608
+    finally:
+        sql_role_drop(sync_env)
