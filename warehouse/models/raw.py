@@ -19,7 +19,9 @@ class EventType(models.TextChoices):
 
 
 class RawUser(models.Model):
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: every index of the table leads with environment_id (a lone one only
+    # costs ingestion writes and lures the planner away from the composite ones).
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+", db_index=False)
     user_id = models.BigIntegerField()
     identity = models.CharField(max_length=255, null=True, blank=True)
     joindate = models.DateTimeField()
@@ -40,7 +42,9 @@ class RawUser(models.Model):
 
 
 class RawSession(models.Model):
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: every index of the table leads with environment_id (a lone one only
+    # costs ingestion writes and lures the planner away from the composite ones).
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+", db_index=False)
     session_id = models.BigIntegerField()
     user_id = models.BigIntegerField()
     time = models.DateTimeField(help_text="Session start")
@@ -79,7 +83,9 @@ class RawEvent(models.Model):
     """One captured interaction or server event. Append-only: the id is the sync watermark."""
 
     id = models.BigAutoField(primary_key=True)
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: every index of the table leads with environment_id (a lone one only
+    # costs ingestion writes and lures the planner away from the composite ones).
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+", db_index=False)
     # Client-chosen (or server-generated) id; retries with the same id are written once.
     event_id = models.CharField(max_length=64)
     user_id = models.BigIntegerField()
@@ -125,7 +131,9 @@ class RawEvent(models.Model):
 class IdentityMerge(models.Model):
     """An anonymous user who identified: their history shows under to_user_id in the warehouse."""
 
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: every index of the table leads with environment_id (a lone one only
+    # costs ingestion writes and lures the planner away from the composite ones).
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+", db_index=False)
     from_user_id = models.BigIntegerField()
     to_user_id = models.BigIntegerField()
     time = models.DateTimeField()

@@ -22,6 +22,7 @@ from warehouse.models import (
 from warehouse.models.environments import MAX_IDENTIFIER_BYTES, RESERVED_SCHEMAS
 from warehouse.naming import identifier_base, unique_identifiers
 from warehouse.roles import sql_role_name
+from warehouse.sync.tables import PRIVATE_SCHEMA_PREFIX
 
 from . import sql as source_sql
 from .csvfile import SAMPLE_BYTES, CopySource, CsvError, sniff_layout
@@ -62,6 +63,8 @@ def _refusal_reason(cursor, *, environment: Environment, schema_name: str) -> st
         return f"{schema_name!r} holds heapsite's own tables"
     if schema_name == source_sql.STAGING_SCHEMA:
         return f"{schema_name!r} is heapsite's private staging schema"
+    if schema_name.startswith(PRIVATE_SCHEMA_PREFIX):
+        return f"{schema_name!r} is one of the warehouse sync's private schemas"
     for other in Environment.objects.all():
         if schema_name == other.warehouse_schema:
             if other.pk == environment.pk:

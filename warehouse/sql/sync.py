@@ -215,43 +215,56 @@ def fill_parts(
     *,
     lower_bound: bool,
     blocks: tuple[int, int | None] | None = None,
+    share: tuple[int, int] | None = None,
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
     `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
     Events with xact_id in [%(since)s, %(until)s) are read (no lower bound for a rebuild); with
-    `blocks` (first, next first or None), only those stored in that range of raw_events' blocks.
+    `blocks` (first, next first or None), only those stored in that range of raw_events' blocks;
+    with `share` (k, n), only those whose id hashes to k of n. Builder.pass_parts says which.
     """
     select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
-    bound = sql.SQL(" AND e.xact_id >= %(since)s::xid8") if lower_bound else sql.SQL("")
+    where = sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8")
+    if lower_bound:
+        where += sql.SQL(" AND e.xact_id >= %(since)s::xid8")
     if blocks is not None:
         first, end = blocks
-        bound += sql.SQL(" AND e.ctid >= {}::tid").format(sql.Literal(f"({first},0)"))
+        where += sql.SQL(" AND e.ctid >= {}::tid").format(sql.Literal(f"({first},0)"))
         if end is not None:
-            bound += sql.SQL(" AND e.ctid < {}::tid").format(sql.Literal(f"({end},0)"))
+            where += sql.SQL(" AND e.ctid < {}::tid").format(sql.Literal(f"({end},0)"))
+    if share is not None:
+        where += sql.SQL(" AND mod(hashint8(e.id) & 2147483647, {}) = {}").format(
+            sql.Literal(share[1]), sql.Literal(share[0])
+        )
+    source = sql.SQL("raw_events e WHERE {}").format(where)
     return sql.SQL(
         # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw
         # event and never folded into the joins (the planner picks bad plans once there are dozens
         # of them); only matching events reach the joins. A plain subquery rather than a
         # MATERIALIZED CTE, so the matching events stream into the insert instead of spilling to disk.
+        # A bulk pass: hash joins always. A share's filter makes the planner expect a few hundred
+        # events, and it would then probe raw_sessions' index once per event.
+        "SET LOCAL enable_nestloop = off; "
         "INSERT INTO {parts} "
         "SELECT t.tbl, {select}, e.properties FROM ("
         "  SELECT * FROM ("
         "    SELECT e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
         "      e.hash, e.title, e.target_href, e.target_text, e.properties, {matched} AS tables"
-        "    FROM raw_events e"
-        "    WHERE e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8{bound}"
+        "    FROM {source}"
         "    OFFSET 0"
         "  ) matched WHERE cardinality(matched.tables) > 0"
         ") e "
         "CROSS JOIN LATERAL unnest(e.tables) AS t(tbl) "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id "
-        "LEFT JOIN raw_sessions s ON s.environment_id = e.environment_id AND s.session_id = e.session_id"
+        # The environment as a constant: an outer join does not pass e's restriction to s, and the hash
+        # table would otherwise hold every environment's sessions.
+        "LEFT JOIN raw_sessions s ON s.environment_id = %(environment_id)s AND s.session_id = e.session_id"
     ).format(
         parts=sql.Identifier(stage, parent),
         select=select,
         matched=_matched_tables(predicates),
-        bound=bound,
+        source=source,
         merge_map=sql.Identifier(stage, "_merge_map"),
     )
 

@@ -19,6 +19,7 @@ from warehouse.sql import sync as q
 from warehouse.sync.parallel import Connections
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
+    PRIVATE_SCHEMA_PREFIX,
     SESSION_BUILTIN_COLUMNS,
     USER_BUILTIN_COLUMNS,
     EventTable,
@@ -35,6 +36,12 @@ _TYPE_NAMES = {"timestamp with time zone": "timestamptz"}
 # histograms) come from autovacuum, which analyzes a table without statistics on its next round
 # (autovacuum_naptime, 1 minute by default). Analyzing ~20 tables cost 1.5-2 s of a 1M-event full
 # sync. Where autovacuum is off, set SYNC_ANALYZE_EVENT_TABLES.
+
+
+# Sampled events of an environment below which its pass over raw events is not split, and the
+# share of the sampled table above which the pass is split by block ranges (Builder.pass_parts).
+_MIN_SAMPLE_TO_SPLIT = 200
+_MOSTLY_OURS = 0.5
 
 
 def column_names_for(keys, reserved: set[str]) -> dict[str, str]:
@@ -64,10 +71,10 @@ class Builder:
     def __init__(self, *, cursor, environment_id: int, progress: Progress) -> None:
         self.cursor = cursor
         self.environment_id = environment_id
-        self.work = f"_hs_sync_work_{environment_id}"
-        self.build = f"_hs_sync_build_{environment_id}"
+        self.work = f"{PRIVATE_SCHEMA_PREFIX}sync_work_{environment_id}"
+        self.build = f"{PRIVATE_SCHEMA_PREFIX}sync_build_{environment_id}"
         # New all_events partitions, named after their event tables (build.<name> is the event table).
-        self.parts = f"_hs_sync_parts_{environment_id}"
+        self.parts = f"{PRIVATE_SCHEMA_PREFIX}sync_parts_{environment_id}"
         self.progress = progress
         self.connections: Connections | None = None
 
@@ -189,10 +196,10 @@ class Builder:
         predicates = [(table.number, table.predicate, table.event_types) for table in tables]
         if since is not None:  # new events only: one statement over the (environment, xact_id) index
             rows = self.execute(q.fill_parts(self.work, parent, predicates, lower_bound=True), params)
-        else:  # all history: the raw events' blocks in ranges, one statement per range, side by side
+        else:  # all history: in parts, one statement per part, side by side
             statements = [
-                (q.fill_parts(self.work, parent, predicates, lower_bound=False, blocks=blocks), params)
-                for blocks in self.block_ranges(self.connections.size)
+                (q.fill_parts(self.work, parent, predicates, lower_bound=False, **part), params)
+                for part in self.pass_parts(self.connections.size)
             ]
             rows = sum(count for _, count in self.connections.map(self._run_on, statements))
         self.progress.finish_step(0)
@@ -201,12 +208,44 @@ class Builder:
     def _run_on(self, cursor, statement_and_params) -> int:
         return self.on(cursor).execute(*statement_and_params)
 
-    def block_ranges(self, count: int) -> list[tuple[int, int | None]]:
-        """raw_events' blocks in `count` ranges [first, next first); the last one is open-ended."""
-        self.cursor.execute("SELECT pg_relation_size('raw_events') / current_setting('block_size')::bigint")
-        blocks = self.cursor.fetchone()[0]
-        starts = [blocks * part // count for part in range(count)]
-        return [(start, starts[part + 1] if part + 1 < count else None) for part, start in enumerate(starts)]
+    def pass_parts(self, count: int) -> list[dict]:
+        """How `count` statements side by side share the pass over all history: fill_parts() arguments.
+
+        raw_events holds every environment. A sample of its blocks (TABLESAMPLE SYSTEM, ~2,000
+        blocks or at least 1%: milliseconds) tells how much of the table is this environment's and
+        where its events lie:
+
+        - mostly this environment's (the pass reads the table through anyway): ranges of blocks
+          cut at the quantiles of its events' block numbers, so each statement reads its own part
+          of the table. The first range starts at block 0 and the last is open-ended: no event can
+          fall outside however rough the sample.
+        - a minority of the table: each statement reads the environment's events by index, as the
+          single pass would, and matches those whose id hashes to its share (a block range would
+          read other environments' rows; the hash keeps shares even whatever pattern the ids have).
+        - too small to show in the sample: one statement.
+
+        Also measured and dropped: id ranges (the planner judges a range of one environment's ids
+        by the whole table's statistics and reads all of its events for every range).
+        """
+        if count < 2:
+            return [{}]
+        self.cursor.execute(
+            "WITH sample AS ("
+            "  SELECT e.environment_id = %s AS ours, (e.ctid::text::point)[0] AS block FROM raw_events e"
+            "  TABLESAMPLE SYSTEM (least(100, greatest(1, 200000.0 / greatest(1, pg_relation_size('raw_events')"
+            "    / current_setting('block_size')::bigint))))"
+            ") SELECT count(*) FILTER (WHERE ours), count(*),"
+            "  percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY block) FILTER (WHERE ours) FROM sample",
+            [self.environment_id, [part / count for part in range(1, count)]],
+        )
+        ours, sampled, cuts = self.cursor.fetchone()
+        if ours < _MIN_SAMPLE_TO_SPLIT:
+            return [{}]
+        if ours < sampled * _MOSTLY_OURS:
+            return [{"share": (part, count)} for part in range(count)]
+        starts = sorted({0, *(int(cut) for cut in cuts or [] if cut)})
+        bounds = [*starts, None]
+        return [{"blocks": (start, end)} for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def event_tables(self, tables: list[EventTable], *, new_all_events: bool) -> tuple[dict[str, BuiltResult], int]:
         """Finished event tables in the build schema and their all_events partitions, from work._parts.

@@ -5,7 +5,7 @@ from django.db import connection
 
 from warehouse.services import sync_run_foreground
 
-from .conftest import column_types, rows, settle
+from .conftest import T0, column_types, rows, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -184,13 +184,27 @@ def test_predicates_grouped_by_declared_event_types(raw, sync_env, set_specs):
     assert ids(schema, "converted") == [click.id, custom.id, pricing.id, later.id]
 
 
-def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(raw, sync_env, set_specs, settings):
-    """The pass over raw events runs as block ranges side by side; together they stage every event once."""
+@pytest.mark.parametrize("layout", ["alone", "among others"])
+def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(
+    raw, sync_env, set_specs, settings, make_environment, layout
+):
+    """The pass over raw events runs in parts side by side; together they stage every event once.
+
+    Alone in raw_events, the parts are block ranges; a minority of the table, hash shares of the ids.
+    """
+    from warehouse.models import RawEvent
     from warehouse.sync.build import Builder
 
+    if layout == "among others":  # another environment's events before and after this one's
+        other = make_environment(name="other")
+        filler = [
+            RawEvent(environment=other, event_id=f"o{n}", user_id=1, session_id=1, time=T0, received_at=T0)
+            for n in range(1500)
+        ]
+        RawEvent.objects.bulk_create(filler[:750])
     raw.session(1, 7)
     expected = {"pageviews": [], "viewed_pricing": [], "signed_up": []}
-    for n in range(400):  # enough rows for raw_events to span many blocks
+    for n in range(400):  # enough events for raw_events to span many blocks
         if n % 3 == 0:
             event = raw.event("click", user_id=7, minutes=n, target_text="Start trial" if n % 2 else "Other")
             if n % 2:
@@ -200,11 +214,17 @@ def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(
             expected["pageviews"].append(event.id)
             if n % 2:
                 expected["viewed_pricing"].append(event.id)
+    if layout == "among others":
+        RawEvent.objects.bulk_create(filler[750:])
     set_specs(sync_env.id, [SIGNUP, PRICING])
-    schema = sync_env.warehouse_schema
     with connection.cursor() as cursor:
-        ranges = Builder(cursor=cursor, environment_id=sync_env.id, progress=None).block_ranges(2)
-    assert len(ranges) == 2 and ranges[1][0] > 0 and ranges[1][1] is None
+        parts = Builder(cursor=cursor, environment_id=sync_env.id, progress=None).pass_parts(2)
+    if layout == "alone":
+        (first, cut), (again, end) = parts[0]["blocks"], parts[1]["blocks"]
+        assert first == 0 and cut == again > 0 and end is None
+    else:
+        assert parts == [{"share": (0, 2)}, {"share": (1, 2)}]
+    schema = sync_env.warehouse_schema
 
     def tables():
         got = {name: ids(schema, name) for name in expected}
