@@ -168,10 +168,12 @@ def ensure_data(env: Environment, events: int) -> None:
 
 def add_events(env: Environment, start: int, stop: int) -> None:
     with connection.cursor() as cursor:
-        for chunk in range(start, stop + 1, 200_000):
+        # 20,000 events per transaction: ingestion commits at most 1,000 per request, and the sync
+        # cuts an environment's history at writers' transaction ids (warehouse/sync/build.py).
+        for chunk in range(start, stop + 1, 20_000):
             cursor.execute(
                 GENERATE_EVENTS,
-                {"env": env.id, "prefix": "b", "start": chunk, "stop": min(stop, chunk + 199_999)},
+                {"env": env.id, "prefix": "b", "start": chunk, "stop": min(stop, chunk + 19_999)},
             )
         cursor.execute("ANALYZE raw_events")
 

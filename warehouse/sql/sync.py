@@ -215,14 +215,15 @@ def fill_parts(
     *,
     lower_bound: bool,
     blocks: tuple[int, int | None] | None = None,
-    share: tuple[int, int] | None = None,
+    xacts: tuple[int | None, int | None] | None = None,
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
     `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
     Events with xact_id in [%(since)s, %(until)s) are read (no lower bound for a rebuild); with
     `blocks` (first, next first or None), only those stored in that range of raw_events' blocks;
-    with `share` (k, n), only those whose id hashes to k of n. Builder.pass_parts says which.
+    with `xacts` (first, next first; None: open), only those whose writer's transaction id is in
+    that range. Builder.pass_parts says which.
     """
     select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
     where = sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8")
@@ -233,10 +234,11 @@ def fill_parts(
         where += sql.SQL(" AND e.ctid >= {}::tid").format(sql.Literal(f"({first},0)"))
         if end is not None:
             where += sql.SQL(" AND e.ctid < {}::tid").format(sql.Literal(f"({end},0)"))
-    if share is not None:
-        where += sql.SQL(" AND mod(hashint8(e.id) & 2147483647, {}) = {}").format(
-            sql.Literal(share[1]), sql.Literal(share[0])
-        )
+    first, end = xacts or (None, None)
+    if first is not None:
+        where += sql.SQL(" AND e.xact_id >= {}::xid8").format(sql.Literal(str(first)))
+    if end is not None:
+        where += sql.SQL(" AND e.xact_id < {}::xid8").format(sql.Literal(str(end)))
     source = sql.SQL("raw_events e WHERE {}").format(where)
     return sql.SQL(
         # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw

@@ -211,48 +211,58 @@ class Builder:
     def pass_parts(self, count: int) -> list[dict]:
         """How `count` statements side by side share the pass over all history: fill_parts() arguments.
 
-        raw_events holds every environment. A sample of its blocks (TABLESAMPLE SYSTEM, ~2,000
-        blocks or at least 1%: milliseconds) tells how much of the table is this environment's and
+        raw_events holds every environment. A sample of ~500 of its blocks (TABLESAMPLE SYSTEM,
+        milliseconds) tells how much of the table is this environment's and
         where its events lie:
 
         - mostly this environment's (the pass reads the table through anyway): ranges of blocks
           cut at the quantiles of its events' block numbers, so each statement reads its own part
           of the table. The first range starts at block 0 and the last is open-ended: no event can
           fall outside however rough the sample.
-        - a minority of the table: each statement reads the environment's events by index, as the
-          single pass would, and matches those whose id hashes to its share (a block range would
-          read other environments' rows; the hash keeps shares even whatever pattern the ids have).
+        - a minority of the table: ranges of the writers' transaction ids, cut at the quantiles of
+          its events' xact_id. The (environment_id, xact_id) index serves each range exactly, so a
+          statement reads only the pages of its own events (a block range would read other
+          environments' rows). The first range has no lower end and the last ends at the pass's
+          upper bound, as the whole pass does: no event falls outside.
         - too small to show in the sample: one statement.
 
         Also measured and dropped: id ranges (the planner judges a range of one environment's ids
-        by the whole table's statistics and reads all of its events for every range).
+        by the whole table's statistics and, with a lone environment_id index to hand, read all of
+        its events for every range) and hash shares of the ids (even, but every share read all of
+        the environment's pages: a rebuild of one definition took a quarter longer).
         """
         if count < 2:
             return [{}]
         self.cursor.execute(
             "WITH sample AS ("
-            "  SELECT e.environment_id = %s AS ours, (e.ctid::text::point)[0] AS block FROM raw_events e"
-            "  TABLESAMPLE SYSTEM (least(100, greatest(1, 200000.0 / greatest(1, pg_relation_size('raw_events')"
-            "    / current_setting('block_size')::bigint))))"
+            "  SELECT e.environment_id = %s AS ours, (e.ctid::text::point)[0] AS block,"
+            "    e.xact_id::text::numeric AS xact FROM raw_events e"
+            "  TABLESAMPLE SYSTEM (least(100, 50000.0 / greatest(1, pg_relation_size('raw_events')"
+            "    / current_setting('block_size')::bigint)))"
             ") SELECT count(*) FILTER (WHERE ours), count(*),"
-            "  percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY block) FILTER (WHERE ours) FROM sample",
-            [self.environment_id, [part / count for part in range(1, count)]],
+            "  percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY block) FILTER (WHERE ours),"
+            "  percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY xact) FILTER (WHERE ours) FROM sample",
+            [self.environment_id, *[[part / count for part in range(1, count)]] * 2],
         )
-        ours, sampled, cuts = self.cursor.fetchone()
+        ours, sampled, block_cuts, xact_cuts = self.cursor.fetchone()
         if ours < _MIN_SAMPLE_TO_SPLIT:
             return [{}]
         if ours < sampled * _MOSTLY_OURS:
-            return [{"share": (part, count)} for part in range(count)]
-        starts = sorted({0, *(int(cut) for cut in cuts or [] if cut)})
+            cuts = sorted({int(cut) for cut in xact_cuts or [] if cut})
+            bounds = [None, *cuts, None]
+            return [{"xacts": (start, end)} for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
+        starts = sorted({0, *(int(cut) for cut in block_cuts or [] if cut)})
         bounds = [*starts, None]
         return [{"blocks": (start, end)} for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def event_tables(self, tables: list[EventTable], *, new_all_events: bool) -> tuple[dict[str, BuiltResult], int]:
         """Finished event tables in the build schema and their all_events partitions, from work._parts.
 
-        Each table is one task (its all_events partition, then the table), the largest first, run
-        side by side on self.connections. new_all_events (a full sync): the partitions are attached
-        to a new build.all_events; otherwise they wait, detached, for the apply transaction.
+        The work of each table (its all_events partition, the table, their indexes) is split in
+        tasks run side by side on self.connections, the largest tables first. new_all_events (a
+        full sync): the partitions are attached to a new build.all_events; otherwise they wait,
+        detached, for the apply transaction. A result's `ms` is the time from the start of the
+        tasks to that table's last one.
         """
         types = self.infer_partitions("_parts")
         if new_all_events:
@@ -264,33 +274,56 @@ class Builder:
         sizes = dict(self.cursor.fetchall())
         ordered = sorted(tables, key=lambda table: -sizes.get(f"_parts{table.number}", 0))
 
-        def build(cursor, table: EventTable) -> tuple[BuiltResult, int]:
-            started = time.monotonic()
+        columns = {
+            table.number: self.property_columns(types.get(table.number, {}), table.builtin_columns) for table in tables
+        }
+        started = time.monotonic()
+
+        # Two rounds, each spread over the connections: first what reads work._parts<n> (the
+        # all_events partition's rows, a typed table's copy), then what may not run while it is
+        # read (detaching a partition as the finished table) and the index builds.
+        def copy(cursor, job) -> int:
+            kind, table = job
             builder = self.on(cursor)
-            partition_rows = builder.all_events_partition(table, attach=new_all_events)
-            columns = self.property_columns(types.get(table.number, {}), table.builtin_columns)
-            if columns:
-                rows = builder.typed_table(
-                    source=f"_parts{table.number}",
-                    name=table.table_name,
-                    builtin=table.builtin_columns,
-                    columns=columns,
-                    indexes=list(q.EVENT_INDEXED_COLUMNS),
-                    analyze=settings.SYNC_ANALYZE_EVENT_TABLES,
-                )
+            if kind == "partition":
+                return builder.all_events_partition(table)
+            return builder.typed_table(
+                source=f"_parts{table.number}",
+                name=table.table_name,
+                builtin=table.builtin_columns,
+                columns=columns[table.number],
+                indexes=[],
+                analyze=False,
+            )
+
+        def finish(cursor, job) -> None:
+            kind, table = job
+            builder = self.on(cursor)
+            if kind == "partition":
+                builder.all_events_partition_finish(table, attach=new_all_events)
+            elif columns[table.number]:
+                builder.table_indexes(table.table_name)
             else:
                 builder.adopt_partition(f"_parts{table.number}", table)
-                rows = partition_rows
-            return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns), partition_rows
 
-        results, all_events_rows = {}, 0
-        for position, (table, (result, partition_rows)) in enumerate(self.connections.map(build, ordered)):
-            results[table.key] = result
-            all_events_rows += partition_rows
+        jobs = [("partition", table) for table in ordered]
+        jobs += [("typed", table) for table in ordered if columns[table.number]]
+        partition_rows, typed_rows = {}, {}
+        for (kind, table), rows in self.connections.map(copy, jobs):
+            (partition_rows if kind == "partition" else typed_rows)[table.number] = rows
+        results, done = {}, 0
+        jobs = [job for table in ordered for job in (("table", table), ("partition", table))]
+        for (kind, table), _ in self.connections.map(finish, jobs):
+            if kind != "table":
+                continue
+            rows = typed_rows.get(table.number, partition_rows[table.number])
+            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns[table.number])
             self.progress.begin("building table", table.table_name)
-            self.progress.finish_step(result.rows)
-            if position == 0:
+            self.progress.finish_step(rows)
+            if done == 0:
                 checkpoint("mid-build")
+            done += 1
+        all_events_rows = sum(partition_rows.values())
         if new_all_events:
             self.progress.begin("building table", "all_events")
             # Adopts the partitions' indexes built by the tasks rather than building them again.
@@ -317,12 +350,9 @@ class Builder:
                 sql.Identifier(self.build, partition), sql.Identifier(table.table_name)
             )
         )
-        for column in q.EVENT_INDEXED_COLUMNS:
-            self.execute(q.create_index(self.build, table.table_name, column))
-        if settings.SYNC_ANALYZE_EVENT_TABLES:
-            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))
+        self.table_indexes(table.table_name)
 
-    def all_events_partition(self, table: EventTable, *, attach: bool) -> int:
+    def all_events_partition(self, table: EventTable) -> int:
         """The table's all_events partition in the parts schema, from work._parts<n>: its row count.
 
         all_events is LIST-partitioned by event_table_name (docs/warehouse.md "all_events"), so a
@@ -331,20 +361,28 @@ class Builder:
         catalog change, no scan, even inside the apply transaction.
         """
         self.execute(q.all_events_table(self.parts, table.table_name, bound=table.table_name))
-        rows = self.execute(
+        return self.execute(
             sql.SQL("INSERT INTO {} SELECT event_id, user_id, session_id, time, {} FROM {}").format(
                 sql.Identifier(self.parts, table.table_name),
                 sql.Literal(table.table_name),
                 sql.Identifier(self.work, f"_parts{table.number}"),
             )
         )
+
+    def all_events_partition_finish(self, table: EventTable, *, attach: bool) -> None:
         for column in q.EVENT_INDEXED_COLUMNS:
             self.execute(q.create_index(self.parts, table.table_name, column))
         if attach:
             self.execute(q.attach_all_events_partition(self.build, self.parts, table.table_name))
         elif settings.SYNC_ANALYZE_EVENT_TABLES:  # (a new all_events is analyzed whole, partitions included)
             self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.parts, table.table_name)))
-        return rows
+
+    def table_indexes(self, name: str) -> None:
+        """user_id and time indexes of a finished event table in the build schema (and its statistics)."""
+        for column in q.EVENT_INDEXED_COLUMNS:
+            self.execute(q.create_index(self.build, name, column))
+        if settings.SYNC_ANALYZE_EVENT_TABLES:
+            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, name)))
 
     def user_migrations(self) -> int:
         rows = self.execute(

@@ -190,7 +190,7 @@ def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(
 ):
     """The pass over raw events runs in parts side by side; together they stage every event once.
 
-    Alone in raw_events, the parts are block ranges; a minority of the table, hash shares of the ids.
+    Alone in raw_events, the parts are block ranges; a minority of the table, transaction id ranges.
     """
     from warehouse.models import RawEvent
     from warehouse.sync.build import Builder
@@ -223,7 +223,8 @@ def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(
         (first, cut), (again, end) = parts[0]["blocks"], parts[1]["blocks"]
         assert first == 0 and cut == again > 0 and end is None
     else:
-        assert parts == [{"share": (0, 2)}, {"share": (1, 2)}]
+        (first, cut), (again, end) = parts[0]["xacts"], parts[1]["xacts"]
+        assert first is None and cut == again and end is None
     schema = sync_env.warehouse_schema
 
     def tables():
