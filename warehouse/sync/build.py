@@ -42,6 +42,9 @@ _TYPE_NAMES = {"timestamp with time zone": "timestamptz"}
 # share of the sampled table above which the pass is split by block ranges (Builder.pass_parts).
 _MIN_SAMPLE_TO_SPLIT = 200
 _MOSTLY_OURS = 0.5
+# Parts of the pass per build connection: the cuts come from a sample, so parts are only roughly
+# even; with two per connection, one that finishes early takes the next.
+_PARTS_PER_CONNECTION = 2
 
 
 def column_names_for(keys, reserved: set[str]) -> dict[str, str]:
@@ -199,7 +202,7 @@ class Builder:
         else:  # all history: in parts, one statement per part, side by side
             statements = [
                 (q.fill_parts(self.work, parent, predicates, lower_bound=False, **part), params)
-                for part in self.pass_parts(self.connections.size)
+                for part in self.pass_parts(_PARTS_PER_CONNECTION * self.connections.size)
             ]
             rows = sum(count for _, count in self.connections.map(self._run_on, statements))
         self.progress.finish_step(0)
