@@ -183,6 +183,15 @@ class Builder:
             self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, name)))
         return rows
 
+    def any_events(self, *, since: str, until: str) -> bool:
+        """Whether any raw event of the environment was written by a transaction in [since, until)."""
+        self.cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM raw_events e WHERE e.environment_id = %(environment_id)s"
+            " AND e.xact_id >= %(since)s::xid8 AND e.xact_id < %(until)s::xid8)",
+            {"environment_id": self.environment_id, "since": since, "until": until},
+        )
+        return self.cursor.fetchone()[0]
+
     def event_parts(self, tables: list[EventTable], *, parent: str, since: str | None, until: str) -> None:
         """One pass over the raw events filling one partition per table (predicates all evaluated together).
 

@@ -246,9 +246,11 @@ class _Sync(ApplySteps):
         self.progress.begin("resolving identity merges")
         b.merge_map(since=since, until=self.until)
         self.progress.finish_step()
-        added_columns: dict[str, list] = {}
-        merged_columns: dict[str, dict] = {}
-        if appends:
+        added_columns: dict[str, list] = {table.key: [] for table in appends}
+        merged_columns: dict[str, dict] = {table.key: built[table.key].columns for table in appends}
+        # Nothing new (a quiet environment's scheduled run, or one that only applies an edit): no pass.
+        appending = bool(appends) and b.any_events(since=since, until=self.until)
+        if appending:
             b.event_parts(appends, parent="_inc", since=since, until=self.until)
             inferred = b.infer_partitions("_inc")
             for table in list(appends):
@@ -306,13 +308,15 @@ class _Sync(ApplySteps):
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
             renamed_from = {new: old for old, new in renames.items()}
             for table in appends:
-                rows = self._append(cursor, table, added_columns[table.key], merged_columns[table.key])
+                rows = 0
+                if appending:
+                    rows = self._append(cursor, table, added_columns[table.key], merged_columns[table.key])
                 inserted[table.table_name] = rows
                 entry = {"rows": rows, "ms": 0, "action": "appended"}
                 if table.table_name in renamed_from:
                     entry.update(action="renamed", renamed_from=renamed_from[table.table_name])
                 self.run.tables[table.table_name] = entry
-            if appends:
+            if appending:
                 names = sql.SQL(", ").join(
                     sql.SQL("({}, {})").format(sql.Literal(t.number), sql.Literal(t.table_name)) for t in appends
                 )
