@@ -211,7 +211,9 @@ class Builder:
         else:  # all history: in parts, one statement per part, side by side
             statements = [
                 (q.fill_parts(self.work, parent, predicates, lower_bound=False, **part), params)
-                for part in self.pass_parts(_PARTS_PER_CONNECTION * self.connections.size)
+                for part in self.pass_parts(
+                    self.connections.size * _PARTS_PER_CONNECTION if self.connections.size > 1 else 1
+                )
             ]
             rows = sum(count for _, count in self.connections.map(self._run_on, statements))
         self.progress.finish_step(0)
@@ -224,8 +226,7 @@ class Builder:
         """How `count` statements side by side share the pass over all history: fill_parts() arguments.
 
         raw_events holds every environment. A sample of ~500 of its blocks (TABLESAMPLE SYSTEM,
-        milliseconds) tells how much of the table is this environment's and
-        where its events lie:
+        milliseconds) tells how much of the table is this environment's and where its events lie:
 
         - mostly this environment's (the pass reads the table through anyway): ranges of blocks
           cut at the quantiles of its events' block numbers, so each statement reads its own part

@@ -2,9 +2,9 @@
 
 PostgreSQL runs no INSERT ... SELECT in parallel and builds one table at a time per connection, so
 a sync on one connection uses one core however many the server has. The build splits its work
-(the pass over the raw events by block ranges, the finished tables by table) into tasks that
-touch disjoint tables and runs them on SYNC_PARALLELISM connections; the apply transaction stays
-on the main connection. Every statement is autocommit and holds its locks only while it runs, so
+(the pass over the raw events in parts, the finished tables by table) into tasks that write
+disjoint tables and runs them on SYNC_PARALLELISM connections, opened when first needed; the
+apply transaction stays on the main connection. Every statement is autocommit and holds its locks only while it runs, so
 tasks cannot deadlock one another.
 
 Results come back to the calling thread (which alone reports progress and uses the ORM). If a
@@ -28,33 +28,34 @@ Result = TypeVar("Result")
 
 
 class Connections:
-    """`size` connections configured by `setup(cursor)`; with size 1 (or inside a transaction) the caller's own."""
+    """Up to `size` connections configured by `setup(cursor)`, opened on first use; with size 1 (or
+    inside a transaction) the work runs on the caller's own cursor."""
 
     def __init__(self, *, cursor, size: int, setup: Callable) -> None:
         self.cursor = cursor
+        self._setup = setup
+        # Rows and tables of an open transaction are invisible to other connections: stay on this one.
+        self.size = size if size > 1 and not connection.in_atomic_block else 1
         self._idle: queue.Queue = queue.Queue()
         self._all = []
-        # Rows and tables of an open transaction are invisible to other connections: stay on this one.
-        if size > 1 and not connection.in_atomic_block:
-            for _ in range(size):
-                raw = connection.get_new_connection(connection.get_connection_params())
-                raw.autocommit = True
-                self._all.append(raw)
-                with raw.cursor() as extra:
-                    setup(extra)
-                self._idle.put(raw)
 
-    @property
-    def size(self) -> int:
-        return max(1, len(self._all))
+    def _open(self) -> None:
+        for _ in range(self.size - len(self._all)):
+            raw = connection.get_new_connection(connection.get_connection_params())
+            raw.autocommit = True
+            self._all.append(raw)
+            with raw.cursor() as extra:
+                self._setup(extra)
+            self._idle.put(raw)
 
     def map(self, work: Callable[[object, Item], Result], items: Iterable[Item]) -> Iterator[tuple[Item, Result]]:
         """work(cursor, item) for every item, (item, result) yielded as each finishes."""
         items = list(items)
-        if not self._all:
+        if self.size == 1 or len(items) < 2:
             for item in items:
                 yield item, work(self.cursor, item)
             return
+        self._open()
 
         def run(item):
             raw = self._idle.get()
