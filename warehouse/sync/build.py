@@ -295,7 +295,7 @@ class Builder:
         # Two rounds, each spread over the connections: first what reads work._parts<n> (the
         # all_events partition's rows, a typed table's copy), then what may not run while it is
         # read (detaching a partition as the finished table) and the index builds.
-        def copy(cursor, job) -> int:
+        def read_staged(cursor, job) -> int:
             kind, table = job
             builder = self.on(cursor)
             if kind == "partition":
@@ -322,7 +322,7 @@ class Builder:
         jobs = [("partition", table) for table in ordered]
         jobs += [("typed", table) for table in ordered if columns[table.number]]
         partition_rows, typed_rows = {}, {}
-        for (kind, table), rows in self.connections.map(copy, jobs):
+        for (kind, table), rows in self.connections.map(read_staged, jobs):
             (partition_rows if kind == "partition" else typed_rows)[table.number] = rows
         results, done = {}, 0
         jobs = [job for table in ordered for job in (("table", table), ("partition", table))]
