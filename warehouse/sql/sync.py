@@ -245,7 +245,7 @@ def fill_parts(
         # event and never folded into the joins (the planner picks bad plans once there are dozens
         # of them); only matching events reach the joins. A plain subquery rather than a
         # MATERIALIZED CTE, so the matching events stream into the insert instead of spilling to disk.
-        # A bulk pass: hash joins always. A share's filter makes the planner expect a few hundred
+        # A bulk pass: hash joins always. A range condition makes the planner expect a few hundred
         # events, and it would then probe raw_sessions' index once per event.
         "SET LOCAL enable_nestloop = off; "
         "INSERT INTO {parts} "
@@ -370,16 +370,18 @@ def all_events_table(schema: str, name: str, *, partitioned: bool = False, bound
     """DDL of all_events (partitioned by event_table_name) or of one partition, whose CHECK equals its bound."""
     columns = [sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(type_)) for column, type_ in ALL_EVENTS_COLUMNS]
     if bound is not None:
-        columns.append(
-            sql.SQL("CONSTRAINT {} CHECK (event_table_name IS NOT NULL AND event_table_name = {})").format(
-                sql.Identifier(ALL_EVENTS_BOUND_CHECK), sql.Literal(bound)
-            )
-        )
+        columns.append(sql.SQL("CONSTRAINT {} {}").format(sql.Identifier(ALL_EVENTS_BOUND_CHECK), bound_check(bound)))
     return sql.SQL("CREATE TABLE {} ({}){}").format(
         sql.Identifier(schema, name),
         sql.SQL(", ").join(columns),
         sql.SQL(" PARTITION BY LIST (event_table_name)" if partitioned else ""),
     )
+
+
+def bound_check(name: str) -> sql.Composed:
+    """The CHECK of an all_events partition for table `name`: it implies the partition bound, so
+    attaching the partition needs no scan."""
+    return sql.SQL("CHECK (event_table_name IS NOT NULL AND event_table_name = {})").format(sql.Literal(name))
 
 
 def attach_all_events_partition(parent_schema: str, schema: str, name: str) -> sql.Composed:

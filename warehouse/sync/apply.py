@@ -51,9 +51,9 @@ class ApplySteps:
             )
             cursor.execute(sql.SQL("UPDATE {} SET event_table_name = %s").format(partition), [new])
             cursor.execute(
-                sql.SQL(
-                    "ALTER TABLE {} ADD CONSTRAINT {} CHECK (event_table_name IS NOT NULL AND event_table_name = {})"
-                ).format(partition, sql.Identifier(q.ALL_EVENTS_BOUND_CHECK), sql.Literal(new))
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    partition, sql.Identifier(q.ALL_EVENTS_BOUND_CHECK), q.bound_check(new)
+                )
             )
             cursor.execute(q.attach_all_events_partition(self.schema, partitions, new))
 

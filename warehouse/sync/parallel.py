@@ -4,8 +4,8 @@ PostgreSQL runs no INSERT ... SELECT in parallel and builds one table at a time 
 a sync on one connection uses one core however many the server has. The build splits its work
 (the pass over the raw events in parts, the finished tables by table) into tasks that write
 disjoint tables and runs them on SYNC_PARALLELISM connections, opened when first needed; the
-apply transaction stays on the main connection. Every statement is autocommit and holds its locks only while it runs, so
-tasks cannot deadlock one another.
+apply transaction stays on the main connection. Every statement is autocommit and holds its
+locks only while it runs, so tasks cannot deadlock one another.
 
 Results come back to the calling thread (which alone reports progress and uses the ORM). If a
 task fails, the statements still running are cancelled and the first error is raised. A killed
