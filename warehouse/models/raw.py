@@ -80,7 +80,13 @@ class RawSession(models.Model):
 
 
 class RawEvent(models.Model):
-    """One captured interaction or server event. Append-only: the id is the sync watermark."""
+    """One captured interaction or server event. Append-only.
+
+    The table is partitioned by environment, one partition `raw_events_<environment id>` each
+    (migration 0009: created and dropped with the environment by a trigger). Its primary key is
+    (environment_id, id), as a partitioned table's must contain the partition key; ids come from
+    one sequence and stay unique.
+    """
 
     id = models.BigAutoField(primary_key=True)
     # No index of its own: every index of the table leads with environment_id (a lone one only
@@ -113,8 +119,8 @@ class RawEvent(models.Model):
     class Meta:
         db_table = "raw_events"
         constraints = [models.UniqueConstraint(fields=["environment", "event_id"], name="raw_events_env_event_id")]
+        # (environment_id, id) is the primary key's index.
         indexes = [
-            models.Index(fields=["environment", "id"], name="raw_events_env_id"),
             models.Index(fields=["environment", "time"], name="raw_events_env_time"),
             models.Index(fields=["environment", "user_id", "time"], name="raw_events_env_user_time"),
             models.Index(fields=["environment", "session_id"], name="raw_events_env_session"),
@@ -144,3 +150,8 @@ class IdentityMerge(models.Model):
             models.UniqueConstraint(fields=["environment", "from_user_id"], name="raw_merges_env_from"),
         ]
         indexes = [models.Index(fields=["environment", "id"], name="raw_merges_env_id")]
+
+
+def raw_events_partition(environment_id: int) -> str:
+    """The name of an environment's partition of raw_events (the one migration 0009's trigger creates)."""
+    return f"raw_events_{environment_id}"

@@ -215,15 +215,13 @@ def fill_parts(
     *,
     lower_bound: bool,
     blocks: tuple[int, int | None] | None = None,
-    xacts: tuple[int | None, int | None] | None = None,
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
     `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
     Events with xact_id in [%(since)s, %(until)s) are read (no lower bound for a rebuild); with
-    `blocks` (first, next first or None), only those stored in that range of raw_events' blocks;
-    with `xacts` (first, next first; None: open), only those whose writer's transaction id is in
-    that range. Builder.pass_parts says which.
+    `blocks` (first, next first or None), only those stored in that range of blocks of the
+    environment's partition (Builder.pass_parts).
     """
     select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
     where = sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8")
@@ -234,11 +232,6 @@ def fill_parts(
         where += sql.SQL(" AND e.ctid >= {}::tid").format(sql.Literal(f"({first},0)"))
         if end is not None:
             where += sql.SQL(" AND e.ctid < {}::tid").format(sql.Literal(f"({end},0)"))
-    first, end = xacts or (None, None)
-    if first is not None:
-        where += sql.SQL(" AND e.xact_id >= {}::xid8").format(sql.Literal(str(first)))
-    if end is not None:
-        where += sql.SQL(" AND e.xact_id < {}::xid8").format(sql.Literal(str(end)))
     source = sql.SQL("raw_events e WHERE {}").format(where)
     return sql.SQL(
         # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw
@@ -249,7 +242,7 @@ def fill_parts(
         # events, and it would then probe raw_sessions' index once per event.
         "SET LOCAL enable_nestloop = off; "
         "INSERT INTO {parts} "
-        "SELECT t.tbl, {select}, e.properties FROM ("
+        "SELECT unnest(e.tables), {select}, e.properties FROM ("
         "  SELECT * FROM ("
         "    SELECT e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
         "      e.hash, e.title, e.target_href, e.target_text, e.properties, {matched} AS tables"
@@ -257,7 +250,6 @@ def fill_parts(
         "    OFFSET 0"
         "  ) matched WHERE cardinality(matched.tables) > 0"
         ") e "
-        "CROSS JOIN LATERAL unnest(e.tables) AS t(tbl) "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id "
         # The environment as a constant: an outer join does not pass e's restriction to s, and the hash
         # table would otherwise hold every environment's sessions.

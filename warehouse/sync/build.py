@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from psycopg2 import sql
 
+from warehouse.models.raw import raw_events_partition
 from warehouse.naming import unique_identifier
 from warehouse.sql import sync as q
 from warehouse.sync.parallel import Connections
@@ -38,10 +39,8 @@ _TYPE_NAMES = {"timestamp with time zone": "timestamptz"}
 # sync. Where autovacuum is off, set SYNC_ANALYZE_EVENT_TABLES.
 
 
-# Sampled events of an environment below which its pass over raw events is not split, and the
-# share of the sampled table above which the pass is split by block ranges (Builder.pass_parts).
+# Sampled events of an environment below which its pass over raw events is not split (Builder.pass_parts).
 _MIN_SAMPLE_TO_SPLIT = 200
-_MOSTLY_OURS = 0.5
 # Parts of the pass per build connection: the cuts come from a sample, so parts are only roughly
 # even; with two per connection, one that finishes early takes the next.
 _PARTS_PER_CONNECTION = 2
@@ -192,11 +191,15 @@ class Builder:
         )
         return self.cursor.fetchone()[0]
 
-    def event_parts(self, tables: list[EventTable], *, parent: str, since: str | None, until: str) -> None:
+    def event_parts(
+        self, tables: list[EventTable], *, parent: str, since: str | None, until: str, alongside: dict | None = None
+    ) -> dict:
         """One pass over the raw events filling one partition per table (predicates all evaluated together).
 
         Partitions of `_parts` are logged: a table without property columns becomes the finished
-        table itself (detached, never copied); `_inc` partitions only feed appends.
+        table itself (detached, never copied); `_inc` partitions only feed appends. `alongside`:
+        {name: work(builder)} independent of the pass (users, sessions), run side by side with its
+        parts on the build connections; their results are returned by name.
         """
         numbers = [table.number for table in tables]
         for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
@@ -207,75 +210,75 @@ class Builder:
         self.progress.begin("matching raw events")
         predicates = [(table.number, table.predicate, table.event_types) for table in tables]
         if since is not None:  # new events only: one statement over the (environment, xact_id) index
-            rows = self.execute(q.fill_parts(self.work, parent, predicates, lower_bound=True), params)
+            parts = [q.fill_parts(self.work, parent, predicates, lower_bound=True)]
         else:  # all history: in parts, one statement per part, side by side
-            statements = [
-                (q.fill_parts(self.work, parent, predicates, lower_bound=False, **part), params)
-                for part in self.pass_parts(
-                    self.connections.size * _PARTS_PER_CONNECTION if self.connections.size > 1 else 1
-                )
+            count = self.connections.size * _PARTS_PER_CONNECTION if self.connections.size > 1 else 1
+            parts = [
+                q.fill_parts(self.work, parent, predicates, lower_bound=False, **part)
+                for part in self.pass_parts(count)
             ]
-            rows = sum(count for _, count in self.connections.map(self._run_on, statements))
+        # The short side tasks first: the parts' uneven ends then overlap nothing else.
+        jobs = [("side", name) for name in alongside or {}] + [("part", statement) for statement in parts]
+
+        def run(cursor, job):
+            kind, what = job
+            builder = self.on(cursor)
+            return alongside[what](builder) if kind == "side" else builder.execute(what, params)
+
+        rows, results = 0, {}
+        for (kind, what), result in self.connections.map(run, jobs):
+            if kind == "side":
+                results[what] = result
+            else:
+                rows += result
         self.progress.finish_step(0)
         logger.info("sync env %s: %s event rows staged for %s tables", self.environment_id, rows, len(tables))
-
-    def _run_on(self, cursor, statement_and_params) -> int:
-        return self.on(cursor).execute(*statement_and_params)
+        return results
 
     def pass_parts(self, count: int) -> list[dict]:
         """How `count` statements side by side share the pass over all history: fill_parts() arguments.
 
-        raw_events holds every environment. A sample of ~500 of its blocks (TABLESAMPLE SYSTEM,
-        milliseconds) tells how much of the table is this environment's and where its events lie:
+        The environment's raw events are a partition of their own (raw_events_<id>). A sample of
+        ~500 of its blocks (TABLESAMPLE SYSTEM, milliseconds) gives the quantiles of its rows'
+        block numbers: each statement reads its own range of blocks, in order. The first range
+        starts at block 0 and the last is open-ended, so no event falls outside however rough the
+        sample; a partition too small to show in the sample is read by one statement.
 
-        - mostly this environment's (the pass reads the table through anyway): ranges of blocks
-          cut at the quantiles of its events' block numbers, so each statement reads its own part
-          of the table. The first range starts at block 0 and the last is open-ended: no event can
-          fall outside however rough the sample.
-        - a minority of the table: ranges of the writers' transaction ids, cut at the quantiles of
-          its events' xact_id. The (environment_id, xact_id) index serves each range exactly, so a
-          statement reads only the pages of its own events (a block range would read other
-          environments' rows). The first range has no lower end and the last ends at the pass's
-          upper bound, as the whole pass does: no event falls outside.
-        - too small to show in the sample: one statement.
-
-        Also measured and dropped: id ranges (the planner judges a range of one environment's ids
-        by the whole table's statistics and, with a lone environment_id index to hand, read all of
-        its events for every range) and hash shares of the ids (even, but every share read all of
-        the environment's pages: a rebuild of one definition took a quarter longer).
+        Also measured and dropped, before raw_events was partitioned: ranges of ids (the planner
+        judged one environment's range by the whole table's statistics), of writers' transaction
+        ids (exact on the (environment_id, xact_id) index, but every part read its pages in index
+        order) and hash shares of the ids (every share read all of the environment's pages).
         """
         if count < 2:
             return [{}]
+        partition = sql.Identifier(raw_events_partition(self.environment_id))
         self.cursor.execute(
-            "WITH sample AS ("
-            "  SELECT e.environment_id = %s AS ours, (e.ctid::text::point)[0] AS block,"
-            "    e.xact_id::text::numeric AS xact FROM raw_events e"
-            "  TABLESAMPLE SYSTEM (least(100, 50000.0 / greatest(1, pg_relation_size('raw_events')"
-            "    / current_setting('block_size')::bigint)))"
-            ") SELECT count(*) FILTER (WHERE ours), count(*),"
-            "  percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY block) FILTER (WHERE ours),"
-            "  percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY xact) FILTER (WHERE ours) FROM sample",
-            [self.environment_id, *[[part / count for part in range(1, count)]] * 2],
+            sql.SQL(
+                "SELECT count(*), percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY (e.ctid::text::point)[0])"
+                " FROM {} e TABLESAMPLE SYSTEM (least(100, 50000.0 / greatest(1, pg_relation_size(%s::regclass)"
+                " / current_setting('block_size')::bigint)))"
+            ).format(partition),
+            [[part / count for part in range(1, count)], partition.string],
         )
-        ours, sampled, block_cuts, xact_cuts = self.cursor.fetchone()
-        if ours < _MIN_SAMPLE_TO_SPLIT:
+        sampled, cuts = self.cursor.fetchone()
+        if sampled < _MIN_SAMPLE_TO_SPLIT:
             return [{}]
-        if ours < sampled * _MOSTLY_OURS:
-            cuts = sorted({int(cut) for cut in xact_cuts or [] if cut})
-            bounds = [None, *cuts, None]
-            return [{"xacts": (start, end)} for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
-        starts = sorted({0, *(int(cut) for cut in block_cuts or [] if cut)})
+        starts = sorted({0, *(int(cut) for cut in cuts or [] if cut)})
         bounds = [*starts, None]
         return [{"blocks": (start, end)} for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def event_tables(self, tables: list[EventTable], *, new_all_events: bool) -> tuple[dict[str, BuiltResult], int]:
         """Finished event tables in the build schema and their all_events partitions, from work._parts.
 
-        The work of each table (its all_events partition, the table, their indexes) is split in
-        tasks run side by side on self.connections, the largest tables first. new_all_events (a
-        full sync): the partitions are attached to a new build.all_events; otherwise they wait,
-        detached, for the apply transaction. A result's `ms` is the time from the start of the
-        tasks to that table's last one.
+        Three rounds of tasks run side by side on self.connections, the largest tables first:
+        1. each finished table: a table without property columns is its partition of _parts,
+           detached and renamed (no copy); one with them, a typed copy of it;
+        2. from each finished table, the copy into its all_events partition and each of the
+           table's indexes, as separate tasks (they only read the table, so they overlap);
+        3. each all_events partition's indexes (and its attach).
+        new_all_events (a full sync): the partitions are attached to a new build.all_events;
+        otherwise they wait, detached, for the apply transaction. A result's `ms` is the time from
+        the start of the tasks to that table's last one.
         """
         types = self.infer_partitions("_parts")
         if new_all_events:
@@ -286,21 +289,17 @@ class Builder:
         )
         sizes = dict(self.cursor.fetchall())
         ordered = sorted(tables, key=lambda table: -sizes.get(f"_parts{table.number}", 0))
-
         columns = {
             table.number: self.property_columns(types.get(table.number, {}), table.builtin_columns) for table in tables
         }
         started = time.monotonic()
 
-        # Two rounds, each spread over the connections: first what reads work._parts<n> (the
-        # all_events partition's rows, a typed table's copy), then what may not run while it is
-        # read (detaching a partition as the finished table) and the index builds.
-        def read_staged(cursor, job) -> int:
-            kind, table = job
+        def finished_table(cursor, table) -> None:
             builder = self.on(cursor)
-            if kind == "partition":
-                return builder.all_events_partition(table)
-            return builder.typed_table(
+            if not columns[table.number]:
+                builder.adopt_partition(f"_parts{table.number}", table)
+                return
+            builder.typed_table(
                 source=f"_parts{table.number}",
                 name=table.table_name,
                 builtin=table.builtin_columns,
@@ -309,34 +308,42 @@ class Builder:
                 analyze=False,
             )
 
-        def finish(cursor, job) -> None:
-            kind, table = job
+        for _ in self.connections.map(finished_table, ordered):
+            pass
+
+        def from_finished(cursor, job) -> int | None:
+            kind, table, column = job
             builder = self.on(cursor)
             if kind == "partition":
+                return builder.all_events_partition(table)
+            if kind == "partition index":
                 builder.all_events_partition_finish(table, attach=new_all_events)
-            elif columns[table.number]:
-                builder.table_indexes(table.table_name)
             else:
-                builder.adopt_partition(f"_parts{table.number}", table)
+                builder.execute(q.create_index(self.build, table.table_name, column))
+            return None
 
-        jobs = [("partition", table) for table in ordered]
-        jobs += [("typed", table) for table in ordered if columns[table.number]]
-        partition_rows, typed_rows = {}, {}
-        for (kind, table), rows in self.connections.map(read_staged, jobs):
-            (partition_rows if kind == "partition" else typed_rows)[table.number] = rows
-        results, done = {}, 0
-        jobs = [job for table in ordered for job in (("table", table), ("partition", table))]
-        for (kind, table), _ in self.connections.map(finish, jobs):
-            if kind != "table":
-                continue
-            rows = typed_rows.get(table.number, partition_rows[table.number])
-            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns[table.number])
+        rows = {}
+        jobs = [
+            job
+            for table in ordered
+            for job in [("partition", table, None)] + [("index", table, column) for column in q.EVENT_INDEXED_COLUMNS]
+        ]
+        for (kind, table, _), count in self.connections.map(from_finished, jobs):
+            if kind == "partition":  # the table's rows, counted by the copy into its partition
+                rows[table.number] = count
+        results = {}
+        for (_, table, _), _ in self.connections.map(from_finished, [("partition index", t, None) for t in ordered]):
+            results[table.key] = BuiltResult(
+                rows[table.number], int((time.monotonic() - started) * 1000), columns[table.number]
+            )
             self.progress.begin("building table", table.table_name)
-            self.progress.finish_step(rows)
-            if done == 0:
+            self.progress.finish_step(rows[table.number])
+            if len(results) == 1:
                 checkpoint("mid-build")
-            done += 1
-        all_events_rows = sum(partition_rows.values())
+        if settings.SYNC_ANALYZE_EVENT_TABLES:
+            for table in tables:
+                self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))
+        all_events_rows = sum(rows.values())
         if new_all_events:
             self.progress.begin("building table", "all_events")
             # Adopts the partitions' indexes built by the tasks rather than building them again.
@@ -363,10 +370,9 @@ class Builder:
                 sql.Identifier(self.build, partition), sql.Identifier(table.table_name)
             )
         )
-        self.table_indexes(table.table_name)
 
     def all_events_partition(self, table: EventTable) -> int:
-        """The table's all_events partition in the parts schema, from work._parts<n>: its row count.
+        """The table's all_events partition in the parts schema, from the finished table build.<name>: its rows.
 
         all_events is LIST-partitioned by event_table_name (docs/warehouse.md "all_events"), so a
         rebuilt definition swaps one partition instead of deleting and inserting rows of a shared
@@ -374,13 +380,14 @@ class Builder:
         catalog change, no scan, even inside the apply transaction.
         """
         self.execute(q.all_events_table(self.parts, table.table_name, bound=table.table_name))
-        return self.execute(
+        rows = self.execute(
             sql.SQL("INSERT INTO {} SELECT event_id, user_id, session_id, time, {} FROM {}").format(
                 sql.Identifier(self.parts, table.table_name),
                 sql.Literal(table.table_name),
-                sql.Identifier(self.work, f"_parts{table.number}"),
+                sql.Identifier(self.build, table.table_name),
             )
         )
+        return rows
 
     def all_events_partition_finish(self, table: EventTable, *, attach: bool) -> None:
         for column in q.EVENT_INDEXED_COLUMNS:
@@ -389,13 +396,6 @@ class Builder:
             self.execute(q.attach_all_events_partition(self.build, self.parts, table.table_name))
         elif settings.SYNC_ANALYZE_EVENT_TABLES:  # (a new all_events is analyzed whole, partitions included)
             self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.parts, table.table_name)))
-
-    def table_indexes(self, name: str) -> None:
-        """user_id and time indexes of a finished event table in the build schema (and its statistics)."""
-        for column in q.EVENT_INDEXED_COLUMNS:
-            self.execute(q.create_index(self.build, name, column))
-        if settings.SYNC_ANALYZE_EVENT_TABLES:
-            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, name)))
 
     def user_migrations(self) -> int:
         rows = self.execute(
@@ -427,8 +427,8 @@ class Builder:
         return self.infer(self.work, "_sessions")
 
     def users(self, types: dict[str, str]) -> BuiltResult:
+        """build.users from work._users (no progress reported: it may run on a build connection)."""
         started = time.monotonic()
-        self.progress.begin("building table", "users")
         columns = self.property_columns(types, USER_BUILTIN_COLUMNS)
         rows = self.typed_table(
             source="_users",
@@ -438,12 +438,11 @@ class Builder:
             indexes=["identity"],
             unique="user_id",
         )
-        self.progress.finish_step(rows)
         return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
 
     def sessions(self, types: dict[str, str]) -> BuiltResult:
+        """build.sessions from work._sessions (no progress reported: it may run on a build connection)."""
         started = time.monotonic()
-        self.progress.begin("building table", "sessions")
         columns = self.property_columns(types, SESSION_BUILTIN_COLUMNS)
         rows = self.typed_table(
             source="_sessions",
@@ -453,5 +452,4 @@ class Builder:
             indexes=["user_id", "time"],
             unique="session_id",
         )
-        self.progress.finish_step(rows)
         return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)

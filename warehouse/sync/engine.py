@@ -183,9 +183,21 @@ class _Sync(ApplySteps):
         self.progress.begin("resolving identity merges")
         b.merge_map(since=None, until=self.until)
         self.progress.finish_step()
-        sessions = b.sessions(b.stage_sessions(only_changed=False))
-        users = b.users(b.stage_users(only_changed=False))
-        b.event_parts(tables, parent="_parts", since=None, until=self.until)
+        # Users and sessions are built side by side with the pass over the raw events.
+        side = b.event_parts(
+            tables,
+            parent="_parts",
+            since=None,
+            until=self.until,
+            alongside={
+                "sessions": lambda x: x.sessions(x.stage_sessions(only_changed=False)),
+                "users": lambda x: x.users(x.stage_users(only_changed=False)),
+            },
+        )
+        sessions, users = side["sessions"], side["users"]
+        for name, result in (("sessions", sessions), ("users", users)):
+            self.progress.begin("building table", name)
+            self.progress.finish_step(result.rows)
         results, all_events_rows = b.event_tables(tables, new_all_events=True)
         b.user_migrations()
         checkpoint("before-swap")
@@ -262,16 +274,23 @@ class _Sync(ApplySteps):
                     renames.pop(built[table.key].table_name, None)
                 else:
                     added_columns[table.key], merged_columns[table.key] = added, merged
+        # Changed users and sessions, staged side by side with the rebuild's pass if there is one.
+        side = {
+            "users": lambda x: self._stage_changed(
+                state, built[USERS_KEY], x.stage_users, x.users, USER_BUILTIN_COLUMNS
+            ),
+            "sessions": lambda x: self._stage_changed(
+                state, built[SESSIONS_KEY], x.stage_sessions, x.sessions, SESSION_BUILTIN_COLUMNS
+            ),
+        }
         results: dict[str, BuiltResult] = {}
         if rebuild:
-            b.event_parts(rebuild, parent="_parts", since=None, until=self.until)
+            side = b.event_parts(rebuild, parent="_parts", since=None, until=self.until, alongside=side)
             results, _ = b.event_tables(rebuild, new_all_events=False)
-        users_rebuilt, users_merged, users_added = self._stage_changed(
-            state, built[USERS_KEY], b.stage_users, b.users, USER_BUILTIN_COLUMNS
-        )
-        sessions_rebuilt, sessions_merged, sessions_added = self._stage_changed(
-            state, built[SESSIONS_KEY], b.stage_sessions, b.sessions, SESSION_BUILTIN_COLUMNS
-        )
+        else:
+            side = {name: work(b) for name, work in side.items()}
+        users_rebuilt, users_merged, users_added = side["users"]
+        sessions_rebuilt, sessions_merged, sessions_added = side["sessions"]
         checkpoint("before-swap")
         self.progress.begin("applying changes")
 

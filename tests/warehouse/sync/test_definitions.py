@@ -190,7 +190,8 @@ def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(
 ):
     """The pass over raw events runs in parts side by side; together they stage every event once.
 
-    Alone in raw_events, the parts are block ranges; a minority of the table, transaction id ranges.
+    The parts are block ranges of the environment's own partition of raw_events, whatever other
+    environments hold.
     """
     from warehouse.models import RawEvent
     from warehouse.sync.build import Builder
@@ -219,12 +220,8 @@ def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(
     set_specs(sync_env.id, [SIGNUP, PRICING])
     with connection.cursor() as cursor:
         parts = Builder(cursor=cursor, environment_id=sync_env.id, progress=None).pass_parts(2)
-    if layout == "alone":
-        (first, cut), (again, end) = parts[0]["blocks"], parts[1]["blocks"]
-        assert first == 0 and cut == again > 0 and end is None
-    else:
-        (first, cut), (again, end) = parts[0]["xacts"], parts[1]["xacts"]
-        assert first is None and cut == again and end is None
+    (first, cut), (again, end) = parts[0]["blocks"], parts[1]["blocks"]
+    assert first == 0 and cut == again > 0 and end is None
     schema = sync_env.warehouse_schema
 
     def tables():
