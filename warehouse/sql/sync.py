@@ -232,24 +232,36 @@ def fill_parts(
         where += sql.SQL(" AND e.ctid >= {}::tid").format(sql.Literal(f"({first},0)"))
         if end is not None:
             where += sql.SQL(" AND e.ctid < {}::tid").format(sql.Literal(f"({end},0)"))
-    source = sql.SQL("raw_events e WHERE {}").format(where)
+    columns = (
+        "e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
+        " e.hash, e.title, e.target_href, e.target_text, e.properties"
+    )
+    if len(predicates) == 1:
+        # One table (a rebuilt definition): a plain filter, its event types first; no table arrays.
+        number, predicate, types = predicates[0]
+        if types:
+            where += sql.SQL(" AND e.type IN ({})").format(sql.SQL(", ").join(sql.Literal(t) for t in types))
+        tables = sql.Literal(number)
+        matched = sql.SQL("SELECT {} FROM raw_events e WHERE {} AND ({}) OFFSET 0").format(
+            sql.SQL(columns), where, predicate
+        )
+    else:
+        tables = sql.SQL("unnest(e.tables)")
+        matched = sql.SQL(
+            "SELECT * FROM (SELECT {}, {} AS tables FROM raw_events e WHERE {} OFFSET 0) matched"
+            " WHERE cardinality(matched.tables) > 0"
+        ).format(sql.SQL(columns), _matched_tables(predicates), where)
     return sql.SQL(
         # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw
         # event and never folded into the joins (the planner picks bad plans once there are dozens
         # of them); only matching events reach the joins. A plain subquery rather than a
         # MATERIALIZED CTE, so the matching events stream into the insert instead of spilling to disk.
         # A bulk pass: hash joins always. A range condition makes the planner expect a few hundred
-        # events, and it would then probe raw_sessions' index once per event.
+        # events, and it would then probe raw_sessions' index once per event. The table numbers
+        # are unnested in the select list (a ProjectSet, cheaper than a lateral function scan).
         "SET LOCAL enable_nestloop = off; "
         "INSERT INTO {parts} "
-        "SELECT unnest(e.tables), {select}, e.properties FROM ("
-        "  SELECT * FROM ("
-        "    SELECT e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
-        "      e.hash, e.title, e.target_href, e.target_text, e.properties, {matched} AS tables"
-        "    FROM {source}"
-        "    OFFSET 0"
-        "  ) matched WHERE cardinality(matched.tables) > 0"
-        ") e "
+        "SELECT {tables}, {select}, e.properties FROM ({matched}) e "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id "
         # The environment as a constant: an outer join does not pass e's restriction to s, and the hash
         # table would otherwise hold every environment's sessions.
@@ -257,8 +269,8 @@ def fill_parts(
     ).format(
         parts=sql.Identifier(stage, parent),
         select=select,
-        matched=_matched_tables(predicates),
-        source=source,
+        tables=tables,
+        matched=matched,
         merge_map=sql.Identifier(stage, "_merge_map"),
     )
 
