@@ -275,7 +275,8 @@ class Builder:
            detached and renamed (no copy); one with them, a typed copy of it;
         2. from each finished table, the copy into its all_events partition and each of the
            table's indexes, as separate tasks (they only read the table, so they overlap);
-        3. each all_events partition's indexes (and its attach).
+        3. each index of each all_events partition; then (on this connection, a catalog change)
+           the partition's attach.
         new_all_events (a full sync): the partitions are attached to a new build.all_events;
         otherwise they wait, detached, for the apply transaction. A result's `ms` is the time from
         the start of the tasks to that table's last one.
@@ -316,23 +317,26 @@ class Builder:
             builder = self.on(cursor)
             if kind == "partition":
                 return builder.all_events_partition(table)
-            if kind == "partition index":
-                builder.all_events_partition_finish(table, attach=new_all_events)
-            else:
-                builder.execute(q.create_index(self.build, table.table_name, column))
+            schema = self.parts if kind == "partition index" else self.build
+            builder.execute(q.create_index(schema, table.table_name, column))
             return None
 
+        def jobs(*kinds):
+            return [(kind, table, column) for table in ordered for kind, column in kinds]
+
+        indexes = [("index", column) for column in q.EVENT_INDEXED_COLUMNS]
         rows = {}
-        jobs = [
-            job
-            for table in ordered
-            for job in [("partition", table, None)] + [("index", table, column) for column in q.EVENT_INDEXED_COLUMNS]
-        ]
-        for (kind, table, _), count in self.connections.map(from_finished, jobs):
+        for (kind, table, _), count in self.connections.map(from_finished, jobs(("partition", None), *indexes)):
             if kind == "partition":  # the table's rows, counted by the copy into its partition
                 rows[table.number] = count
+        pending = dict.fromkeys((table.number for table in tables), len(q.EVENT_INDEXED_COLUMNS))
         results = {}
-        for (_, table, _), _ in self.connections.map(from_finished, [("partition index", t, None) for t in ordered]):
+        partition_indexes = [("partition index", column) for column in q.EVENT_INDEXED_COLUMNS]
+        for (_, table, _), _ in self.connections.map(from_finished, jobs(*partition_indexes)):
+            pending[table.number] -= 1
+            if pending[table.number]:
+                continue
+            self.all_events_partition_finish(table, attach=new_all_events)
             results[table.key] = BuiltResult(
                 rows[table.number], int((time.monotonic() - started) * 1000), columns[table.number]
             )
@@ -390,8 +394,7 @@ class Builder:
         return rows
 
     def all_events_partition_finish(self, table: EventTable, *, attach: bool) -> None:
-        for column in q.EVENT_INDEXED_COLUMNS:
-            self.execute(q.create_index(self.parts, table.table_name, column))
+        """After its indexes: attach the table's all_events partition to build.all_events (a full sync)."""
         if attach:
             self.execute(q.attach_all_events_partition(self.build, self.parts, table.table_name))
         elif settings.SYNC_ANALYZE_EVENT_TABLES:  # (a new all_events is analyzed whole, partitions included)
