@@ -10,7 +10,8 @@ holds however an environment is written (ORM, admin, SQL).
 The partition is created on its own and then attached: CREATE TABLE ... PARTITION OF would take
 an ACCESS EXCLUSIVE lock on raw_events (every ingestion and sync would wait for the creating
 transaction), ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE, which reads and writes pass. Its
-CHECK constraint equals the bound, so attaching never scans.
+CHECK constraint equals the bound, so attaching never scans. Creating an environment also drops
+partitions left by environments that went without a DELETE (TRUNCATE, as test suites do).
 
 A partitioned table's unique keys must contain the partition key: the primary key is
 (environment_id, id) (ids still come from one sequence, so they stay unique), which also serves
@@ -57,7 +58,17 @@ CREATE FUNCTION heapsite_raw_events_partition_create(environment bigint) RETURNS
 SET search_path FROM CURRENT AS $$
 DECLARE
     partition text := 'raw_events_' || environment;
+    orphan text;
 BEGIN
+    -- Partitions whose environment is gone without a DELETE (a TRUNCATE, which fires no row
+    -- trigger and cannot drop tables it is truncating): their rows went with it.
+    FOR orphan IN
+        SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'raw_events'::regclass
+          AND NOT EXISTS (SELECT 1 FROM warehouse_environment e WHERE c.relname = 'raw_events_' || e.id)
+    LOOP
+        EXECUTE format('DROP TABLE %I', orphan);
+    END LOOP;
     IF to_regclass(quote_ident(partition)) IS NULL THEN
         EXECUTE format('CREATE TABLE %I (LIKE raw_events INCLUDING DEFAULTS, CHECK (environment_id = %s))',
             partition, environment);

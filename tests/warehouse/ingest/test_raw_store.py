@@ -54,3 +54,13 @@ def test_ids_stay_unique_and_increasing_across_environments(make_environment):
     ]
     ids = [event.id for event in made]
     assert ids == sorted(set(ids))
+
+
+def test_partitions_of_environments_gone_by_truncate_go_when_the_next_environment_is_made(make_environment):
+    make_environment(name="first")
+    with connection.cursor() as cursor:  # no row trigger fires (test suites flush tables this way)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE warehouse_environment CASCADE")
+    assert len(partitions()) == 1
+    made = make_environment(name="second")
+    assert list(partitions()) == [raw_events_partition(made.id)]
