@@ -384,17 +384,17 @@ class Builder:
         catalog change, no scan, even inside the apply transaction.
         """
         self.execute(q.all_events_table(self.parts, table.table_name, bound=table.table_name))
-        rows = self.execute(
+        return self.execute(
             sql.SQL("INSERT INTO {} SELECT event_id, user_id, session_id, time, {} FROM {}").format(
                 sql.Identifier(self.parts, table.table_name),
                 sql.Literal(table.table_name),
                 sql.Identifier(self.build, table.table_name),
             )
         )
-        return rows
 
     def all_events_partition_finish(self, table: EventTable, *, attach: bool) -> None:
-        """After its indexes: attach the table's all_events partition to build.all_events (a full sync)."""
+        """After its indexes: the table's all_events partition attached to build.all_events (a full
+        sync), or else analyzed if SYNC_ANALYZE_EVENT_TABLES."""
         if attach:
             self.execute(q.attach_all_events_partition(self.build, self.parts, table.table_name))
         elif settings.SYNC_ANALYZE_EVENT_TABLES:  # (a new all_events is analyzed whole, partitions included)
