@@ -28,8 +28,6 @@ from warehouse.sync.tables import (
 
 logger = logging.getLogger(__name__)
 
-_TYPE_NAMES = {"timestamp with time zone": "timestamptz"}
-
 # EVENT_TABLE_STATISTICS: unless settings.SYNC_ANALYZE_EVENT_TABLES, rebuilt event tables and
 # all_events are not ANALYZEd by the sync (users and sessions, small, always are). Their row and
 # page counts are exact as soon as they are swapped in (CREATE INDEX records them), so analysts'

@@ -182,6 +182,12 @@ def test_predicates_grouped_by_declared_event_types(raw, sync_env, set_specs):
     sync(sync_env)  # incremental: the same grouped pass over the new events
     assert ids(schema, "signed_up") == [click.id, custom.id, later.id]
     assert ids(schema, "converted") == [click.id, custom.id, pricing.id, later.id]
+    # An edit rebuilds one table alone (a plain filter, no table arrays): its declared types still
+    # decide which events its predicate sees; the submit with the same text stays out.
+    typed[0] = {**SIGNUP, "predicate": "e.target_text = %(d1_text)s", "event_types": ["click"], "version": "2"}
+    set_specs(sync_env.id, typed)
+    assert sync(sync_env).tables["signed_up"]["action"] == "rebuilt"
+    assert ids(schema, "signed_up") == [click.id, later.id]
 
 
 @pytest.mark.parametrize("layout", ["alone", "among others"])
