@@ -1,17 +1,19 @@
 """How full-sync time grows with history: a full sync at N/10, N and 5N raw events (20 definitions).
 
-    python bench/sync_scale.py [--events 1000000] [--sizes 100000,1000000,5000000] [--definitions 20]
+    python bench/sync_scale.py [--events 1000000] [--sizes 100000,1000000,5000000] [--definitions 20] [--repeat 3]
 
 Uses bench/sync.py's data generator, definitions and timing: one environment per size
-(`bench_sync` for N itself, shared with bench/sync.py; `bench_sync100k`, `bench_sync5m`, ...),
+(`bench2_sync` for N itself, shared with bench/sync.py; `bench2_sync100k`, `bench2_sync5m`, ...),
 filled once and reused. Per size: the baseline `CREATE TABLE ... AS SELECT *` of that
-environment's raw events, then one full sync, in the same run. Target (issue 6): full sync <= 3x
-the baseline at every size, i.e. cost grows with history no faster than copying it does.
+environment's raw events and a full sync, interleaved --repeat times in the same run; medians
+reported. Target (issue 6): full sync <= 3x the baseline at every size, i.e. cost grows with
+history no faster than copying it does.
 """
 
 import argparse
 import importlib.util
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -44,6 +46,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="N: sizes default to N/10, N, 5N")
     parser.add_argument("--sizes", help="comma-separated event counts instead of N/10, N, 5N")
     parser.add_argument("--definitions", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3, help="measurements per size (the median is reported)")
     add_json_argument(parser)
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.events // 10, args.events, args.events * 5]
@@ -61,8 +64,12 @@ def main() -> None:
             total = cursor.fetchone()[0]
         prepared = time.monotonic() - started
         load = os.getloadavg()[0]
-        base = sync_bench.baseline(env)
-        full, rows = sync_bench.timed_sync(env, full=True)
+        bases, fulls = [], []
+        for _ in range(args.repeat):  # interleaved, so both see the same noise; medians reported
+            bases.append(sync_bench.baseline(env))
+            seconds, rows = sync_bench.timed_sync(env, full=True)
+            fulls.append(seconds)
+        base, full = statistics.median(bases), statistics.median(fulls)
         ratio = full / base
         verdict = "OK" if ratio <= TARGET_RATIO else "MISSED"
         print(
@@ -79,7 +86,7 @@ def main() -> None:
             baseline_name="CREATE TABLE AS SELECT * (raw events)",
             target=f"<= {TARGET_RATIO:g}x baseline",
             met=ratio <= TARGET_RATIO,
-            extra={"events": total, "rows": rows, "load": load},
+            extra={"events": total, "rows": rows, "load": load, "baseline_samples": bases, "full_samples": fulls},
         )
         report.point("full sync seconds by events", total, full)
         report.point("baseline seconds by events", total, base)

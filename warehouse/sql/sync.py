@@ -97,7 +97,7 @@ def property_classes(table: sql.Composable) -> sql.Composed:
     return sql.SQL(
         "SELECT kv.key, array_agg(DISTINCT {cls}) FROM {table} p "
         "CROSS JOIN LATERAL jsonb_each(p.properties) AS kv(key, v) "
-        "WHERE jsonb_typeof(kv.v) <> 'null' GROUP BY kv.key"
+        "WHERE p.properties <> '{{}}'::jsonb AND jsonb_typeof(kv.v) <> 'null' GROUP BY kv.key"
     ).format(cls=value_class(), table=table)
 
 
@@ -357,40 +357,24 @@ def index_name(table: str, column: str) -> str:
     return f"{table.encode()[: 63 - len(column) - 10].decode(errors='ignore')}_{digest}_{column}"
 
 
-ALL_EVENTS_COLUMNS = [
-    ("event_id", "bigint"),
-    ("user_id", "bigint"),
-    ("session_id", "bigint"),
-    ("time", "timestamptz"),
-    ("event_table_name", "text"),
-]
-# Indexed in every event table and all_events partition (what analysts join and filter by).
+# Indexed in every event table (what analysts join and filter by; all_events reads through them).
 EVENT_INDEXED_COLUMNS = ("user_id", "time")
-# Each all_events partition's CHECK constraint, equal to its partition bound.
-ALL_EVENTS_BOUND_CHECK = "event_table_name_bound"
 
 
-def all_events_table(schema: str, name: str, *, partitioned: bool = False, bound: str | None = None) -> sql.Composed:
-    """DDL of all_events (partitioned by event_table_name) or of one partition, whose CHECK equals its bound."""
-    columns = [sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(type_)) for column, type_ in ALL_EVENTS_COLUMNS]
-    if bound is not None:
-        columns.append(sql.SQL("CONSTRAINT {} {}").format(sql.Identifier(ALL_EVENTS_BOUND_CHECK), bound_check(bound)))
-    return sql.SQL("CREATE TABLE {} ({}){}").format(
-        sql.Identifier(schema, name),
-        sql.SQL(", ").join(columns),
-        sql.SQL(" PARTITION BY LIST (event_table_name)" if partitioned else ""),
-    )
+def all_events_view(schema: str, tables: list[str]) -> sql.Composed:
+    """DDL of schema.all_events: the five shared columns of every event table, one UNION ALL branch each.
 
-
-def bound_check(name: str) -> sql.Composed:
-    """The CHECK of an all_events partition for table `name`: it implies the partition bound, so
-    attaching the partition needs no scan."""
-    return sql.SQL("CHECK (event_table_name IS NOT NULL AND event_table_name = {})").format(sql.Literal(name))
-
-
-def attach_all_events_partition(parent_schema: str, schema: str, name: str) -> sql.Composed:
-    return sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-        sql.Identifier(parent_schema, "all_events"), sql.Identifier(schema, name), sql.Literal(name)
+    event_table_name is a constant per branch, so `WHERE event_table_name = 'x'` plans away every
+    other branch, and filters on user_id or time use each table's own index.
+    """
+    branches = [
+        sql.SQL("SELECT event_id, user_id, session_id, time, {}::text AS event_table_name FROM {}").format(
+            sql.Literal(table), sql.Identifier(schema, table)
+        )
+        for table in tables
+    ]
+    return sql.SQL("CREATE VIEW {} AS {}").format(
+        sql.Identifier(schema, "all_events"), sql.SQL(" UNION ALL ").join(branches)
     )
 
 

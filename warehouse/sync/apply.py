@@ -13,7 +13,7 @@ from warehouse.sync.tables import SESSION_BUILTIN_COLUMNS, SESSIONS_KEY, USER_BU
 
 
 class ApplySteps:
-    """Mixed into the engine's run; needs self.schema, self.partitions_schema, self.builder, self.environment and self.run."""
+    """Mixed into the engine's run; needs self.schema, self.builder, self.environment and self.run."""
 
     def ident(self, table: str) -> sql.Identifier:
         return sql.Identifier(self.schema, table)
@@ -30,41 +30,32 @@ class ApplySteps:
             )
         )
 
-    def _rename(self, cursor, renames: dict[str, str]) -> None:
-        """Rename event tables and their all_events partitions without rebuilding either."""
-        if not renames:
-            return
-        partitions = self.partitions_schema
-        for old in renames:
+    def _all_events_kind(self, cursor) -> str | None:
+        """pg_class.relkind of schema.all_events ('v' since it is a view; 'p' when built before), or None."""
+        cursor.execute(
+            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = 'all_events'",
+            [self.schema],
+        )
+        row = cursor.fetchone()
+        return row[0] if row else None
+
+    def _drop_all_events(self, cursor) -> None:
+        """Drop all_events (a view over the event tables, re-created at the end of the same transaction)."""
+        kind = self._all_events_kind(cursor)
+        if kind is not None:
             cursor.execute(
-                sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
-                    self.ident("all_events"), sql.Identifier(partitions, old)
+                sql.SQL("DROP {} {} CASCADE").format(
+                    sql.SQL("VIEW" if kind == "v" else "TABLE"), self.ident("all_events")
                 )
             )
-        for schema in (self.schema, partitions):
-            _rename_tables(cursor, schema, renames)
+
+    def _rename(self, cursor, renames: dict[str, str]) -> None:
+        """Rename event tables and their indexes without rebuilding them (all_events is re-created)."""
+        if renames:
+            _rename_tables(cursor, self.schema, renames)
         for new in renames.values():
             self.run.tables[new] = {"rows": 0, "ms": 0, "action": "renamed"}
-            partition = sql.Identifier(partitions, new)
-            cursor.execute(
-                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(partition, sql.Identifier(q.ALL_EVENTS_BOUND_CHECK))
-            )
-            cursor.execute(sql.SQL("UPDATE {} SET event_table_name = %s").format(partition), [new])
-            cursor.execute(
-                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                    partition, sql.Identifier(q.ALL_EVENTS_BOUND_CHECK), q.bound_check(new)
-                )
-            )
-            cursor.execute(q.attach_all_events_partition(self.schema, partitions, new))
-
-    def _attach_all_events_partition(self, cursor, name: str) -> None:
-        """Move a rebuilt table's all_events partition in and attach it (its CHECK spares the scan)."""
-        cursor.execute(
-            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
-                sql.Identifier(self.builder.parts, name), sql.Identifier(self.partitions_schema)
-            )
-        )
-        cursor.execute(q.attach_all_events_partition(self.schema, self.partitions_schema, name))
 
     def _add_columns(self, cursor, table: str, added: list) -> None:
         for _key, column, type_ in added:
@@ -95,7 +86,7 @@ class ApplySteps:
         cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE changed)").format(work_map))
         if not cursor.fetchone()[0]:
             return
-        for table in [*event_tables, "all_events"]:
+        for table in event_tables:
             cursor.execute(
                 sql.SQL(
                     "UPDATE {} t SET user_id = m.to_user_id FROM {} m WHERE m.changed AND t.user_id = m.from_user_id"

@@ -28,8 +28,8 @@ from warehouse.sync.tables import (
 
 logger = logging.getLogger(__name__)
 
-# EVENT_TABLE_STATISTICS: unless settings.SYNC_ANALYZE_EVENT_TABLES, rebuilt event tables and
-# all_events are not ANALYZEd by the sync (users and sessions, small, always are). Their row and
+# EVENT_TABLE_STATISTICS: unless settings.SYNC_ANALYZE_EVENT_TABLES, rebuilt event tables are
+# not ANALYZEd by the sync (users and sessions, small, always are). Their row and
 # page counts are exact as soon as they are swapped in (CREATE INDEX records them), so analysts'
 # plans get the sizes right at once; the column statistics (distinct values, common values,
 # histograms) come from autovacuum, which analyzes a table without statistics on its next round
@@ -73,8 +73,6 @@ class Builder:
         self.environment_id = environment_id
         self.work = f"{PRIVATE_SCHEMA_PREFIX}sync_work_{environment_id}"
         self.build = f"{PRIVATE_SCHEMA_PREFIX}sync_build_{environment_id}"
-        # New all_events partitions, named after their event tables (build.<name> is the event table).
-        self.parts = f"{PRIVATE_SCHEMA_PREFIX}sync_parts_{environment_id}"
         self.progress = progress
         self.connections: Connections | None = None
 
@@ -99,7 +97,7 @@ class Builder:
         return self.cursor.rowcount
 
     def reset(self) -> None:
-        for schema in (self.work, self.build, self.parts):
+        for schema in (self.work, self.build):
             self.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             self.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         self.cursor.execute("SHOW TimeZone")
@@ -125,7 +123,7 @@ class Builder:
         if self.connections is not None:
             self.connections.close()
             self.connections = None
-        for schema in (self.work, self.build, self.parts):
+        for schema in (self.work, self.build):
             self.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         self.execute(sql.SQL("RESET work_mem"))
         self.execute(sql.SQL("RESET jit"))
@@ -265,99 +263,67 @@ class Builder:
         bounds = [*starts, None]
         return [{"blocks": (start, end)} for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
-    def event_tables(self, tables: list[EventTable], *, new_all_events: bool) -> tuple[dict[str, BuiltResult], int]:
-        """Finished event tables in the build schema and their all_events partitions, from work._parts.
+    def event_tables(self, tables: list[EventTable]) -> dict[str, BuiltResult]:
+        """Finished event tables in the build schema, from work._parts.
 
-        Three rounds of tasks run side by side on self.connections, the largest tables first:
-        1. each finished table: a table without property columns is its partition of _parts,
-           detached and renamed (no copy); one with them, a typed copy of it;
-        2. from each finished table, the copy into its all_events partition and each of the
-           table's indexes, as separate tasks (they only read the table, so they overlap);
-        3. each index of each all_events partition; then (on this connection, a catalog change)
-           the partition's attach.
-        new_all_events (a full sync): the partitions are attached to a new build.all_events;
-        otherwise they wait, detached, for the apply transaction. A result's `ms` is the time from
-        the start of the tasks to that table's last one.
+        Two rounds of tasks run side by side on self.connections, the largest tables first:
+        1. each finished table: its property types inferred from its partition of _parts; without
+           property columns the partition itself, detached and renamed (no copy); with them, a
+           typed copy of it;
+        2. each index of each finished table (they only read the table, so they overlap).
+        all_events is a view over them, created by the apply transaction (docs/warehouse.md,
+        "all_events"). A result's `ms` is the time from the start of the tasks to that table's last one.
         """
-        types = self.infer_partitions("_parts")
-        if new_all_events:
-            self.execute(q.all_events_table(self.build, "all_events", partitioned=True))
         self.cursor.execute(
             "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c WHERE c.relnamespace = %s::regnamespace",
             [self.work],
         )
         sizes = dict(self.cursor.fetchall())
         ordered = sorted(tables, key=lambda table: -sizes.get(f"_parts{table.number}", 0))
-        columns = {
-            table.number: self.property_columns(types.get(table.number, {}), table.builtin_columns) for table in tables
-        }
         started = time.monotonic()
 
-        def finished_table(cursor, table) -> None:
+        def finished_table(cursor, table) -> tuple[int, dict]:
             builder = self.on(cursor)
-            if not columns[table.number]:
-                builder.adopt_partition(f"_parts{table.number}", table)
-                return
-            builder.typed_table(
-                source=f"_parts{table.number}",
+            partition = f"_parts{table.number}"
+            columns = builder.property_columns(builder.infer(self.work, partition), table.builtin_columns)
+            if not columns:
+                return builder.adopt_partition(partition, table), columns
+            rows = builder.typed_table(
+                source=partition,
                 name=table.table_name,
                 builtin=table.builtin_columns,
-                columns=columns[table.number],
+                columns=columns,
                 indexes=[],
                 analyze=False,
             )
+            return rows, columns
 
-        for _ in self.connections.map(finished_table, ordered):
-            pass
+        finished = {table.number: result for table, result in self.connections.map(finished_table, ordered)}
 
-        def from_finished(cursor, job) -> int | None:
-            kind, table, column = job
-            builder = self.on(cursor)
-            if kind == "partition":
-                return builder.all_events_partition(table)
-            schema = self.parts if kind == "partition index" else self.build
-            builder.execute(q.create_index(schema, table.table_name, column))
-            return None
+        def index(cursor, job) -> None:
+            table, column = job
+            self.on(cursor).execute(q.create_index(self.build, table.table_name, column))
 
-        def jobs(*kinds):
-            return [(kind, table, column) for table in ordered for kind, column in kinds]
-
-        indexes = [("index", column) for column in q.EVENT_INDEXED_COLUMNS]
-        rows = {}
-        for (kind, table, _), count in self.connections.map(from_finished, jobs(("partition", None), *indexes)):
-            if kind == "partition":  # the table's rows, counted by the copy into its partition
-                rows[table.number] = count
+        jobs = [(table, column) for table in ordered for column in q.EVENT_INDEXED_COLUMNS]
         pending = dict.fromkeys((table.number for table in tables), len(q.EVENT_INDEXED_COLUMNS))
         results = {}
-        partition_indexes = [("partition index", column) for column in q.EVENT_INDEXED_COLUMNS]
-        for (_, table, _), _ in self.connections.map(from_finished, jobs(*partition_indexes)):
+        for (table, _), _ in self.connections.map(index, jobs):
             pending[table.number] -= 1
             if pending[table.number]:
                 continue
-            self.all_events_partition_finish(table, attach=new_all_events)
-            results[table.key] = BuiltResult(
-                rows[table.number], int((time.monotonic() - started) * 1000), columns[table.number]
-            )
+            rows, columns = finished[table.number]
+            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
             self.progress.begin("building table", table.table_name)
-            self.progress.finish_step(rows[table.number])
+            self.progress.finish_step(rows)
             if len(results) == 1:
                 checkpoint("mid-build")
         if settings.SYNC_ANALYZE_EVENT_TABLES:
             for table in tables:
                 self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))
-        all_events_rows = sum(rows.values())
-        if new_all_events:
-            self.progress.begin("building table", "all_events")
-            # Adopts the partitions' indexes built by the tasks rather than building them again.
-            for column in q.EVENT_INDEXED_COLUMNS:
-                self.execute(q.create_index(self.build, "all_events", column))
-            if settings.SYNC_ANALYZE_EVENT_TABLES:
-                self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, "all_events")))
-            self.progress.finish_step(all_events_rows)
-        return results, all_events_rows
+        return results
 
-    def adopt_partition(self, partition: str, table: EventTable) -> None:
-        """Turn a partition into the finished table without copying it (its extra columns are dropped)."""
+    def adopt_partition(self, partition: str, table: EventTable) -> int:
+        """Turn a partition into the finished table without copying it (its extra columns are dropped): its rows."""
         source = sql.Identifier(self.work, partition)
         self.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(sql.Identifier(self.work, "_parts"), source))
         extra = ["tbl", "properties"] + [name for name, _, _ in q.EVENT_COLUMNS if name not in table.builtin_columns]
@@ -372,31 +338,8 @@ class Builder:
                 sql.Identifier(self.build, partition), sql.Identifier(table.table_name)
             )
         )
-
-    def all_events_partition(self, table: EventTable) -> int:
-        """The table's all_events partition in the parts schema, from the finished table build.<name>: its rows.
-
-        all_events is LIST-partitioned by event_table_name (docs/warehouse.md "all_events"), so a
-        rebuilt definition swaps one partition instead of deleting and inserting rows of a shared
-        table. Each partition carries a CHECK constraint equal to its bound: attaching it is then a
-        catalog change, no scan, even inside the apply transaction.
-        """
-        self.execute(q.all_events_table(self.parts, table.table_name, bound=table.table_name))
-        return self.execute(
-            sql.SQL("INSERT INTO {} SELECT event_id, user_id, session_id, time, {} FROM {}").format(
-                sql.Identifier(self.parts, table.table_name),
-                sql.Literal(table.table_name),
-                sql.Identifier(self.build, table.table_name),
-            )
-        )
-
-    def all_events_partition_finish(self, table: EventTable, *, attach: bool) -> None:
-        """After its indexes: the table's all_events partition attached to build.all_events (a full
-        sync), or else analyzed if SYNC_ANALYZE_EVENT_TABLES."""
-        if attach:
-            self.execute(q.attach_all_events_partition(self.build, self.parts, table.table_name))
-        elif settings.SYNC_ANALYZE_EVENT_TABLES:  # (a new all_events is analyzed whole, partitions included)
-            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.parts, table.table_name)))
+        self.cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(self.build, table.table_name)))
+        return self.cursor.fetchone()[0]
 
     def user_migrations(self) -> int:
         rows = self.execute(

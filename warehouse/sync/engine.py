@@ -34,12 +34,12 @@ from warehouse.sync.locking import atomic_with_lock_retry, environment_lock, loc
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
     KEPT_TABLE_NAMES,
+    PRIVATE_SCHEMA_PREFIX,
     SESSION_BUILTIN_COLUMNS,
     SESSIONS_KEY,
     USER_BUILTIN_COLUMNS,
     USERS_KEY,
     EventTable,
-    all_events_partitions_schema,
     environment_event_tables,
 )
 
@@ -142,7 +142,6 @@ class _Sync(ApplySteps):
         self.run = run
         self.progress = progress
         self.builder = Builder(cursor=cursor, environment_id=environment.id, progress=progress)
-        self.partitions_schema = all_events_partitions_schema(environment.id)
 
     def execute(self) -> None:
         state, _ = EnvironmentSync.objects.get_or_create(environment=self.environment)
@@ -154,18 +153,13 @@ class _Sync(ApplySteps):
         tables, problems = environment_event_tables(self.environment.id)
         for problem in problems:
             self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
-        # all_events missing, or built before it was partitioned: build everything again.
-        self.cursor.execute(
-            "SELECT c.relkind = 'p' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relname = 'all_events'",
-            [self.schema],
-        )
-        all_events_partitioned = (self.cursor.fetchone() or [False])[0]
+        # all_events missing, or built before it became a view: build everything again.
+        all_events_view = self._all_events_kind(self.cursor) == "v"
         built = {table.key: table for table in BuiltTable.objects.filter(environment=self.environment)}
         full = (
             self.run.kind == SyncKind.FULL
             or state.events_xmin is None
-            or not all_events_partitioned
+            or not all_events_view
             or USERS_KEY not in built
             or SESSIONS_KEY not in built
         )
@@ -179,7 +173,7 @@ class _Sync(ApplySteps):
 
     def full(self, state: EnvironmentSync, tables: list[EventTable]) -> None:
         b = self.builder
-        self.progress.plan(len(tables) + 6)
+        self.progress.plan(len(tables) + 5)
         self.progress.begin("resolving identity merges")
         b.merge_map(since=None, until=self.until)
         self.progress.finish_step()
@@ -198,7 +192,8 @@ class _Sync(ApplySteps):
         for name, result in (("sessions", sessions), ("users", users)):
             self.progress.begin("building table", name)
             self.progress.finish_step(result.rows)
-        results, all_events_rows = b.event_tables(tables, new_all_events=True)
+        results = b.event_tables(tables)
+        all_events_rows = sum(result.rows for result in results.values())
         b.user_migrations()
         checkpoint("before-swap")
         self.progress.begin("swapping in new tables")
@@ -207,20 +202,24 @@ class _Sync(ApplySteps):
             cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
             _ensure_kept_tables(cursor, self.schema)
             replaced = [name for name in self._tables_in(cursor, self.schema) if name not in KEPT_TABLE_NAMES]
-            lock_tables_exclusively(cursor, self.schema, replaced)
+            view = ["all_events"] if self._all_events_kind(cursor) == "v" else []
+            lock_tables_exclusively(cursor, self.schema, view + replaced)
+            self._drop_all_events(cursor)
             for name in replaced:
-                cursor.execute(sql.SQL("DROP TABLE {} CASCADE").format(self.ident(name)))
-            # The old all_events took its partitions with it; anything left there belongs to nothing.
-            partitions = sql.Identifier(self.partitions_schema)
-            cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(partitions))
-            cursor.execute(sql.SQL("CREATE SCHEMA {}").format(partitions))
-            for source, target in ((b.build, self.schema), (b.parts, self.partitions_schema)):
-                for name in self._tables_in(cursor, source):
-                    cursor.execute(
-                        sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
-                            sql.Identifier(source, name), sql.Identifier(target)
-                        )
+                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(name)))
+            # Where all_events' partitions lived before all_events became a view.
+            cursor.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(f"{PRIVATE_SCHEMA_PREFIX}all_events_{self.environment.id}")
+                )
+            )
+            for name in self._tables_in(cursor, b.build):
+                cursor.execute(
+                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                        sql.Identifier(b.build, name), sql.Identifier(self.schema)
                     )
+                )
+            cursor.execute(q.all_events_view(self.schema, [table.table_name for table in tables]))
             checkpoint("mid-swap")
             BuiltTable.objects.filter(environment=self.environment).delete()
             self._save_built(USERS_KEY, "users", "users", "", users, is_event_table=False)
@@ -286,7 +285,7 @@ class _Sync(ApplySteps):
         results: dict[str, BuiltResult] = {}
         if rebuild:
             side = b.event_parts(rebuild, parent="_parts", since=None, until=self.until, alongside=side)
-            results, _ = b.event_tables(rebuild, new_all_events=False)
+            results = b.event_tables(rebuild)
         else:
             side = {name: work(b) for name, work in side.items()}
         users_rebuilt, users_merged, users_added = side["users"]
@@ -299,14 +298,16 @@ class _Sync(ApplySteps):
             exclusive = {table.table_name for table in drops}
             exclusive |= {built[t.key].table_name for t in rebuild if t.key in built} | set(renames)
             exclusive |= {t.table_name for t in appends if added_columns[t.key]}
-            if drops or rebuild or renames:  # all_events partitions are dropped, renamed or attached
-                exclusive.add("all_events")
+            # all_events is a view over the event tables: re-created when the set of tables changes.
+            recreate_view = bool(drops or rebuild or renames)
             if users_rebuilt or users_added:
                 exclusive.add("users")
             if sessions_rebuilt or sessions_added:
                 exclusive.add("sessions")
-            existing = set(self._tables_in(cursor, self.schema))
-            lock_tables_exclusively(cursor, self.schema, sorted(exclusive & existing))
+            tables_held = sorted(exclusive & set(self._tables_in(cursor, self.schema)))
+            lock_tables_exclusively(cursor, self.schema, (["all_events"] if recreate_view else []) + tables_held)
+            if recreate_view:
+                self._drop_all_events(cursor)
             for table in drops:
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(table.table_name)))
                 self.run.tables[table.table_name] = {"rows": 0, "ms": 0, "action": "dropped"}
@@ -315,14 +316,10 @@ class _Sync(ApplySteps):
                     cursor.execute(
                         sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(built[table.key].table_name))
                     )
-            gone = [table.table_name for table in drops] + [built[t.key].table_name for t in rebuild if t.key in built]
-            for name in gone:
-                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.partitions_schema, name)))
             self._rename(cursor, renames)
             checkpoint("mid-swap")
             for table in rebuild:
                 self._move_in(cursor, table.table_name)
-                self._attach_all_events_partition(cursor, table.table_name)
                 inserted[table.table_name] = results[table.key].rows
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
             renamed_from = {new: old for old, new in renames.items()}
@@ -335,17 +332,9 @@ class _Sync(ApplySteps):
                 if table.table_name in renamed_from:
                     entry.update(action="renamed", renamed_from=renamed_from[table.table_name])
                 self.run.tables[table.table_name] = entry
-            if appending:
-                names = sql.SQL(", ").join(
-                    sql.SQL("({}, {})").format(sql.Literal(t.number), sql.Literal(t.table_name)) for t in appends
-                )
-                cursor.execute(
-                    sql.SQL(
-                        "INSERT INTO {} SELECT p.event_id, p.user_id, p.session_id, p.time, n.name "
-                        "FROM {} p JOIN (VALUES {}) AS n(tbl, name) ON n.tbl = p.tbl"
-                    ).format(self.ident("all_events"), sql.Identifier(b.work, "_inc"), names)
-                )
-                inserted["all_events"] = cursor.rowcount
+            if recreate_view:
+                cursor.execute(q.all_events_view(self.schema, [table.table_name for table in tables]))
+            inserted["all_events"] = sum(inserted.values())
             self._apply_merges(cursor, [t.table_name for t in appends])
             self._apply_sessions(cursor, [t.table_name for t in appends], sessions_rebuilt, sessions_added)
             self._apply_users(cursor, users_rebuilt, users_added)

@@ -59,12 +59,13 @@ def atomic_with_lock_retry(work, *, lock_timeout_ms: int, attempts: int, on_retr
 
 
 def lock_tables_exclusively(cursor, schema: str, names: list[str]) -> None:
-    """Take ACCESS EXCLUSIVE on the tables without ever waiting while holding one (so no deadlock).
+    """Take ACCESS EXCLUSIVE on the tables, in the order given, without ever waiting while holding one.
 
     The first lock waits (up to lock_timeout) for readers to finish; the others use NOWAIT, and a
-    reader still holding one makes the whole attempt roll back and retry a moment later.
+    reader still holding one makes the whole attempt roll back and retry a moment later. A view
+    (all_events) goes first: locking it locks the tables it reads, in the order its readers do.
     """
-    for position, name in enumerate(sorted(names)):
+    for position, name in enumerate(names):
         cursor.execute(
             sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE{}").format(
                 sql.Identifier(schema, name), sql.SQL("" if position == 0 else " NOWAIT")

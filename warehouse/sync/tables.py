@@ -21,18 +21,8 @@ KEPT_TABLE_NAMES = frozenset({"_sync_info", "_sync_history"})
 _TABLE_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-# Schemas whose names start with this are the sync's own (work, build, all_events partitions).
+# Schemas whose names start with this are the sync's own (work, build).
 PRIVATE_SCHEMA_PREFIX = "_hs_"
-
-
-def all_events_partitions_schema(environment_id: int) -> str:
-    """The private schema holding all_events' partitions, one per event table and named like it.
-
-    The SQL role has no USAGE on it: reading all_events reads the partitions without a privilege
-    check of their own, so analysts see one table and the schema lists only the contract's tables.
-    """
-    return f"{PRIVATE_SCHEMA_PREFIX}all_events_{environment_id}"
-
 
 EVENT_BUILTIN_COLUMNS = [name for name, _, _ in EVENT_COLUMNS]
 PAGEVIEW_BUILTIN_COLUMNS = [name for name, _, _ in PAGEVIEW_COLUMNS]

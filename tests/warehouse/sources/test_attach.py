@@ -5,7 +5,7 @@ from django.db import connection
 from warehouse.models import AttachedSchema, SourceAuditAction, SourceAuditEntry
 from warehouse.sources.selectors import sources_overview
 from warehouse.sources.services import SourceError, readable_extra_schemas, schema_attach, schema_detach
-from warehouse.sync.tables import all_events_partitions_schema
+from warehouse.sync.tables import PRIVATE_SCHEMA_PREFIX
 
 
 @pytest.fixture
@@ -55,6 +55,7 @@ def test_detached_and_never_attached_schemas_are_unreadable(environment, salesfo
 
 def test_forbidden_schemas_are_refused_with_a_reason(environment, make_environment, salesforce, admin_user, load_csv):
     other = make_environment(name="staging")
+    private = f"{PRIVATE_SCHEMA_PREFIX}sync_work_{other.id}"
     load_csv("a\n1\n", table="t")  # creates heapsite_staging and this environment's uploads schema
     with connection.cursor() as cursor:
         cursor.execute("CREATE SCHEMA IF NOT EXISTS main_staging")
@@ -62,7 +63,7 @@ def test_forbidden_schemas_are_refused_with_a_reason(environment, make_environme
         cursor.execute("CREATE SCHEMA IF NOT EXISTS main_production")
         cursor.execute("CREATE SCHEMA IF NOT EXISTS app_copy")
         cursor.execute("CREATE TABLE app_copy.auth_user (id int)")
-        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {all_events_partitions_schema(other.id)}")
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {private}")
     cases = {
         "public": "holds heapsite's own tables and the raw capture store",
         "app_copy": "holds heapsite's own tables",
@@ -74,7 +75,7 @@ def test_forbidden_schemas_are_refused_with_a_reason(environment, make_environme
         "main_production": "this environment's own warehouse",
         "main_production_uploads": "this environment's own uploads schema",
         "nope": "schema 'nope' does not exist",
-        all_events_partitions_schema(other.id): "one of the warehouse sync's private schemas",
+        private: "one of the warehouse sync's private schemas",
     }
     try:
         for schema, reason in cases.items():
@@ -86,7 +87,7 @@ def test_forbidden_schemas_are_refused_with_a_reason(environment, make_environme
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA main_staging, main_staging_uploads, main_production, app_copy CASCADE")
-            cursor.execute(f"DROP SCHEMA {all_events_partitions_schema(other.id)}")
+            cursor.execute(f"DROP SCHEMA {private}")
     refused = SourceAuditEntry.objects.filter(action=SourceAuditAction.ATTACH_REFUSED)
     assert refused.count() == len(cases) + 1
     assert refused.get(schema_name="public").detail == cases["public"].join(["'public' ", ""])

@@ -15,7 +15,6 @@ from tests.databases import database_url
 from tests.warehouse.sync import provider
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
 from warehouse.sql.sync import upper_bound
-from warehouse.sync.tables import all_events_partitions_schema
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -38,8 +37,8 @@ def sync_env(transactional_db, make_environment):
     yield environment
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname IN (%s, %s) OR nspname LIKE '\\_hs\\_sync\\_%%'",
-            [environment.warehouse_schema, all_events_partitions_schema(environment.id)],
+            "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE '\\_hs\\_sync\\_%%'",
+            [environment.warehouse_schema],
         )
         for (schema,) in cursor.fetchall():
             cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # noqa: S608 - names from the catalog

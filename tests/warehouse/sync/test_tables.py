@@ -89,43 +89,45 @@ def test_pageviews_sessions_users_and_merges(raw, sync_env):
     assert datetime.now(UTC) > info[0]["sync_ended"]
 
 
-def test_all_events_is_partitioned_by_table_in_a_schema_only_the_app_reads(raw, sync_env):
-    """all_events reads as one table; its partitions (one per event table) sit where the SQL role cannot go."""
+def test_all_events_is_a_view_the_sql_role_reads_and_plans_by_table(raw, sync_env, set_specs):
+    """all_events reads the event tables' shared columns; a filter on event_table_name reads only that table."""
     import psycopg2
 
     from warehouse.roles import sql_role_connect_kwargs, sql_role_drop, sql_role_ensure
-    from warehouse.sync.tables import all_events_partitions_schema
 
+    set_specs(
+        sync_env.id,
+        [{"key": "t:c", "table_name": "clicked", "predicate": "e.type = 'click'", "event_types": ["click"]}],
+    )
     raw.session(1, 5)
-    event = raw.event("pageview", user_id=5)
+    view = raw.event("pageview", user_id=5)
+    click = raw.event("click", user_id=5)
     role = sql_role_ensure(sync_env)
     try:
         sync(sync_env)
-        schema, partitions = sync_env.warehouse_schema, all_events_partitions_schema(sync_env.id)
-        tree = rows(
-            "SELECT c.relname, n.nspname, c.relkind FROM pg_partition_tree(%s::regclass) t"
-            " JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE c.relkind IN ('r', 'p') ORDER BY t.level",
-            [f"{schema}.all_events"],
+        schema = sync_env.warehouse_schema
+        kind = rows(
+            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = 'all_events'",
+            [schema],
         )
-        assert tree == [
-            {"relname": "all_events", "nspname": schema, "relkind": "p"},
-            {"relname": "pageviews", "nspname": partitions, "relkind": "r"},
-        ]
+        assert kind == [{"relkind": "v"}]
         with psycopg2.connect(**sql_role_connect_kwargs(role)) as analyst, analyst.cursor() as cursor:
-            cursor.execute(f"SELECT event_id, event_table_name FROM {schema}.all_events")  # noqa: S608
-            assert cursor.fetchall() == [(event.id, "pageviews")]
+            cursor.execute(f"SELECT event_id, event_table_name FROM {schema}.all_events ORDER BY 1")  # noqa: S608
+            assert cursor.fetchall() == [(view.id, "pageviews"), (click.id, "clicked")]
+            cursor.execute(f"EXPLAIN SELECT * FROM {schema}.all_events WHERE event_table_name = 'clicked'")  # noqa: S608
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+            assert "clicked" in plan and "pageviews" not in plan
             cursor.execute("SELECT table_schema, table_name FROM information_schema.tables ORDER BY 2")
-            assert [name for (where, name) in cursor.fetchall() if where in (schema, partitions)] == [
+            assert [name for (where, name) in cursor.fetchall() if where == schema] == [
                 "_sync_history",
                 "_sync_info",
                 "all_events",
+                "clicked",
                 "pageviews",
                 "sessions",
                 "user_migrations",
                 "users",
             ]
-            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
-                cursor.execute(f"SELECT * FROM {partitions}.pageviews")  # noqa: S608
     finally:
         sql_role_drop(sync_env)
