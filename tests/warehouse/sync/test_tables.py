@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 
 from warehouse.identity import user_id_for_identity
 from warehouse.services import sync_run_foreground
@@ -131,3 +132,27 @@ def test_all_events_is_a_view_the_sql_role_reads_and_plans_by_table(raw, sync_en
             ]
     finally:
         sql_role_drop(sync_env)
+
+
+def test_an_all_events_table_from_before_the_view_is_replaced_by_a_full_sync(raw, sync_env):
+    """Upgrading: a partitioned all_events (and its partitions' schema) makes the next run a full one."""
+    raw.session(1, 5)
+    first = raw.event("pageview", user_id=5)
+    sync(sync_env)
+    schema, legacy = sync_env.warehouse_schema, f"_hs_all_events_{sync_env.id}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP VIEW {schema}.all_events")
+        cursor.execute(
+            f"CREATE TABLE {schema}.all_events (event_id bigint, user_id bigint, session_id bigint,"
+            " time timestamptz, event_table_name text) PARTITION BY LIST (event_table_name)"
+        )
+        cursor.execute(f"CREATE SCHEMA {legacy}")
+        cursor.execute(f"CREATE TABLE {legacy}.pageviews PARTITION OF {schema}.all_events FOR VALUES IN ('pageviews')")
+    second = raw.event("pageview", user_id=5)
+    run = sync(sync_env)
+    assert "pageviews" in run.tables and run.tables["pageviews"]["action"] == "built"  # a full build
+    assert rows(f"SELECT event_id FROM {schema}.all_events ORDER BY 1") == [
+        {"event_id": first.id},
+        {"event_id": second.id},
+    ]
+    assert rows("SELECT nspname FROM pg_namespace WHERE nspname = %s", [legacy]) == []
