@@ -101,15 +101,6 @@ def property_classes(table: sql.Composable) -> sql.Composed:
     ).format(cls=value_class(), table=table)
 
 
-def property_classes_by_table(table: sql.Composable) -> sql.Composed:
-    """(tbl, key, classes[]) over a partitioned staging table: one pass infers every table's columns."""
-    return sql.SQL(
-        "SELECT p.tbl, kv.key, array_agg(DISTINCT {cls}) FROM {table} p "
-        "CROSS JOIN LATERAL jsonb_each(p.properties) AS kv(key, v) "
-        "WHERE p.properties <> '{{}}'::jsonb AND jsonb_typeof(kv.v) <> 'null' GROUP BY p.tbl, kv.key"
-    ).format(cls=value_class(), table=table)
-
-
 def property_value(key: str, type_: str, source: str = "p") -> sql.Composed:
     """Typed value of property `key` from `source`.properties; the inferred type fits every value."""
     if type_ == "boolean":
@@ -251,6 +242,8 @@ def fill_parts(
             "SELECT * FROM (SELECT {}, {} AS tables FROM raw_events e WHERE {} OFFSET 0) matched"
             " WHERE cardinality(matched.tables) > 0"
         ).format(sql.SQL(columns), _matched_tables(predicates), where)
+    # What it wrote, from RETURNING (no second read of the partitions): one (tbl, NULL, NULL, rows)
+    # per table, and one (tbl, key, classes[], NULL) per table and property key seen.
     return sql.SQL(
         # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw
         # event and never folded into the joins (the planner picks bad plans once there are dozens
@@ -260,18 +253,26 @@ def fill_parts(
         # events, and it would then probe raw_sessions' index once per event. The table numbers
         # are unnested in the select list (a ProjectSet, cheaper than a lateral function scan).
         "SET LOCAL enable_nestloop = off; "
-        "INSERT INTO {parts} "
+        "WITH written AS (INSERT INTO {parts} "
         "SELECT {tables}, {select}, e.properties FROM ({matched}) e "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id "
         # The environment as a constant: an outer join does not pass e's restriction to s, and the hash
         # table would otherwise hold every environment's sessions.
-        "LEFT JOIN raw_sessions s ON s.environment_id = %(environment_id)s AND s.session_id = e.session_id"
+        "LEFT JOIN raw_sessions s ON s.environment_id = %(environment_id)s AND s.session_id = e.session_id "
+        # Empty properties come back as NULL: the returned rows stay small.
+        "RETURNING tbl, nullif(properties, '{{}}'::jsonb) AS properties) "
+        "SELECT w.tbl, NULL, NULL, count(*) FROM written w GROUP BY w.tbl "
+        "UNION ALL "
+        "SELECT w.tbl, kv.key, array_agg(DISTINCT {cls}), NULL FROM written w "
+        "CROSS JOIN LATERAL jsonb_each(w.properties) AS kv(key, v) "
+        "WHERE jsonb_typeof(kv.v) <> 'null' GROUP BY w.tbl, kv.key"
     ).format(
         parts=sql.Identifier(stage, parent),
         select=select,
         tables=tables,
         matched=matched,
         merge_map=sql.Identifier(stage, "_merge_map"),
+        cls=value_class(),
     )
 
 

@@ -178,7 +178,7 @@ class _Sync(ApplySteps):
         b.merge_map(since=None, until=self.until)
         self.progress.finish_step()
         # Users and sessions are built side by side with the pass over the raw events.
-        side = b.event_parts(
+        staged = b.event_parts(
             tables,
             parent="_parts",
             since=None,
@@ -188,11 +188,11 @@ class _Sync(ApplySteps):
                 "users": lambda x: x.users(x.stage_users(only_changed=False)),
             },
         )
-        sessions, users = side["sessions"], side["users"]
+        sessions, users = staged.side["sessions"], staged.side["users"]
         for name, result in (("sessions", sessions), ("users", users)):
             self.progress.begin("building table", name)
             self.progress.finish_step(result.rows)
-        results = b.event_tables(tables)
+        results = b.event_tables(tables, staged)
         all_events_rows = sum(result.rows for result in results.values())
         b.user_migrations()
         checkpoint("before-swap")
@@ -262,8 +262,7 @@ class _Sync(ApplySteps):
         # Nothing new (a quiet environment's scheduled run, or one that only applies an edit): no pass.
         appending = bool(appends) and b.any_events(since=since, until=self.until)
         if appending:
-            b.event_parts(appends, parent="_inc", since=since, until=self.until)
-            inferred = b.infer_partitions("_inc")
+            inferred = b.event_parts(appends, parent="_inc", since=since, until=self.until).types
             for table in list(appends):
                 types = inferred.get(table.number, {})
                 merged, added, widened = _reconcile_columns(built[table.key].columns, types, table.builtin_columns)
@@ -284,8 +283,9 @@ class _Sync(ApplySteps):
         }
         results: dict[str, BuiltResult] = {}
         if rebuild:
-            side = b.event_parts(rebuild, parent="_parts", since=None, until=self.until, alongside=side)
-            results = b.event_tables(rebuild)
+            staged = b.event_parts(rebuild, parent="_parts", since=None, until=self.until, alongside=side)
+            side = staged.side
+            results = b.event_tables(rebuild, staged)
         else:
             side = {name: work(b) for name, work in side.items()}
         users_rebuilt, users_merged, users_added = side["users"]
