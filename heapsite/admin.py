@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.shortcuts import render
 from django.urls import reverse
 
-from heapsite.services import environment_rotate_key, generate_server_key
+from heapsite.services import environment_delete, environment_rotate_key, generate_server_key
 from warehouse.models import Environment, Project
 
 
@@ -57,6 +57,13 @@ class EnvironmentAdmin(admin.ModelAdmin):
             request._new_server_key = generate_server_key()
             obj.set_api_key(request._new_server_key)
         super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        environment_delete(environment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for environment in queryset:
+            environment_delete(environment=environment)
 
     def response_add(self, request, obj, post_url_continue=None):
         return self._show_key(request, obj, request._new_server_key)

@@ -2,10 +2,18 @@
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from psycopg2 import sql
 
 from warehouse.models import Environment, Project
+from warehouse.models.raw import raw_events_partition
+from warehouse.roles import sql_role_drop
+from warehouse.sources.services import uploads_schema_name
+from warehouse.sources.sql import stage_drop
+from warehouse.sync.locking import atomic_with_lock_retry, environment_lock
+from warehouse.sync.tables import legacy_all_events_schema, sync_private_schema
 
 ADMIN_USERNAME = "admin"
 DEMO_ENVIRONMENTS = [("main", "production"), ("main", "development")]
@@ -43,6 +51,41 @@ def environment_rotate_key(*, environment: Environment) -> str:
     environment.set_api_key(key)
     environment.save(update_fields=["api_key_hash", "api_key_prefix"])
     return key
+
+
+def environment_delete(*, environment: Environment) -> None:
+    """Delete an environment with everything it has in the database, in one transaction.
+
+    Its raw data (the raw_events partition and its users, sessions and merges), its warehouse
+    schema, uploads schema and staged CSV files, the sync's private schemas and its SQL role (whose
+    sessions are ended). Waits for a running sync of it to finish (the environment's advisory
+    lock); queued runs find it gone (warehouse/jobs.py). Dropping the partition locks raw_events
+    briefly: the transaction gives up after SYNC_LOCK_TIMEOUT_MS and retries, so it never holds up
+    other environments' ingestion for longer than that.
+    """
+    schemas = [
+        environment.warehouse_schema,
+        uploads_schema_name(environment),
+        sync_private_schema("work", environment.id),
+        sync_private_schema("build", environment.id),
+        legacy_all_events_schema(environment.id),
+    ]
+    staged = [upload.staging_table for upload in environment.csv_uploads.all()]
+
+    def delete(cursor) -> None:
+        sql_role_drop(environment)
+        for schema in schemas:
+            cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        for table in staged:
+            stage_drop(cursor, table=table)
+        # The raw events go with their partition (a catalog change), not row by row.
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(raw_events_partition(environment.id))))
+        environment.delete()
+
+    with environment_lock(environment.id):
+        atomic_with_lock_retry(
+            delete, lock_timeout_ms=settings.SYNC_LOCK_TIMEOUT_MS, attempts=settings.SYNC_SWAP_ATTEMPTS
+        )
 
 
 def demo_environments_ensure() -> list[tuple[Environment, str]]:

@@ -197,7 +197,7 @@ SYNC_DEFAULT_INTERVAL_SECONDS = env_int("SYNC_DEFAULT_INTERVAL_SECONDS", 60, min
 SYNC_WORK_MEM = env_str("SYNC_WORK_MEM", "64MB")
 # maintenance_work_mem for the sync's index builds.
 SYNC_MAINTENANCE_WORK_MEM = env_str("SYNC_MAINTENANCE_WORK_MEM", "256MB")
-# ANALYZE every rebuilt event table and all_events in the sync itself. Off: their column statistics
+# ANALYZE every rebuilt event table in the sync itself. Off: their column statistics
 # come from autovacuum (row counts are exact at once); turn it on where autovacuum is disabled.
 SYNC_ANALYZE_EVENT_TABLES = env_bool("SYNC_ANALYZE_EVENT_TABLES", False)
 # Connections a sync builds on side by side (the pass over raw events, the finished tables); 1: one.

@@ -20,10 +20,10 @@ from warehouse.sql import sync as q
 from warehouse.sync.parallel import Connections
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
-    PRIVATE_SCHEMA_PREFIX,
     SESSION_BUILTIN_COLUMNS,
     USER_BUILTIN_COLUMNS,
     EventTable,
+    sync_private_schema,
 )
 
 logger = logging.getLogger(__name__)
@@ -83,8 +83,8 @@ class Builder:
     def __init__(self, *, cursor, environment_id: int, progress: Progress) -> None:
         self.cursor = cursor
         self.environment_id = environment_id
-        self.work = f"{PRIVATE_SCHEMA_PREFIX}sync_work_{environment_id}"
-        self.build = f"{PRIVATE_SCHEMA_PREFIX}sync_build_{environment_id}"
+        self.work = sync_private_schema("work", environment_id)
+        self.build = sync_private_schema("build", environment_id)
         self.progress = progress
         self.connections: Connections | None = None
 

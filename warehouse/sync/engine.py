@@ -34,13 +34,13 @@ from warehouse.sync.locking import atomic_with_lock_retry, environment_lock, loc
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
     KEPT_TABLE_NAMES,
-    PRIVATE_SCHEMA_PREFIX,
     SESSION_BUILTIN_COLUMNS,
     SESSIONS_KEY,
     USER_BUILTIN_COLUMNS,
     USERS_KEY,
     EventTable,
     environment_event_tables,
+    legacy_all_events_schema,
 )
 
 logger = logging.getLogger(__name__)
@@ -207,10 +207,9 @@ class _Sync(ApplySteps):
             self._drop_all_events(cursor)
             for name in replaced:
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(name)))
-            # Where all_events' partitions lived before all_events became a view.
             cursor.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(f"{PRIVATE_SCHEMA_PREFIX}all_events_{self.environment.id}")
+                    sql.Identifier(legacy_all_events_schema(self.environment.id))
                 )
             )
             for name in self._tables_in(cursor, b.build):

@@ -24,6 +24,16 @@ _TABLE_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Schemas whose names start with this are the sync's own (work, build).
 PRIVATE_SCHEMA_PREFIX = "_hs_"
 
+
+def sync_private_schema(kind: str, environment_id: int) -> str:
+    """The sync's private schema of one environment: "work" (staging) or "build" (finished tables)."""
+    return f"{PRIVATE_SCHEMA_PREFIX}sync_{kind}_{environment_id}"
+
+
+def legacy_all_events_schema(environment_id: int) -> str:
+    """Where all_events' partitions lived before all_events became a view (dropped on sight)."""
+    return f"{PRIVATE_SCHEMA_PREFIX}all_events_{environment_id}"
+
 EVENT_BUILTIN_COLUMNS = [name for name, _, _ in EVENT_COLUMNS]
 PAGEVIEW_BUILTIN_COLUMNS = [name for name, _, _ in PAGEVIEW_COLUMNS]
 SESSION_BUILTIN_COLUMNS = [name for name, _ in SESSION_COLUMNS]

@@ -5,7 +5,7 @@ from django.db import connection
 from warehouse.models import AttachedSchema, SourceAuditAction, SourceAuditEntry
 from warehouse.sources.selectors import sources_overview
 from warehouse.sources.services import SourceError, readable_extra_schemas, schema_attach, schema_detach
-from warehouse.sync.tables import PRIVATE_SCHEMA_PREFIX
+from warehouse.sync.tables import sync_private_schema
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_detached_and_never_attached_schemas_are_unreadable(environment, salesfo
 
 def test_forbidden_schemas_are_refused_with_a_reason(environment, make_environment, salesforce, admin_user, load_csv):
     other = make_environment(name="staging")
-    private = f"{PRIVATE_SCHEMA_PREFIX}sync_work_{other.id}"
+    private = sync_private_schema("work", other.id)
     load_csv("a\n1\n", table="t")  # creates heapsite_staging and this environment's uploads schema
     with connection.cursor() as cursor:
         cursor.execute("CREATE SCHEMA IF NOT EXISTS main_staging")
