@@ -34,6 +34,7 @@ def legacy_all_events_schema(environment_id: int) -> str:
     """Where all_events' partitions lived before all_events became a view (dropped on sight)."""
     return f"{PRIVATE_SCHEMA_PREFIX}all_events_{environment_id}"
 
+
 EVENT_BUILTIN_COLUMNS = [name for name, _, _ in EVENT_COLUMNS]
 PAGEVIEW_BUILTIN_COLUMNS = [name for name, _, _ in PAGEVIEW_COLUMNS]
 SESSION_BUILTIN_COLUMNS = [name for name, _ in SESSION_COLUMNS]
