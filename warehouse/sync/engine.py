@@ -239,7 +239,7 @@ class _Sync(ApplySteps):
         self.run.tables.update(
             {"users": _entry(users, "built"), "sessions": _entry(sessions, "built")}
             | {table.table_name: _entry(results[table.key], "built") for table in tables}
-            | {"all_events": {"rows": all_events_rows, "ms": 0, "action": "built"}}
+            | {"all_events": {"rows": all_events_rows, "ms": 0, "action": "view"}}
         )
 
     # -- incremental -----------------------------------------------------------------------------
