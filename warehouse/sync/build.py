@@ -128,8 +128,18 @@ class Builder:
             cursor.execute("SET client_connection_check_interval = 1000")
             cursor.execute(sql.SQL("SET TimeZone = {}").format(sql.Literal(time_zone)))
 
+        def configure_build_connection(cursor) -> None:
+            configure(cursor)
+            # Build connections only write the private schemas, which every run re-creates: their
+            # commits need not wait for the WAL to reach disk. The apply transaction, on the
+            # worker's own connection with synchronous commits, flushes the WAL up to its commit
+            # record, so what it swaps in is durable once it returns.
+            cursor.execute("SET synchronous_commit = off")
+
         configure(self.cursor)
-        self.connections = Connections(cursor=self.cursor, size=settings.SYNC_PARALLELISM, setup=configure)
+        self.connections = Connections(
+            cursor=self.cursor, size=settings.SYNC_PARALLELISM, setup=configure_build_connection
+        )
 
     def drop_private_schemas(self) -> None:
         if self.connections is not None:
