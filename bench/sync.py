@@ -146,7 +146,20 @@ def ensure_data(env: Environment, events: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM raw_events WHERE environment_id = %s", [env.id])
         have = cursor.fetchone()[0]
-        if have >= events:
+        if have > events:
+            # Earlier runs' incremental rounds added events: back to `events`, newest first, so
+            # every run measures the same history (and the generator's g stays the event's number).
+            print(f"removing the {have - events:,} events earlier runs added ...", flush=True)
+            partition = sql.Identifier(raw_events_partition(env.id))
+            cursor.execute(
+                sql.SQL("DELETE FROM {} WHERE id > (SELECT id FROM {} ORDER BY id OFFSET %s LIMIT 1)").format(
+                    partition, partition
+                ),
+                [events - 1],
+            )
+            cursor.execute(sql.SQL("VACUUM (ANALYZE) {}").format(partition))
+            return
+        if have == events:
             return
         print(f"generating {events - have:,} raw events (once) ...", flush=True)
         cursor.execute(

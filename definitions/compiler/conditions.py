@@ -51,6 +51,44 @@ def url_condition(field_name: str, pattern: str, params: Params) -> sql.Composab
     return sql.SQL("{} LIKE {}").format(column, params.add(like_pattern(pattern)))
 
 
+# Characters with a meaning in a PostgreSQL ARE (outside brackets); quantifiers among them.
+_REGEX_SPECIAL = frozenset(".[]()*+?{}|\\^$")
+_REGEX_QUANTIFIERS = frozenset("*+?{")
+
+
+def regex_literal_prefix(pattern: str) -> str:
+    """The literal text every match of an anchored `pattern` starts with ("" when there is none).
+
+    `^/pricing/(team|pro)` -> "/pricing/". Conservative: any `|` (an alternative may not be
+    anchored), embedded options or directors (`(?i)`, `***=`), and a quantified last character
+    (`^ab*`: "a") end or shorten the prefix.
+    """
+    if not pattern.startswith("^") or "|" in pattern:
+        return ""
+    prefix = []
+    for char in pattern[1:]:
+        if char in _REGEX_SPECIAL:
+            if char in _REGEX_QUANTIFIERS and prefix:
+                prefix.pop()
+            break
+        prefix.append(char)
+    return "".join(prefix)
+
+
+def regex_match(value: sql.Composable, pattern: str, params: Params) -> sql.Composable:
+    """`value ~ pattern`, behind a literal-prefix check when the pattern has one.
+
+    PostgreSQL's regex costs ~1 µs a call (it converts the text and sets up its automaton every
+    time); `starts_with` rejects most values for a fraction of that, and the regex then runs only
+    on the values that can match. Same result: every match starts with the prefix.
+    """
+    match = sql.SQL("{} ~ {}").format(value, params.add(pattern))
+    prefix = regex_literal_prefix(pattern)
+    if not prefix:
+        return match
+    return sql.SQL("(starts_with({}, {}) AND {})").format(value, params.add(prefix), match)
+
+
 def check_regex(pattern: str, validate_regex: RegexValidator | None) -> None:
     if not isinstance(pattern, str) or pattern == "":
         raise CompileError("The regular expression is empty")
@@ -76,7 +114,7 @@ def text_condition(
             raise CompileError(f"'{label} contains' needs a value (an empty one matches everything)")
         return sql.SQL("strpos({}, {}) > 0").format(column, params.add(value))
     check_regex(value, validate_regex)
-    return sql.SQL("{} ~ {}").format(column, params.add(value))
+    return regex_match(column, value, params)
 
 
 def _as_number(value) -> Decimal | None:
@@ -135,7 +173,7 @@ def property_condition(key, op: str, value, params: Params, validate_regex: Rege
         return not_null(sql.SQL("strpos({}, {}) > 0").format(as_text, params.add(text)))
     if op == "regex":
         check_regex(value, validate_regex)
-        return not_null(sql.SQL("{} ~ {}").format(as_text, params.add(value)))
+        return not_null(regex_match(as_text, value, params))
     number = _as_number(value)
     if number is None:
         raise CompileError(f"'{op.replace('_', ' ')}' needs a number, not {value!r}")

@@ -7,6 +7,7 @@ from django.db import connection
 from psycopg2 import sql
 
 from definitions.compiler import CompileError, compile_definition, compile_selector, definition_event_types
+from definitions.compiler.conditions import regex_literal_prefix
 from definitions.compiler.postgres import postgres_regex_error
 from warehouse.models import RawEvent
 
@@ -299,3 +300,31 @@ def test_definition_event_types_name_the_group_kinds_and_give_up_on_combos():
     # A combo's members are other definitions: any type ("no promise").
     assert definition_event_types([click, {"kind": "combo", "definitions": [3]}]) == ()
     assert definition_event_types([]) == ()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix"),
+    [
+        ("^/pricing", "/pricing"),
+        ("^/pricing/(team|pro)", ""),  # an alternative anywhere: no prefix (conservative)
+        ("^/plans/[0-9]+", "/plans/"),
+        ("^ab*c", "a"),  # b is quantified
+        ("^ab{2}", "a"),
+        ("^a\\.b", "a"),
+        ("^Start$", "Start"),
+        ("Start", ""),  # not anchored
+        ("^.x", ""),
+        ("***=^x", ""),
+    ],
+)
+def test_anchored_regexes_get_their_literal_prefix(pattern, prefix):
+    assert regex_literal_prefix(pattern) == prefix
+
+
+def test_a_regex_with_a_literal_prefix_is_checked_behind_starts_with_and_matches_the_same(events):
+    predicate, _ = compile_definition(clicks({"type": "href", "op": "regex", "value": "^/sign"}), prefix="t_")
+    connection.ensure_connection()
+    assert "starts_with(" in predicate.as_string(connection.connection)
+    for pattern, expected in [("^/sign", {"cta"}), ("^/signup\\?plan=pro$", {"cta"}), ("^/pri", {"link"})]:
+        assert matching(events, clicks({"type": "href", "op": "regex", "value": pattern})) == expected
+    assert matching(events, prop("plan", "regex", "^pr")) == {"cta", "signup"}
