@@ -7,8 +7,9 @@ demo-like raw events; re-runs reuse it). Each figure is printed next to the base
 the same run: `CREATE TABLE ... AS SELECT * FROM raw_events WHERE environment_id = <env>`.
 The machine is noisy, so each figure is the median of --repeat measurements, the baseline's
 interleaved with the full sync's (baseline, full, baseline, full, ...) so both see the same noise;
-the spread is printed too. Definitions are EventTableSpecs built here (click/pageview/submit/custom
-predicates, hierarchy checks, combos).
+the spread is printed too. The 20 definitions are definition groups (as the UI and the API store
+them: pageview paths, button texts, CSS selectors, an href regex, custom event names, two-group
+definitions) compiled by the definitions compiler, so the sync runs the SQL it runs in production.
 """
 
 import argparse
@@ -32,6 +33,7 @@ from _report import Report, add_json_argument  # noqa: E402
 from django.db import connection  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
+from definitions.compiler import compile_definition, definition_event_types  # noqa: E402
 from warehouse.models import Environment, Project  # noqa: E402
 from warehouse.models.raw import raw_events_partition  # noqa: E402
 from warehouse.registry import EventTableSpec, register_event_table_provider  # noqa: E402
@@ -43,57 +45,47 @@ PROJECT, ENVIRONMENT = "bench2", "sync"
 _state = {"count": 20, "edited": None}
 
 
-def definition(number: int) -> EventTableSpec:
-    """The n-th benchmark definition: a mix of what people define (several groups, hierarchy, combos)."""
-    p = f"b{number}_"
+def definition_groups(number: int, *, edited: bool = False) -> list[dict]:
+    """The n-th benchmark definition's match groups, as the UI and the definitions API store them.
+
+    A mix of what people define: pageview paths, button texts, CSS classes, a form selector or an
+    href regex (two groups), custom event names, and two groups of different kinds. Editing one
+    moves its values to the next number, so other events match.
+    """
+    n = number + 1 if edited else number
     kind = number % 6
     if kind == 0:
-        predicate, params = (
-            "e.type = 'pageview' AND e.path LIKE %(" + p + "path)s",
-            {p + "path": f"/docs/{number % 10}%"},
-        )
-    elif kind == 1:
-        predicate = "e.type = 'click' AND e.target_text = %(" + p + "text)s"
-        params = {p + "text": f"Button {number % 25}"}
-    elif kind == 2:
-        predicate = "e.type = 'click' AND e.target_classes @> ARRAY[%(" + p + "cls)s]::text[]"
-        params = {p + "cls": f"btn-{number % 10}"}
-    elif kind == 3:
-        predicate = (
-            "e.type = 'submit' AND e.hierarchy @> %(" + p + "h)s::jsonb"
-            " OR (e.type = 'click' AND e.target_href ~ %(" + p + "re)s)"
-        )
-        params = {p + "h": '[{"tag": "form", "classes": ["signup"]}]', p + "re": f"^/pricing/{number % 7}"}
-    elif kind == 4:
-        predicate = "e.type = 'custom' AND e.event_name = %(" + p + "name)s"
-        params = {p + "name": f"Event {number % 8}"}
-    else:  # a combo of two other shapes
-        predicate = (
-            "(e.type = 'pageview' AND e.path LIKE %("
-            + p
-            + "path)s) OR (e.type = 'click' AND e.target_text = %("
-            + p
-            + "text)s)"
-        )
-        params = {p + "path": f"/blog/{number % 9}%", p + "text": f"Button {(number * 3) % 25}"}
-    types = {0: ("pageview",), 1: ("click",), 2: ("click",), 3: ("submit", "click"), 4: ("custom",)}.get(
-        kind, ("pageview", "click")
-    )
-    version = "2" if _state["edited"] == number else "1"
-    if version == "2":
-        params = {
-            key: (value.replace("%", "1%") if isinstance(value, str) and value.endswith("%") else value)
-            for key, value in params.items()
-        }
-        predicate = f"({predicate}) AND e.time > '2025-01-01'"
+        return [{"kind": "pageview", "conditions": [{"type": "path", "value": f"/docs/{n % 10}*"}]}]
+    if kind == 1:
+        return [{"kind": "click", "conditions": [{"type": "text", "op": "exact", "value": f"Button {n % 25}"}]}]
+    if kind == 2:
+        return [{"kind": "click", "conditions": [{"type": "selector", "value": f".btn-{n % 10}"}]}]
+    if kind == 3:
+        return [
+            {"kind": "submit", "conditions": [{"type": "selector", "value": "form.signup, form.signup *"}]},
+            {"kind": "click", "conditions": [{"type": "href", "op": "regex", "value": f"^/pricing/{n % 7}"}]},
+        ]
+    if kind == 4:
+        return [{"kind": "custom", "event_name": f"Event {n % 8}", "conditions": []}]
+    return [
+        {"kind": "pageview", "conditions": [{"type": "path", "value": f"/blog/{n % 9}*"}]},
+        {"kind": "click", "conditions": [{"type": "text", "op": "exact", "value": f"Button {(n * 3) % 25}"}]},
+    ]
+
+
+def definition(number: int) -> EventTableSpec:
+    """The n-th definition compiled by the definitions compiler, as the sync gets it in production."""
+    edited = _state["edited"] == number
+    groups = definition_groups(number, edited=edited)
+    predicate, params = compile_definition(groups, prefix=f"b{number}_")
     return EventTableSpec(
         key=f"bench:{number}",
         table_name=f"bench_def_{number}",
-        predicate=sql.SQL(predicate),
+        predicate=predicate,
         params=params,
-        version=version,
+        version="2" if edited else "1",
         label=f"Bench definition {number}",
-        event_types=types,
+        event_types=definition_event_types(groups),
     )
 
 
