@@ -40,9 +40,9 @@ class ApplySteps:
         row = cursor.fetchone()
         return row[0] if row else None
 
-    def _drop_all_events(self, cursor) -> None:
-        """Drop all_events (a view over the event tables, re-created at the end of the same transaction)."""
-        kind = self._all_events_kind(cursor)
+    def _drop_all_events(self, cursor, kind: str | None) -> None:
+        """Drop all_events of `kind` (a view, re-created at the end of the same transaction; or a
+        partitioned table from before the view)."""
         if kind is not None:
             cursor.execute(
                 sql.SQL("DROP {} {} CASCADE").format(

@@ -202,9 +202,9 @@ class _Sync(ApplySteps):
             cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
             _ensure_kept_tables(cursor, self.schema)
             replaced = [name for name in self._tables_in(cursor, self.schema) if name not in KEPT_TABLE_NAMES]
-            view = ["all_events"] if self._all_events_kind(cursor) == "v" else []
-            lock_tables_exclusively(cursor, self.schema, view + replaced)
-            self._drop_all_events(cursor)
+            kind = self._all_events_kind(cursor)
+            lock_tables_exclusively(cursor, self.schema, (["all_events"] if kind == "v" else []) + replaced)
+            self._drop_all_events(cursor, kind)
             for name in replaced:
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(name)))
             cursor.execute(
@@ -305,8 +305,8 @@ class _Sync(ApplySteps):
                 exclusive.add("sessions")
             tables_held = sorted(exclusive & set(self._tables_in(cursor, self.schema)))
             lock_tables_exclusively(cursor, self.schema, (["all_events"] if recreate_view else []) + tables_held)
-            if recreate_view:
-                self._drop_all_events(cursor)
+            if recreate_view:  # an incremental run only starts where all_events is a view
+                self._drop_all_events(cursor, "v")
             for table in drops:
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(table.table_name)))
                 self.run.tables[table.table_name] = {"rows": 0, "ms": 0, "action": "dropped"}

@@ -24,10 +24,12 @@ def main() -> None:
         cursor.execute("INSERT INTO probe DEFAULT VALUES")
         cursor.execute("SELECT count(*) FROM probe")
         rows = cursor.fetchone()[0]
+        cursor.execute("SHOW io_method")
+        io_method = cursor.fetchone()[0]
     connection.close()
     counter = redis.Redis.from_url(os.environ["REDIS_URL"]).incr("probe")
     report = {"database_url": os.environ["DATABASE_URL"], "redis_url": os.environ["REDIS_URL"]}
-    print(json.dumps(report | {"rows": rows, "counter": counter}), flush=True)
+    print(json.dumps(report | {"rows": rows, "counter": counter, "io_method": io_method}), flush=True)
     if sys.argv[1:] == ["hold"]:
         print("ready", flush=True)
         time.sleep(600)

@@ -82,6 +82,7 @@ def test_start_from_nothing_then_stop_on_exit(data_dir):
     assert "first start: creating the embedded PostgreSQL cluster" in stderr
     assert "PostgreSQL ready" in stderr and "Redis ready" in stderr
     assert report["rows"] == 1 and report["counter"] == 1
+    assert report["io_method"] == "sync", "PostgreSQL 18's I/O workers cost the scans CPU (heapsite/embedded.py)"
     assert report["database_url"].startswith("postgres://postgres@") and report["database_url"].endswith("/heapsite")
     assert report["redis_url"].startswith("unix://")
     assert (data_dir / "postgres" / "PG_VERSION").exists()

@@ -105,7 +105,9 @@ def test_all_events_is_a_view_the_sql_role_reads_and_plans_by_table(raw, sync_en
     click = raw.event("click", user_id=5)
     role = sql_role_ensure(sync_env)
     try:
-        sync(sync_env)
+        run = sync(sync_env)
+        assert run.tables["all_events"] == {"rows": 2, "ms": 0, "action": "view"}
+        assert run.total_rows == sum(run.tables[name]["rows"] for name in ("pageviews", "clicked", "users", "sessions"))
         schema = sync_env.warehouse_schema
         kind = rows(
             "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
