@@ -68,6 +68,7 @@ def environment_delete(*, environment: Environment) -> None:
         uploads_schema_name(environment),
         sync_private_schema("work", environment.id),
         sync_private_schema("build", environment.id),
+        sync_private_schema("data", environment.id),
         legacy_all_events_schema(environment.id),
     ]
     staged = [upload.staging_table for upload in environment.csv_uploads.all()]

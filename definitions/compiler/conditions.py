@@ -21,10 +21,14 @@ NUMERIC_TEXT_RE = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?\
 RegexValidator = Callable[[str], str | None]  # returns PostgreSQL's error message, or None when valid
 
 
+def like_literal(text: str) -> str:
+    """`text` as a LIKE pattern that matches exactly it (LIKE's own wildcards and escape escaped)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(pattern: str) -> str:
-    """`*` matches any run of characters; everything else is literal (LIKE's own wildcards escaped)."""
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%")
+    """`*` matches any run of characters; everything else is literal."""
+    return like_literal(pattern).replace("*", "%")
 
 
 def url_condition(field_name: str, pattern: str, params: Params) -> sql.Composable:
@@ -75,18 +79,40 @@ def regex_literal_prefix(pattern: str) -> str:
     return "".join(prefix)
 
 
+def regex_as_literal(pattern: str) -> tuple[bool, str, bool] | None:
+    """(anchored at the start, text, anchored at the end) when `pattern` is plain text between optional
+    `^` and `$`, so a string test decides exactly what the regex would; None otherwise."""
+    start, end = pattern.startswith("^"), pattern.endswith("$") and not pattern.endswith("\\$")
+    text = pattern[1 if start else 0 : -1 if end and len(pattern) > start else None]
+    if any(char in _REGEX_SPECIAL for char in text):
+        return None
+    return start, text, end
+
+
 def regex_match(value: sql.Composable, pattern: str, params: Params) -> sql.Composable:
-    """`value ~ pattern`, behind a literal-prefix check when the pattern has one.
+    """`value ~ pattern`, or the string test that decides the same more cheaply.
 
     PostgreSQL's regex costs ~1 µs a call (it converts the text and sets up its automaton every
-    time); `starts_with` rejects most values for a fraction of that, and the regex then runs only
-    on the values that can match. Same result: every match starts with the prefix.
+    time), against ~0.1 µs for a string test. A pattern that is plain text (`^/pricing/3`,
+    `checkout`, `^Buy$`) becomes that test: a prefix (LIKE 'text%', which PostgreSQL 18 runs faster
+    than starts_with), a substring (strpos) or equality. Any other pattern with a literal prefix
+    runs behind the prefix test, so the regex sees only the values that can match.
     """
+    literal = regex_as_literal(pattern)
+    if literal is not None:
+        start, text, end = literal
+        if start and end:
+            return sql.SQL("{} = {}").format(value, params.add(text))
+        if start:
+            return sql.SQL("{} LIKE {}").format(value, params.add(like_literal(text) + "%"))
+        if end:
+            return sql.SQL("{} LIKE {}").format(value, params.add("%" + like_literal(text)))
+        return sql.SQL("strpos({}, {}) > 0").format(value, params.add(text))
     match = sql.SQL("{} ~ {}").format(value, params.add(pattern))
     prefix = regex_literal_prefix(pattern)
     if not prefix:
         return match
-    return sql.SQL("(starts_with({}, {}) AND {})").format(value, params.add(prefix), match)
+    return sql.SQL("({} LIKE {} AND {})").format(value, params.add(like_literal(prefix) + "%"), match)
 
 
 def check_regex(pattern: str, validate_regex: RegexValidator | None) -> None:

@@ -36,29 +36,42 @@ PROPAGATED_SESSION_COLUMNS = [
     column for column in SESSION_COLUMNS if column[0] not in {"session_id", "user_id", "time"}
 ]
 
-# (name, type, expression over raw_events e, merge map m, raw_sessions s) of every event row.
-_EVENT_HEAD = [
+# What an event table stores, per row: (name, type, expression over the pass's matched raw event e
+# and merge map m). Session columns are not stored: the table's view joins them from `sessions`.
+STORED_EVENT_COLUMNS: list[tuple[str, str, str]] = [
     ("event_id", "bigint", "e.id"),
     ("user_id", "bigint", "coalesce(m.to_user_id, e.user_id)"),
     ("session_id", "bigint", "e.session_id"),
     ("time", "timestamptz", "e.time"),
-    ("session_time", "timestamptz", "s.time"),
     ("type", "text", "e.type"),
-]
-_EVENT_TAIL = [
     ("domain", "text", "e.domain"),
     ("path", "text", "e.path"),
     ("query", "text", "e.query"),
     ("hash", "text", "e.hash"),
     ("title", "text", "e.title"),
-]
-PAGEVIEW_COLUMNS: list[tuple[str, str, str]] = (
-    _EVENT_HEAD + [(name, type_, f"s.{name}") for name, type_ in PROPAGATED_SESSION_COLUMNS] + _EVENT_TAIL
-)
-EVENT_COLUMNS: list[tuple[str, str, str]] = PAGEVIEW_COLUMNS + [
     ("href", "text", "e.target_href"),
     ("target_text", "text", "e.target_text"),
+    # NULL when the event has none (the pass's matched rows carry nullif(properties, '{}')).
+    ("properties", "jsonb", "e.properties"),
 ]
+# The contract's columns of `pageviews` and of a defined event's table (DESIGN.md §4), in order:
+# (name, expression over its stored row e and the warehouse sessions s), as its view selects them.
+PAGEVIEW_COLUMNS: list[tuple[str, str]] = [
+    ("event_id", "e.event_id"),
+    ("user_id", "e.user_id"),
+    ("session_id", "e.session_id"),
+    ("time", "e.time"),
+    ("session_time", "s.time"),
+    ("type", "e.type"),
+    *[(name, f"s.{name}") for name, _ in PROPAGATED_SESSION_COLUMNS],
+    ("domain", "e.domain"),
+    ("path", "e.path"),
+    ("query", "e.query"),
+    ("hash", "e.hash"),
+    ("title", "e.title"),
+]
+EVENT_COLUMNS: list[tuple[str, str]] = PAGEVIEW_COLUMNS + [("href", "e.href"), ("target_text", "e.target_text")]
+STORED_NAMES = [name for name, _, _ in STORED_EVENT_COLUMNS]
 USER_COLUMNS: list[tuple[str, str]] = [
     ("user_id", "bigint"),
     ("identity", "text"),
@@ -102,9 +115,11 @@ def property_classes(table: sql.Composable) -> sql.Composed:
 
 
 def property_value(key: str, type_: str, source: str = "p") -> sql.Composed:
-    """Typed value of property `key` from `source`.properties; the inferred type fits every value."""
-    if type_ == "boolean":
-        return sql.SQL("({}.properties -> {})::boolean").format(sql.Identifier(source), sql.Literal(key))
+    """Typed value of property `key` from `source`.properties; the inferred type fits every value.
+
+    Extracted as text first, also for booleans: a JSON null is then SQL NULL on every PostgreSQL
+    version (PostgreSQL 15 refuses to cast a jsonb null to boolean).
+    """
     expression = sql.SQL("({}.properties ->> {})").format(sql.Identifier(source), sql.Literal(key))
     if type_ == "text":
         return expression
@@ -147,9 +162,10 @@ def merge_map(stage: str) -> sql.Composed:
 
 def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: bool) -> list[sql.Composed]:
     """DDL of stage.<parent>, LIST-partitioned by table number: one partition <parent><n> per event table."""
+    # properties first: reading which rows have any (Builder.survey) takes apart no other column.
+    stored = sorted(STORED_EVENT_COLUMNS, key=lambda column: column[0] != "properties")
     columns = [sql.SQL("tbl int")]
-    columns += [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_, _ in EVENT_COLUMNS]
-    columns.append(sql.SQL("properties jsonb"))
+    columns += [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_, _ in stored]
     statements = [
         sql.SQL("CREATE TABLE {} ({}) PARTITION BY LIST (tbl)").format(
             sql.Identifier(stage, parent), sql.SQL(", ").join(columns)
@@ -204,75 +220,75 @@ def fill_parts(
     parent: str,
     predicates: list[tuple[int, sql.Composable, tuple[str, ...]]],
     *,
+    partition: str,
     lower_bound: bool,
     blocks: tuple[int, int | None] | None = None,
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
     `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
-    Events with xact_id in [%(since)s, %(until)s) are read (no lower bound for a rebuild); with
-    `blocks` (first, next first or None), only those stored in that range of blocks of the
-    environment's partition (Builder.pass_parts).
+    `partition` is the environment's own partition of raw_events. Events with xact_id in
+    [%(since)s, %(until)s) are read (no lower bound for a rebuild); with `blocks` (first, next
+    first or None), only those stored in that range of the partition's blocks (Builder.pass_parts).
     """
-    select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in EVENT_COLUMNS)
-    where = sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id < %(until)s::xid8")
-    if lower_bound:
-        where += sql.SQL(" AND e.xact_id >= %(since)s::xid8")
+    select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in STORED_EVENT_COLUMNS)
+    source = sql.Identifier(partition)
+    where = [sql.SQL("true")]
+    if lower_bound:  # new events only: a range of the (environment_id, xact_id) index
+        where.append(sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id >= %(since)s::xid8"))
     if blocks is not None:
         first, end = blocks
-        where += sql.SQL(" AND e.ctid >= {}::tid").format(sql.Literal(f"({first},0)"))
+        where.append(sql.SQL("e.ctid >= {}::tid").format(sql.Literal(f"({first},0)")))
         if end is not None:
-            where += sql.SQL(" AND e.ctid < {}::tid").format(sql.Literal(f"({end},0)"))
-    columns = (
-        "e.id, e.environment_id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query,"
-        " e.hash, e.title, e.target_href, e.target_text, e.properties"
+            where.append(sql.SQL("e.ctid < {}::tid").format(sql.Literal(f"({end},0)")))
+    columns = sql.SQL(
+        "e.id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query, e.hash, e.title,"
+        " e.target_href, e.target_text, nullif(e.properties, '{}'::jsonb) AS properties"
     )
+    # The upper bound is checked last, on matching events only: xact_id is the raw row's last
+    # column, and a condition on it would make the scan take apart every row up to its end.
+    until = sql.SQL("e.xact_id < %(until)s::xid8")
     if len(predicates) == 1:
-        # One table (a rebuilt definition): a plain filter, its event types first; no table arrays.
+        # One table (a rebuilt definition): its event types first, in a scan of their own, so the
+        # rows of other types are read no further than their type; then its predicate; no table arrays.
         number, predicate, types = predicates[0]
-        if types:
-            where += sql.SQL(" AND e.type IN ({})").format(sql.SQL(", ").join(sql.Literal(t) for t in types))
         tables = sql.Literal(number)
-        matched = sql.SQL("SELECT {} FROM raw_events e WHERE {} AND ({}) OFFSET 0").format(
-            sql.SQL(columns), where, predicate
-        )
+        if types:
+            where.append(sql.SQL("e.type IN ({})").format(sql.SQL(", ").join(sql.Literal(t) for t in types)))
+        matched = sql.SQL(
+            "SELECT {columns} FROM (SELECT * FROM (SELECT * FROM {source} e WHERE {where} OFFSET 0) e"
+            " WHERE {predicate} OFFSET 0) e WHERE {until}"
+        ).format(columns=columns, source=source, where=sql.SQL(" AND ").join(where), predicate=predicate, until=until)
     else:
         tables = sql.SQL("unnest(e.tables)")
         matched = sql.SQL(
-            "SELECT * FROM (SELECT {}, {} AS tables FROM raw_events e WHERE {} OFFSET 0) matched"
-            " WHERE cardinality(matched.tables) > 0"
-        ).format(sql.SQL(columns), _matched_tables(predicates), where)
-    # What it wrote, from RETURNING (no second read of the partitions): one (tbl, NULL, NULL, rows)
-    # per table, and one (tbl, key, classes[], NULL) per table and property key seen.
+            "SELECT * FROM (SELECT {columns}, e.xact_id, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
+            " e WHERE cardinality(e.tables) > 0 AND {until}"
+        ).format(
+            columns=columns,
+            tables=_matched_tables(predicates),
+            source=source,
+            where=sql.SQL(" AND ").join(where),
+            until=until,
+        )
     return sql.SQL(
         # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw
-        # event and never folded into the joins (the planner picks bad plans once there are dozens
-        # of them); only matching events reach the joins. A plain subquery rather than a
-        # MATERIALIZED CTE, so the matching events stream into the insert instead of spilling to disk.
-        # A bulk pass: hash joins always. A range condition makes the planner expect a few hundred
-        # events, and it would then probe raw_sessions' index once per event. The table numbers
-        # are unnested in the select list (a ProjectSet, cheaper than a lateral function scan).
+        # event and never folded into the join (the planner picks bad plans once there are dozens
+        # of them); only matching events reach it. A plain subquery rather than a MATERIALIZED
+        # CTE, so the matching events stream into the insert instead of spilling to disk. The
+        # table numbers are unnested in the select list (a ProjectSet, cheaper than a lateral
+        # function scan). A bulk pass: hash join always (a range condition makes the planner
+        # expect a few hundred events and probe the merge map's index once per event).
         "SET LOCAL enable_nestloop = off; "
-        "WITH written AS (INSERT INTO {parts} "
-        "SELECT {tables}, {select}, e.properties FROM ({matched}) e "
-        "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id "
-        # The environment as a constant: an outer join does not pass e's restriction to s, and the hash
-        # table would otherwise hold every environment's sessions.
-        "LEFT JOIN raw_sessions s ON s.environment_id = %(environment_id)s AND s.session_id = e.session_id "
-        # Empty properties come back as NULL: the returned rows stay small.
-        "RETURNING tbl, nullif(properties, '{{}}'::jsonb) AS properties) "
-        "SELECT w.tbl, NULL, NULL, count(*) FROM written w GROUP BY w.tbl "
-        "UNION ALL "
-        "SELECT w.tbl, kv.key, array_agg(DISTINCT {cls}), NULL FROM written w "
-        "CROSS JOIN LATERAL jsonb_each(w.properties) AS kv(key, v) "
-        "WHERE jsonb_typeof(kv.v) <> 'null' GROUP BY w.tbl, kv.key"
+        "INSERT INTO {parts} ({names}) SELECT {tables}, {select} FROM ({matched}) e "
+        "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id"
     ).format(
         parts=sql.Identifier(stage, parent),
+        names=sql.SQL(", ").join(sql.Identifier(name) for name in ["tbl", *STORED_NAMES]),
         select=select,
         tables=tables,
         matched=matched,
         merge_map=sql.Identifier(stage, "_merge_map"),
-        cls=value_class(),
     )
 
 
@@ -358,19 +374,44 @@ def index_name(table: str, column: str) -> str:
     return f"{table.encode()[: 63 - len(column) - 10].decode(errors='ignore')}_{digest}_{column}"
 
 
-# Indexed in every event table (what analysts join and filter by; all_events reads through them).
+# Indexed in every event table's stored rows (what analysts join and filter by; its view and
+# all_events read through them).
 EVENT_INDEXED_COLUMNS = ("user_id", "time")
 
 
-def all_events_view(schema: str, tables: list[str]) -> sql.Composed:
+def event_view(
+    schema: str, data: str, table: str, builtin: list[str], properties: list[tuple[str, str, str]]
+) -> sql.Composed:
+    """DDL of the view schema.<table>: the contract's columns over the stored rows data.<table>.
+
+    Session columns come from the warehouse `sessions` (an outer join on its unique session_id,
+    which the planner leaves out of queries that use none of them); each property column is its
+    (key, column, type) extracted from the stored properties.
+    """
+    expressions = dict(EVENT_COLUMNS)
+    parts = [sql.SQL("{} AS {}").format(sql.SQL(expressions[name]), sql.Identifier(name)) for name in builtin]
+    parts += [
+        sql.SQL("{} AS {}").format(property_value(key, type_, "e"), sql.Identifier(column))
+        for key, column, type_ in properties
+    ]
+    return sql.SQL("CREATE VIEW {} AS SELECT {} FROM {} e LEFT JOIN {} s ON s.session_id = e.session_id").format(
+        sql.Identifier(schema, table),
+        sql.SQL(", ").join(parts),
+        sql.Identifier(data, table),
+        sql.Identifier(schema, "sessions"),
+    )
+
+
+def all_events_view(schema: str, data: str, tables: list[str]) -> sql.Composed:
     """DDL of schema.all_events: the five shared columns of every event table, one UNION ALL branch each.
 
-    event_table_name is a constant per branch, so `WHERE event_table_name = 'x'` plans away every
-    other branch, and filters on user_id or time use each table's own index.
+    It reads the stored rows (data.<table>) directly. event_table_name is a constant per branch, so
+    `WHERE event_table_name = 'x'` plans away every other branch, and filters on user_id or time use
+    each table's own index.
     """
     branches = [
         sql.SQL("SELECT event_id, user_id, session_id, time, {}::text AS event_table_name FROM {}").format(
-            sql.Literal(table), sql.Identifier(schema, table)
+            sql.Literal(table), sql.Identifier(data, table)
         )
         for table in tables
     ]

@@ -1,6 +1,6 @@
 """Statements of the apply transaction: everything that changes the environment's visible schema.
 
-They run inside the single transaction of warehouse/sync/engine.py (after the tables they touch
+They run inside the single transaction of warehouse/sync/engine.py (after the relations they touch
 were locked), so a reader sees either all of a run's changes or none of them.
 """
 
@@ -18,9 +18,31 @@ class ApplySteps:
     def ident(self, table: str) -> sql.Identifier:
         return sql.Identifier(self.schema, table)
 
-    def _tables_in(self, cursor, schema: str) -> list[str]:
-        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [schema])
+    def stored(self, table: str) -> sql.Identifier:
+        """An event table's stored rows, under its view (docs/warehouse.md, "Event tables are views")."""
+        return sql.Identifier(self.builder.data, table)
+
+    def _relations_in(self, cursor, schema: str, kinds: str) -> list[str]:
+        """Names of the relations of the given pg_class.relkind letters in `schema` ('rp': tables, 'v': views)."""
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind = ANY(%s) ORDER BY c.relname",
+            [schema, list(kinds)],
+        )
         return [row[0] for row in cursor.fetchall()]
+
+    def _tables_in(self, cursor, schema: str) -> list[str]:
+        return self._relations_in(cursor, schema, "rp")
+
+    def _relkind(self, cursor, name: str) -> str | None:
+        """pg_class.relkind of schema.<name> ('v' view, 'r' table, 'p' partitioned table), or None."""
+        cursor.execute(
+            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s",
+            [self.schema, name],
+        )
+        row = cursor.fetchone()
+        return row[0] if row else None
 
     def _move_in(self, cursor, name: str) -> None:
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(name)))
@@ -30,30 +52,21 @@ class ApplySteps:
             )
         )
 
-    def _all_events_kind(self, cursor) -> str | None:
-        """pg_class.relkind of schema.all_events ('v' since it is a view; 'p' when built before), or None."""
-        cursor.execute(
-            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relname = 'all_events'",
-            [self.schema],
-        )
-        row = cursor.fetchone()
-        return row[0] if row else None
+    def _drop_views(self, cursor, names) -> None:
+        for name in names:
+            cursor.execute(sql.SQL("DROP VIEW IF EXISTS {} CASCADE").format(self.ident(name)))
 
-    def _drop_all_events(self, cursor, kind: str | None) -> None:
-        """Drop all_events of `kind` (a view, re-created at the end of the same transaction; or a
-        partitioned table from before the view)."""
-        if kind is not None:
-            cursor.execute(
-                sql.SQL("DROP {} {} CASCADE").format(
-                    sql.SQL("VIEW" if kind == "v" else "TABLE"), self.ident("all_events")
-                )
-            )
+    def _create_view(self, cursor, table: EventTable, columns: dict) -> None:
+        """The event table's view over its stored rows, with its property columns {key: [column, type]}."""
+        properties = [(key, column, type_) for key, (column, type_) in columns.items()]
+        cursor.execute(
+            q.event_view(self.schema, self.builder.data, table.table_name, table.builtin_columns, properties)
+        )
 
     def _rename(self, cursor, renames: dict[str, str]) -> None:
-        """Rename event tables and their indexes without rebuilding them (all_events is re-created)."""
+        """Rename stored event tables and their indexes without rebuilding them (the views are re-created)."""
         if renames:
-            _rename_tables(cursor, self.schema, renames)
+            _rename_tables(cursor, self.builder.data, renames)
         for new in renames.values():
             self.run.tables[new] = {"rows": 0, "ms": 0, "action": "renamed"}
 
@@ -77,9 +90,18 @@ class ApplySteps:
         )
         return cursor.rowcount
 
-    def _append(self, cursor, table: EventTable, added: list, merged: dict) -> int:
-        self._add_columns(cursor, table.table_name, added)
-        return self._insert_typed(cursor, table.table_name, table.builtin_columns, merged, f"_inc{table.number}")
+    def _append(self, cursor, table: EventTable) -> int:
+        """Append what the incremental pass staged for `table` to its stored rows."""
+        columns = sql.SQL(", ").join(sql.Identifier(name) for name in q.STORED_NAMES)
+        cursor.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+                self.stored(table.table_name),
+                columns,
+                columns,
+                sql.Identifier(self.builder.work, f"_inc{table.number}"),
+            )
+        )
+        return cursor.rowcount
 
     def _apply_merges(self, cursor, event_tables: list[str]) -> None:
         work_map = sql.Identifier(self.builder.work, "_merge_map")
@@ -90,7 +112,7 @@ class ApplySteps:
             cursor.execute(
                 sql.SQL(
                     "UPDATE {} t SET user_id = m.to_user_id FROM {} m WHERE m.changed AND t.user_id = m.from_user_id"
-                ).format(self.ident(table), work_map)
+                ).format(self.stored(table), work_map)
             )
         cursor.execute(
             sql.SQL("DELETE FROM {} WHERE from_user_id IN (SELECT from_user_id FROM {} WHERE changed)").format(
@@ -103,32 +125,12 @@ class ApplySteps:
             )
         )
 
-    def _apply_sessions(self, cursor, event_tables: list[str], rebuilt: BuiltResult | None, added: list) -> None:
-        work = sql.Identifier(self.builder.work, "_sessions")
-        propagated = [name for name, _ in q.PROPAGATED_SESSION_COLUMNS]
-        new_values = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in ["time", *propagated])
-        old_values = sql.SQL(", ").join(sql.SQL("o.{}").format(sql.Identifier(n)) for n in ["time", *propagated])
-        # Session data is copied onto event rows; when a known session changed, fix its rows (rare).
-        cursor.execute(
-            sql.SQL(
-                "SELECT array_agg(s.session_id) FROM {} s JOIN {} o ON o.session_id = s.session_id "
-                "WHERE ({}) IS DISTINCT FROM ({})"
-            ).format(work, self.ident("sessions"), new_values, old_values)
-        )
-        changed = cursor.fetchone()[0]
-        if changed:
-            targets = sql.SQL(", ").join(sql.Identifier(n) for n in ["session_time", *propagated])
-            for table in event_tables:
-                cursor.execute(
-                    sql.SQL(
-                        "UPDATE {} e SET ({}) = ({}) FROM {} s WHERE e.session_id = s.session_id "
-                        "AND s.session_id = ANY(%s)"
-                    ).format(self.ident(table), targets, new_values, work),
-                    [changed],
-                )
+    def _apply_sessions(self, cursor, rebuilt: BuiltResult | None, added: list) -> None:
+        """Changed sessions replace their rows; the event tables' views show the new values at once."""
         if rebuilt:
             self._move_in(cursor, "sessions")
             return
+        work = sql.Identifier(self.builder.work, "_sessions")
         cursor.execute(
             sql.SQL("DELETE FROM {} WHERE session_id IN (SELECT session_id FROM {})").format(
                 self.ident("sessions"), work

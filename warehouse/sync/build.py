@@ -1,9 +1,10 @@
 """Building warehouse tables under temporary names, entirely inside PostgreSQL.
 
 Intermediate tables go to a private work schema (UNLOGGED), finished tables to a private build
-schema; the swap (warehouse/sync/engine.py) moves finished tables into the environment's schema.
-Both private schemas are dropped and re-created at the start of every run, so a killed worker
-leaves nothing that matters behind.
+schema; the swap (warehouse/sync/engine.py) moves users, sessions and user_migrations into the
+environment's schema and the event tables' stored rows into its private data schema, under the
+views the environment's schema shows. The work and build schemas are dropped and re-created at
+the start of every run, so a killed worker leaves nothing that matters behind.
 """
 
 import copy
@@ -40,11 +41,8 @@ logger = logging.getLogger(__name__)
 # Sampled events of an environment below which its pass over raw events is not split (Builder.pass_parts).
 _MIN_SAMPLE_TO_SPLIT = 200
 # Parts of the pass per build connection: the cuts come from a sample, so parts are only roughly
-# even; with two per connection, one that finishes early takes the next. A pass for one table (a
-# rebuilt definition) is light, and each part's own setup (its hash of the sessions) weighs more:
-# one part per connection (measured 7% faster on the benchmark's edit; no difference on full syncs).
+# even; with two per connection, one that finishes early takes the next.
 _PARTS_PER_CONNECTION = 2
-_PARTS_PER_CONNECTION_ONE_TABLE = 1
 
 
 def column_names_for(keys, reserved: set[str]) -> dict[str, str]:
@@ -85,6 +83,7 @@ class Builder:
         self.environment_id = environment_id
         self.work = sync_private_schema("work", environment_id)
         self.build = sync_private_schema("build", environment_id)
+        self.data = sync_private_schema("data", environment_id)
         self.progress = progress
         self.connections: Connections | None = None
 
@@ -175,12 +174,8 @@ class Builder:
         columns: dict,
         indexes: list[str],
         unique: str = "",
-        analyze: bool = True,
     ) -> int:
-        """CREATE build.<name> AS the built-in columns plus typed property columns of work.<source>.
-
-        Event tables skip ANALYZE (analyze=False): see EVENT_TABLE_STATISTICS at the top of this module.
-        """
+        """CREATE build.<name> AS the built-in columns plus typed property columns of work.<source>, ANALYZEd."""
         properties = [(key, column, type_) for key, (column, type_) in columns.items()]
         select = q.typed_select(builtin, properties, sql.Identifier(self.work, source))
         rows = self.execute(sql.SQL("CREATE TABLE {} AS ").format(sql.Identifier(self.build, name)) + select)
@@ -188,8 +183,7 @@ class Builder:
             self.execute(q.create_index(self.build, name, unique, unique=True))
         for column in indexes:
             self.execute(q.create_index(self.build, name, column))
-        if analyze:
-            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, name)))
+        self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, name)))
         return rows
 
     def any_events(self, *, since: str, until: str) -> bool:
@@ -206,11 +200,11 @@ class Builder:
     ) -> Staged:
         """One pass over the raw events filling one partition per table (predicates all evaluated together).
 
-        Partitions of `_parts` are logged: a table without property columns becomes the finished
-        table itself (detached, never copied); `_inc` partitions only feed appends. `alongside`:
+        Partitions of `_parts` are logged: each becomes a finished table's stored rows (detached,
+        never copied); `_inc` partitions only feed appends. `alongside`:
         {name: work(builder)} independent of the pass (users, sessions), run side by side with its
         parts on the build connections; their results are returned by name, with each table's
-        rows and property types (from what the pass wrote, see q.fill_parts).
+        rows and property types, read from its partition once the pass is done (Builder.survey).
         """
         numbers = [table.number for table in tables]
         for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
@@ -220,13 +214,13 @@ class Builder:
             params.update(table.params)
         self.progress.begin("matching raw events")
         predicates = [(table.number, table.predicate, table.event_types) for table in tables]
+        partition = raw_events_partition(self.environment_id)
         if since is not None:  # new events only: one statement over the (environment, xact_id) index
-            parts = [q.fill_parts(self.work, parent, predicates, lower_bound=True)]
+            parts = [q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True)]
         else:  # all history: in parts, one statement per part, side by side
-            per_connection = _PARTS_PER_CONNECTION_ONE_TABLE if len(tables) == 1 else _PARTS_PER_CONNECTION
-            count = self.connections.size * per_connection if self.connections.size > 1 else 1
+            count = self.connections.size * _PARTS_PER_CONNECTION if self.connections.size > 1 else 1
             parts = [
-                q.fill_parts(self.work, parent, predicates, lower_bound=False, **part)
+                q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=False, **part)
                 for part in self.pass_parts(count)
             ]
         # The short side tasks first: the parts' uneven ends then overlap nothing else.
@@ -237,22 +231,14 @@ class Builder:
             builder = self.on(cursor)
             if kind == "side":
                 return alongside[what](builder)
-            builder.execute(what, params)
-            return cursor.fetchall()
+            return builder.execute(what, params)
 
-        staged = Staged(rows=dict.fromkeys(numbers, 0), types={}, side={})
-        classes: dict[tuple[int, str], set[str]] = {}
+        staged = Staged(rows={}, types={}, side={})
         for (kind, what), result in self.connections.map(run, jobs):
             if kind == "side":
                 staged.side[what] = result
-                continue
-            for number, key, seen, rows in result:
-                if key is None:
-                    staged.rows[number] += rows
-                else:
-                    classes.setdefault((number, key), set()).update(seen)
-        for (number, key), seen in sorted(classes.items()):
-            staged.types.setdefault(number, {})[key] = widen(seen)
+        for number, (rows, types) in self.connections.map(lambda cursor, n: self.on(cursor).survey(parent, n), numbers):
+            staged.rows[number], staged.types[number] = rows, types
         self.progress.finish_step(0)
         logger.info(
             "sync env %s: %s event rows staged for %s tables",
@@ -261,6 +247,17 @@ class Builder:
             len(tables),
         )
         return staged
+
+    def survey(self, parent: str, number: int) -> tuple[int, dict[str, str]]:
+        """(rows, {property key: type}) of the partition the pass filled for table `number`.
+
+        Read back rather than returned by the pass (RETURNING): a second, narrow read of the rows
+        costs a fraction of what returning every row did (22% of a full pass, bench/RESULTS.md).
+        """
+        partition = sql.Identifier(self.work, f"{parent}{number}")
+        self.cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(partition))
+        rows = self.cursor.fetchone()[0]
+        return rows, self.infer(self.work, f"{parent}{number}") if rows else {}
 
     def pass_parts(self, count: int) -> list[dict]:
         """How `count` statements side by side share the pass over all history: fill_parts() arguments.
@@ -295,14 +292,12 @@ class Builder:
         return [{"blocks": (start, end)} for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def event_tables(self, tables: list[EventTable], staged: Staged) -> dict[str, BuiltResult]:
-        """Finished event tables in the build schema, from work._parts as the pass `staged` it.
+        """Finished event tables' stored rows in the build schema: the partitions of work._parts as the pass `staged` them.
 
-        Two rounds of tasks run side by side on self.connections, the largest tables first:
-        1. each finished table: without property columns its partition of _parts itself, detached
-           and renamed (no copy); with them, a typed copy of it;
-        2. each index of each finished table (they only read the table, so they overlap).
-        all_events is a view over them, created by the apply transaction (docs/warehouse.md,
-        "all_events"). A result's `ms` is the time from the start of the tasks to that table's last one.
+        Each partition is detached and moved (a catalog change, no copy); then each index of each
+        table is built, as tasks side by side on self.connections, the largest tables first. The
+        views over them, and all_events, are created by the apply transaction (docs/warehouse.md,
+        "Event tables are views"). A result's `ms` is the time from the start to that table's last index.
         """
         self.cursor.execute(
             "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c WHERE c.relnamespace = %s::regnamespace",
@@ -310,29 +305,9 @@ class Builder:
         )
         sizes = dict(self.cursor.fetchall())
         ordered = sorted(tables, key=lambda table: -sizes.get(f"_parts{table.number}", 0))
-        columns = {
-            table.number: self.property_columns(staged.types.get(table.number, {}), table.builtin_columns)
-            for table in tables
-        }
         started = time.monotonic()
-
-        def finished_table(cursor, table) -> None:
-            builder = self.on(cursor)
-            partition = f"_parts{table.number}"
-            if not columns[table.number]:
-                builder.adopt_partition(partition, table)
-                return
-            builder.typed_table(
-                source=partition,
-                name=table.table_name,
-                builtin=table.builtin_columns,
-                columns=columns[table.number],
-                indexes=[],
-                analyze=False,
-            )
-
-        for _ in self.connections.map(finished_table, ordered):
-            pass
+        for table in ordered:
+            self.adopt_partition(f"_parts{table.number}", table)
 
         def index(cursor, job) -> None:
             table, column = job
@@ -346,7 +321,8 @@ class Builder:
             if pending[table.number]:
                 continue
             rows = staged.rows[table.number]
-            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns[table.number])
+            columns = self.property_columns(staged.types.get(table.number, {}), table.builtin_columns)
+            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
             self.progress.begin("building table", table.table_name)
             self.progress.finish_step(rows)
             if len(results) == 1:
@@ -357,15 +333,10 @@ class Builder:
         return results
 
     def adopt_partition(self, partition: str, table: EventTable) -> None:
-        """Turn a partition into the finished table without copying it (its extra columns are dropped)."""
+        """Turn a partition into a finished table's stored rows without copying them."""
         source = sql.Identifier(self.work, partition)
         self.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(sql.Identifier(self.work, "_parts"), source))
-        extra = ["tbl", "properties"] + [name for name, _, _ in q.EVENT_COLUMNS if name not in table.builtin_columns]
-        self.execute(
-            sql.SQL("ALTER TABLE {} {}").format(
-                source, sql.SQL(", ").join(sql.SQL("DROP COLUMN {}").format(sql.Identifier(name)) for name in extra)
-            )
-        )
+        self.execute(sql.SQL("ALTER TABLE {} DROP COLUMN tbl").format(source))
         self.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(source, sql.Identifier(self.build)))
         self.execute(
             sql.SQL("ALTER TABLE {} RENAME TO {}").format(

@@ -30,7 +30,7 @@ from warehouse.sources.services import sources_grant
 from warehouse.sql import sync as q
 from warehouse.sync.apply import ApplySteps
 from warehouse.sync.build import Builder, BuiltResult, column_names_for, widen
-from warehouse.sync.locking import atomic_with_lock_retry, environment_lock, lock_tables_exclusively
+from warehouse.sync.locking import ExclusiveLocks, atomic_with_lock_retry, environment_lock
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
     KEPT_TABLE_NAMES,
@@ -134,6 +134,19 @@ def _reconcile_columns(existing: dict, types: dict[str, str], reserved: list[str
     return merged, added, False
 
 
+def _merge_view_columns(existing: dict, types: dict[str, str], reserved: list[str]) -> dict:
+    """An event table's property columns after an append saw `types`: new keys get columns, and a
+    type that no longer fits every value widens (its view casts the stored values; nothing is rebuilt)."""
+    merged = {
+        key: [column, widen({type_, types[key]}) if key in types else type_]
+        for key, (column, type_) in existing.items()
+    }
+    new_keys = [key for key in types if key not in merged]
+    names = column_names_for(new_keys, set(reserved) | {column for column, _ in merged.values()})
+    merged.update({key: [names[key], types[key]] for key in sorted(new_keys)})
+    return merged
+
+
 class _Sync(ApplySteps):
     def __init__(self, *, cursor, environment: Environment, run: SyncRun, progress: Progress) -> None:
         self.cursor = cursor
@@ -153,13 +166,15 @@ class _Sync(ApplySteps):
         tables, problems = environment_event_tables(self.environment.id)
         for problem in problems:
             self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
-        # all_events missing, or built before it became a view: build everything again.
-        all_events_view = self._all_events_kind(self.cursor) == "v"
+        # A warehouse missing, or built before its event tables and all_events were views: build it all again.
+        layout_current = (
+            self._relkind(self.cursor, "pageviews") == "v" and self._relkind(self.cursor, "all_events") == "v"
+        )
         built = {table.key: table for table in BuiltTable.objects.filter(environment=self.environment)}
         full = (
             self.run.kind == SyncKind.FULL
             or state.events_xmin is None
-            or not all_events_view
+            or not layout_current
             or USERS_KEY not in built
             or SESSIONS_KEY not in built
         )
@@ -197,28 +212,35 @@ class _Sync(ApplySteps):
         b.user_migrations()
         checkpoint("before-swap")
         self.progress.begin("swapping in new tables")
+        locks = ExclusiveLocks()
 
         def swap(cursor):
             cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
             _ensure_kept_tables(cursor, self.schema)
+            # Everything the run replaces: the views (all_events first), then the tables (users,
+            # sessions, user_migrations, and event tables from before they were views), then
+            # the stored rows under the views.
+            views = sorted(self._relations_in(cursor, self.schema, "v"), key=lambda name: name != "all_events")
             replaced = [name for name in self._tables_in(cursor, self.schema) if name not in KEPT_TABLE_NAMES]
-            kind = self._all_events_kind(cursor)
-            lock_tables_exclusively(cursor, self.schema, (["all_events"] if kind == "v" else []) + replaced)
-            self._drop_all_events(cursor, kind)
+            stored = self._tables_in(cursor, b.data)
+            locks.take(
+                cursor,
+                [(self.schema, name) for name in views + replaced] + [(b.data, name) for name in stored],
+            )
+            self._drop_views(cursor, views)
             for name in replaced:
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(name)))
+            for schema in (b.data, legacy_all_events_schema(self.environment.id)):
+                cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            for name in ("users", "sessions", "user_migrations"):
+                self._move_in(cursor, name)
+            # What is left in the build schema are the event tables' stored rows: it becomes the data schema.
             cursor.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(legacy_all_events_schema(self.environment.id))
-                )
+                sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(b.build), sql.Identifier(b.data))
             )
-            for name in self._tables_in(cursor, b.build):
-                cursor.execute(
-                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
-                        sql.Identifier(b.build, name), sql.Identifier(self.schema)
-                    )
-                )
-            cursor.execute(q.all_events_view(self.schema, [table.table_name for table in tables]))
+            for table in tables:
+                self._create_view(cursor, table, results[table.key].columns)
+            cursor.execute(q.all_events_view(self.schema, b.data, [table.table_name for table in tables]))
             checkpoint("mid-swap")
             BuiltTable.objects.filter(environment=self.environment).delete()
             self._save_built(USERS_KEY, "users", "users", "", users, is_event_table=False)
@@ -256,21 +278,19 @@ class _Sync(ApplySteps):
         self.progress.begin("resolving identity merges")
         b.merge_map(since=since, until=self.until)
         self.progress.finish_step()
-        added_columns: dict[str, list] = {table.key: [] for table in appends}
-        merged_columns: dict[str, dict] = {table.key: built[table.key].columns for table in appends}
+        columns: dict[str, dict] = {table.key: built[table.key].columns for table in appends}
+        # Tables whose view changes shape: a new property key adds a column, a value that no longer
+        # fits its column widens it. Their stored rows stay as they are (the view casts the values).
+        reshaped: set[str] = set()
         # Nothing new (a quiet environment's scheduled run, or one that only applies an edit): no pass.
         appending = bool(appends) and b.any_events(since=since, until=self.until)
         if appending:
             inferred = b.event_parts(appends, parent="_inc", since=since, until=self.until).types
-            for table in list(appends):
-                types = inferred.get(table.number, {})
-                merged, added, widened = _reconcile_columns(built[table.key].columns, types, table.builtin_columns)
-                if widened:  # a value no longer fits its column: rebuild so every row gets the wider type
-                    appends.remove(table)
-                    rebuild.append(table)
-                    renames.pop(built[table.key].table_name, None)
-                else:
-                    added_columns[table.key], merged_columns[table.key] = added, merged
+            for table in appends:
+                merged = _merge_view_columns(columns[table.key], inferred.get(table.number, {}), table.builtin_columns)
+                if merged != columns[table.key]:
+                    columns[table.key] = merged
+                    reshaped.add(table.key)
         # Changed users and sessions, staged side by side with the rebuild's pass if there is one.
         side = {
             "users": lambda x: self._stage_changed(
@@ -289,54 +309,80 @@ class _Sync(ApplySteps):
             side = {name: work(b) for name, work in side.items()}
         users_rebuilt, users_merged, users_added = side["users"]
         sessions_rebuilt, sessions_merged, sessions_added = side["sessions"]
+        columns.update({table.key: results[table.key].columns for table in rebuild})
         checkpoint("before-swap")
         self.progress.begin("applying changes")
+        locks = ExclusiveLocks()
 
         def apply(cursor):
             inserted: dict[str, int] = {}
-            exclusive = {table.table_name for table in drops}
-            exclusive |= {built[t.key].table_name for t in rebuild if t.key in built} | set(renames)
-            exclusive |= {t.table_name for t in appends if added_columns[t.key]}
-            # all_events is a view over the event tables: re-created when the set of tables changes.
-            recreate_view = bool(drops or rebuild or renames)
-            if users_rebuilt or users_added:
-                exclusive.add("users")
-            if sessions_rebuilt or sessions_added:
-                exclusive.add("sessions")
-            tables_held = sorted(exclusive & set(self._tables_in(cursor, self.schema)))
-            lock_tables_exclusively(cursor, self.schema, (["all_events"] if recreate_view else []) + tables_held)
-            if recreate_view:  # an incremental run only starts where all_events is a view
-                self._drop_all_events(cursor, "v")
+            renamed_from = {new: old for old, new in renames.items()}
+            # all_events is a view over the stored rows: re-created when the set of tables changes.
+            recreate_all_events = bool(drops or rebuild or renames)
+            # Views to drop, under their current names; every view reads `sessions`, so all of
+            # them go (and come back) when a wider session property replaces that table.
+            if sessions_rebuilt:
+                old_views = [built[t.key].table_name for t in tables if t.key in built] + [t.table_name for t in drops]
+            else:
+                old_views = [t.table_name for t in drops]
+                old_views += [built[t.key].table_name for t in rebuild if t.key in built]
+                old_views += [
+                    built[t.key].table_name for t in appends if t.key in reshaped or t.table_name in renamed_from
+                ]
+            new_views = {t.key for t in tables} if sessions_rebuilt else {t.key for t in rebuild} | reshaped
+            new_views |= {t.key for t in appends if t.table_name in renamed_from}
+            present = set(self._relations_in(cursor, self.schema, "v"))
+            views_held = sorted({name for name in old_views if name in present})
+            stored_held = {t.table_name for t in drops} | {built[t.key].table_name for t in rebuild if t.key in built}
+            stored_held = sorted((stored_held | set(renames)) & set(self._tables_in(cursor, b.data)))
+            tables_held = [
+                name
+                for name, held in (
+                    ("users", users_rebuilt or users_added),
+                    ("sessions", sessions_rebuilt or sessions_added),
+                )
+                if held
+            ]
+            locks.take(
+                cursor,
+                [(self.schema, "all_events")] * recreate_all_events
+                + [(self.schema, name) for name in views_held]
+                + [(b.data, name) for name in stored_held]
+                + [(self.schema, name) for name in tables_held],
+            )
+            if recreate_all_events:
+                self._drop_views(cursor, ["all_events"])
+            self._drop_views(cursor, views_held)
+            for name in [t.table_name for t in drops] + [built[t.key].table_name for t in rebuild if t.key in built]:
+                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.stored(name)))
             for table in drops:
-                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(table.table_name)))
                 self.run.tables[table.table_name] = {"rows": 0, "ms": 0, "action": "dropped"}
-            for table in rebuild:
-                if table.key in built:
-                    cursor.execute(
-                        sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(built[table.key].table_name))
-                    )
             self._rename(cursor, renames)
             checkpoint("mid-swap")
             for table in rebuild:
-                self._move_in(cursor, table.table_name)
+                cursor.execute(
+                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                        sql.Identifier(b.build, table.table_name), sql.Identifier(b.data)
+                    )
+                )
                 inserted[table.table_name] = results[table.key].rows
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
-            renamed_from = {new: old for old, new in renames.items()}
             for table in appends:
-                rows = 0
-                if appending:
-                    rows = self._append(cursor, table, added_columns[table.key], merged_columns[table.key])
+                rows = self._append(cursor, table) if appending else 0
                 inserted[table.table_name] = rows
                 entry = {"rows": rows, "ms": 0, "action": "appended"}
                 if table.table_name in renamed_from:
                     entry.update(action="renamed", renamed_from=renamed_from[table.table_name])
                 self.run.tables[table.table_name] = entry
-            if recreate_view:
-                cursor.execute(q.all_events_view(self.schema, [table.table_name for table in tables]))
             inserted["all_events"] = sum(inserted.values())
             self._apply_merges(cursor, [t.table_name for t in appends])
-            self._apply_sessions(cursor, [t.table_name for t in appends], sessions_rebuilt, sessions_added)
+            self._apply_sessions(cursor, sessions_rebuilt, sessions_added)
             self._apply_users(cursor, users_rebuilt, users_added)
+            for table in tables:
+                if table.key in new_views:
+                    self._create_view(cursor, table, columns[table.key])
+            if recreate_all_events:
+                cursor.execute(q.all_events_view(self.schema, b.data, [table.table_name for table in tables]))
             for table in drops:
                 table.delete()
             for table in rebuild:
@@ -347,7 +393,7 @@ class _Sync(ApplySteps):
                 BuiltTable.objects.filter(environment=self.environment, key=table.key).update(
                     table_name=table.table_name,
                     label=table.label,
-                    columns=merged_columns[table.key],
+                    columns=columns[table.key],
                     row_count=built[table.key].row_count + inserted[table.table_name],
                     built_at=timezone.now(),
                 )
@@ -355,8 +401,8 @@ class _Sync(ApplySteps):
                 (USERS_KEY, users_rebuilt, users_merged),
                 (SESSIONS_KEY, sessions_rebuilt, sessions_merged),
             ):
-                columns = rebuilt.columns if rebuilt else merged
-                BuiltTable.objects.filter(environment=self.environment, key=key).update(columns=columns)
+                columns_now = rebuilt.columns if rebuilt else merged
+                BuiltTable.objects.filter(environment=self.environment, key=key).update(columns=columns_now)
             self._finish(cursor, state, inserted, full=False)
 
         atomic_with_lock_retry(

@@ -26,7 +26,8 @@ PRIVATE_SCHEMA_PREFIX = "_hs_"
 
 
 def sync_private_schema(kind: str, environment_id: int) -> str:
-    """The sync's private schema of one environment: "work" (staging) or "build" (finished tables)."""
+    """The sync's private schema of one environment: "work" (staging), "build" (finished tables) or
+    "data" (the stored rows of the event tables whose views the warehouse schema shows)."""
     return f"{PRIVATE_SCHEMA_PREFIX}sync_{kind}_{environment_id}"
 
 
@@ -35,8 +36,8 @@ def legacy_all_events_schema(environment_id: int) -> str:
     return f"{PRIVATE_SCHEMA_PREFIX}all_events_{environment_id}"
 
 
-EVENT_BUILTIN_COLUMNS = [name for name, _, _ in EVENT_COLUMNS]
-PAGEVIEW_BUILTIN_COLUMNS = [name for name, _, _ in PAGEVIEW_COLUMNS]
+EVENT_BUILTIN_COLUMNS = [name for name, _ in EVENT_COLUMNS]
+PAGEVIEW_BUILTIN_COLUMNS = [name for name, _ in PAGEVIEW_COLUMNS]
 SESSION_BUILTIN_COLUMNS = [name for name, _ in SESSION_COLUMNS]
 USER_BUILTIN_COLUMNS = [name for name, _ in USER_COLUMNS]
 

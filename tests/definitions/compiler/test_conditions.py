@@ -321,10 +321,54 @@ def test_anchored_regexes_get_their_literal_prefix(pattern, prefix):
     assert regex_literal_prefix(pattern) == prefix
 
 
-def test_a_regex_with_a_literal_prefix_is_checked_behind_starts_with_and_matches_the_same(events):
-    predicate, _ = compile_definition(clicks({"type": "href", "op": "regex", "value": "^/sign"}), prefix="t_")
+def compiled(pattern: str) -> str:
+    predicate, params = compile_definition(clicks({"type": "href", "op": "regex", "value": pattern}), prefix="t_")
     connection.ensure_connection()
-    assert "starts_with(" in predicate.as_string(connection.connection)
-    for pattern, expected in [("^/sign", {"cta"}), ("^/signup\\?plan=pro$", {"cta"}), ("^/pri", {"link"})]:
+    with connection.cursor() as cursor:
+        return cursor.mogrify(predicate.as_string(connection.connection), params).decode()
+
+
+def test_a_regex_with_a_literal_prefix_is_checked_behind_like_and_matches_the_same(events):
+    assert "LIKE '/sign%' AND" in compiled("^/sign(up)?") and "~" in compiled("^/sign(up)?")
+    for pattern, expected in [("^/sign(up)?", {"cta"}), ("^/signup\\?plan=pro$", {"cta"}), ("^/pri.*", {"link"})]:
         assert matching(events, clicks({"type": "href", "op": "regex", "value": pattern})) == expected
     assert matching(events, prop("plan", "regex", "^pr")) == {"cta", "signup"}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "sql_test"),
+    [
+        ("^/sign", "LIKE '/sign%'"),
+        ("plan=pro", "strpos("),
+        ("=pro$", "LIKE '%=pro'"),
+        ("^/pricing$", "= '/pricing'"),
+        ("^/a_b%", "LIKE '/a\\_b\\%%'"),  # LIKE's own wildcards are escaped
+    ],
+)
+def test_a_regex_of_plain_text_is_a_string_test_without_the_regex(db, pattern, sql_test):
+    assert sql_test in compiled(pattern) and "~" not in compiled(pattern)
+
+
+def test_plain_text_regexes_match_exactly_what_postgresql_regexes_match(environment):
+    """The string tests against PostgreSQL's own `~`, on values that trip up LIKE and anchors."""
+    values = ["/a_b%", "/aXb%", "/a_b%/x", "x/a_b%", "/a_b", "", "/pricing", "/pricing/", "a\nb", "50%_off"]
+    for index, href in enumerate(values):
+        RawEvent.objects.create(
+            environment=environment,
+            event_id=f"v{index}",
+            user_id=1,
+            session_id=1,
+            time=NOW,
+            received_at=NOW,
+            type="click",
+            target_href=href,
+        )
+    for pattern in ["^/a_b%", "/a_b%", "/a_b%$", "^/a_b%$", "^", "$", "^$", "_", "%", "^/pricing", "ing$", "50%_"]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT event_id FROM raw_events WHERE environment_id = %s AND target_href ~ %s ORDER BY 1",
+                [environment.id, pattern],
+            )
+            expected = {row[0] for row in cursor.fetchall()}
+        assert "~" not in compiled(pattern), pattern
+        assert matching(environment, clicks({"type": "href", "op": "regex", "value": pattern})) == expected, pattern

@@ -105,7 +105,9 @@ def test_property_types_widen_and_names_follow_the_rules(raw, sync_env, set_spec
     ]
     # Incremental: a later value that no longer fits widens the column; nothing is discarded.
     raw.event("custom", user_id=7, event_name="x", properties={"count": "many", "new one": 1})
-    sync(sync_env)
+    run = sync(sync_env)
+    # The stored rows keep their jsonb: only the table's view changes (the run appends, no rebuild).
+    assert run.tables["custom_all"] == {"rows": 1, "ms": 0, "action": "appended"}
     types = column_types(schema, "custom_all")
     assert types["count"] == "text" and types["new_one"] == "bigint"
     assert [r["count"] for r in rows(f"SELECT count FROM {schema}.custom_all ORDER BY event_id")] == [
@@ -244,4 +246,10 @@ def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(
     assert {name: side_by_side[name] for name in expected} == expected
     settings.SYNC_PARALLELISM = 1
     sync(sync_env, full=True)
+    assert tables() == side_by_side
+    # A rebuilt definition's own pass (one table, its declared types first) is split the same way.
+    settings.SYNC_PARALLELISM = 2
+    set_specs(sync_env.id, [{**SIGNUP, "version": "2", "event_types": ["click", "custom"]}, PRICING])
+    run = sync(sync_env)
+    assert run.tables["signed_up"]["action"] == "rebuilt"
     assert tables() == side_by_side

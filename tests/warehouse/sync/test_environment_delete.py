@@ -27,10 +27,15 @@ def test_admin_delete_drops_schemas_role_raw_partition_and_staged_files(raw, syn
     loaded = csv_stage(environment=sync_env, fileobj=io.BytesIO(b"a\n1\n"), filename="plans.csv")
     csv_load(upload=loaded, table_name="plans")
     staged = csv_stage(environment=sync_env, fileobj=io.BytesIO(b"b\n2\n"), filename="later.csv")
-    schemas = [sync_env.warehouse_schema, uploads_schema_name(sync_env), f"_hs_sync_work_{sync_env.id}"]
+    schemas = [
+        sync_env.warehouse_schema,
+        uploads_schema_name(sync_env),
+        f"_hs_sync_data_{sync_env.id}",  # the event tables' stored rows
+        f"_hs_sync_work_{sync_env.id}",
+    ]
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {schemas[-1]}")  # what a killed sync leaves behind
-    assert len(rows("SELECT 1 FROM pg_namespace WHERE nspname = ANY(%s)", [schemas])) == 3
+    assert len(rows("SELECT 1 FROM pg_namespace WHERE nspname = ANY(%s)", [schemas])) == 4
     relations = [raw_events_partition(sync_env.id), f"heapsite_staging.{staged.staging_table}"]
     assert all(rows("SELECT to_regclass(%s) IS NOT NULL AS t", [name]) == [{"t": True}] for name in relations)
 

@@ -164,3 +164,53 @@ def test_requests_coalesce_and_concurrent_workers_serialise(raw, sync_env, sync_
     assert count(sync_env.warehouse_schema) == 4
     job = sync_queue.fetch_job(SyncRun.objects.get(pk=first.pk).rq_job_id)
     assert job.meta["run_id"] == first.pk and job.meta["progress"] == 1.0
+
+
+def test_a_table_busy_in_one_attempt_is_waited_for_first_in_the_next(raw, sync_env, settings, caplog):
+    """Autovacuum works on the tables the last full sync made: the swap waits for the busy one
+    instead of failing on it attempt after attempt (here a SHARE UPDATE EXCLUSIVE lock, autovacuum's)."""
+    settings.SYNC_LOCK_TIMEOUT_MS = 5000
+    raw.session(1, 3)
+    seed(raw, 2)
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    holder = psycopg2.connect(**connection.get_connection_params())
+    with holder.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {schema}.users IN SHARE UPDATE EXCLUSIVE MODE")
+    timer = threading.Timer(1.0, lambda: (holder.commit(), holder.close()))
+    timer.start()
+    caplog.set_level("INFO", logger="warehouse.sync.locking")
+    try:
+        run = sync(sync_env, full=True)
+    finally:
+        timer.join()
+    assert run.status == "succeeded" and count(schema) == 2
+    assert len([r for r in caplog.records if "retrying" in r.getMessage()]) == 1
+
+
+def test_the_swap_cancels_autovacuum_workers_only(sync_env):
+    """Before locking, the swap cancels autovacuum workers on its tables (where it may); never a reader."""
+    from warehouse.sync.locking import _cancel_autovacuum_on
+
+    schema = sync_env.warehouse_schema
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        cursor.execute(f"CREATE TABLE {schema}.users (user_id bigint)")
+    reader = psycopg2.connect(**connection.get_connection_params())
+    finished = []
+
+    def read():
+        with reader.cursor() as cursor:
+            cursor.execute(f"SELECT count(*), pg_sleep(1.5) FROM {schema}.users")  # noqa: S608
+            finished.append(cursor.fetchone()[0])
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        with connection.cursor() as cursor:
+            _cancel_autovacuum_on(cursor, [(schema, "users")])
+    finally:
+        thread.join(timeout=10)
+        reader.close()
+    assert finished == [0]  # the reader's query was not cancelled

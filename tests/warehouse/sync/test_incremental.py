@@ -8,7 +8,7 @@ from warehouse.identity import user_id_for_identity
 from warehouse.models import RawSession, RawUser
 from warehouse.services import sync_run_foreground
 
-from .conftest import T0, rows, settle
+from .conftest import T0, column_types, rows, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,3 +136,24 @@ def test_only_changes_the_warehouse_shows_mark_a_session_for_the_next_sync(raw, 
     before = rows("SELECT xact_id::text AS x FROM raw_users WHERE id = %s", [raw_user.pk])[0]["x"]
     RawUser.objects.filter(pk=raw_user.pk).update(properties={"plan": "pro"})
     assert int(rows("SELECT xact_id::text AS x FROM raw_users WHERE id = %s", [raw_user.pk])[0]["x"]) > int(before)
+
+
+def test_a_wider_session_property_replaces_sessions_and_every_view_reads_the_new_table(raw, sync_env, set_specs):
+    set_specs(
+        sync_env.id,
+        [{"key": "t:c", "table_name": "clicked", "predicate": "e.type = 'click'", "event_types": ["click"]}],
+    )
+    raw.session(1, 7, browser="Firefox", properties={"visits": 1})
+    view = raw.event("pageview", user_id=7)
+    click = raw.event("click", user_id=7)
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    raw.session(2, 7, browser="Chrome", properties={"visits": "many"})  # no longer fits bigint
+    later = raw.event("click", user_id=7, session_id=2)
+    sync(sync_env)
+    assert column_types(schema, "sessions")["visits"] == "text"  # sessions was rebuilt
+    assert rows(f"SELECT event_id, browser FROM {schema}.pageviews") == [{"event_id": view.id, "browser": "Firefox"}]
+    assert rows(f"SELECT event_id, browser FROM {schema}.clicked ORDER BY 1") == [
+        {"event_id": click.id, "browser": "Firefox"},
+        {"event_id": later.id, "browser": "Chrome"},
+    ]

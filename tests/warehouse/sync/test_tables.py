@@ -136,14 +136,63 @@ def test_all_events_is_a_view_the_sql_role_reads_and_plans_by_table(raw, sync_en
         sql_role_drop(sync_env)
 
 
-def test_an_all_events_table_from_before_the_view_is_replaced_by_a_full_sync(raw, sync_env):
-    """Upgrading: a partitioned all_events (and its partitions' schema) makes the next run a full one."""
+def test_event_tables_are_views_over_stored_rows_the_sql_role_reads_only_through_them(raw, sync_env, set_specs):
+    """Each event table is a view: session columns joined from `sessions`, properties cast from the
+    stored jsonb; its stored rows live in the sync's private data schema, which analysts cannot read."""
+    import psycopg2
+
+    from warehouse.roles import sql_role_connect_kwargs, sql_role_drop, sql_role_ensure
+
+    set_specs(
+        sync_env.id,
+        [{"key": "t:c", "table_name": "clicked", "predicate": "e.type = 'click'", "event_types": ["click"]}],
+    )
+    raw.session(1, 5, browser="Firefox")
+    raw.event("pageview", user_id=5)
+    click = raw.event("click", user_id=5, target_text="Buy", properties={"plan": "pro"})
+    role = sql_role_ensure(sync_env)
+    try:
+        run = sync(sync_env)
+        assert run.status == "succeeded", run.traceback
+        schema, data = sync_env.warehouse_schema, f"_hs_sync_data_{sync_env.id}"
+        kinds = rows(
+            "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname IN (%s, %s) AND c.relname IN ('pageviews', 'clicked') ORDER BY 1, 2",
+            [schema, data],
+        )
+        assert [(k["nspname"], k["relname"], k["relkind"]) for k in kinds] == [
+            (data, "clicked", "r"),
+            (data, "pageviews", "r"),
+            (schema, "clicked", "v"),
+            (schema, "pageviews", "v"),
+        ]
+        with psycopg2.connect(**sql_role_connect_kwargs(role)) as analyst, analyst.cursor() as cursor:
+            cursor.execute(f"SELECT event_id, browser, target_text, plan FROM {schema}.clicked")  # noqa: S608
+            assert cursor.fetchall() == [(click.id, "Firefox", "Buy", "pro")]
+            # A count reads no session: the join to sessions (unique session_id) is planned away.
+            cursor.execute(f"EXPLAIN SELECT count(*) FROM {schema}.pageviews")  # noqa: S608
+            assert "sessions" not in "\n".join(line for (line,) in cursor.fetchall())
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute(f"EXPLAIN SELECT * FROM {schema}.clicked WHERE user_id = 5")  # noqa: S608
+            assert "clicked_user_id" in "\n".join(line for (line,) in cursor.fetchall())
+            cursor.execute("RESET enable_seqscan")
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute(f"SELECT * FROM {data}.clicked")  # noqa: S608
+    finally:
+        sql_role_drop(sync_env)
+
+
+def test_event_tables_from_before_the_views_are_replaced_by_a_full_sync(raw, sync_env):
+    """Upgrading: physical event tables in the schema (and a partitioned all_events before them)
+    make the next run a full one, which leaves only views and the built-in tables."""
     raw.session(1, 5)
     first = raw.event("pageview", user_id=5)
     sync(sync_env)
     schema, legacy = sync_env.warehouse_schema, f"_hs_all_events_{sync_env.id}"
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP VIEW {schema}.all_events")
+    with connection.cursor() as cursor:  # the layout of 2026-12-03: tables, and all_events partitioned
+        cursor.execute(f"DROP VIEW {schema}.all_events, {schema}.pageviews")
+        cursor.execute(f"DROP SCHEMA _hs_sync_data_{sync_env.id} CASCADE")
+        cursor.execute(f"CREATE TABLE {schema}.pageviews (event_id bigint, user_id bigint, time timestamptz)")
         cursor.execute(
             f"CREATE TABLE {schema}.all_events (event_id bigint, user_id bigint, session_id bigint,"
             " time timestamptz, event_table_name text) PARTITION BY LIST (event_table_name)"
@@ -152,9 +201,27 @@ def test_an_all_events_table_from_before_the_view_is_replaced_by_a_full_sync(raw
         cursor.execute(f"CREATE TABLE {legacy}.pageviews PARTITION OF {schema}.all_events FOR VALUES IN ('pageviews')")
     second = raw.event("pageview", user_id=5)
     run = sync(sync_env)
-    assert "pageviews" in run.tables and run.tables["pageviews"]["action"] == "built"  # a full build
+    assert run.tables["pageviews"]["action"] == "built"  # a full build
     assert rows(f"SELECT event_id FROM {schema}.all_events ORDER BY 1") == [
         {"event_id": first.id},
         {"event_id": second.id},
     ]
+    assert rows(f"SELECT event_id FROM {schema}.pageviews ORDER BY 1") == [
+        {"event_id": first.id},
+        {"event_id": second.id},
+    ]
     assert rows("SELECT nspname FROM pg_namespace WHERE nspname = %s", [legacy]) == []
+    relations = rows(
+        "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v') ORDER BY 1",
+        [schema],
+    )
+    assert [(r["relname"], r["relkind"]) for r in relations] == [
+        ("_sync_history", "r"),
+        ("_sync_info", "r"),
+        ("all_events", "v"),
+        ("pageviews", "v"),
+        ("sessions", "r"),
+        ("user_migrations", "r"),
+        ("users", "r"),
+    ]
