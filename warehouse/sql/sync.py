@@ -88,6 +88,13 @@ _ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]
 PROPERTY_TYPES = ("boolean", "bigint", "double precision", "timestamptz", "text")
 
 
+# Every table the sync creates starts with autovacuum off: autovacuum would otherwise vacuum and
+# analyze the staged rows while the build still detaches, indexes and analyzes them (each such
+# collision holds the build up until PostgreSQL cancels the worker, deadlock_timeout later). The
+# swap turns it back on for what it publishes (the stored rows, users, sessions, user_migrations).
+NO_AUTOVACUUM = sql.SQL(" WITH (autovacuum_enabled = false)")
+
+
 def _identifier_list(names) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(name) for name in names)
 
@@ -142,7 +149,7 @@ def merge_map(stage: str) -> sql.Composed:
     `changed` is true when any merge on the chain was written at or after %(since)s (null: all).
     """
     return sql.SQL(
-        "CREATE UNLOGGED TABLE {table} AS "
+        "CREATE UNLOGGED TABLE {table}{no_autovacuum} AS "
         "WITH RECURSIVE chain AS ("
         "  SELECT m.from_user_id, m.to_user_id, m.time, 1 AS depth,"
         "    (%(since)s::xid8 IS NULL OR m.xact_id >= %(since)s::xid8) AS changed"
@@ -157,7 +164,7 @@ def merge_map(stage: str) -> sql.Composed:
         ") "
         "SELECT DISTINCT ON (from_user_id) from_user_id, to_user_id, time, changed "
         "FROM chain ORDER BY from_user_id, depth DESC"
-    ).format(table=sql.Identifier(stage, "_merge_map"))
+    ).format(table=sql.Identifier(stage, "_merge_map"), no_autovacuum=NO_AUTOVACUUM)
 
 
 def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: bool) -> list[sql.Composed]:
@@ -173,11 +180,12 @@ def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: b
     ]
     for number in table_numbers:
         statements.append(
-            sql.SQL("CREATE {}TABLE {} PARTITION OF {} FOR VALUES IN ({})").format(
+            sql.SQL("CREATE {}TABLE {} PARTITION OF {} FOR VALUES IN ({}){}").format(
                 sql.SQL("" if logged else "UNLOGGED "),
                 sql.Identifier(stage, f"{parent}{number}"),
                 sql.Identifier(stage, parent),
                 sql.Literal(number),
+                NO_AUTOVACUUM,
             )
         )
     return statements
@@ -308,14 +316,19 @@ def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
             "   UNION SELECT to_user_id FROM {mm} WHERE changed)"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
     source = sql.SQL(
-        "CREATE UNLOGGED TABLE {src} AS "
+        "CREATE UNLOGGED TABLE {src}{no_autovacuum} AS "
         "SELECT coalesce(m.to_user_id, u.user_id) AS uid, m.to_user_id IS NULL AS is_self, m.time AS merged_at,"
         "  u.identity, u.joindate, u.last_modified, u.properties"
         " FROM raw_users u LEFT JOIN {mm} m ON m.from_user_id = u.user_id"
         " WHERE u.environment_id = %(environment_id)s{affected}"
-    ).format(src=sql.Identifier(stage, "_users_src"), mm=sql.Identifier(stage, "_merge_map"), affected=affected)
+    ).format(
+        src=sql.Identifier(stage, "_users_src"),
+        mm=sql.Identifier(stage, "_merge_map"),
+        affected=affected,
+        no_autovacuum=NO_AUTOVACUUM,
+    )
     users = sql.SQL(
-        "CREATE UNLOGGED TABLE {users} AS "
+        "CREATE UNLOGGED TABLE {users}{no_autovacuum} AS "
         "WITH props AS ("
         "  SELECT src.uid,"
         "    jsonb_object_agg(kv.key, kv.value ORDER BY src.is_self, src.merged_at NULLS LAST) AS properties"
@@ -329,7 +342,9 @@ def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
         "    min(src.joindate) AS joindate, max(src.last_modified) AS last_modified"
         "  FROM {src} src GROUP BY src.uid) a "
         "LEFT JOIN props ON props.uid = a.user_id"
-    ).format(users=sql.Identifier(stage, "_users"), src=sql.Identifier(stage, "_users_src"))
+    ).format(
+        users=sql.Identifier(stage, "_users"), src=sql.Identifier(stage, "_users_src"), no_autovacuum=NO_AUTOVACUUM
+    )
     return [source, sql.SQL("ANALYZE {}").format(sql.Identifier(stage, "_users_src")), users]
 
 
@@ -342,11 +357,12 @@ def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
             " AND (s.xact_id >= %(since)s::xid8 OR s.user_id IN (SELECT from_user_id FROM {mm} WHERE changed))"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
     return sql.SQL(
-        "CREATE UNLOGGED TABLE {sessions} AS SELECT {select}, s.properties "
+        "CREATE UNLOGGED TABLE {sessions}{no_autovacuum} AS SELECT {select}, s.properties "
         "FROM raw_sessions s LEFT JOIN {mm} m ON m.from_user_id = s.user_id "
         "WHERE s.environment_id = %(environment_id)s{changed}"
     ).format(
         sessions=sql.Identifier(stage, "_sessions"),
+        no_autovacuum=NO_AUTOVACUUM,
         select=sql.SQL(", ").join(
             sql.SQL("{} AS {}").format(sql.SQL(expr), sql.Identifier(name))
             for expr, (name, _) in zip(select, SESSION_COLUMNS, strict=True)

@@ -45,12 +45,23 @@ class ApplySteps:
         return row[0] if row else None
 
     def _move_in(self, cursor, name: str) -> None:
+        """Replace schema.<name> (users, sessions, user_migrations) with the one the run built."""
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(name)))
         cursor.execute(
             sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
                 sql.Identifier(self.builder.build, name), sql.Identifier(self.schema)
             )
         )
+        autovacuum_on(cursor, self.ident(name))
+
+    def _move_in_stored(self, cursor, name: str) -> None:
+        """Move an event table's rebuilt stored rows into the data schema (the old ones are gone)."""
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                sql.Identifier(self.builder.build, name), sql.Identifier(self.builder.data)
+            )
+        )
+        autovacuum_on(cursor, self.stored(name))
 
     def _drop_views(self, cursor, names) -> None:
         for name in names:
@@ -159,6 +170,11 @@ class ApplySteps:
         columns = BuiltTable.objects.get(environment=self.environment, key=USERS_KEY).columns
         columns.update({key: [column, type_] for key, column, type_ in added})
         self._insert_typed(cursor, "users", USER_BUILTIN_COLUMNS, columns, "_users")
+
+
+def autovacuum_on(cursor, table: sql.Identifier) -> None:
+    """Let autovacuum at a table the sync built (built with it off: q.NO_AUTOVACUUM)."""
+    cursor.execute(sql.SQL("ALTER TABLE {} RESET (autovacuum_enabled)").format(table))
 
 
 def _rename_tables(cursor, schema: str, renames: dict[str, str]) -> None:

@@ -178,7 +178,9 @@ class Builder:
         """CREATE build.<name> AS the built-in columns plus typed property columns of work.<source>, ANALYZEd."""
         properties = [(key, column, type_) for key, (column, type_) in columns.items()]
         select = q.typed_select(builtin, properties, sql.Identifier(self.work, source))
-        rows = self.execute(sql.SQL("CREATE TABLE {} AS ").format(sql.Identifier(self.build, name)) + select)
+        rows = self.execute(
+            sql.SQL("CREATE TABLE {}{} AS ").format(sql.Identifier(self.build, name), q.NO_AUTOVACUUM) + select
+        )
         if unique:
             self.execute(q.create_index(self.build, name, unique, unique=True))
         for column in indexes:
@@ -346,8 +348,8 @@ class Builder:
 
     def user_migrations(self) -> int:
         rows = self.execute(
-            sql.SQL("CREATE TABLE {} AS SELECT from_user_id, to_user_id, time FROM {}").format(
-                sql.Identifier(self.build, "user_migrations"), sql.Identifier(self.work, "_merge_map")
+            sql.SQL("CREATE TABLE {}{} AS SELECT from_user_id, to_user_id, time FROM {}").format(
+                sql.Identifier(self.build, "user_migrations"), q.NO_AUTOVACUUM, sql.Identifier(self.work, "_merge_map")
             )
         )
         self.execute(q.create_index(self.build, "user_migrations", "to_user_id"))

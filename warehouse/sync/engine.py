@@ -28,7 +28,7 @@ from warehouse.models import (
 from warehouse.roles import sql_role_grant_schema
 from warehouse.sources.services import sources_grant
 from warehouse.sql import sync as q
-from warehouse.sync.apply import ApplySteps
+from warehouse.sync.apply import ApplySteps, autovacuum_on
 from warehouse.sync.build import Builder, BuiltResult, column_names_for, widen
 from warehouse.sync.locking import ExclusiveLocks, atomic_with_lock_retry, environment_lock
 from warehouse.sync.progress import Progress, checkpoint
@@ -239,6 +239,7 @@ class _Sync(ApplySteps):
                 sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(b.build), sql.Identifier(b.data))
             )
             for table in tables:
+                autovacuum_on(cursor, self.stored(table.table_name))
                 self._create_view(cursor, table, results[table.key].columns)
             cursor.execute(q.all_events_view(self.schema, b.data, [table.table_name for table in tables]))
             checkpoint("mid-swap")
@@ -319,30 +320,19 @@ class _Sync(ApplySteps):
             renamed_from = {new: old for old, new in renames.items()}
             # all_events is a view over the stored rows: re-created when the set of tables changes.
             recreate_all_events = bool(drops or rebuild or renames)
-            # Views to drop, under their current names; every view reads `sessions`, so all of
-            # them go (and come back) when a wider session property replaces that table.
+            # The views this run (re)creates: those of rebuilt and renamed tables and of tables whose
+            # columns changed, or all of them when a wider session property replaces `sessions`
+            # (every view reads it). Their current ones go first, under their current names.
+            recreated = {t.key for t in rebuild} | reshaped | {t.key for t in appends if t.table_name in renamed_from}
             if sessions_rebuilt:
-                old_views = [built[t.key].table_name for t in tables if t.key in built] + [t.table_name for t in drops]
-            else:
-                old_views = [t.table_name for t in drops]
-                old_views += [built[t.key].table_name for t in rebuild if t.key in built]
-                old_views += [
-                    built[t.key].table_name for t in appends if t.key in reshaped or t.table_name in renamed_from
-                ]
-            new_views = {t.key for t in tables} if sessions_rebuilt else {t.key for t in rebuild} | reshaped
-            new_views |= {t.key for t in appends if t.table_name in renamed_from}
-            present = set(self._relations_in(cursor, self.schema, "v"))
-            views_held = sorted({name for name in old_views if name in present})
-            stored_held = {t.table_name for t in drops} | {built[t.key].table_name for t in rebuild if t.key in built}
-            stored_held = sorted((stored_held | set(renames)) & set(self._tables_in(cursor, b.data)))
-            tables_held = [
-                name
-                for name, held in (
-                    ("users", users_rebuilt or users_added),
-                    ("sessions", sessions_rebuilt or sessions_added),
-                )
-                if held
-            ]
+                recreated = {t.key for t in tables}
+            old_views = [t.table_name for t in drops]
+            old_views += [built[t.key].table_name for t in tables if t.key in recreated and t.key in built]
+            views_held = sorted(set(old_views) & set(self._relations_in(cursor, self.schema, "v")))
+            replaced = [t.table_name for t in drops] + [built[t.key].table_name for t in rebuild if t.key in built]
+            stored_held = sorted(set(replaced + list(renames)) & set(self._tables_in(cursor, b.data)))
+            tables_held = ["users"] * bool(users_rebuilt or users_added)
+            tables_held += ["sessions"] * bool(sessions_rebuilt or sessions_added)
             locks.take(
                 cursor,
                 [(self.schema, "all_events")] * recreate_all_events
@@ -353,18 +343,14 @@ class _Sync(ApplySteps):
             if recreate_all_events:
                 self._drop_views(cursor, ["all_events"])
             self._drop_views(cursor, views_held)
-            for name in [t.table_name for t in drops] + [built[t.key].table_name for t in rebuild if t.key in built]:
+            for name in replaced:
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.stored(name)))
             for table in drops:
                 self.run.tables[table.table_name] = {"rows": 0, "ms": 0, "action": "dropped"}
             self._rename(cursor, renames)
             checkpoint("mid-swap")
             for table in rebuild:
-                cursor.execute(
-                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
-                        sql.Identifier(b.build, table.table_name), sql.Identifier(b.data)
-                    )
-                )
+                self._move_in_stored(cursor, table.table_name)
                 inserted[table.table_name] = results[table.key].rows
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
             for table in appends:
@@ -379,7 +365,7 @@ class _Sync(ApplySteps):
             self._apply_sessions(cursor, sessions_rebuilt, sessions_added)
             self._apply_users(cursor, users_rebuilt, users_added)
             for table in tables:
-                if table.key in new_views:
+                if table.key in recreated:
                     self._create_view(cursor, table, columns[table.key])
             if recreate_all_events:
                 cursor.execute(q.all_events_view(self.schema, b.data, [table.table_name for table in tables]))

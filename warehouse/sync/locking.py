@@ -59,54 +59,68 @@ def atomic_with_lock_retry(work, *, lock_timeout_ms: int, attempts: int, on_retr
 
 
 class ExclusiveLocks:
-    """ACCESS EXCLUSIVE on a swap's relations, never waiting while holding one; one per swap, across its attempts.
+    """ACCESS EXCLUSIVE on a swap's relations, never waiting for a reader while holding one; one per
+    swap, across its attempts.
 
     The first lock waits (up to lock_timeout) for readers to finish; the others use NOWAIT, and a
-    reader still holding one makes the whole attempt roll back and retry a moment later (so a swap
-    cannot deadlock with readers, nor queue them behind a lock it waits for while holding others).
-    Views go first: locking a view locks the relations it reads, in the order its readers do.
+    reader still holding one makes the whole attempt roll back and retry a moment later, taking that
+    relation first (so a swap cannot deadlock with readers, nor queue them behind a lock it waits for
+    while holding others). Views go first: locking a view locks the relations it reads, in the order
+    its readers do.
 
-    Autovacuum is the other holder: after a full sync it analyzes and vacuums every new table, and
-    the next swap replaces them. The relation that was busy is taken first in the next attempt, so
-    the attempt waits for it instead of failing again (PostgreSQL cancels an autovacuum worker that
-    blocks a waiting lock after deadlock_timeout). Where the app's role may signal autovacuum workers
-    (a superuser, or pg_signal_autovacuum_worker on PostgreSQL 18), the swap cancels those working
-    on its relations before locking: their work is on tables it is about to replace.
+    Autovacuum is the other holder: after a full sync it analyzes and vacuums every new table, one
+    after the other, and the next swap replaces them. A relation held by autovacuum workers only is
+    waited for on the spot: a worker never waits for the swap's locks (it skips tables it cannot
+    lock), so waiting cannot deadlock, and PostgreSQL cancels a worker that blocks a waiting lock
+    after deadlock_timeout. Where the app's role may signal autovacuum workers (a superuser, or
+    pg_signal_autovacuum_worker on PostgreSQL 18), the swap cancels the worker at once instead: its
+    work is on a table the swap is about to replace.
     """
 
     def __init__(self) -> None:
         self.busy: tuple[str, str] | None = None
 
     def take(self, cursor, relations: list[tuple[str, str]]) -> None:
-        """Lock the (schema, name) relations, in the order given (the one busy last time first)."""
+        """Lock the (schema, name) relations, in the order given (the one a reader held last time first)."""
         relations = list(dict.fromkeys(relations))
         if self.busy in relations:
             relations.remove(self.busy)
             relations.insert(0, self.busy)
-        if not relations:
-            return
-        _cancel_autovacuum_on(cursor, relations)
         for position, relation in enumerate(relations):
+            lock = sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(*relation))
             try:
-                cursor.execute(
-                    sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE{}").format(
-                        sql.Identifier(*relation), sql.SQL("" if position == 0 else " NOWAIT")
-                    )
-                )
+                with transaction.atomic():  # a savepoint: a refused NOWAIT leaves the swap's transaction usable
+                    cursor.execute(lock + sql.SQL(" NOWAIT"))
+                continue
             except OperationalError as error:
-                if isinstance(error.__cause__, errors.LockNotAvailable):
-                    self.busy = relation
-                raise
+                if not isinstance(error.__cause__, errors.LockNotAvailable):
+                    raise
+                refused = error
+            only_autovacuum = _only_autovacuum_holds(cursor, relation)
+            if position > 0 and not only_autovacuum:
+                self.busy = relation
+                raise refused
+            cursor.execute(lock)  # up to lock_timeout
 
 
-def _cancel_autovacuum_on(cursor, relations: list[tuple[str, str]]) -> None:
-    """Cancel the autovacuum workers holding locks on these relations, if this role may (else nothing)."""
+def _only_autovacuum_holds(cursor, relation: tuple[str, str]) -> bool:
+    """Whether the locks others hold on the relation are autovacuum workers' only; cancels those
+    workers when this role may (see ExclusiveLocks)."""
     cursor.execute(
-        "SELECT count(pg_cancel_backend(a.pid)) FROM pg_stat_activity a"
-        " WHERE a.backend_type = 'autovacuum worker' AND a.datname = current_database()"
-        " AND ((SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR EXISTS ("
+        "SELECT coalesce(bool_and(a.backend_type = 'autovacuum worker'), true),"
+        " ((SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR EXISTS ("
         "   SELECT FROM pg_roles r WHERE r.rolname = 'pg_signal_autovacuum_worker' AND pg_has_role(r.oid, 'MEMBER')))"
-        " AND EXISTS (SELECT FROM pg_locks l WHERE l.pid = a.pid AND l.relation IN ("
-        "   SELECT to_regclass(format('%%I.%%I', s, n)) FROM unnest(%s::text[], %s::text[]) AS r(s, n)))",
-        [[schema for schema, _ in relations], [name for _, name in relations]],
+        " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.relation = to_regclass(format('%%I.%%I', %s::text, %s::text)) AND l.granted"
+        " AND l.pid <> pg_backend_pid()",
+        list(relation),
     )
+    only_autovacuum, may_signal = cursor.fetchone()
+    if only_autovacuum and may_signal:
+        cursor.execute(
+            "SELECT pg_cancel_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.relation = to_regclass(format('%%I.%%I', %s::text, %s::text)) AND l.granted"
+            " AND a.backend_type = 'autovacuum worker'",
+            list(relation),
+        )
+    return only_autovacuum

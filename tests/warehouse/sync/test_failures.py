@@ -189,13 +189,14 @@ def test_a_table_busy_in_one_attempt_is_waited_for_first_in_the_next(raw, sync_e
 
 
 def test_the_swap_cancels_autovacuum_workers_only(sync_env):
-    """Before locking, the swap cancels autovacuum workers on its tables (where it may); never a reader."""
-    from warehouse.sync.locking import _cancel_autovacuum_on
+    """A relation held by a reader is not taken as autovacuum's, and the reader is never cancelled."""
+    from warehouse.sync.locking import _only_autovacuum_holds
 
     schema = sync_env.warehouse_schema
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         cursor.execute(f"CREATE TABLE {schema}.users (user_id bigint)")
+        assert _only_autovacuum_holds(cursor, (schema, "users"))  # nobody holds it
     reader = psycopg2.connect(**connection.get_connection_params())
     finished = []
 
@@ -209,7 +210,7 @@ def test_the_swap_cancels_autovacuum_workers_only(sync_env):
     try:
         time.sleep(0.5)
         with connection.cursor() as cursor:
-            _cancel_autovacuum_on(cursor, [(schema, "users")])
+            assert not _only_autovacuum_holds(cursor, (schema, "users"))
     finally:
         thread.join(timeout=10)
         reader.close()

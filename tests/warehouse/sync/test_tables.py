@@ -211,6 +211,15 @@ def test_event_tables_from_before_the_views_are_replaced_by_a_full_sync(raw, syn
         {"event_id": second.id},
     ]
     assert rows("SELECT nspname FROM pg_namespace WHERE nspname = %s", [legacy]) == []
+    # Built with autovacuum off (so it cannot get in the build's way), published with it on again.
+    options = rows(
+        "SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname IN (%s, %s) AND c.relkind = 'r' AND c.relname NOT LIKE '\\_sync%%' ORDER BY 1",
+        [schema, f"_hs_sync_data_{sync_env.id}"],
+    )
+    assert options == [
+        {"relname": name, "reloptions": None} for name in ["pageviews", "sessions", "user_migrations", "users"]
+    ]
     relations = rows(
         "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v') ORDER BY 1",
