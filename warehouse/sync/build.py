@@ -254,12 +254,13 @@ class Builder:
         """(rows, {property key: type}) of the partition the pass filled for table `number`.
 
         Read back rather than returned by the pass (RETURNING): a second, narrow read of the rows
-        costs a fraction of what returning every row did (22% of a full pass, bench/RESULTS.md).
+        costs a fraction of what returning every row did (22% of a full pass, bench/RESULTS.md). The
+        property types take a second read, of the partitions that have rows with properties only.
         """
         partition = sql.Identifier(self.work, f"{parent}{number}")
-        self.cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(partition))
-        rows = self.cursor.fetchone()[0]
-        return rows, self.infer(self.work, f"{parent}{number}") if rows else {}
+        self.cursor.execute(sql.SQL("SELECT count(*), count(properties) FROM {}").format(partition))
+        rows, with_properties = self.cursor.fetchone()
+        return rows, self.infer(self.work, f"{parent}{number}") if with_properties else {}
 
     def pass_parts(self, count: int) -> list[dict]:
         """How `count` statements side by side share the pass over all history: fill_parts() arguments.

@@ -253,3 +253,35 @@ def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(
     run = sync(sync_env)
     assert run.tables["signed_up"]["action"] == "rebuilt"
     assert tables() == side_by_side
+
+
+def test_property_types_at_the_edges_of_each_type(raw, sync_env, set_specs):
+    """Integers of up to 18 digits are bigint, 19 or a decimal point double precision; a date-time
+    string is timestamptz only with a zone, and only when PostgreSQL parses it."""
+    set_specs(sync_env.id, [{"key": "d:9", "table_name": "custom_all", "predicate": "e.type = 'custom'"}])
+    raw.session(1, 7)
+    edges = {
+        "digits18": 999999999999999999,
+        "digits19": 1000000000000000000,
+        "negative": -12,
+        "point_zero": 1.0,
+        "zoned": "2026-01-02T03:04:05.123456+05:30",
+        "short_zone": "2026-01-02 03:04+05",
+        "no_zone": "2026-01-02T03:04:05",
+        "not_a_day": "2026-13-45T03:04:05Z",
+        "dashed_text": "2026-is-a-year-of-change",
+    }
+    raw.event("custom", user_id=7, event_name="x", properties=edges)
+    sync(sync_env)
+    types = {key: column_types(sync_env.warehouse_schema, "custom_all")[key] for key in edges}
+    assert types == {
+        "digits18": "bigint",
+        "digits19": "double precision",
+        "negative": "bigint",
+        "point_zero": "double precision",
+        "zoned": "timestamp with time zone",
+        "short_zone": "timestamp with time zone",
+        "no_zone": "text",
+        "not_a_day": "text",
+        "dashed_text": "text",
+    }
