@@ -257,8 +257,8 @@ def fill_parts(
         "e.id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query, e.hash, e.title,"
         " e.target_href, e.target_text, nullif(e.properties, '{}'::jsonb) AS properties"
     )
-    # The upper bound is checked last, on matching events only: xact_id is the raw row's last
-    # column, and a condition on it would make the scan take apart every row up to its end.
+    # The upper bound is checked on matching events only: xact_id is the raw row's last column,
+    # and a condition on it in a one-table pass's scan would take apart every row up to its end.
     until = sql.SQL("e.xact_id < %(until)s::xid8")
     if len(predicates) == 1:
         # One table (a rebuilt definition): its event types first, in a scan of their own, so the

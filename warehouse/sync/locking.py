@@ -104,23 +104,24 @@ class ExclusiveLocks:
 
 
 def _only_autovacuum_holds(cursor, relation: tuple[str, str]) -> bool:
-    """Whether the locks others hold on the relation are autovacuum workers' only; cancels those
-    workers when this role may (see ExclusiveLocks)."""
+    """Whether every lock other sessions hold on the relation (and, for a view, on the relations it
+    reads, which locking it locks too) is an autovacuum worker's; cancels those workers when this
+    role may (see ExclusiveLocks)."""
     cursor.execute(
-        "SELECT coalesce(bool_and(a.backend_type = 'autovacuum worker'), true),"
-        " ((SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR EXISTS ("
-        "   SELECT FROM pg_roles r WHERE r.rolname = 'pg_signal_autovacuum_worker' AND pg_has_role(r.oid, 'MEMBER')))"
-        " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-        " WHERE l.relation = to_regclass(format('%%I.%%I', %s::text, %s::text)) AND l.granted"
-        " AND l.pid <> pg_backend_pid()",
+        "WITH target AS (SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) AS oid),"
+        " locked AS (SELECT oid FROM target UNION SELECT d.refobjid FROM target t"
+        "   JOIN pg_rewrite r ON r.ev_class = t.oid JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass"
+        "   AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass),"
+        " holders AS (SELECT DISTINCT a.pid, a.backend_type FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        "   WHERE l.relation IN (SELECT oid FROM locked) AND l.granted AND l.pid <> pg_backend_pid())"
+        " SELECT coalesce(bool_and(backend_type = 'autovacuum worker'), true),"
+        "   ((SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR EXISTS (SELECT FROM pg_roles r"
+        "     WHERE r.rolname = 'pg_signal_autovacuum_worker' AND pg_has_role(r.oid, 'MEMBER'))),"
+        "   array_agg(pid) FILTER (WHERE backend_type = 'autovacuum worker')"
+        " FROM holders",
         list(relation),
     )
-    only_autovacuum, may_signal = cursor.fetchone()
-    if only_autovacuum and may_signal:
-        cursor.execute(
-            "SELECT pg_cancel_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-            " WHERE l.relation = to_regclass(format('%%I.%%I', %s::text, %s::text)) AND l.granted"
-            " AND a.backend_type = 'autovacuum worker'",
-            list(relation),
-        )
+    only_autovacuum, may_signal, workers = cursor.fetchone()
+    if only_autovacuum and may_signal and workers:
+        cursor.execute("SELECT pg_cancel_backend(pid) FROM unnest(%s::int[]) AS pid", [workers])
     return only_autovacuum

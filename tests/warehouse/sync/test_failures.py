@@ -188,21 +188,22 @@ def test_a_table_busy_in_one_attempt_is_waited_for_first_in_the_next(raw, sync_e
     assert len([r for r in caplog.records if "retrying" in r.getMessage()]) == 1
 
 
-def test_the_swap_cancels_autovacuum_workers_only(sync_env):
-    """A relation held by a reader is not taken as autovacuum's, and the reader is never cancelled."""
+def test_the_swap_cancels_autovacuum_workers_only(raw, sync_env):
+    """A relation a reader holds, or a view over one, is not taken for autovacuum's; readers are never cancelled."""
     from warehouse.sync.locking import _only_autovacuum_holds
 
+    raw.session(1, 3)
+    seed(raw, 2)
+    sync(sync_env)
     schema = sync_env.warehouse_schema
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        cursor.execute(f"CREATE TABLE {schema}.users (user_id bigint)")
-        assert _only_autovacuum_holds(cursor, (schema, "users"))  # nobody holds it
+        assert _only_autovacuum_holds(cursor, (schema, "pageviews"))  # nobody holds it
     reader = psycopg2.connect(**connection.get_connection_params())
     finished = []
 
     def read():
         with reader.cursor() as cursor:
-            cursor.execute(f"SELECT count(*), pg_sleep(1.5) FROM {schema}.users")  # noqa: S608
+            cursor.execute(f"SELECT count(*), pg_sleep(1.5) FROM {schema}.sessions")  # noqa: S608
             finished.append(cursor.fetchone()[0])
 
     thread = threading.Thread(target=read)
@@ -210,8 +211,10 @@ def test_the_swap_cancels_autovacuum_workers_only(sync_env):
     try:
         time.sleep(0.5)
         with connection.cursor() as cursor:
-            assert not _only_autovacuum_holds(cursor, (schema, "users"))
+            assert not _only_autovacuum_holds(cursor, (schema, "sessions"))
+            assert not _only_autovacuum_holds(cursor, (schema, "pageviews"))  # a view that reads sessions
+            assert _only_autovacuum_holds(cursor, (schema, "users"))
     finally:
         thread.join(timeout=10)
         reader.close()
-    assert finished == [0]  # the reader's query was not cancelled
+    assert finished == [1]  # the reader's query was not cancelled
