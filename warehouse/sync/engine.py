@@ -375,14 +375,12 @@ class _Sync(ApplySteps):
                 result = results[table.key]
                 BuiltTable.objects.filter(environment=self.environment, key=table.key).delete()
                 self._save_built(table.key, table.table_name, table.label, table.version, result)
-            for table in appends:
-                BuiltTable.objects.filter(environment=self.environment, key=table.key).update(
-                    table_name=table.table_name,
-                    label=table.label,
-                    columns=columns[table.key],
-                    row_count=built[table.key].row_count + inserted[table.table_name],
-                    built_at=timezone.now(),
-                )
+            appended = [built[table.key] for table in appends]
+            for table, row in zip(appends, appended, strict=True):
+                row.table_name, row.label, row.columns = table.table_name, table.label, columns[table.key]
+                row.row_count += inserted[table.table_name]
+                row.built_at = timezone.now()
+            BuiltTable.objects.bulk_update(appended, ["table_name", "label", "columns", "row_count", "built_at"])
             for key, rebuilt, merged in (
                 (USERS_KEY, users_rebuilt, users_merged),
                 (SESSIONS_KEY, sessions_rebuilt, sessions_merged),
@@ -434,11 +432,12 @@ class _Sync(ApplySteps):
             )
         ) + ["all_events"]
         cursor.execute(sql.SQL("DELETE FROM {}").format(info))
-        for name in names:
-            cursor.execute(
-                sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s)").format(info),
-                [name, self.run.started_at, now, self.snapshot_time, inserted.get(name, 0)],
-            )
+        cursor.execute(
+            sql.SQL("INSERT INTO {} SELECT n, %s, %s, %s, r FROM unnest(%s::text[], %s::bigint[]) AS t(n, r)").format(
+                info
+            ),
+            [self.run.started_at, now, self.snapshot_time, names, [inserted.get(name, 0) for name in names]],
+        )
         next_at = None
         if not state.paused:
             next_at = now + timedelta(seconds=state.interval_seconds)

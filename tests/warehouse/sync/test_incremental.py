@@ -157,3 +157,17 @@ def test_a_wider_session_property_replaces_sessions_and_every_view_reads_the_new
         {"event_id": click.id, "browser": "Firefox"},
         {"event_id": later.id, "browser": "Chrome"},
     ]
+
+
+def test_a_merge_alone_moves_the_merged_users_sessions(raw, sync_env):
+    """A session that did not change itself is re-read when its user is merged into another."""
+    raw.session(5, 31)
+    raw.session(6, 32)
+    raw.event("pageview", user_id=31, session_id=5)
+    sync(sync_env)
+    raw.merge(31, BOB)
+    sync(sync_env)
+    assert rows(f"SELECT session_id, user_id FROM {sync_env.warehouse_schema}.sessions ORDER BY 1") == [
+        {"session_id": 5, "user_id": BOB},
+        {"session_id": 6, "user_id": 32},
+    ]
