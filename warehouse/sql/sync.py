@@ -36,9 +36,13 @@ PROPAGATED_SESSION_COLUMNS = [
     column for column in SESSION_COLUMNS if column[0] not in {"session_id", "user_id", "time"}
 ]
 
-# What an event table stores, per row: (name, type, expression over the pass's matched raw event e
-# and merge map m). Session columns are not stored: the table's view joins them from `sessions`.
+# What an event table stores, per row, in its physical order: (name, type, expression over the
+# pass's matched raw event e and merge map m). Session columns are not stored: the table's view
+# joins them from `sessions`. `properties` first: reading which rows have any (Builder.survey)
+# takes apart no other column.
 STORED_EVENT_COLUMNS: list[tuple[str, str, str]] = [
+    # NULL when the event has none (the pass's matched rows carry nullif(properties, '{}')).
+    ("properties", "jsonb", "e.properties"),
     ("event_id", "bigint", "e.id"),
     ("user_id", "bigint", "coalesce(m.to_user_id, e.user_id)"),
     ("session_id", "bigint", "e.session_id"),
@@ -51,8 +55,6 @@ STORED_EVENT_COLUMNS: list[tuple[str, str, str]] = [
     ("title", "text", "e.title"),
     ("href", "text", "e.target_href"),
     ("target_text", "text", "e.target_text"),
-    # NULL when the event has none (the pass's matched rows carry nullif(properties, '{}')).
-    ("properties", "jsonb", "e.properties"),
 ]
 # The contract's columns of `pageviews` and of a defined event's table (DESIGN.md §4), in order:
 # (name, expression over its stored row e and the warehouse sessions s), as its view selects them.
@@ -173,10 +175,10 @@ def merge_map(stage: str) -> sql.Composed:
 
 def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: bool) -> list[sql.Composed]:
     """DDL of stage.<parent>, LIST-partitioned by table number: one partition <parent><n> per event table."""
-    # properties first: reading which rows have any (Builder.survey) takes apart no other column.
-    stored = sorted(STORED_EVENT_COLUMNS, key=lambda column: column[0] != "properties")
     columns = [sql.SQL("tbl int")]
-    columns += [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_, _ in stored]
+    columns += [
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_, _ in STORED_EVENT_COLUMNS
+    ]
     statements = [
         sql.SQL("CREATE TABLE {} ({}) PARTITION BY LIST (tbl)").format(
             sql.Identifier(stage, parent), sql.SQL(", ").join(columns)
@@ -227,6 +229,13 @@ def _matched_tables(predicates: list[tuple[int, sql.Composable, tuple[str, ...]]
     return sql.SQL("CASE e.type {} ELSE {} END").format(sql.SQL(" ").join(branches), array(untyped))
 
 
+# The raw event columns the pass reads (what STORED_EVENT_COLUMNS' expressions refer to as e).
+_MATCHED_COLUMNS = sql.SQL(
+    "e.id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query, e.hash, e.title,"
+    " e.target_href, e.target_text, nullif(e.properties, '{}'::jsonb) AS properties"
+)
+
+
 def fill_parts(
     stage: str,
     parent: str,
@@ -243,8 +252,6 @@ def fill_parts(
     [%(since)s, %(until)s) are read (no lower bound for a rebuild); with `blocks` (first, next
     first or None), only those stored in that range of the partition's blocks (Builder.pass_parts).
     """
-    select = sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in STORED_EVENT_COLUMNS)
-    source = sql.Identifier(partition)
     where = [sql.SQL("true")]
     if lower_bound:  # new events only: a range of the (environment_id, xact_id) index
         where.append(sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id >= %(since)s::xid8"))
@@ -253,36 +260,15 @@ def fill_parts(
         where.append(sql.SQL("e.ctid >= {}::tid").format(sql.Literal(f"({first},0)")))
         if end is not None:
             where.append(sql.SQL("e.ctid < {}::tid").format(sql.Literal(f"({end},0)")))
-    columns = sql.SQL(
-        "e.id, e.user_id, e.session_id, e.time, e.type, e.domain, e.path, e.query, e.hash, e.title,"
-        " e.target_href, e.target_text, nullif(e.properties, '{}'::jsonb) AS properties"
+    matched = sql.SQL(
+        "SELECT * FROM (SELECT {columns}, e.xact_id, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
+        " e WHERE cardinality(e.tables) > 0 AND e.xact_id < %(until)s::xid8"
+    ).format(
+        columns=_MATCHED_COLUMNS,
+        tables=_matched_tables(predicates),
+        source=sql.Identifier(partition),
+        where=sql.SQL(" AND ").join(where),
     )
-    # The upper bound is checked on matching events only: xact_id is the raw row's last column,
-    # and a condition on it in a one-table pass's scan would take apart every row up to its end.
-    until = sql.SQL("e.xact_id < %(until)s::xid8")
-    if len(predicates) == 1:
-        # One table (a rebuilt definition): its event types first, in a scan of their own, so the
-        # rows of other types are read no further than their type; then its predicate; no table arrays.
-        number, predicate, types = predicates[0]
-        tables = sql.Literal(number)
-        if types:
-            where.append(sql.SQL("e.type IN ({})").format(sql.SQL(", ").join(sql.Literal(t) for t in types)))
-        matched = sql.SQL(
-            "SELECT {columns} FROM (SELECT * FROM (SELECT * FROM {source} e WHERE {where} OFFSET 0) e"
-            " WHERE {predicate} OFFSET 0) e WHERE {until}"
-        ).format(columns=columns, source=source, where=sql.SQL(" AND ").join(where), predicate=predicate, until=until)
-    else:
-        tables = sql.SQL("unnest(e.tables)")
-        matched = sql.SQL(
-            "SELECT * FROM (SELECT {columns}, e.xact_id, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
-            " e WHERE cardinality(e.tables) > 0 AND {until}"
-        ).format(
-            columns=columns,
-            tables=_matched_tables(predicates),
-            source=source,
-            where=sql.SQL(" AND ").join(where),
-            until=until,
-        )
     return sql.SQL(
         # The inner OFFSET 0 is a planner fence: the predicates are evaluated exactly once per raw
         # event and never folded into the join (the planner picks bad plans once there are dozens
@@ -292,14 +278,48 @@ def fill_parts(
         # function scan). A bulk pass: hash join always (a range condition makes the planner
         # expect a few hundred events and probe the merge map's index once per event).
         "SET LOCAL enable_nestloop = off; "
-        "INSERT INTO {parts} ({names}) SELECT {tables}, {select} FROM ({matched}) e "
+        "INSERT INTO {parts} ({names}) SELECT unnest(e.tables), {select} FROM ({matched}) e "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id"
     ).format(
         parts=sql.Identifier(stage, parent),
         names=sql.SQL(", ").join(sql.Identifier(name) for name in ["tbl", *STORED_NAMES]),
-        select=select,
-        tables=tables,
+        select=sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in STORED_EVENT_COLUMNS),
         matched=matched,
+        merge_map=sql.Identifier(stage, "_merge_map"),
+    )
+
+
+def rebuild_table(
+    stage: str, build: str, table: str, predicate: sql.Composable, types: tuple[str, ...], *, partition: str
+) -> sql.Composed:
+    """One table's stored rows from all history, as build.<table>: a `CREATE TABLE AS` filtering the raw events.
+
+    For a rebuilt definition. One statement that PostgreSQL itself may run in parallel (its
+    workers share the scan block by block and evaluate the predicate, the join included; the
+    leader writes, by the bulk path of CREATE TABLE AS): measured faster than the partitioned
+    pass's block ranges on two connections (bench/RESULTS.md, 2026-12-05). Events with xact_id
+    below %(until)s, of the declared `types` (any when empty), matching `predicate`.
+    """
+    where = sql.SQL("e.xact_id < %(until)s::xid8 AND ({})").format(predicate)
+    if types:
+        where = sql.SQL("e.type IN ({}) AND ").format(sql.SQL(", ").join(sql.Literal(t) for t in types)) + where
+    return sql.SQL(
+        "SET LOCAL enable_nestloop = off; "
+        "CREATE TABLE {table} ({names}){no_autovacuum} AS SELECT {select} "
+        "FROM (SELECT {columns} FROM {source} e WHERE {where}) e "
+        "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id"
+    ).format(
+        table=sql.Identifier(build, table),
+        names=sql.SQL(", ").join(sql.Identifier(name) for name in STORED_NAMES),
+        no_autovacuum=NO_AUTOVACUUM,
+        # Cast to the stored types (raw `type` is a varchar), as the partitions of the pass declare them.
+        select=sql.SQL(", ").join(
+            sql.SQL("({})::{}").format(sql.SQL(expression), sql.SQL(type_))
+            for _, type_, expression in STORED_EVENT_COLUMNS
+        ),
+        columns=_MATCHED_COLUMNS,
+        source=sql.Identifier(partition),
+        where=where,
         merge_map=sql.Identifier(stage, "_merge_map"),
     )
 

@@ -75,6 +75,7 @@ class Staged:
     rows: dict[int, int]  # {table number: rows in its partition}
     types: dict[int, dict[str, str]]  # {table number: {property key: type}} (keys seen only)
     side: dict  # {name: result} of the work run alongside the pass
+    partitioned: bool = True  # rows in partitions of work._parts (else already build.<table name>)
 
 
 class Builder:
@@ -203,28 +204,45 @@ class Builder:
         """One pass over the raw events filling one partition per table (predicates all evaluated together).
 
         Partitions of `_parts` are logged: each becomes a finished table's stored rows (detached,
-        never copied); `_inc` partitions only feed appends. `alongside`:
-        {name: work(builder)} independent of the pass (users, sessions), run side by side with its
-        parts on the build connections; their results are returned by name, with each table's
-        rows and property types, read from its partition once the pass is done (Builder.survey).
+        never copied); `_inc` partitions only feed appends. One table from all history (a rebuilt
+        definition) is built by a statement of its own instead, straight into the build schema
+        (q.rebuild_table). `alongside`: {name: work(builder)} independent of the pass (users,
+        sessions), run side by side with it on the build connections; their results are returned
+        by name, with each table's rows and property types, read from what the pass wrote once
+        it is done (Builder.survey).
         """
-        numbers = [table.number for table in tables]
-        for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
-            self.execute(statement)
         params = {"environment_id": self.environment_id, "since": since, "until": until}
         for table in tables:
             params.update(table.params)
-        self.progress.begin("matching raw events")
-        predicates = [(table.number, table.predicate, table.event_types) for table in tables]
         partition = raw_events_partition(self.environment_id)
-        if since is not None:  # new events only: one statement over the (environment, xact_id) index
-            parts = [q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True)]
-        else:  # all history: in parts, one statement per part, side by side
-            count = self.connections.size * _PARTS_PER_CONNECTION if self.connections.size > 1 else 1
+        rebuilt_alone = since is None and len(tables) == 1
+        if rebuilt_alone:
+            table = tables[0]
+            workers = sql.SQL("SET LOCAL max_parallel_workers_per_gather = {}; ").format(
+                sql.Literal(max(0, self.connections.size - 1))
+            )
             parts = [
-                q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=False, **part)
-                for part in self.pass_parts(count)
+                workers
+                + q.rebuild_table(
+                    self.work, self.build, table.table_name, table.predicate, table.event_types, partition=partition
+                )
             ]
+            written = {table.number: (self.build, table.table_name)}
+        else:
+            numbers = [table.number for table in tables]
+            for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
+                self.execute(statement)
+            predicates = [(table.number, table.predicate, table.event_types) for table in tables]
+            if since is not None:  # new events only: one statement over the (environment, xact_id) index
+                parts = [q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True)]
+            else:  # all history: in parts, one statement per part, side by side
+                count = self.connections.size * _PARTS_PER_CONNECTION if self.connections.size > 1 else 1
+                parts = [
+                    q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=False, **part)
+                    for part in self.pass_parts(count)
+                ]
+            written = {number: (self.work, f"{parent}{number}") for number in numbers}
+        self.progress.begin("matching raw events")
         # The short side tasks first: the parts' uneven ends then overlap nothing else.
         jobs = [("side", name) for name in alongside or {}] + [("part", statement) for statement in parts]
 
@@ -235,11 +253,12 @@ class Builder:
                 return alongside[what](builder)
             return builder.execute(what, params)
 
-        staged = Staged(rows={}, types={}, side={})
+        staged = Staged(rows={}, types={}, side={}, partitioned=not rebuilt_alone)
         for (kind, what), result in self.connections.map(run, jobs):
             if kind == "side":
                 staged.side[what] = result
-        for number, (rows, types) in self.connections.map(lambda cursor, n: self.on(cursor).survey(parent, n), numbers):
+        surveyed = self.connections.map(lambda cursor, item: self.on(cursor).survey(*item[1]), written.items())
+        for (number, _), (rows, types) in surveyed:
             staged.rows[number], staged.types[number] = rows, types
         self.progress.finish_step(0)
         logger.info(
@@ -250,17 +269,16 @@ class Builder:
         )
         return staged
 
-    def survey(self, parent: str, number: int) -> tuple[int, dict[str, str]]:
-        """(rows, {property key: type}) of the partition the pass filled for table `number`.
+    def survey(self, schema: str, table: str) -> tuple[int, dict[str, str]]:
+        """(rows, {property key: type}) of what the pass wrote for one table.
 
         Read back rather than returned by the pass (RETURNING): a second, narrow read of the rows
         costs a fraction of what returning every row did (22% of a full pass, bench/RESULTS.md). The
-        property types take a second read, of the partitions that have rows with properties only.
+        property types take a second read, of the tables that have rows with properties only.
         """
-        partition = sql.Identifier(self.work, f"{parent}{number}")
-        self.cursor.execute(sql.SQL("SELECT count(*), count(properties) FROM {}").format(partition))
+        self.cursor.execute(sql.SQL("SELECT count(*), count(properties) FROM {}").format(sql.Identifier(schema, table)))
         rows, with_properties = self.cursor.fetchone()
-        return rows, self.infer(self.work, f"{parent}{number}") if with_properties else {}
+        return rows, self.infer(schema, table) if with_properties else {}
 
     def pass_parts(self, count: int) -> list[dict]:
         """How `count` statements side by side share the pass over all history: fill_parts() arguments.
@@ -309,8 +327,9 @@ class Builder:
         sizes = dict(self.cursor.fetchall())
         ordered = sorted(tables, key=lambda table: -sizes.get(f"_parts{table.number}", 0))
         started = time.monotonic()
-        for table in ordered:
-            self.adopt_partition(f"_parts{table.number}", table)
+        if staged.partitioned:
+            for table in ordered:
+                self.adopt_partition(f"_parts{table.number}", table)
 
         def index(cursor, job) -> None:
             table, column = job
