@@ -247,7 +247,7 @@ def test_the_build_split_over_connections_gives_the_rows_of_a_single_connection(
     settings.SYNC_PARALLELISM = 1
     sync(sync_env, full=True)
     assert tables() == side_by_side
-    # A rebuilt definition's own pass (one table, its declared types first) is split the same way.
+    # A rebuilt definition's own statement (one table, its declared types first) gives the same rows.
     settings.SYNC_PARALLELISM = 2
     set_specs(sync_env.id, [{**SIGNUP, "version": "2", "event_types": ["click", "custom"]}, PRICING])
     run = sync(sync_env)
