@@ -313,10 +313,11 @@ class Builder:
         return [{"blocks": (start, end)} for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def event_tables(self, tables: list[EventTable], staged: Staged) -> dict[str, BuiltResult]:
-        """Finished event tables' stored rows in the build schema: the partitions of work._parts as the pass `staged` them.
+        """Finished event tables' stored rows in the build schema, from what the pass `staged`.
 
-        Each partition is detached and moved (a catalog change, no copy); then each index of each
-        table is built, as tasks side by side on self.connections, the largest tables first. The
+        Each partition of work._parts is detached and moved (a catalog change, no copy; a table
+        rebuilt alone is there already); then each index of each table is built, as tasks side by
+        side on self.connections, the largest tables first. The
         views over them, and all_events, are created by the apply transaction (docs/warehouse.md,
         "Event tables are views"). A result's `ms` is the time from the start to that table's last index.
         """
