@@ -290,25 +290,34 @@ def fill_parts(
 
 
 def rebuild_table(
-    stage: str, build: str, table: str, predicate: sql.Composable, types: tuple[str, ...], *, partition: str
+    stage: str,
+    build: str,
+    table: str,
+    predicate: sql.Composable,
+    types: tuple[str, ...],
+    *,
+    partition: str,
+    workers: int,
 ) -> sql.Composed:
     """One table's stored rows from all history, as build.<table>: a `CREATE TABLE AS` filtering the raw events.
 
     For a rebuilt definition. One statement that PostgreSQL itself may run in parallel (its
     workers share the scan block by block and evaluate the predicate, the join included; the
     leader writes, by the bulk path of CREATE TABLE AS): measured faster than the partitioned
-    pass's block ranges on two connections (bench/RESULTS.md, 2026-12-05). Events with xact_id
-    below %(until)s, of the declared `types` (any when empty), matching `predicate`.
+    pass's block ranges on two connections (bench/RESULTS.md, 2026-12-05), with up to `workers`
+    parallel workers. Events with xact_id below %(until)s, of the declared `types` (any when
+    empty), matching `predicate`.
     """
     where = sql.SQL("e.xact_id < %(until)s::xid8 AND ({})").format(predicate)
     if types:
         where = sql.SQL("e.type IN ({}) AND ").format(sql.SQL(", ").join(sql.Literal(t) for t in types)) + where
     return sql.SQL(
-        "SET LOCAL enable_nestloop = off; "
+        "SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = {workers}; "
         "CREATE TABLE {table} ({names}){no_autovacuum} AS SELECT {select} "
         "FROM (SELECT {columns} FROM {source} e WHERE {where}) e "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id"
     ).format(
+        workers=sql.Literal(workers),
         table=sql.Identifier(build, table),
         names=sql.SQL(", ").join(sql.Identifier(name) for name in STORED_NAMES),
         no_autovacuum=NO_AUTOVACUUM,

@@ -218,13 +218,17 @@ class Builder:
         rebuilt_alone = since is None and len(tables) == 1
         if rebuilt_alone:
             table = tables[0]
-            workers = sql.SQL("SET LOCAL max_parallel_workers_per_gather = {}; ").format(
-                sql.Literal(max(0, self.connections.size - 1))
-            )
+            # As many processes as the build has connections: this one and its parallel workers.
+            workers = max(0, self.connections.size - 1)
             parts = [
-                workers
-                + q.rebuild_table(
-                    self.work, self.build, table.table_name, table.predicate, table.event_types, partition=partition
+                q.rebuild_table(
+                    self.work,
+                    self.build,
+                    table.table_name,
+                    table.predicate,
+                    table.event_types,
+                    partition=partition,
+                    workers=workers,
                 )
             ]
             written = {table.number: (self.build, table.table_name)}

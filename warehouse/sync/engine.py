@@ -117,34 +117,19 @@ def _ensure_kept_tables(cursor, schema: str) -> None:
 
 
 def _reconcile_columns(existing: dict, types: dict[str, str], reserved: list[str]):
-    """Columns after adding `types` to a table: (merged mapping, added [(key, column, type)], needs rebuild)."""
-    merged = {key: list(value) for key, value in existing.items()}
-    new_keys = []
-    for key, type_ in types.items():
-        if key in merged:
-            if widen({merged[key][1], type_}) != merged[key][1]:
-                return merged, [], True
-        else:
-            new_keys.append(key)
-    taken = set(reserved) | {column for column, _ in merged.values()}
-    names = column_names_for(new_keys, taken)
-    added = [(key, names[key], types[key]) for key in sorted(new_keys)]
-    for key, column, type_ in added:
-        merged[key] = [column, type_]
-    return merged, added, False
-
-
-def _merge_view_columns(existing: dict, types: dict[str, str], reserved: list[str]) -> dict:
-    """An event table's property columns after an append saw `types`: new keys get columns, and a
-    type that no longer fits every value widens (its view casts the stored values; nothing is rebuilt)."""
+    """Property columns {key: [column, type]} after a run saw `types`: (merged mapping, added [(key,
+    column, type)], widened). New keys get columns; a type that no longer fits every value widens.
+    An event table's view just casts to the wider type; users and sessions are rebuilt."""
     merged = {
         key: [column, widen({type_, types[key]}) if key in types else type_]
         for key, (column, type_) in existing.items()
     }
+    widened = any(merged[key][1] != type_ for key, (_, type_) in existing.items())
     new_keys = [key for key in types if key not in merged]
     names = column_names_for(new_keys, set(reserved) | {column for column, _ in merged.values()})
-    merged.update({key: [names[key], types[key]] for key in sorted(new_keys)})
-    return merged
+    added = [(key, names[key], types[key]) for key in sorted(new_keys)]
+    merged.update({key: [column, type_] for key, column, type_ in added})
+    return merged, added, widened
 
 
 class _Sync(ApplySteps):
@@ -288,8 +273,9 @@ class _Sync(ApplySteps):
         if appending:
             inferred = b.event_parts(appends, parent="_inc", since=since, until=self.until).types
             for table in appends:
-                merged = _merge_view_columns(columns[table.key], inferred.get(table.number, {}), table.builtin_columns)
-                if merged != columns[table.key]:
+                types = inferred.get(table.number, {})
+                merged, added, widened = _reconcile_columns(columns[table.key], types, table.builtin_columns)
+                if added or widened:
                     columns[table.key] = merged
                     reshaped.add(table.key)
         # Changed users and sessions, staged side by side with the rebuild's pass if there is one.
