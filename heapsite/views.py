@@ -8,6 +8,7 @@ from heapsite.access import access_environment
 from heapsite.selectors import environment_stats
 from heapsite.services import environment_rotate_key
 from warehouse.models import Environment
+from warehouse.privacy.selectors import privacy_overview
 
 COLLECT_PATH = "/api/collect"
 
@@ -35,6 +36,7 @@ def environment_home(request, schema: str):
         "stats": stats,
         "snippet": _snippet(request, environment),
         "origin": request.build_absolute_uri("/").rstrip("/"),
+        "privacy": privacy_overview(environment=environment),
     }
     return render(request, "heapsite/environment.html", context)
 

@@ -318,6 +318,42 @@
 
   const hasIgnoreClass = (element) => Boolean(element.classList && element.classList.contains(ignoreClass()));
 
+  // Redaction markers (Heap's names, docs/snippet.md "Privacy"): they apply to the element and
+  // everything inside it.
+  const REDACT_TEXT = "data-heap-redact-text";
+  const REDACT_ATTRIBUTES = "data-heap-redact-attributes";
+
+  // The attribute names an element's own data-heap-redact-attributes lists; "*" (or an empty
+  // value) stands for every attribute but id and class. Null without the marker.
+  function ownRedactions(element) {
+    if (!element.hasAttribute(REDACT_ATTRIBUTES)) return null;
+    const names = element
+      .getAttribute(REDACT_ATTRIBUTES)
+      .split(",")
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean);
+    return names.length ? names : ["*"];
+  }
+
+  const isRedacted = (redactions, name) =>
+    redactions.has(name.toLowerCase()) || (redactions.has("*") && name !== "id" && name !== "class");
+
+  // Whether `name` of this element is redacted by its own marker or an ancestor's.
+  function attributeRedacted(element, name) {
+    for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
+      const own = ownRedactions(node);
+      if (own && isRedacted(new Set(own), name)) return true;
+    }
+    return false;
+  }
+
+  function textRedacted(element) {
+    for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
+      if (node.hasAttribute(REDACT_TEXT)) return true;
+    }
+    return false;
+  }
+
   // Anything inside an element with the opt-out class is never sent.
   function isIgnored(element) {
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
@@ -326,7 +362,8 @@
     return false;
   }
 
-  function describeElement(element) {
+  // `redactions`: the attribute names left out of this element (its own and its ancestors' markers).
+  function describeElement(element, redactions) {
     const entry = { tag: element.localName };
     const keep = (value) => {
       const capped = cap(value);
@@ -335,13 +372,15 @@
     };
     const ns = element.namespaceURI;
     if (ns && ns !== HTML_NS) entry.ns = NAMESPACES[ns] || ns;
-    if (element.hasAttribute("id")) entry.id = keep(element.getAttribute("id"));
+    if (element.hasAttribute("id") && !isRedacted(redactions, "id")) entry.id = keep(element.getAttribute("id"));
     // classList is already an ordered set; capping could make two tokens equal, hence the Set.
-    const classes = Array.from(new Set(Array.from(element.classList || [], keep)));
+    const classList = isRedacted(redactions, "class") ? [] : element.classList || [];
+    const classes = Array.from(new Set(Array.from(classList, keep)));
     if (classes.length) entry.classes = classes;
     const attrs = {};
     for (const { name, value } of Array.from(element.attributes)) {
       if (SKIPPED_ATTRS.has(name) || /^on/i.test(name) || name.length > MAX_VALUE) continue;
+      if (isRedacted(redactions, name)) continue;
       // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact),
       // or when it has no tokens at all: class="" still matches [class].
       if (name === "class" && classes.length && value === classes.join(" ")) continue;
@@ -357,11 +396,20 @@
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
       nodes.push(node);
     }
+    // Redaction markers apply downwards: each element's set holds its own and its ancestors' names.
+    const redactions = new Array(nodes.length);
+    let inherited = new Set();
+    for (let index = nodes.length - 1; index >= 0; index--) {
+      const own = ownRedactions(nodes[index]);
+      if (own) inherited = new Set([...inherited, ...own]);
+      redactions[index] = inherited;
+    }
     if (nodes.length > MAX_HIERARCHY) {
       // Absurdly deep pages keep the nearest ancestors, then <body> and <html> (docs/snippet.md).
       nodes.splice(MAX_HIERARCHY - 2, nodes.length - MAX_HIERARCHY);
+      redactions.splice(MAX_HIERARCHY - 2, redactions.length - MAX_HIERARCHY);
     }
-    return nodes.map(describeElement);
+    return nodes.map((node, index) => describeElement(node, redactions[index]));
   }
 
   // The server accepts only hierarchies of elements in this document (ending <body>, <html>).
@@ -382,7 +430,7 @@
       if (node.nodeType === Node.TEXT_NODE) {
         if (visible) parts.push(node.data);
       } else if (node.nodeType === Node.ELEMENT_NODE) {
-        if (TEXTLESS_TAGS.has(node.localName) || hasIgnoreClass(node)) continue;
+        if (TEXTLESS_TAGS.has(node.localName) || hasIgnoreClass(node) || node.hasAttribute(REDACT_TEXT)) continue;
         const style = window.getComputedStyle(node);
         if (style.display === "none") continue;
         const block = !style.display.startsWith("inline") && style.display !== "contents";
@@ -395,6 +443,7 @@
   }
 
   function textOf(element) {
+    if (option("disableTextCapture", false) || textRedacted(element)) return "";
     if (element.localName === "input") {
       // A button-like input shows its value as its label; every other input value is private.
       const type = (element.getAttribute("type") || "").toLowerCase();
@@ -409,8 +458,9 @@
   function nearestHref(element) {
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
       if (node.localName !== "a" && node.localName !== "area") continue;
-      const href = node.hasAttribute("href") ? node.getAttribute("href") : node.getAttributeNS(XLINK_NS, "href");
-      if (href !== null) return capUrl(href);
+      const own = node.hasAttribute("href");
+      const href = own ? node.getAttribute("href") : node.getAttributeNS(XLINK_NS, "href");
+      if (href !== null) return attributeRedacted(node, own ? "href" : "xlink:href") ? "" : capUrl(href);
     }
     return "";
   }

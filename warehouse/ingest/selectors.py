@@ -27,3 +27,8 @@ def environment_for_app_id(app_id: str, *, cached: bool = False) -> Environment 
             _app_id_cache.clear()
         _app_id_cache[app_id] = (time.monotonic() + APP_ID_CACHE_SECONDS, environment)
     return environment
+
+
+def environment_cache_forget(app_id: str) -> None:
+    """Drop this process's cached answer for an app id (its environment's settings just changed)."""
+    _app_id_cache.pop(app_id, None)

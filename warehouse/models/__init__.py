@@ -1,4 +1,13 @@
-from .environments import Environment, Project
+from .environments import Environment, IpMode, Project
+from .privacy import (
+    DeletionSource,
+    DeletionStatus,
+    RetentionRun,
+    RetentionRunStatus,
+    UserDeletionRequest,
+    WarehouseDeletion,
+    WarehouseDeletionKind,
+)
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
 from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
@@ -9,13 +18,18 @@ __all__ = [
     "BuiltTable",
     "CsvUpload",
     "CsvUploadStatus",
+    "DeletionSource",
+    "DeletionStatus",
     "Environment",
     "EnvironmentSync",
     "IdentityMerge",
+    "IpMode",
     "Project",
     "RawEvent",
     "RawSession",
     "RawUser",
+    "RetentionRun",
+    "RetentionRunStatus",
     "SavedQuery",
     "SourceAuditAction",
     "SourceAuditEntry",
@@ -27,4 +41,7 @@ __all__ = [
     "SyncStatus",
     "SyncTrigger",
     "TableChangeRequest",
+    "UserDeletionRequest",
+    "WarehouseDeletion",
+    "WarehouseDeletionKind",
 ]
