@@ -6,6 +6,7 @@ right after. Records keep who, when and how much, never the deleted values.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -141,7 +142,8 @@ def retention_run(
 
     Each batch deletes at most RETENTION_BATCH_SIZE rows, oldest first, and records the deletion
     for the warehouse in its own transaction: ingestion never waits on it (it only locks the old
-    rows it deletes), and a run stopped half-way keeps what it did. Sessions that started and
+    rows it deletes), and a run stopped half-way keeps what it did. RETENTION_BATCH_PAUSE_MS
+    between batches leaves the machine to ingestion. Sessions that started and
     ended before the cutoff go too; users and identity merges stay. None when retention is off.
     """
     environment = Environment.objects.get(pk=environment_id)
@@ -152,7 +154,7 @@ def retention_run(
     run = RetentionRun.objects.create(
         environment=environment, retention_days=environment.retention_days, cutoff=cutoff, started_at=now
     )
-    batch_size = settings.RETENTION_BATCH_SIZE
+    batch_size, pause = settings.RETENTION_BATCH_SIZE, settings.RETENTION_BATCH_PAUSE_MS / 1000
     try:
         for field, delete in (("events_deleted", q.old_events_delete), ("sessions_deleted", q.old_sessions_delete)):
             while True:
@@ -169,6 +171,7 @@ def retention_run(
                     on_batch(run)
                 if rows < batch_size:
                     break
+                time.sleep(pause)
     except Exception as error:
         run.status, run.error, run.finished_at = RetentionRunStatus.FAILED, f"{type(error).__name__}: {error}", now
         run.save(update_fields=["status", "error", "finished_at"])

@@ -61,7 +61,7 @@ def test_retention_deletes_old_raw_events_in_batches_and_the_warehouse_follows(r
     assert RawEvent.objects.count() == 9 and not RetentionRun.objects.exists()
 
     keep_days(sync_env, 30)
-    settings.RETENTION_BATCH_SIZE = 2
+    settings.RETENTION_BATCH_SIZE, settings.RETENTION_BATCH_PAUSE_MS = 2, 0
     batches = []
     run = retention_run(environment_id=sync_env.id, now=NOW, on_batch=lambda run: batches.append(run.events_deleted))
     assert (run.status, run.cutoff, run.events_deleted, run.sessions_deleted) == (

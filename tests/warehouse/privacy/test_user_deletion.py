@@ -1,7 +1,9 @@
 """User deletion through the real API, a real worker and the real sync: nothing of the person stays."""
 
 import json
+import re
 import time
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -256,3 +258,12 @@ def test_admins_delete_a_user_from_their_page(admin_client, django_user_model, s
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM privacy_warehouse_deletion WHERE cardinality(user_ids) > 0")
         assert cursor.fetchone()[0] == 0, "the warehouse applied it: the user ids are not kept"
+
+
+def test_the_docs_example_is_accepted(client, sync_env, queues):
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "privacy.md").read_text()
+    path, body = re.search(r"curl -X POST http://127\.0\.0\.1:8000(/api/[\w/]+).*?-d '(\{.*?\})'", doc, re.S).groups()
+    answer = post_json(client, path, json.loads(body.replace('"1234567890"', json.dumps(sync_env.app_id))))
+    assert answer.status_code == 200
+    assert UserDeletionRequest.objects.get().users_requested == 2
+    assert set(answer.json()) == set(json.loads(re.search(r"```json\n(.*?)```", doc, re.S).group(1).replace("…", "")))
