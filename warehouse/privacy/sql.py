@@ -106,48 +106,37 @@ def pending_warehouse_deletions(cursor, *, environment_id: int, until: str) -> l
     return cursor.fetchall()
 
 
-def warehouse_event_rows_delete(cursor, *, stored: sql.Composable, environment_id: int, params: dict) -> int:
-    """Delete an event table's stored rows of the deleted users, or older than the retention cutoff,
-    whose raw event is gone (events that arrived later for the same user stay)."""
+# The warehouse rows a pending deletion may remove, and where the raw store says whether each still
+# exists: {table: (rows of the deleted users or past the retention cutoff, raw table, its key, the row's key)}.
+_BY_USERS = sql.SQL("w.user_id = ANY(%(user_ids)s)")
+_BY_USERS_OR_TIME = sql.SQL("(w.user_id = ANY(%(user_ids)s) OR w.time < %(before)s)")
+_BY_MIGRATION_USERS = sql.SQL("(w.from_user_id = ANY(%(user_ids)s) OR w.to_user_id = ANY(%(user_ids)s))")
+WAREHOUSE_TABLES = {
+    "sessions": (_BY_USERS_OR_TIME, "raw_sessions", "session_id", "session_id"),
+    "users": (_BY_USERS, "raw_users", "user_id", "user_id"),
+    "user_migrations": (_BY_MIGRATION_USERS, "raw_identity_merges", "from_user_id", "from_user_id"),
+}
+
+
+def warehouse_rows_delete(cursor, *, table: sql.Composable, kind: str | None, environment_id: int, params: dict) -> int:
+    """Delete the rows of `table` of the deleted users (or older than the retention cutoff) whose raw
+    row is gone, so rows that arrived later for the same user stay. `kind` is a WAREHOUSE_TABLES
+    key, or None for an event table's stored rows."""
+    if kind is None:
+        match, raw, raw_key, key = _BY_USERS_OR_TIME, raw_events_partition(environment_id), "id", "event_id"
+    else:
+        match, raw, raw_key, key = WAREHOUSE_TABLES[kind]
     cursor.execute(
         sql.SQL(
-            "DELETE FROM {stored} w WHERE (w.user_id = ANY(%(user_ids)s) OR w.time < %(before)s)"
-            " AND NOT EXISTS (SELECT 1 FROM {raw} r WHERE r.environment_id = %(environment_id)s AND r.id = w.event_id)"
-        ).format(stored=stored, raw=sql.Identifier(raw_events_partition(environment_id))),
-        {**params, "environment_id": environment_id},
-    )
-    return cursor.rowcount
-
-
-def warehouse_sessions_delete(cursor, *, table: sql.Composable, environment_id: int, params: dict) -> int:
-    cursor.execute(
-        sql.SQL(
-            "DELETE FROM {table} w WHERE (w.user_id = ANY(%(user_ids)s) OR w.time < %(before)s) AND NOT EXISTS ("
-            " SELECT 1 FROM raw_sessions r WHERE r.environment_id = %(environment_id)s AND r.session_id = w.session_id)"
-        ).format(table=table),
-        {**params, "environment_id": environment_id},
-    )
-    return cursor.rowcount
-
-
-def warehouse_users_delete(cursor, *, table: sql.Composable, environment_id: int, params: dict) -> int:
-    cursor.execute(
-        sql.SQL(
-            "DELETE FROM {table} w WHERE w.user_id = ANY(%(user_ids)s) AND NOT EXISTS ("
-            " SELECT 1 FROM raw_users r WHERE r.environment_id = %(environment_id)s AND r.user_id = w.user_id)"
-        ).format(table=table),
-        {**params, "environment_id": environment_id},
-    )
-    return cursor.rowcount
-
-
-def warehouse_migrations_delete(cursor, *, table: sql.Composable, environment_id: int, params: dict) -> int:
-    cursor.execute(
-        sql.SQL(
-            "DELETE FROM {table} w WHERE (w.from_user_id = ANY(%(user_ids)s) OR w.to_user_id = ANY(%(user_ids)s))"
-            " AND NOT EXISTS (SELECT 1 FROM raw_identity_merges r"
-            "  WHERE r.environment_id = %(environment_id)s AND r.from_user_id = w.from_user_id)"
-        ).format(table=table),
+            "DELETE FROM {table} w WHERE {match} AND NOT EXISTS ("
+            " SELECT 1 FROM {raw} r WHERE r.environment_id = %(environment_id)s AND r.{raw_key} = w.{key})"
+        ).format(
+            table=table,
+            match=match,
+            raw=sql.Identifier(raw),
+            raw_key=sql.Identifier(raw_key),
+            key=sql.Identifier(key),
+        ),
         {**params, "environment_id": environment_id},
     )
     return cursor.rowcount

@@ -54,15 +54,17 @@ def deletions_apply(
     params = {"user_ids": pending.user_ids, "before": pending.before}
     deleted = {}
     for table in stored_tables:
-        deleted[table] = q.warehouse_event_rows_delete(
-            cursor, stored=sql.Identifier(data_schema, table), environment_id=environment_id, params=params
+        deleted[table] = q.warehouse_rows_delete(
+            cursor,
+            table=sql.Identifier(data_schema, table),
+            kind=None,
+            environment_id=environment_id,
+            params=params,
         )
-    for name, delete in (
-        ("sessions", q.warehouse_sessions_delete),
-        ("users", q.warehouse_users_delete),
-        ("user_migrations", q.warehouse_migrations_delete),
-    ):
-        deleted[name] = delete(cursor, table=sql.Identifier(schema, name), environment_id=environment_id, params=params)
+    for name in q.WAREHOUSE_TABLES:
+        deleted[name] = q.warehouse_rows_delete(
+            cursor, table=sql.Identifier(schema, name), kind=name, environment_id=environment_id, params=params
+        )
     now = timezone.now()
     # Applied: user ids are no longer needed (the request keeps its counts); retention's records go.
     WarehouseDeletion.objects.filter(pk__in=pending.ids, kind=WarehouseDeletionKind.RETENTION).delete()

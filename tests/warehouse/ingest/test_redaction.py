@@ -4,9 +4,9 @@ whatever the snippet that sent it (old heap.js payloads go straight to /api/coll
 import pytest
 from django.db import connection
 
+from tests.warehouse.privacy.conftest import set_privacy
 from warehouse.ingest.redact import PrivacyPolicy, ip_for_storage, policy_for, redact_url
 from warehouse.models import IpMode, RawEvent, RawSession
-from warehouse.privacy.services import environment_privacy_update
 
 from .conftest import button_click, pageview
 
@@ -100,13 +100,7 @@ def test_an_old_snippet_cannot_store_the_newsletter_email_or_a_token(post, batch
 
 
 def test_the_environment_list_is_editable_and_email_values_can_be_kept(post, batch, environment):
-    environment_privacy_update(
-        environment=environment,
-        redacted_query_params=["coupon"],
-        redact_email_values=False,
-        ip_mode=IpMode.FULL,
-        retention_days=None,
-    )
+    set_privacy(environment, redacted_query_params=["coupon"], redact_email_values=False)
     body = batch(pageview())
     body["events"][0]["query"] = f"?coupon=SAVE10&token=t&invite={EMAIL}"
     assert post("/api/collect", body).status_code == 200
@@ -114,13 +108,7 @@ def test_the_environment_list_is_editable_and_email_values_can_be_kept(post, bat
 
 
 def test_a_redacted_utm_field_is_emptied_too(post, batch, environment):
-    environment_privacy_update(
-        environment=environment,
-        redacted_query_params=["utm_term"],
-        redact_email_values=True,
-        ip_mode=IpMode.FULL,
-        retention_days=None,
-    )
+    set_privacy(environment, redacted_query_params=["utm_term"])
     body = batch(pageview())
     body["session"].update(landing_page_query="?utm_source=x&utm_term=alice", utm_term="alice")
     assert post("/api/collect", body).status_code == 200
@@ -141,13 +129,7 @@ def test_ip_mode_applies_after_the_geoip_lookup(post, batch, environment, settin
     path = tmp_path / "city.mmdb"
     writer.to_db_file(str(path))
     settings.GEOIP_DATABASE = str(path)
-    environment_privacy_update(
-        environment=environment,
-        redacted_query_params=[],
-        redact_email_values=True,
-        ip_mode=mode,
-        retention_days=None,
-    )
+    set_privacy(environment, ip_mode=mode)
     assert post("/api/collect", batch(), REMOTE_ADDR="198.51.100.77").status_code == 200
     session = RawSession.objects.get()
     assert (session.ip, session.country) == (stored, "Norway")

@@ -52,3 +52,14 @@ def relations(schema: str) -> list[str]:
             [schema],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def set_privacy(environment, **changes) -> None:
+    """Change some of an environment's privacy settings through the service (the others stay)."""
+    from warehouse.privacy.services import environment_privacy_update
+
+    current = {
+        name: getattr(environment, name)
+        for name in ("redacted_query_params", "redact_email_values", "ip_mode", "retention_days")
+    }
+    environment_privacy_update(environment=environment, **(current | changes))

@@ -11,28 +11,18 @@ import pytest
 from django.db import connection
 
 from tests.warehouse.sync.conftest import T0, settle
-from warehouse.models import IpMode, RawEvent, RawSession, RawUser, RetentionRun, WarehouseDeletion
+from warehouse.models import RawEvent, RawSession, RawUser, RetentionRun, WarehouseDeletion
 from warehouse.privacy import sql as privacy_sql
-from warehouse.privacy.services import environment_privacy_update, retention_due, retention_run
+from warehouse.privacy.services import retention_due, retention_run
 from warehouse.scheduling import tick
 from warehouse.services import sync_run_foreground
 
-from .conftest import run_worker, table_rows
+from .conftest import run_worker, set_privacy, table_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # with 30 days kept, the cutoff is 2026-01-30 12:00
 DAY = 24 * 60
-
-
-def keep_days(environment, days: int | None) -> None:
-    environment_privacy_update(
-        environment=environment,
-        redacted_query_params=[],
-        redact_email_values=True,
-        ip_mode=IpMode.FULL,
-        retention_days=days,
-    )
 
 
 def history(raw):
@@ -60,7 +50,7 @@ def test_retention_deletes_old_raw_events_in_batches_and_the_warehouse_follows(r
     assert retention_run(environment_id=sync_env.id, now=NOW) is None, "off by default: nothing happens"
     assert RawEvent.objects.count() == 9 and not RetentionRun.objects.exists()
 
-    keep_days(sync_env, 30)
+    set_privacy(sync_env, retention_days=30)
     settings.RETENTION_BATCH_SIZE, settings.RETENTION_BATCH_PAUSE_MS = 2, 0
     batches = []
     run = retention_run(environment_id=sync_env.id, now=NOW, on_batch=lambda run: batches.append(run.events_deleted))
@@ -94,7 +84,7 @@ def test_retention_deletes_old_raw_events_in_batches_and_the_warehouse_follows(r
 def test_retention_is_due_daily_and_the_scheduler_queues_it_once(raw, sync_env, make_environment):
     django_rq.get_connection("default").flushdb()
     make_environment("quiet", "production")  # retention off: never due
-    keep_days(sync_env, 30)
+    set_privacy(sync_env, retention_days=30)
     assert retention_due(now=NOW) == [sync_env.id]
     retention_run(environment_id=sync_env.id, now=NOW)
     assert retention_due(now=NOW + timedelta(hours=23)) == []
@@ -117,7 +107,7 @@ def test_retention_is_due_daily_and_the_scheduler_queues_it_once(raw, sync_env, 
 def test_ingestion_never_waits_for_a_retention_batch(raw, sync_env, client):
     """A retention batch holds row locks on old rows only: ingestion goes on while it is open."""
     history(raw)
-    keep_days(sync_env, 30)
+    set_privacy(sync_env, retention_days=30)
     holder = psycopg2.connect(**connection.get_connection_params())
     try:
         with holder.cursor() as cursor:
