@@ -1,9 +1,5 @@
 /*!
- * heap.js 1.0.0 — heapsite's capture library. Documentation: docs/snippet.md.
- *
- * Records pageviews (single-page-app navigation included), clicks, form submits and field
- * changes; keeps an anonymous user id and a 30-minute session; sends batches to a heapsite
- * server's POST /api/collect. No dependencies, and it never throws into the host page.
+ * heap.js 1.0.0 — heapsite's capture library: what it records and sends is in docs/snippet.md.
  *
  * The two-line snippet leaves `window.heap` as an array of queued calls with `heap.appid` and
  * `heap.config` set; this file replaces it with the real API and replays the queue.
@@ -318,41 +314,21 @@
 
   const hasIgnoreClass = (element) => Boolean(element.classList && element.classList.contains(ignoreClass()));
 
-  // Redaction markers (Heap's names, docs/snippet.md "Privacy"): they apply to the element and
-  // everything inside it.
-  const REDACT_TEXT = "data-heap-redact-text";
-  const REDACT_ATTRIBUTES = "data-heap-redact-attributes";
+  // Heap's redaction markers: for the element and all inside it.
+  const REDACT_TEXT = "[data-heap-redact-text]";
+  const REDACT_ATTRS = "data-heap-redact-attributes";
+  // Per element of the last hierarchyOf(): the attributes markers leave out.
+  let redactionsOf = new Map();
 
-  // The attribute names an element's own data-heap-redact-attributes lists; "*" (or an empty
-  // value) stands for every attribute but id and class. Null without the marker.
+  // "*" (an empty list): all but id and class.
   function ownRedactions(element) {
-    if (!element.hasAttribute(REDACT_ATTRIBUTES)) return null;
-    const names = element
-      .getAttribute(REDACT_ATTRIBUTES)
-      .split(",")
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean);
-    return names.length ? names : ["*"];
+    const list = element.getAttribute(REDACT_ATTRS);
+    const names = (list || "").toLowerCase().split(",").map((name) => name.trim()).filter(Boolean);
+    return list !== null && !names.length ? ["*"] : names;
   }
 
-  const isRedacted = (redactions, name) =>
-    redactions.has(name.toLowerCase()) || (redactions.has("*") && name !== "id" && name !== "class");
-
-  // Whether `name` of this element is redacted by its own marker or an ancestor's.
-  function attributeRedacted(element, name) {
-    for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
-      const own = ownRedactions(node);
-      if (own && isRedacted(new Set(own), name)) return true;
-    }
-    return false;
-  }
-
-  function textRedacted(element) {
-    for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
-      if (node.hasAttribute(REDACT_TEXT)) return true;
-    }
-    return false;
-  }
+  const isRedacted = (names, name) =>
+    names.has(name.toLowerCase()) || (names.has("*") && name !== "id" && name !== "class");
 
   // Anything inside an element with the opt-out class is never sent.
   function isIgnored(element) {
@@ -362,7 +338,6 @@
     return false;
   }
 
-  // `redactions`: the attribute names left out of this element (its own and its ancestors' markers).
   function describeElement(element, redactions) {
     const entry = { tag: element.localName };
     const keep = (value) => {
@@ -396,20 +371,18 @@
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
       nodes.push(node);
     }
-    // Redaction markers apply downwards: each element's set holds its own and its ancestors' names.
-    const redactions = new Array(nodes.length);
+    redactionsOf = new Map();
     let inherited = new Set();
     for (let index = nodes.length - 1; index >= 0; index--) {
       const own = ownRedactions(nodes[index]);
-      if (own) inherited = new Set([...inherited, ...own]);
-      redactions[index] = inherited;
+      if (own.length) inherited = new Set([...inherited, ...own]);
+      redactionsOf.set(nodes[index], inherited);
     }
     if (nodes.length > MAX_HIERARCHY) {
       // Absurdly deep pages keep the nearest ancestors, then <body> and <html> (docs/snippet.md).
       nodes.splice(MAX_HIERARCHY - 2, nodes.length - MAX_HIERARCHY);
-      redactions.splice(MAX_HIERARCHY - 2, redactions.length - MAX_HIERARCHY);
     }
-    return nodes.map((node, index) => describeElement(node, redactions[index]));
+    return nodes.map((node) => describeElement(node, redactionsOf.get(node)));
   }
 
   // The server accepts only hierarchies of elements in this document (ending <body>, <html>).
@@ -430,7 +403,7 @@
       if (node.nodeType === Node.TEXT_NODE) {
         if (visible) parts.push(node.data);
       } else if (node.nodeType === Node.ELEMENT_NODE) {
-        if (TEXTLESS_TAGS.has(node.localName) || hasIgnoreClass(node) || node.hasAttribute(REDACT_TEXT)) continue;
+        if (TEXTLESS_TAGS.has(node.localName) || hasIgnoreClass(node) || node.matches(REDACT_TEXT)) continue;
         const style = window.getComputedStyle(node);
         if (style.display === "none") continue;
         const block = !style.display.startsWith("inline") && style.display !== "contents";
@@ -443,7 +416,7 @@
   }
 
   function textOf(element) {
-    if (option("disableTextCapture", false) || textRedacted(element)) return "";
+    if (option("disableTextCapture", false) || element.closest(REDACT_TEXT)) return "";
     if (element.localName === "input") {
       // A button-like input shows its value as its label; every other input value is private.
       const type = (element.getAttribute("type") || "").toLowerCase();
@@ -460,7 +433,7 @@
       if (node.localName !== "a" && node.localName !== "area") continue;
       const own = node.hasAttribute("href");
       const href = own ? node.getAttribute("href") : node.getAttributeNS(XLINK_NS, "href");
-      if (href !== null) return attributeRedacted(node, own ? "href" : "xlink:href") ? "" : capUrl(href);
+      if (href !== null) return isRedacted(redactionsOf.get(node), own ? "href" : "xlink:href") ? "" : capUrl(href);
     }
     return "";
   }
