@@ -3,6 +3,7 @@
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,21 @@ def test_the_docs_example_is_accepted(client, sync_env, queues):
     assert answer.status_code == 200
     assert UserDeletionRequest.objects.get().users_requested == 2
     assert set(answer.json()) == set(json.loads(re.search(r"```json\n(.*?)```", doc, re.S).group(1).replace("…", "")))
+
+
+def test_a_request_whose_job_was_lost_is_queued_again_by_the_scheduler(client, sync_env, queues):
+    import django_rq
+
+    from warehouse.privacy.jobs import user_deletion_requeue_stale
+
+    ingest_person(client, sync_env.app_id, ALICE, [(ALICE_PHONE_ANON, 11)], "alice")
+    body = {"app_id": sync_env.app_id, "users": [{"identity": ALICE}]}
+    request_id = post_json(client, "/api/public/v0/user_deletion", body).json()["deletion_request_id"]
+    django_rq.get_connection("default").flushdb()  # Redis lost its queue
+    assert user_deletion_requeue_stale() == [], "a young request may still be on its way"
+    UserDeletionRequest.objects.filter(pk=request_id).update(created_at=datetime.now(UTC) - timedelta(minutes=11))
+    assert user_deletion_requeue_stale() == [request_id]
+    assert user_deletion_requeue_stale() == [], "queued once"
+    run_worker()
+    assert UserDeletionRequest.objects.get(pk=request_id).status == "done"
+    assert raw_of({ALICE_ID, ALICE_PHONE_ANON})["events"] == 0
