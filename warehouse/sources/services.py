@@ -1,6 +1,5 @@
 """Attach other schemas to an environment's SQL access, and load CSV files as tables it can read."""
 
-import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import PurePath
@@ -19,7 +18,7 @@ from warehouse.models import (
     SourceAuditAction,
     SourceAuditEntry,
 )
-from warehouse.models.environments import MAX_IDENTIFIER_BYTES, RESERVED_SCHEMAS
+from warehouse.models.environments import RESERVED_SCHEMAS, schema_with_suffix
 from warehouse.naming import identifier_base, unique_identifiers
 from warehouse.roles import sql_role_name
 from warehouse.sync.tables import PRIVATE_SCHEMA_PREFIX
@@ -37,11 +36,7 @@ class SourceError(ValueError):
 
 
 def uploads_schema_name(environment: Environment) -> str:
-    name = environment.warehouse_schema + UPLOADS_SUFFIX
-    if len(name) <= MAX_IDENTIFIER_BYTES:
-        return name
-    digest = hashlib.sha1(environment.warehouse_schema.encode()).hexdigest()[:8]  # noqa: S324 - a name
-    return f"{environment.warehouse_schema[: MAX_IDENTIFIER_BYTES - len(UPLOADS_SUFFIX) - 9]}_{digest}{UPLOADS_SUFFIX}"
+    return schema_with_suffix(environment.warehouse_schema, UPLOADS_SUFFIX)
 
 
 def _audit(*, environment: Environment, action: str, schema: str, user, table: str = "", detail: str = "") -> None:
