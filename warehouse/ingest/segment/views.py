@@ -16,7 +16,7 @@ from .translate import messages_to_writes
 
 def segment_error_body(error: IngestError) -> dict:
     first = error.details[0] if error.details else {"field": "body", "message": error.error}
-    code = error.error.replace(" ", "_")
+    code = error.error.lower().replace(" ", "_")
     return {"success": False, "code": code, "message": f"{first['field']}: {first['message']}", **error.body()}
 
 
