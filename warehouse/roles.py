@@ -180,3 +180,16 @@ def sql_role_connect_kwargs(sql_role: SqlRole) -> dict:
     if db.get("PORT"):
         kwargs["port"] = db["PORT"]
     return kwargs
+
+
+def role_connection_info(*, role, schema: str, show_password: bool) -> dict[str, str]:
+    """How psql, Metabase or dbt connect as a stored role (SqlRole, TransformRole): printed by the commands."""
+    kwargs = sql_role_connect_kwargs(role)
+    return {
+        "host": str(kwargs.get("host", "localhost")),
+        "port": str(kwargs.get("port", 5432)),
+        "database": kwargs["dbname"],
+        "user": role.role_name,
+        "password": role.password if show_password else "(hidden; pass --show-password)",
+        "schema": schema,
+    }

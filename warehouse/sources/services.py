@@ -17,6 +17,7 @@ from warehouse.models import (
     Environment,
     SourceAuditAction,
     SourceAuditEntry,
+    TransformRole,
 )
 from warehouse.models.environments import RESERVED_SCHEMAS, schema_with_suffix
 from warehouse.naming import identifier_base, unique_identifiers
@@ -69,6 +70,12 @@ def _refusal_reason(cursor, *, environment: Environment, schema_name: str) -> st
             if other.pk == environment.pk:
                 return f"{schema_name!r} is this environment's own uploads schema; it is always readable"
             return f"{schema_name!r} holds the uploads of environment {other.project.name}/{other.name}"
+    models = TransformRole.objects.filter(schema_name=schema_name).select_related("environment__project").first()
+    if models is not None:
+        if models.environment_id == environment.pk:
+            return f"{schema_name!r} is this environment's own models schema; it is always readable"
+        other = models.environment
+        return f"{schema_name!r} holds the derived models of environment {other.project.name}/{other.name}"
     if AttachedSchema.objects.filter(environment=environment, schema_name=schema_name).exists():
         return f"{schema_name!r} is already attached"
     return None
@@ -115,17 +122,18 @@ def _grant_if_role(cursor, *, environment: Environment, schema: str) -> None:
 
 def sources_grant(*, environment: Environment) -> None:
     """Re-apply read access to the uploads schema and every attached schema (tables made by other tools too)."""
-    schemas = [uploads_schema_name(environment)]
-    schemas += AttachedSchema.objects.filter(environment=environment).values_list("schema_name", flat=True)
+    schemas = readable_extra_schemas(environment)
     with connection.cursor() as cursor:
         for schema in schemas:
             _grant_if_role(cursor, environment=environment, schema=schema)
 
 
 def readable_extra_schemas(environment: Environment) -> list[str]:
-    """Schemas besides the warehouse that the environment's SQL role reads (for the schema browser)."""
+    """Schemas besides the warehouse that the environment's SQL role reads (for the schema browser): uploads,
+    the models schema where dbt writes (when there is one, warehouse/transform.py), attached schemas."""
     attached = AttachedSchema.objects.filter(environment=environment).values_list("schema_name", flat=True)
-    return [uploads_schema_name(environment), *attached]
+    models = TransformRole.objects.filter(environment=environment).values_list("schema_name", flat=True)
+    return [uploads_schema_name(environment), *models, *attached]
 
 
 def csv_stage(
