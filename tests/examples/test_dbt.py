@@ -43,12 +43,19 @@ def transform(sync_env):
 
 def test_dbt_build_over_the_warehouse(client, sync_env, transform, tmp_path):
     if not DBT.exists():
-        pytest.skip(f"dbt is not installed in {DBT.parent.parent}: `make test` installs it (examples/dbt/requirements.txt)")
+        pytest.skip(
+            f"dbt is not installed in {DBT.parent.parent}: `make test` installs it (examples/dbt/requirements.txt)"
+        )
     segment_batch(
         client,
         [
-            {"type": "page", "messageId": "1", "anonymousId": "a", "properties": {"url": "https://s.test/pricing"},
-             "context": {"campaign": {"source": "newsletter"}}},
+            {
+                "type": "page",
+                "messageId": "1",
+                "anonymousId": "a",
+                "properties": {"url": "https://s.test/pricing"},
+                "context": {"campaign": {"source": "newsletter"}},
+            },
             {"type": "identify", "userId": "alice@example.com", "anonymousId": "a"},
             {"type": "page", "messageId": "2", "userId": "bob@example.com", "properties": {"url": "https://s.test/"}},
             {"type": "page", "messageId": "3", "userId": "bob@example.com", "properties": {"url": "https://s.test/"}},
@@ -98,5 +105,22 @@ def test_dbt_build_over_the_warehouse(client, sync_env, transform, tmp_path):
                 " ORDER BY path"
             )
             assert cursor.fetchall() == [("(none)", "/", 2, 1), ("newsletter", "/pricing", 1, 1)]
+            # What BI tools see (docs/warehouse.md): event tables are views, users and sessions tables.
+            cursor.execute(
+                "SELECT table_schema, table_name, table_type FROM information_schema.tables"
+                " WHERE table_schema IN (%s, %s) ORDER BY 1, 2",
+                [transform["reads"], transform["schema"]],
+            )
+            assert cursor.fetchall() == [
+                ("main_production", "_sync_history", "BASE TABLE"),
+                ("main_production", "_sync_info", "BASE TABLE"),
+                ("main_production", "all_events", "VIEW"),
+                ("main_production", "pageviews", "VIEW"),
+                ("main_production", "sessions", "BASE TABLE"),
+                ("main_production", "user_migrations", "BASE TABLE"),
+                ("main_production", "users", "BASE TABLE"),
+                ("main_production_models", "pageviews_by_source", "BASE TABLE"),
+                ("main_production_models", "user_activity", "BASE TABLE"),
+            ]
     finally:
         page_role.close()

@@ -102,7 +102,9 @@ def _gunzip(body: bytes) -> bytes:
         try:
             output += stream.decompress(data, limit + 1 - len(output))
         except zlib.error as error:
-            raise IngestError(400, "invalid gzip body", "Content-Encoding", f"the body is not valid gzip ({error})") from None
+            raise IngestError(
+                400, "invalid gzip body", "Content-Encoding", f"the body is not valid gzip ({error})"
+            ) from None
         if len(output) > limit or stream.unconsumed_tail:
             message = f"the body decompresses to more than {limit} bytes (the limit)"
             raise IngestError(413, "request body too large", "body", message)

@@ -253,7 +253,9 @@ def _assign_server_sessions(cursor, *, environment_id: int, rows: list[dict]) ->
         )
         sessions_by_user: dict[int, list[dict]] = defaultdict(list)
         for user_id, session_id, start, last in known:
-            sessions_by_user[user_id].append({"session_id": session_id, "user_id": user_id, "time": start, "last": last})
+            sessions_by_user[user_id].append(
+                {"session_id": session_id, "user_id": user_id, "time": start, "last": last}
+            )
         for row in sorted(automatic, key=lambda item: (item["user_id"], item["time"])):
             time = row["time"]
             session_fields = row.pop("_session")

@@ -67,7 +67,8 @@ class Environment(models.Model):
     warehouse_schema = models.CharField(max_length=63, unique=True, validators=[validate_schema_name])
     # Heap's server API takes the app id alone; off, the server key stays required (docs/api.md).
     keyless_server_api = models.BooleanField(
-        default=False, help_text="Accept server events without a key (as Heap does): anyone who knows the app id can send"
+        default=False,
+        help_text="Accept server events without a key (as Heap does): anyone who knows the app id can send",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -75,7 +75,12 @@ def test_track_user_errors(post, environment, event, field, message):
 
 
 def test_heap_identify_takes_heap_user_id_as_a_string(post, environment):
-    body = {"app_id": environment.app_id, "identity": ALICE, "user_id": HEAP_USER_ID, "timestamp": "2026-03-01T12:00:00Z"}
+    body = {
+        "app_id": environment.app_id,
+        "identity": ALICE,
+        "user_id": HEAP_USER_ID,
+        "timestamp": "2026-03-01T12:00:00Z",
+    }
     response = post("/api/v1/identify", body)
     assert response.status_code == 200
     merge = IdentityMerge.objects.get()
@@ -93,7 +98,9 @@ def test_heap_script_is_heap_js_configured_for_the_environment(client, environme
     assert '"http://127.0.0.1:8123/api/collect"' in preamble
     assert "heap.js 1.0.0" in body and rest
     assert "max-age=300" in response["Cache-Control"] and "public" in response["Cache-Control"]
-    again = client.get(f"/js/heap-{environment.app_id}.js", HTTP_HOST="127.0.0.1:8123", HTTP_IF_NONE_MATCH=response["ETag"])
+    again = client.get(
+        f"/js/heap-{environment.app_id}.js", HTTP_HOST="127.0.0.1:8123", HTTP_IF_NONE_MATCH=response["ETag"]
+    )
     assert again.status_code == 304
 
 

@@ -59,7 +59,11 @@ def test_track_with_both_ids_merges_and_lands_under_the_identified_user(send):
             "library": {"name": "analytics-python", "version": "2.4.0"},
             "userAgent": CHROME_MAC,
             "ip": "203.0.113.9",
-            "page": {"url": "https://Shop.example/checkout?step=2#pay", "title": "Checkout", "referrer": "https://x.test/"},
+            "page": {
+                "url": "https://Shop.example/checkout?step=2#pay",
+                "title": "Checkout",
+                "referrer": "https://x.test/",
+            },
             "campaign": {"name": "spring", "source": "newsletter", "medium": "email", "term": "t", "content": "c"},
             "device": {"type": "ios"},
         },
@@ -115,7 +119,13 @@ def test_a_retried_batch_is_written_once(send):
     body = {
         "batch": [
             {"type": "track", "messageId": "a", "userId": ALICE, "event": "A"},
-            {"type": "page", "messageId": "b", "userId": ALICE, "name": "Home", "properties": {"url": "https://s.test/"}},
+            {
+                "type": "page",
+                "messageId": "b",
+                "userId": ALICE,
+                "name": "Home",
+                "properties": {"url": "https://s.test/"},
+            },
         ]
     }
     assert send("batch", body).json()["inserted"] == 2
@@ -131,11 +141,18 @@ def test_clock_skew_is_corrected_as_segment_does(send):
     # The sender's clock is 2 hours ahead: the event happened 10 s before it was sent.
     skewed_sent = received_before + timedelta(hours=2)
     skewed_event = skewed_sent - timedelta(seconds=10)
-    body = {"sentAt": iso(skewed_sent), "batch": [{"type": "track", "userId": ALICE, "event": "E", "timestamp": iso(skewed_event)}]}
+    body = {
+        "sentAt": iso(skewed_sent),
+        "batch": [{"type": "track", "userId": ALICE, "event": "E", "timestamp": iso(skewed_event)}],
+    }
     assert send("batch", body).status_code == 200
     received_after = datetime.now(UTC)
     time = RawEvent.objects.get().time
-    assert received_before - timedelta(seconds=10, milliseconds=5) <= time <= received_after - timedelta(seconds=10) + timedelta(milliseconds=5)
+    assert (
+        received_before - timedelta(seconds=10, milliseconds=5)
+        <= time
+        <= received_after - timedelta(seconds=10) + timedelta(milliseconds=5)
+    )
 
 
 def test_a_past_timestamp_without_sent_at_is_kept_and_the_future_is_capped(send):
@@ -154,7 +171,13 @@ def test_identify_alias_and_group(send):
             {"type": "identify", "userId": ALICE, "anonymousId": ANON, "traits": {"plan": "pro", "email": ALICE}},
             {"type": "identify", "userId": ALICE, "context": {"traits": {"company": "Acme"}}},
             {"type": "alias", "previousId": "old-anon", "userId": ALICE},
-            {"type": "group", "messageId": "g-1", "userId": ALICE, "groupId": 42, "traits": {"name": "Acme", "seats": 5}},
+            {
+                "type": "group",
+                "messageId": "g-1",
+                "userId": ALICE,
+                "groupId": 42,
+                "traits": {"name": "Acme", "seats": 5},
+            },
         ]
     }
     response = send("batch", body)
@@ -166,7 +189,9 @@ def test_identify_alias_and_group(send):
         alice: (ALICE, {"plan": "pro", "email": ALICE, "company": "Acme", "group_id": "42"}),
         old: (None, {}),
     }
-    assert sorted((m.from_user_id, m.to_user_id) for m in IdentityMerge.objects.all()) == sorted([(anon, alice), (old, alice)])
+    assert sorted((m.from_user_id, m.to_user_id) for m in IdentityMerge.objects.all()) == sorted(
+        [(anon, alice), (old, alice)]
+    )
     group = RawEvent.objects.get()
     assert (group.event_id, group.type, group.event_name, group.user_id) == ("seg-g-1", "custom", "Group", alice)
     assert group.properties == {"name": "Acme", "seats": 5, "group_id": "42"}
@@ -181,7 +206,12 @@ def test_page_and_screen_are_pageviews(send):
                 "anonymousId": ANON,
                 "name": "Pricing",
                 "category": "Docs",
-                "properties": {"url": "https://s.test/pricing?x=1", "title": "Pricing — S", "referrer": "https://g.test/", "plan": "pro"},
+                "properties": {
+                    "url": "https://s.test/pricing?x=1",
+                    "title": "Pricing — S",
+                    "referrer": "https://g.test/",
+                    "plan": "pro",
+                },
             },
             {"type": "screen", "messageId": "s", "userId": ALICE, "name": "Settings", "properties": {"tab": "billing"}},
         ]
@@ -307,8 +337,16 @@ def test_a_single_call_endpoint_checks_the_type(send):
 @pytest.mark.parametrize(
     ("properties", "field", "message"),
     [
-        ({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}, 'properties["a.b.c.d.e.f.g.h"]', "nests objects more than 8 levels deep"),
-        ({"a.b": 1, "a": {"b": 2}}, 'properties["a.b"]', "names the same key as another field once nested objects are flattened"),
+        (
+            {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}},
+            'properties["a.b.c.d.e.f.g.h"]',
+            "nests objects more than 8 levels deep",
+        ),
+        (
+            {"a.b": 1, "a": {"b": 2}},
+            'properties["a.b"]',
+            "names the same key as another field once nested objects are flattened",
+        ),
         ({"list": list(range(400))}, "properties.list", "characters as JSON text; the limit is 1024"),
         ({"nul": "a\x00b"}, "properties.nul", "contains a NUL byte"),
         ({f"k{i}": i for i in range(1001)}, "properties", "has 1001 keys; the limit is 1000"),
@@ -322,7 +360,12 @@ def test_hostile_properties_are_refused_by_name(send, properties, field, message
 
 
 def test_a_deeply_nested_body_is_a_clear_400(send):
-    deep = '{"batch": [{"type": "track", "userId": "a", "event": "e", "properties": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}]}"
+    deep = (
+        '{"batch": [{"type": "track", "userId": "a", "event": "e", "properties": {"x": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}}]}"
+    )
     response = send("batch", deep.encode())
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_json"

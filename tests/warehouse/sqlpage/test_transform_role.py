@@ -39,7 +39,10 @@ def test_it_reads_the_warehouse_and_writes_only_in_its_schema(transform, world):
         cursor.execute("CREATE SCHEMA IF NOT EXISTS sqltest_alpha_uploads")
     conn = connect(transform)
     try:
-        run(conn, "CREATE TABLE sqltest_alpha_models.paths AS SELECT path, count(*) AS n FROM sqltest_alpha.pageviews GROUP BY path")
+        run(
+            conn,
+            "CREATE TABLE sqltest_alpha_models.paths AS SELECT path, count(*) AS n FROM sqltest_alpha.pageviews GROUP BY path",
+        )
         assert run(conn, "SELECT sum(n) FROM paths") == [(200,)], "search_path starts with the models schema"
         run(conn, "CREATE VIEW sqltest_alpha_models.recent AS SELECT * FROM pageviews LIMIT 1")
         run(conn, "CREATE TEMPORARY TABLE scratch (n int)")  # dbt's incremental models need these
@@ -84,7 +87,10 @@ def test_the_sql_page_reads_the_models_but_cannot_write_them(transform, world, a
         page_role.close()
     # The beta environment's role sees none of it.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT has_schema_privilege(%s, 'sqltest_alpha_models', 'USAGE')", [SqlRole.objects.get(environment=world.beta).role_name])
+        cursor.execute(
+            "SELECT has_schema_privilege(%s, 'sqltest_alpha_models', 'USAGE')",
+            [SqlRole.objects.get(environment=world.beta).role_name],
+        )
         assert cursor.fetchone() == (False,)
 
 
@@ -105,5 +111,8 @@ def test_the_command_prints_connection_settings_and_drops(world, capsys):
     call_command("transform_role", world.alpha.warehouse_schema, "--drop")
     assert not TransformRole.objects.filter(environment=world.alpha).exists()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regnamespace('sqltest_alpha_models'), (SELECT count(*) FROM pg_roles WHERE rolname = %s)", [role.role_name])
+        cursor.execute(
+            "SELECT to_regnamespace('sqltest_alpha_models'), (SELECT count(*) FROM pg_roles WHERE rolname = %s)",
+            [role.role_name],
+        )
         assert cursor.fetchone() == (None, 0)

@@ -158,7 +158,7 @@ page = Obj(
     nullable=True,
 )
 campaign = Obj(
-    fields={name: short_text for name in ("name", "source", "medium", "term", "content")},
+    fields=dict.fromkeys(("name", "source", "medium", "term", "content"), short_text),
     ignore_unknown=True,
     nullable=True,
 )

@@ -18,7 +18,6 @@ The mapping (docs/api.md has it as a table):
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from warehouse.identity import user_id_for_anonymous_id, user_id_for_identity

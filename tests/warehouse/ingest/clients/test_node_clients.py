@@ -82,7 +82,9 @@ def test_segment_analytics_node_lands_in_the_warehouse(env):
         dave: ("dave@example.com", {"plan": "team", "company.name": "Acme", "group_id": "g-7"}),
         anon2: (None, {}),
     }
-    assert sorted((m.from_user_id, m.to_user_id) for m in IdentityMerge.objects.all()) == sorted([(anon, dave), (anon2, dave)])
+    assert sorted((m.from_user_id, m.to_user_id) for m in IdentityMerge.objects.all()) == sorted(
+        [(anon, dave), (anon2, dave)]
+    )
     events = {e.event_id: e for e in RawEvent.objects.all()}
     assert sorted(events) == ["seg-n-g", "seg-n-p", "seg-n-s", "seg-n-t"]
     track = events["seg-n-t"]
@@ -97,7 +99,14 @@ def test_segment_analytics_node_lands_in_the_warehouse(env):
     )
     assert {e.library for e in events.values()} == {"@segment/analytics-node"}
     session = RawSession.objects.get(session_id=track.session_id)
-    assert (session.browser, session.platform, session.device_type, session.ip, session.utm_source, session.utm_term) == (
+    assert (
+        session.browser,
+        session.platform,
+        session.device_type,
+        session.ip,
+        session.utm_source,
+        session.utm_term,
+    ) == (
         "Mobile Safari",
         "iOS",
         "Mobile",

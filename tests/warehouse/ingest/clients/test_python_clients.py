@@ -61,7 +61,9 @@ def test_heapapi_needs_the_keyless_switch_then_lands_in_the_warehouse(env):
     ]
     assert [r.status_code for r in client.bulk_track(bulk)] == [200]
     assert [r.json()["inserted"] for r in client.bulk_track(bulk)] == [0], "a retry writes nothing"
-    assert [r.status_code for r in client.bulk_add_user_properties([{"identity": BOB, "properties": {"plan": "free"}}])] == [200]
+    assert [
+        r.status_code for r in client.bulk_add_user_properties([{"identity": BOB, "properties": {"plan": "free"}}])
+    ] == [200]
 
     alice, bob = user_id_for_identity(ALICE), user_id_for_identity(BOB)
     events = {e.user_id: e for e in RawEvent.objects.all()}
@@ -94,21 +96,39 @@ def test_heapapi_needs_the_keyless_switch_then_lands_in_the_warehouse(env):
     assert warehouse_rows(
         env, f"SELECT user_id, session_id, time, total, currency FROM {{s}}.{table} ORDER BY total"
     ) == [
-        {"user_id": bob, "session_id": events[bob].session_id, "time": events[bob].time, "total": 7.5, "currency": "USD"},
-        {"user_id": alice, "session_id": events[alice].session_id, "time": events[alice].time, "total": 42, "currency": "EUR"},
+        {
+            "user_id": bob,
+            "session_id": events[bob].session_id,
+            "time": events[bob].time,
+            "total": 7.5,
+            "currency": "USD",
+        },
+        {
+            "user_id": alice,
+            "session_id": events[alice].session_id,
+            "time": events[alice].time,
+            "total": 42,
+            "currency": "EUR",
+        },
     ]
 
 
 def send_segment_calls(client, errors: list) -> None:
     """The same calls through either SDK (both implement Segment's Python API)."""
     page_context = {
-        "page": {"url": "https://shop.example/checkout?step=2", "title": "Checkout", "referrer": "https://search.example/"},
+        "page": {
+            "url": "https://shop.example/checkout?step=2",
+            "title": "Checkout",
+            "referrer": "https://search.example/",
+        },
         "userAgent": CHROME,
         "ip": "198.51.100.7",
         "campaign": {"name": "spring", "source": "newsletter", "medium": "email"},
     }
     client.identify(anonymous_id="anon-1", traits={"plan": "free"})
-    client.page(anonymous_id="anon-1", name="Pricing", properties={"url": "https://shop.example/pricing"}, message_id="p-1")
+    client.page(
+        anonymous_id="anon-1", name="Pricing", properties={"url": "https://shop.example/pricing"}, message_id="p-1"
+    )
     client.identify(user_id=ALICE, anonymous_id="anon-1", traits={"plan": "pro", "address": {"city": "Oslo"}})
     client.track(
         user_id=ALICE,
@@ -126,14 +146,20 @@ def send_segment_calls(client, errors: list) -> None:
 
 
 def segment_rows_are_exact(env, library: str) -> None:
-    alice, anon, anon2 = user_id_for_identity(ALICE), user_id_for_anonymous_id("anon-1"), user_id_for_anonymous_id("anon-2")
+    alice, anon, anon2 = (
+        user_id_for_identity(ALICE),
+        user_id_for_anonymous_id("anon-1"),
+        user_id_for_anonymous_id("anon-2"),
+    )
     users = {u.user_id: (u.identity, u.properties) for u in RawUser.objects.all()}
     assert users == {
         anon: (None, {"plan": "free"}),
         alice: (ALICE, {"plan": "pro", "address.city": "Oslo", "group_id": "acme"}),
         anon2: (None, {}),
     }
-    assert sorted((m.from_user_id, m.to_user_id) for m in IdentityMerge.objects.all()) == sorted([(anon, alice), (anon2, alice)])
+    assert sorted((m.from_user_id, m.to_user_id) for m in IdentityMerge.objects.all()) == sorted(
+        [(anon, alice), (anon2, alice)]
+    )
     events = {e.event_id: e for e in RawEvent.objects.all()}
     assert sorted(events) == ["seg-g-1", "seg-p-1", "seg-s-1", "seg-t-1"]
     page, track, screen, group = events["seg-p-1"], events["seg-t-1"], events["seg-s-1"], events["seg-g-1"]
