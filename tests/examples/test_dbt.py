@@ -15,7 +15,7 @@ import pytest
 
 from tests.warehouse.sync.conftest import settle
 from warehouse.models import SqlRole
-from warehouse.roles import sql_role_connect_kwargs
+from warehouse.roles import sql_role_connect_kwargs, sql_role_drop
 from warehouse.services import sync_run_foreground
 from warehouse.transform import transform_connection_info, transform_role_drop
 
@@ -39,6 +39,7 @@ def transform(sync_env):
     info = transform_connection_info(environment=sync_env, show_password=True)
     yield info
     transform_role_drop(sync_env)
+    sql_role_drop(sync_env)  # roles are cluster-wide: the next test's environment of this name starts clean
 
 
 def test_dbt_build_over_the_warehouse(client, sync_env, transform, tmp_path):
