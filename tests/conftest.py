@@ -53,6 +53,11 @@ def sync_env(transactional_db, make_environment):
     and the sync's private schemas are dropped afterwards."""
     environment = make_environment()
     yield environment
+    drop_warehouse_schemas(environment)
+
+
+def drop_warehouse_schemas(environment) -> None:
+    """Drop the environment's warehouse schema and the sync's private schemas (committed tests' teardown)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE '\\_hs\\_sync\\_%%'",

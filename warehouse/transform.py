@@ -21,7 +21,7 @@ from psycopg2 import sql
 
 from warehouse.models import Environment, TransformRole
 from warehouse.models.environments import schema_with_suffix
-from warehouse.roles import role_connection_info, sql_role_limits
+from warehouse.roles import login_role_drop, login_role_upsert, role_connection_info, sql_role_limits
 from warehouse.sources import sql as source_sql
 from warehouse.sqlpage.services import sql_role_prepare
 
@@ -51,16 +51,9 @@ def transform_role_ensure(environment: Environment) -> TransformRole:
         stored = TransformRole.objects.select_for_update().filter(environment=environment).first()
         password = stored.password if stored is not None else secrets.token_urlsafe(32)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [role])
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-            verb = sql.SQL("ALTER") if cursor.fetchone() else sql.SQL("CREATE")
-            cursor.execute(
-                sql.SQL(
-                    "{} ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS "
-                    "CONNECTION LIMIT {} PASSWORD %s"
-                ).format(verb, ident, sql.Literal(sql_role_limits()["connection_limit"])),
-                [password],
-            )
+            # INHERIT: it reads with the SQL role's privileges, which it is granted below.
+            connection_limit = sql_role_limits()["connection_limit"]
+            login_role_upsert(cursor, role=role, password=password, inherit=True, connection_limit=connection_limit)
             cursor.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(sql_role.role_name), ident))
             cursor.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(database, ident))
             cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(schema_id, ident))
@@ -81,11 +74,7 @@ def transform_role_drop(environment: Environment) -> None:
     """Remove the role, its models schema and everything in it (DROP OWNED), and its stored credentials."""
     role = transform_role_name(environment)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        if cursor.fetchone() is not None:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
-            cursor.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        login_role_drop(cursor, role=role)  # the models schema goes with what it owns
         TransformRole.objects.filter(environment=environment).delete()
 
 
