@@ -1,7 +1,7 @@
 from .environments import Environment, Project
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
-from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
+from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole, TransformRole
 from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
@@ -27,4 +27,5 @@ __all__ = [
     "SyncStatus",
     "SyncTrigger",
     "TableChangeRequest",
+    "TransformRole",
 ]
