@@ -1,8 +1,6 @@
 /*!
- * heap.js 1.0.0 — heapsite's capture library: what it records and sends is in docs/snippet.md.
- *
- * The two-line snippet leaves `window.heap` as an array of queued calls with `heap.appid` and
- * `heap.config` set; this file replaces it with the real API and replays the queue.
+ * heap.js 1.0.0 — heapsite's capture library (docs/snippet.md). The snippet leaves `window.heap`
+ * a queue of calls, with `heap.appid` and `heap.config`: this replaces it and replays the queue.
  */
 (() => {
   "use strict";
@@ -750,6 +748,9 @@
     addEventProperties,
     removeEventProperty,
     clearEventProperties,
+    // The names older copies of Heap's classic snippet still queue.
+    setEventProperties: addEventProperties,
+    unsetEventProperty: removeEventProperty,
   };
 
   // ---- start-up -----------------------------------------------------------------------------

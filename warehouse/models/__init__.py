@@ -10,7 +10,7 @@ from .privacy import (
 )
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
-from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
+from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole, TransformRole
 from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "SyncStatus",
     "SyncTrigger",
     "TableChangeRequest",
+    "TransformRole",
     "UserDeletionRequest",
     "WarehouseDeletion",
     "WarehouseDeletionKind",

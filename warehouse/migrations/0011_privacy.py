@@ -16,7 +16,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("warehouse", "0009_raw_events_partitioned_by_environment"),
+        ("warehouse", "0010_drop_in_ingestion_and_transform_role"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
