@@ -133,3 +133,31 @@ def test_ip_mode_applies_after_the_geoip_lookup(post, batch, environment, settin
     assert post("/api/collect", batch(), REMOTE_ADDR="198.51.100.77").status_code == 200
     session = RawSession.objects.get()
     assert (session.ip, session.country) == (stored, "Norway")
+
+
+def test_segment_and_heap_server_calls_go_through_the_same_redaction(client, environment):
+    """The drop-in endpoints (docs/migrating.md) write through the same path: nothing escapes."""
+    import base64
+
+    set_privacy(environment, ip_mode=IpMode.NONE)
+    page = {
+        "type": "page",
+        "messageId": "p-1",
+        "anonymousId": "anon-1",
+        "properties": {"url": f"https://s.test/reset?token={TOKEN}&x=1", "referrer": f"https://g.test/?email={EMAIL}"},
+        "context": {
+            "ip": "198.51.100.77",
+            "page": {
+                "url": f"https://s.test/reset?token={TOKEN}&x=1",
+                "search": f"?token={TOKEN}&x=1",
+                "referrer": f"https://g.test/?email={EMAIL}",
+            },
+        },
+    }
+    auth = "Basic " + base64.b64encode(b"test-server-key:").decode()
+    answer = client.post("/v1/batch", data={"batch": [page]}, content_type="application/json", HTTP_AUTHORIZATION=auth)
+    assert answer.status_code == 200, answer.content
+    stored = raw_text()
+    assert RawEvent.objects.get().query == "?x=1"
+    for secret in (EMAIL, TOKEN, "198.51.100.77"):
+        assert secret not in stored

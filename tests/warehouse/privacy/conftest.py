@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from tests.warehouse.ingest.conftest import SERVER_KEY, post  # noqa: F401 - fixtures
-from tests.warehouse.sync.conftest import REPO, _specs_file, raw, set_specs, sync_env, worker_env  # noqa: F401
+from tests.warehouse.sync.conftest import REPO, _specs_file, raw, set_specs, worker_env  # noqa: F401
 
 # A real RQ worker on both queues a deletion uses: the deletion job (default), then the sync it asks for.
 WORKER_SCRIPT = (
