@@ -9,6 +9,7 @@ from heapsite.access import access_environment
 from heapsite.selectors import environment_stats
 from heapsite.services import environment_rotate_key
 from warehouse.models import Environment
+from warehouse.privacy.selectors import privacy_overview
 from warehouse.services import environment_settings_update
 
 COLLECT_PATH = "/api/collect"
@@ -40,6 +41,7 @@ def environment_home(request, schema: str):
         "origin": origin,
         # Heap's classic snippet with only its script host changed (docs/migrating.md).
         "heap_snippet": {"app_id": environment.app_id, "origin": origin},
+        "privacy": privacy_overview(environment=environment),
     }
     return render(request, "heapsite/environment.html", context)
 

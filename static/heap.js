@@ -1,12 +1,6 @@
 /*!
- * heap.js 1.0.0 — heapsite's capture library. Documentation: docs/snippet.md.
- *
- * Records pageviews (single-page-app navigation included), clicks, form submits and field
- * changes; keeps an anonymous user id and a 30-minute session; sends batches to a heapsite
- * server's POST /api/collect. No dependencies, and it never throws into the host page.
- *
- * The two-line snippet leaves `window.heap` as an array of queued calls with `heap.appid` and
- * `heap.config` set; this file replaces it with the real API and replays the queue.
+ * heap.js 1.0.0 — heapsite's capture library (docs/snippet.md). The snippet leaves `window.heap`
+ * a queue of calls, with `heap.appid` and `heap.config`: this replaces it and replays the queue.
  */
 (() => {
   "use strict";
@@ -318,6 +312,22 @@
 
   const hasIgnoreClass = (element) => Boolean(element.classList && element.classList.contains(ignoreClass()));
 
+  // Heap's redaction markers: for the element and all inside it.
+  const REDACT_TEXT = "[data-heap-redact-text]";
+  const REDACT_ATTRS = "data-heap-redact-attributes";
+  // Per element of the last hierarchyOf(): the attributes markers leave out.
+  let redactionsOf = new Map();
+
+  // "*" (an empty list): all but id and class.
+  function ownRedactions(element) {
+    const list = element.getAttribute(REDACT_ATTRS);
+    const names = (list || "").toLowerCase().split(",").map((name) => name.trim()).filter(Boolean);
+    return list !== null && !names.length ? ["*"] : names;
+  }
+
+  const isRedacted = (names, name) =>
+    names.has(name.toLowerCase()) || (names.has("*") && name !== "id" && name !== "class");
+
   // Anything inside an element with the opt-out class is never sent.
   function isIgnored(element) {
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
@@ -326,7 +336,7 @@
     return false;
   }
 
-  function describeElement(element) {
+  function describeElement(element, redactions) {
     const entry = { tag: element.localName };
     const keep = (value) => {
       const capped = cap(value);
@@ -335,13 +345,15 @@
     };
     const ns = element.namespaceURI;
     if (ns && ns !== HTML_NS) entry.ns = NAMESPACES[ns] || ns;
-    if (element.hasAttribute("id")) entry.id = keep(element.getAttribute("id"));
+    if (element.hasAttribute("id") && !isRedacted(redactions, "id")) entry.id = keep(element.getAttribute("id"));
     // classList is already an ordered set; capping could make two tokens equal, hence the Set.
-    const classes = Array.from(new Set(Array.from(element.classList || [], keep)));
+    const classList = isRedacted(redactions, "class") ? [] : element.classList || [];
+    const classes = Array.from(new Set(Array.from(classList, keep)));
     if (classes.length) entry.classes = classes;
     const attrs = {};
     for (const { name, value } of Array.from(element.attributes)) {
       if (SKIPPED_ATTRS.has(name) || /^on/i.test(name) || name.length > MAX_VALUE) continue;
+      if (isRedacted(redactions, name)) continue;
       // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact),
       // or when it has no tokens at all: class="" still matches [class].
       if (name === "class" && classes.length && value === classes.join(" ")) continue;
@@ -357,11 +369,18 @@
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
       nodes.push(node);
     }
+    redactionsOf = new Map();
+    let inherited = new Set();
+    for (let index = nodes.length - 1; index >= 0; index--) {
+      const own = ownRedactions(nodes[index]);
+      if (own.length) inherited = new Set([...inherited, ...own]);
+      redactionsOf.set(nodes[index], inherited);
+    }
     if (nodes.length > MAX_HIERARCHY) {
       // Absurdly deep pages keep the nearest ancestors, then <body> and <html> (docs/snippet.md).
       nodes.splice(MAX_HIERARCHY - 2, nodes.length - MAX_HIERARCHY);
     }
-    return nodes.map(describeElement);
+    return nodes.map((node) => describeElement(node, redactionsOf.get(node)));
   }
 
   // The server accepts only hierarchies of elements in this document (ending <body>, <html>).
@@ -382,7 +401,7 @@
       if (node.nodeType === Node.TEXT_NODE) {
         if (visible) parts.push(node.data);
       } else if (node.nodeType === Node.ELEMENT_NODE) {
-        if (TEXTLESS_TAGS.has(node.localName) || hasIgnoreClass(node)) continue;
+        if (TEXTLESS_TAGS.has(node.localName) || hasIgnoreClass(node) || node.matches(REDACT_TEXT)) continue;
         const style = window.getComputedStyle(node);
         if (style.display === "none") continue;
         const block = !style.display.startsWith("inline") && style.display !== "contents";
@@ -395,6 +414,7 @@
   }
 
   function textOf(element) {
+    if (option("disableTextCapture", false) || element.closest(REDACT_TEXT)) return "";
     if (element.localName === "input") {
       // A button-like input shows its value as its label; every other input value is private.
       const type = (element.getAttribute("type") || "").toLowerCase();
@@ -409,8 +429,9 @@
   function nearestHref(element) {
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
       if (node.localName !== "a" && node.localName !== "area") continue;
-      const href = node.hasAttribute("href") ? node.getAttribute("href") : node.getAttributeNS(XLINK_NS, "href");
-      if (href !== null) return capUrl(href);
+      const own = node.hasAttribute("href");
+      const href = own ? node.getAttribute("href") : node.getAttributeNS(XLINK_NS, "href");
+      if (href !== null) return isRedacted(redactionsOf.get(node), own ? "href" : "xlink:href") ? "" : capUrl(href);
     }
     return "";
   }

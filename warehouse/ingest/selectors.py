@@ -33,3 +33,8 @@ def environment_for_app_id(app_id: str, *, cached: bool = False) -> Environment 
 def environment_for_server_key(key: str) -> Environment | None:
     """The environment whose server key this is (never cached: a rotated key stops working at once)."""
     return Environment.objects.filter(api_key_hash=hash_api_key(key)).first()
+
+
+def environment_cache_forget(app_id: str) -> None:
+    """Drop this process's cached answer for an app id (its environment's settings just changed)."""
+    _app_id_cache.pop(app_id, None)

@@ -14,6 +14,7 @@ from warehouse.models import Environment
 
 from . import sql
 from .enrich import ClientInfo
+from .redact import policy_for
 
 SESSION_INACTIVITY_SECONDS = 30 * 60
 SERVER_LIBRARY = "server"
@@ -88,7 +89,7 @@ def collect_batch_ingest(
     }
     with transaction.atomic(), connection.cursor() as cursor:
         environment_id = environment.pk
-        batch = sql.WriteBatch(cursor)
+        batch = sql.WriteBatch(cursor, privacy=policy_for(environment))
         sql.users_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
         sql.sessions_upsert(batch, environment_id=environment_id, now=received_at, rows=[session_row])
         sql.merges_insert(batch, environment_id=environment_id, rows=_first_merge_per_user(merges))
@@ -212,7 +213,7 @@ def server_batch_ingest(
             entry["joindate"] = min(entry["joindate"], row["time"])
             entry["identity"] = entry["identity"] or identity
         sessions = _assign_server_sessions(cursor, environment_id=environment_id, rows=rows)
-        batch = sql.WriteBatch(cursor)
+        batch = sql.WriteBatch(cursor, privacy=policy_for(environment))
         sql.users_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(user_rows))
         sql.sessions_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(sessions))
         sql.merges_insert(batch, environment_id=environment_id, rows=_first_merge_per_user(merges))

@@ -1,4 +1,13 @@
-from .environments import Environment, Project
+from .environments import Environment, IpMode, Project
+from .privacy import (
+    DeletionSource,
+    DeletionStatus,
+    RetentionRun,
+    RetentionRunStatus,
+    UserDeletionRequest,
+    WarehouseDeletion,
+    WarehouseDeletionKind,
+)
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
 from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole, TransformRole
@@ -9,13 +18,18 @@ __all__ = [
     "BuiltTable",
     "CsvUpload",
     "CsvUploadStatus",
+    "DeletionSource",
+    "DeletionStatus",
     "Environment",
     "EnvironmentSync",
     "IdentityMerge",
+    "IpMode",
     "Project",
     "RawEvent",
     "RawSession",
     "RawUser",
+    "RetentionRun",
+    "RetentionRunStatus",
     "SavedQuery",
     "SourceAuditAction",
     "SourceAuditEntry",
@@ -28,4 +42,7 @@ __all__ = [
     "SyncTrigger",
     "TableChangeRequest",
     "TransformRole",
+    "UserDeletionRequest",
+    "WarehouseDeletion",
+    "WarehouseDeletionKind",
 ]

@@ -2,6 +2,7 @@ import hashlib
 import re
 import secrets
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -45,6 +46,40 @@ def generate_app_id() -> str:
     return str(secrets.randbelow(9 * 10**9) + 10**9)
 
 
+# URL query parameters dropped at ingestion unless an environment edits its list (docs/privacy.md):
+# a parameter goes when one of these is a whole word of its name (`newsletter_email`, `user[token]`).
+DEFAULT_REDACTED_QUERY_PARAMS = (
+    "email",
+    "e-mail",
+    "mail",
+    "token",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "code",
+    "ssn",
+    "phone",
+    "first_name",
+    "last_name",
+    "api_key",
+    "apikey",
+    "auth",
+)
+
+
+def default_redacted_query_params() -> list[str]:
+    return list(DEFAULT_REDACTED_QUERY_PARAMS)
+
+
+class IpMode(models.TextChoices):
+    """What an environment stores of a session's IP address (GeoIP always sees the full address)."""
+
+    FULL = "full", "full address"
+    TRUNCATED = "truncated", "truncated (IPv4 /24, IPv6 /48)"
+    NONE = "none", "none"
+
+
 class Project(models.Model):
     name = models.CharField(max_length=40, unique=True, validators=[validate_identifier_part])
     created_at = models.DateTimeField(auto_now_add=True)
@@ -71,6 +106,17 @@ class Environment(models.Model):
         help_text="Accept server events without a key (as Heap does): anyone who knows the app id can send",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Privacy (docs/privacy.md), applied by ingestion before anything is stored and by the retention job.
+    redacted_query_params = ArrayField(
+        models.CharField(max_length=100), default=default_redacted_query_params, blank=True
+    )
+    redact_email_values = models.BooleanField(
+        default=True, help_text="Also drop query parameters whose value looks like an email address"
+    )
+    ip_mode = models.CharField(max_length=16, choices=IpMode.choices, default=IpMode.FULL)
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete raw events older than this many days (empty: keep everything)"
+    )
 
     class Meta:
         ordering = ["project__name", "name"]
