@@ -1,5 +1,5 @@
 /*!
- * heap.js 1.0.0 — heapsite's capture library. Documentation: docs/snippet.md.
+ * heap.js 1.1.0 — heapsite's capture library. Documentation: docs/snippet.md.
  *
  * Records pageviews (single-page-app navigation included), clicks, form submits and field
  * changes; keeps an anonymous user id and a 30-minute session; sends batches to a heapsite
@@ -14,16 +14,32 @@
   const existing = window.heap;
   if (existing && existing._loaded) return; // included twice: the first copy owns the page
 
-  const VERSION = "1.0.0";
+  const VERSION = "1.1.0";
   const HTML_NS = "http://www.w3.org/1999/xhtml";
   const XLINK_NS = "http://www.w3.org/1999/xlink";
   const NAMESPACES = { "http://www.w3.org/2000/svg": "svg", "http://www.w3.org/1998/Math/MathML": "math" };
-  const MAX_VALUE = 1024; // attribute values, text, property keys and values (docs/api.md)
+  // Attribute namespaces the HTML parser uses on SVG/MathML (xlink:href, xml:lang, xmlns).
+  const ATTRIBUTE_NAMESPACES = {
+    [XLINK_NS]: "xlink",
+    "http://www.w3.org/XML/1998/namespace": "xml",
+    "http://www.w3.org/2000/xmlns/": "xmlns",
+  };
+  // The server's limits (docs/api.md): heap.js never sends what /api/collect would refuse.
+  const MAX_VALUE = 1024; // attribute values, text, property keys and values, namespaces
   const MAX_URL = 8192; // path, query, hash, referrer, href
+  const MAX_DOMAIN = 255;
   const MAX_TAG = 64;
   const MAX_IDENTITY = 255;
   const MAX_HIERARCHY = 512;
+  const MAX_CLASSES = 1024; // class tokens per element
+  const MAX_ATTRS = 1000; // attributes per element (and namespaced ones), properties per event
   const MAX_ID = 2 ** 53;
+  const MAX_INT64 = 2 ** 63; // integers are stored as 64-bit; larger ones are sent as text
+  // Browsers allow 64 KiB of keepalive fetch and sendBeacon bodies in flight per page, counted in
+  // bytes. A batch is closed before its body passes MAX_BATCH_BYTES, so two fit in flight and a
+  // page being left can hand any one to sendBeacon.
+  const KEEPALIVE_BUDGET = 64000;
+  const MAX_BATCH_BYTES = 32000;
   const SKIPPED_ATTRS = new Set(["id", "style", "value", "srcdoc"]);
   // Elements whose content is never text a person reads on the page (or is a form value).
   const TEXTLESS_TAGS = new Set(["script", "style", "noscript", "template", "input", "select", "textarea"]);
@@ -100,17 +116,30 @@
     return Number.isFinite(value) ? Math.floor(value) : Date.now();
   }
 
+  // PostgreSQL stores neither NUL nor a lone UTF-16 surrogate (the server refuses both): each
+  // becomes U+FFFD, as the HTML and CSS parsers do with NUL.
+  const SURROGATES = /[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g;
+
+  function storable(text) {
+    if (text.indexOf("\0") !== -1) text = text.replace(/\0/g, "\ufffd");
+    if (text.isWellFormed) return text.isWellFormed() ? text : text.toWellFormed();
+    if (!/[\ud800-\udfff]/.test(text)) return text;
+    return text.replace(SURROGATES, (match) => (match.length === 2 ? match : "\ufffd"));
+  }
+
   // Limits count characters (code points), as the server does.
   function cap(text, limit = MAX_VALUE) {
-    text = String(text);
+    text = storable(String(text));
     if (text.length <= limit) return text;
     const chars = Array.from(text);
     return chars.length <= limit ? text : chars.slice(0, limit).join("");
   }
 
-  const capUrl = (text) => cap(text, MAX_URL);
+  const asciiLower = (text) => text.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
 
-  const collapse = (text) => text.replace(/\s+/g, " ").trim();
+  // Request bodies are measured in UTF-8 bytes, as browsers count the keepalive quota.
+  const encoder = new TextEncoder();
+  const utf8Bytes = (text) => encoder.encode(text).length;
 
   function randomWords(count) {
     const words = new Uint32Array(count);
@@ -132,14 +161,19 @@
     Array.from(randomWords(4), (word) => word.toString(16).padStart(8, "0")).join("");
 
   // Flat string/number/boolean values (the collect contract); other objects become JSON text.
+  // At most MAX_ATTRS keys (the first ones); integers beyond 64 bits become text.
   function cleanProperties(props) {
     const out = {};
     if (!props || typeof props !== "object") return out;
+    let count = 0;
     for (const key of Object.keys(props)) {
+      if (count >= MAX_ATTRS) break;
       let value = props[key];
       if (key === "" || value === undefined || value === null || typeof value === "function") continue;
       if (typeof value === "number") {
         if (!Number.isFinite(value)) continue;
+        // JSON writes these as integer digits (below 1e21), which a 64-bit column cannot hold.
+        if ((value >= MAX_INT64 || value < -MAX_INT64) && Math.abs(value) < 1e21) value = String(value);
       } else if (typeof value === "string") {
         value = cap(value);
       } else if (typeof value !== "boolean") {
@@ -150,6 +184,7 @@
         }
       }
       out[cap(key)] = value;
+      count += 1;
     }
     return out;
   }
@@ -179,6 +214,13 @@
 
   // User and session ids alike: integers 0 < id < 2**53.
   const validUserId = (id) => Number.isInteger(id) && id > 0 && id < MAX_ID;
+
+  // An identity is a key: it is sent as given or not at all (never altered by storable()).
+  const validIdentity = (identity) =>
+    typeof identity === "string" &&
+    identity !== "" &&
+    Array.from(identity).length <= MAX_IDENTITY &&
+    storable(identity) === identity;
 
   // The cookie holds "<userId>.<sessionId>.<sessionStart>.<lastActivity>": enough to keep the
   // user and session when localStorage is blocked or cleared.
@@ -222,7 +264,7 @@
     state = {
       userId: validUserId(userId) ? userId : randomId53(),
       // If the cookie names another user (reset on another subdomain, say), nothing else is theirs.
-      identity: sameUser && typeof stored.identity === "string" ? stored.identity : null,
+      identity: sameUser && validIdentity(stored.identity) ? stored.identity : null,
       session: sameUser && stored.session && stored.session.id ? stored.session : null,
       lastActivity: sameUser && stored.lastActivity ? stored.lastActivity : 0,
       eventProperties: sameUser && stored.eventProperties ? stored.eventProperties : {},
@@ -291,7 +333,7 @@
     if (!(stored.lastActivity > state.lastActivity)) return;
     state = {
       userId: stored.userId,
-      identity: typeof stored.identity === "string" ? stored.identity : null,
+      identity: validIdentity(stored.identity) ? stored.identity : null,
       session: stored.session,
       lastActivity: stored.lastActivity,
       eventProperties: stored.eventProperties || {},
@@ -326,28 +368,57 @@
     return false;
   }
 
+  // Never captured (docs/api.md), whatever the letter case: privacy (value, srcdoc), size (style),
+  // event handlers (on*); `id` has its own key.
+  const isSkipped = (localName) => SKIPPED_ATTRS.has(asciiLower(localName)) || /^on/i.test(localName);
+
   function describeElement(element) {
-    const entry = { tag: element.localName };
-    const keep = (value) => {
-      const capped = cap(value);
+    const entry = {};
+    // Anything not kept exactly (cut at its limit, NUL replaced, left out past a count limit)
+    // marks the element as truncated.
+    const keep = (value, limit = MAX_VALUE) => {
+      const capped = cap(value, limit);
       if (capped !== value) entry.truncated = true;
       return capped;
     };
+    entry.tag = keep(element.localName, MAX_TAG);
     const ns = element.namespaceURI;
-    if (ns && ns !== HTML_NS) entry.ns = NAMESPACES[ns] || ns;
-    if (element.hasAttribute("id")) entry.id = keep(element.getAttribute("id"));
+    if (ns && ns !== HTML_NS) entry.ns = keep(NAMESPACES[ns] || ns);
+    // Selectors see only attributes in no namespace: `#x` and `[id]` never match a namespaced id.
+    if (element.hasAttributeNS(null, "id")) entry.id = keep(element.getAttributeNS(null, "id"));
     // classList is already an ordered set; capping could make two tokens equal, hence the Set.
-    const classes = Array.from(new Set(Array.from(element.classList || [], keep)));
+    let classes = Array.from(new Set(Array.from(element.classList || [], (token) => keep(token))));
+    if (classes.length > MAX_CLASSES) {
+      classes = classes.slice(0, MAX_CLASSES);
+      entry.truncated = true;
+    }
     if (classes.length) entry.classes = classes;
     const attrs = {};
-    for (const { name, value } of Array.from(element.attributes)) {
-      if (SKIPPED_ATTRS.has(name) || /^on/i.test(name) || name.length > MAX_VALUE) continue;
-      // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact),
-      // or when it has no tokens at all: class="" still matches [class].
-      if (name === "class" && classes.length && value === classes.join(" ")) continue;
-      attrs[name] = keep(value);
+    const nsAttrs = [];
+    let count = 0;
+    for (const attribute of Array.from(element.attributes)) {
+      const { localName, namespaceURI, value } = attribute;
+      if (isSkipped(localName) || attribute.name.length > MAX_VALUE) continue;
+      if (count >= MAX_ATTRS) {
+        entry.truncated = true;
+        break;
+      }
+      if (namespaceURI) {
+        // xlink:href on SVG, xml:lang on MathML, xmlns: attributes an unprefixed selector cannot
+        // match (docs/api.md), kept apart from attrs with their namespace.
+        const namespace = keep(ATTRIBUTE_NAMESPACES[namespaceURI] || namespaceURI);
+        nsAttrs.push({ ns: namespace, name: cap(attribute.name), value: keep(value) });
+      } else if (localName === "class" && classes.length && value === classes.join(" ")) {
+        // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact),
+        // or when it has no tokens at all: class="" still matches [class].
+        continue;
+      } else {
+        attrs[cap(localName)] = keep(value);
+      }
+      count += 1;
     }
     if (Object.keys(attrs).length) entry.attrs = attrs;
+    if (nsAttrs.length) entry.ns_attrs = nsAttrs;
     return entry;
   }
 
@@ -364,14 +435,14 @@
     return nodes.map(describeElement);
   }
 
-  // The server accepts only hierarchies of elements in this document (ending <body>, <html>).
+  // The server accepts only hierarchies of elements in this document, ending with its HTML <html>
+  // (usually after <body>; an element a script put directly under <html> has no <body> above it).
   const sendable = (element, hierarchy) =>
     element.ownerDocument === document &&
     element.isConnected &&
     hierarchy.length >= 2 &&
     hierarchy[hierarchy.length - 1].tag === "html" &&
-    ["body", "frameset"].includes(hierarchy[hierarchy.length - 2].tag) &&
-    hierarchy.every((entry) => entry.tag.length <= MAX_TAG);
+    !hierarchy[hierarchy.length - 1].ns;
 
   const isVisible = (style) => style.visibility !== "hidden" && style.visibility !== "collapse";
 
@@ -437,7 +508,7 @@
   function pageFields() {
     const { hostname, pathname, search, hash } = window.location;
     return {
-      domain: hostname,
+      domain: cap(hostname, MAX_DOMAIN),
       path: capUrl(pathname),
       query: capUrl(search),
       hash: capUrl(hash),
@@ -453,7 +524,22 @@
   }
 
   // Properties from addEventProperties, then the call's own (which win).
-  const eventProperties = (extra) => ({ ...state.eventProperties, ...cleanProperties(extra) });
+  function eventProperties(extra) {
+    const own = cleanProperties(extra);
+    const merged = { ...state.eventProperties, ...own };
+    if (Object.keys(merged).length <= MAX_ATTRS) return merged;
+    // Over the limit: the call's own properties first, then as many of the others as fit.
+    const kept = { ...own };
+    let count = Object.keys(kept).length;
+    for (const key of Object.keys(state.eventProperties)) {
+      if (count >= MAX_ATTRS) break;
+      if (!(key in kept)) {
+        kept[key] = state.eventProperties[key];
+        count += 1;
+      }
+    }
+    return kept;
+  }
 
   function recordPageview() {
     lastPageHref = window.location.href;
@@ -492,7 +578,7 @@
   const endpoint = () => option("endpoint", "/api/collect");
 
   function newBatch() {
-    return {
+    const batch = {
       app_id: String(heap.appid),
       library: "web",
       user_id: state.userId,
@@ -501,11 +587,16 @@
       events: [],
       attempts: 0,
       sending: false,
+      closed: false, // full (by count or bytes): takes no more events
+      plain: false, // the browser refused it with keepalive once: later attempts go without
     };
+    batch.bytes = utf8Bytes(payload(batch)); // the body so far, in UTF-8 bytes
+    return batch;
   }
 
   const isOpen = (batch) =>
     batch &&
+    !batch.closed &&
     !batch.sending &&
     !batch.attempts &&
     batch.events.length < batchSize() &&
@@ -513,16 +604,28 @@
     batch.identity === state.identity &&
     batch.session.id === state.session.id;
 
+  // A full batch goes at once (unless the server is failing: then with the next retry).
+  function close(batch) {
+    batch.closed = true;
+    if (!retryTimer) send(batch);
+  }
+
   // A batch carries one user, identity and session: a change of any of them starts a new batch.
+  // It also stays under MAX_BATCH_BYTES (an event bigger than that goes alone).
   function enqueue(event) {
+    const size = utf8Bytes(JSON.stringify(event)) + 1; // and the comma before it
     let batch = outbox[outbox.length - 1];
+    if (isOpen(batch) && batch.bytes + size > MAX_BATCH_BYTES) close(batch);
     if (!isOpen(batch)) {
       batch = newBatch();
       outbox.push(batch);
     }
     batch.events.push(event);
+    batch.bytes += size;
     if (batch.events.length >= batchSize()) {
       flush();
+    } else if (batch.bytes >= MAX_BATCH_BYTES) {
+      close(batch);
     } else if (!flushTimer) {
       flushTimer = setTimeout(safe(flush), option("flushInterval", 1000));
     }
@@ -544,13 +647,16 @@
 
   function send(batch) {
     batch.sending = true;
+    batch.closed = true;
     const body = payload(batch);
+    const bytes = utf8Bytes(body);
     // keepalive lets a request outlive the page, but the browser refuses it once the bodies in
-    // flight pass 64 KiB: bursts go without it (pagehide hands leftovers to sendBeacon).
-    const keepalive = keepaliveBytes + body.length < 60000;
-    if (keepalive) keepaliveBytes += body.length;
+    // flight pass 64 KiB (bytes, not characters): bursts go without it, and pagehide hands what
+    // is left to sendBeacon.
+    const keepalive = !batch.plain && keepaliveBytes + bytes <= KEEPALIVE_BUDGET;
+    if (keepalive) keepaliveBytes += bytes;
     const release = () => {
-      if (keepalive) keepaliveBytes -= body.length;
+      if (keepalive) keepaliveBytes -= bytes;
     };
     let request;
     try {
@@ -570,7 +676,10 @@
     return request.then(
       (response) => {
         if (response.ok) {
+          // 2xx: stored, except events the server named as impossible to store (docs/api.md).
           settle(batch);
+        } else if (response.status === 413) {
+          return split(batch);
         } else if (response.status >= 500 || response.status === 408 || response.status === 429) {
           retryLater(batch);
         } else {
@@ -583,14 +692,38 @@
         }
         return undefined;
       },
-      () => retryLater(batch), // network error: server down, offline, blocked
+      () => {
+        // A refused keepalive request looks like a network error (quota used by another script,
+        // say): try once more at once without keepalive, so the same refusal cannot repeat.
+        if (keepalive) {
+          batch.plain = true;
+          return send(batch);
+        }
+        return retryLater(batch); // network error: server down, offline, blocked
+      },
     );
   }
 
-  // A batch is accepted or rejected whole: when the error names only some events
-  // ("events[3].target.tag"), send the others once more rather than lose them all.
+  // The server refused the batch's size (413, or more events than its INGEST_MAX_BATCH): each half
+  // goes on its own; an event refused alone is dropped. Halving ends, so this cannot loop.
+  function split(batch) {
+    settle(batch);
+    if (batch.events.length < 2) return undefined;
+    const middle = Math.ceil(batch.events.length / 2);
+    const halves = [batch.events.slice(0, middle), batch.events.slice(middle)].map((events) => ({
+      ...batch,
+      events,
+      sending: false,
+    }));
+    outbox.push(...halves);
+    return Promise.all(halves.map(send));
+  }
+
+  // When the server refuses a whole batch naming only some events ("events[3].target.tag"; a
+  // server that stores the others answers 2xx instead), send the others once more.
   function resendWithout(batch, error) {
     const details = (error && Array.isArray(error.details) && error.details) || [];
+    if (details.some((detail) => detail && detail.field === "events")) return split(batch);
     const rejected = new Set();
     for (const detail of details) {
       const match = /^events\[(\d+)\]/.exec((detail && detail.field) || "");
@@ -676,8 +809,8 @@
   function identify(identity) {
     if (identity === undefined || identity === null) return;
     identity = String(identity).trim();
-    if (!identity || Array.from(identity).length > MAX_IDENTITY) {
-      debug("heap.js: identify() needs 1 to 255 characters");
+    if (!validIdentity(identity)) {
+      debug("heap.js: identify() needs 1 to 255 characters, without NUL or unpaired surrogates");
       return;
     }
     if (identity === state.identity) return;

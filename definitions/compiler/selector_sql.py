@@ -137,6 +137,23 @@ def lower_sql(expr: sql.Composable) -> sql.Composable:
     return sql.SQL("translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')").format(expr)
 
 
+def ascii_case_insensitive_regex(text: str) -> str:
+    """A regex matching exactly `text` up to ASCII case: `viewbox` -> `^[vV][iI]…$`.
+
+    The regex engine's own case-insensitive flag follows the database locale and folds "É" to "é"
+    and the Kelvin sign to "k"; browsers compare attribute names ASCII case-insensitively.
+    """
+    out = []
+    for ch in text:
+        if ch.isascii() and ch.isalpha():
+            out.append(f"[{ch.lower()}{ch.upper()}]")
+        elif ch.isascii() and not ch.isalnum():
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "^" + "".join(out) + "$"
+
+
 def not_null(expr: sql.Composable) -> sql.Composable:
     """NULL (a missing hierarchy element or key) counts as no match, so predicates stay two-valued.
 
@@ -231,10 +248,9 @@ class SelectorCompiler:
                     " WITH ORDINALITY AS c(v, n))"
                 ).format(el)
             return COST_SUBQUERY, sql.SQL("COALESCE({} -> 'attrs' ->> 'class', {})").format(el, joined)
-        # SVG/MathML attribute names keep their case (viewBox) yet match case-insensitively; jsonpath
-        # rather than a subquery keeps the predicate parallel-safe.
-        pattern = "^" + "".join("\\" + ch if ch.isascii() and not ch.isalnum() else ch for ch in name) + "$"
-        path = f'$.keyvalue() ? (@.key like_regex {json.dumps(pattern)} flag "i").value'
+        # SVG/MathML attribute names keep their case (viewBox) yet match ASCII case-insensitively;
+        # jsonpath rather than a subquery keeps the predicate parallel-safe.
+        path = f"$.keyvalue() ? (@.key like_regex {json.dumps(ascii_case_insensitive_regex(name), ensure_ascii=False)}).value"
         foreign = sql.SQL(
             "CASE WHEN {el} ? 'ns' THEN jsonb_path_query_first({el} -> 'attrs', {path}::jsonpath) #>> '{{}}' END"
         )
