@@ -141,6 +141,10 @@
   const encoder = new TextEncoder();
   const utf8Bytes = (text) => encoder.encode(text).length;
 
+  const capUrl = (text) => cap(text, MAX_URL);
+
+  const collapse = (text) => text.replace(/\s+/g, " ").trim();
+
   function randomWords(count) {
     const words = new Uint32Array(count);
     if (window.crypto && window.crypto.getRandomValues) {
@@ -672,36 +676,39 @@
     } catch (error) {
       request = Promise.reject(error);
     }
-    request.then(release, release);
     return request.then(
-      (response) => {
-        if (response.ok) {
-          // 2xx: stored, except events the server named as impossible to store (docs/api.md).
-          settle(batch);
-        } else if (response.status === 413) {
-          return split(batch);
-        } else if (response.status >= 500 || response.status === 408 || response.status === 429) {
-          retryLater(batch);
-        } else {
-          // The server named a problem in this batch; resending the same bytes cannot help.
-          debug("heap.js: batch rejected with status", response.status);
-          return response.json().then(
-            (error) => resendWithout(batch, error),
-            () => settle(batch),
-          );
-        }
-        return undefined;
-      },
+      // The browser returns a keepalive request's bytes to the quota only once its answer is read.
+      (response) => response.text().then(
+        (text) => answered(batch, response.status, text),
+        () => answered(batch, response.status, ""),
+      ).finally(release),
       () => {
-        // A refused keepalive request looks like a network error (quota used by another script,
-        // say): try once more at once without keepalive, so the same refusal cannot repeat.
-        if (keepalive) {
-          batch.plain = true;
-          return send(batch);
-        }
-        return retryLater(batch); // network error: server down, offline, blocked
+        release();
+        // Network error: server down, offline, blocked — or the browser refused the keepalive
+        // request (its quota, which other scripts share): retries go without keepalive, so the
+        // same refusal cannot repeat.
+        if (keepalive) batch.plain = true;
+        retryLater(batch);
       },
     );
+  }
+
+  function answered(batch, status, text) {
+    if (status >= 200 && status < 300) {
+      // Stored, except events the server named as impossible to store (docs/api.md).
+      return settle(batch);
+    }
+    if (status === 413) return split(batch);
+    if (status >= 500 || status === 408 || status === 429) return retryLater(batch);
+    // The server named a problem in this batch; resending the same bytes cannot help.
+    debug("heap.js: batch rejected with status", status);
+    let error = null;
+    try {
+      error = JSON.parse(text);
+    } catch (parseError) {
+      return settle(batch);
+    }
+    return resendWithout(batch, error);
   }
 
   // The server refused the batch's size (413, or more events than its INGEST_MAX_BATCH): each half
