@@ -215,6 +215,7 @@ class UnicodeNamesKind:
 
 
 class DeepKind:
+    sizes = {"selectors": 120}  # every compiled chain walks every deep hierarchy: the slowest kind
     tags = ["div", "section", "span", "li"]
     classes = ["a", "b", "c"]
 
@@ -376,6 +377,10 @@ class NonLatinKind:
     fixed = ['[lang="привет мир привет мир " i]', '[title^="🚀"]', '[data-text*="カナ"]']
 
 
+# Invalid in Chromium (its tokenizer makes `~=` one token, so a comment cannot split it): judged
+# with every kind, the compiler must refuse them too.
+INVALID = ['[a~/**/="b"]', "[a^/**/=b]", "[a$/* x */=b]", "[a*/**/=b]", "[a|/**/=b]", "[a~ =b]"]
+
 KINDS = {
     "foreign": ForeignKind,
     "unicode-names": UnicodeNamesKind,
@@ -394,4 +399,4 @@ def generate(
     html_pages = [generator.page() for _ in range(pages)]
     generated = list(dict.fromkeys([*generator.fixed, *(generator.selector() for _ in range(selectors))]))
     mutated = dict.fromkeys(mutate(rng.choice(generated), rng) for _ in range(fuzzed))
-    return html_pages, generated, [s for s in mutated if s not in generated]
+    return html_pages, generated, [s for s in [*INVALID, *mutated] if s not in generated]
