@@ -251,7 +251,8 @@ class AttributeTest:
 
 @dataclass
 class Compound:
-    tag: str | None = None  # None or "*" = any element
+    # None = any element (no type selector, or `*`); a string names a type, even "*" (from `\*`).
+    tag: str | None = None
     ids: list[str] = field(default_factory=list)
     classes: list[str] = field(default_factory=list)
     attributes: list[AttributeTest] = field(default_factory=list)
@@ -378,8 +379,7 @@ class _Parser:
             compound.tag = token.value
             self.advance()
         elif token.kind == "delim" and token.value == "*":
-            compound.tag = "*"
-            self.advance()
+            self.advance()  # the universal selector: the same as no type selector
         while True:
             token = self.tok
             if token.kind == "hash":

@@ -198,7 +198,7 @@ class SelectorCompiler:
     def compound(self, compound: Compound, slot: _Slot) -> list[tuple[int, sql.Composable]]:
         el = slot.element
         conditions: list[tuple[int, sql.Composable]] = []
-        if compound.tag and compound.tag != "*":
+        if compound.tag:
             conditions += self.type_selector(ascii_lower(compound.tag), slot)
         ids = list(dict.fromkeys(compound.ids))
         if len(ids) > 1:
@@ -340,8 +340,8 @@ class SelectorCompiler:
         wanted = []
         for compound in compounds:
             item: dict = {}
-            tag = ascii_lower(compound.tag or "*")
-            if tag != "*" and tag not in CAMEL_CASE_FOREIGN_TAGS:
+            tag = ascii_lower(compound.tag or "")
+            if tag and tag not in CAMEL_CASE_FOREIGN_TAGS:
                 item["tag"] = tag
             if len(set(compound.ids)) == 1:
                 item["id"] = compound.ids[0]
@@ -389,11 +389,11 @@ class SelectorCompiler:
     @staticmethod
     def jsonpath_tests(compound: Compound, element: str, key: str) -> tuple[list[str], dict] | None:
         """jsonpath tests of `compound` on `element` (e.g. "@" or "$[@ + 1]"), variables named after `key`."""
-        tag = ascii_lower(compound.tag or "*")
+        tag = ascii_lower(compound.tag or "")
         if compound.attributes or tag in CAMEL_CASE_FOREIGN_TAGS or len(set(compound.ids)) > 1:
             return None
         tests, variables = [], {}
-        if tag != "*":
+        if tag:
             variables[f"{key}t"] = tag
             tests.append(f"{element}.tag == ${key}t")
         for value in compound.ids[:1]:

@@ -127,6 +127,8 @@ def click_on(environment, event_id: str, element: dict) -> None:
         received_at=NOW,
         type="click",
         target_tag=element["tag"],
+        target_id=element.get("id", ""),
+        target_classes=element.get("classes", []),
         hierarchy=[element, {"tag": "body"}, {"tag": "html"}],
     )
 
@@ -164,3 +166,12 @@ def test_namespaced_attributes_never_match_an_unprefixed_selector(environment):
     assert matching(environment, '[xlink\\:href="#x"]') == ["html div"]
     assert matching(environment, "[href], [lang]") == []
     assert matching(environment, "[xml\\:lang], [xmlns]") == ["html div"]
+
+
+def test_an_escaped_asterisk_is_a_type_selector_not_the_universal_one(environment):
+    # Found by the oracle (deep kind, seed 22): `\\*` names elements whose tag is "*", and there are none.
+    click_on(environment, "div", {"tag": "div", "classes": ["a"]})
+    assert matching(environment, "*") == ["div"]
+    assert matching(environment, "\\*") == []
+    assert matching(environment, ".a \\*, \\*.a, \\* > .a, \\* .a") == []
+    assert matching(environment, "* .a, html *.a") == ["div"]
