@@ -1,12 +1,5 @@
-/*!
- * heap.js 1.1.0 — heapsite's capture library. Documentation: docs/snippet.md.
- *
- * Records pageviews (single-page-app navigation included), clicks, form submits and field
- * changes; keeps an anonymous user id and a 30-minute session; sends batches to a heapsite
- * server's POST /api/collect. No dependencies, and it never throws into the host page.
- *
- * The two-line snippet leaves `window.heap` as an array of queued calls with `heap.appid` and
- * `heap.config` set; this file replaces it with the real API and replays the queue.
+/*! heap.js 1.1.0 — heapsite's capture library (docs/snippet.md). It replaces the snippet's
+ * `window.heap` queue (with `heap.appid`, `heap.config`) by the real API, never throwing into the page.
  */
 (() => {
   "use strict";
@@ -18,33 +11,29 @@
   const HTML_NS = "http://www.w3.org/1999/xhtml";
   const XLINK_NS = "http://www.w3.org/1999/xlink";
   const NAMESPACES = { "http://www.w3.org/2000/svg": "svg", "http://www.w3.org/1998/Math/MathML": "math" };
-  // Attribute namespaces the HTML parser uses on SVG/MathML (xlink:href, xml:lang, xmlns).
   const ATTRIBUTE_NAMESPACES = {
     [XLINK_NS]: "xlink",
     "http://www.w3.org/XML/1998/namespace": "xml",
     "http://www.w3.org/2000/xmlns/": "xmlns",
   };
-  // The server's limits (docs/api.md): heap.js never sends what /api/collect would refuse.
-  const MAX_VALUE = 1024; // attribute values, text, property keys and values, namespaces
+  // The server's limits (docs/api.md): nothing is sent that /api/collect would refuse.
+  const MAX_VALUE = 1024; // attribute values, text, property keys and values
   const MAX_URL = 8192; // path, query, hash, referrer, href
   const MAX_DOMAIN = 255;
   const MAX_TAG = 64;
   const MAX_IDENTITY = 255;
   const MAX_HIERARCHY = 512;
-  const MAX_CLASSES = 1024; // class tokens per element
-  const MAX_ATTRS = 1000; // attributes per element (and namespaced ones), properties per event
+  const MAX_CLASSES = 1024; // per element
+  const MAX_ATTRS = 1000; // per element, and properties per event
   const MAX_ID = 2 ** 53;
-  const MAX_INT64 = 2 ** 63; // integers are stored as 64-bit; larger ones are sent as text
-  // Browsers allow 64 KiB of keepalive fetch and sendBeacon bodies in flight per page, counted in
-  // bytes. A batch is closed before its body passes MAX_BATCH_BYTES, so two fit in flight and a
-  // page being left can hand any one to sendBeacon.
+  const MAX_INT64 = 2 ** 63;
+  // Browsers allow 64 KiB (bytes) of keepalive and beacon bodies in flight: a batch takes half.
   const KEEPALIVE_BUDGET = 64000;
   const MAX_BATCH_BYTES = 32000;
-  const SKIPPED_ATTRS = new Set(["id", "style", "value", "srcdoc"]);
-  // Elements whose content is never text a person reads on the page (or is a form value).
+  // Content that is no text a person reads (or a form value).
   const TEXTLESS_TAGS = new Set(["script", "style", "noscript", "template", "input", "select", "textarea"]);
   const BUTTON_INPUTS = new Set(["submit", "button", "reset"]);
-  // Known search engines: [hostname pattern, query parameter holding the search terms].
+  // [hostname pattern, the parameter with the search terms]
   const SEARCH_ENGINES = [
     [/(^|\.)google\.[a-z.]+$/, "q"],
     [/(^|\.)bing\.com$/, "q"],
@@ -69,28 +58,27 @@
     config: {},
     userId: null,
     identity: null,
-    // Every timestamp comes from here, so tests can move the clock (session timeout); a page
-    // can set it on the snippet's stub too, to move the clock before the first pageview.
+    // The clock of every timestamp: tests move it (also on the snippet's stub, before loading).
     _now: existing && typeof existing._now === "function" ? existing._now : () => Date.now(),
   };
-  // Calls made through the snippet's stub before this file arrived; load() replays them.
+  // Calls made on the snippet's stub before this file arrived: load() replays them.
   let queued = Array.isArray(existing) ? Array.from(existing) : [];
 
   let state = null; // {userId, identity, session, lastActivity, eventProperties}
   const outbox = []; // batches not yet accepted by the server
   let flushTimer = null;
   let retryTimer = null;
-  let lastSaved = 0; // when the state was last written to storage (the clock of now())
-  let otherTabWrote = false; // another tab changed the stored state since we last looked
-  let keepaliveBytes = 0; // bodies of keepalive requests in flight (browsers allow 64 KiB)
-  let failures = 0; // consecutive failed sends: the retry backoff grows with them
+  let lastSaved = 0; // when the state was last stored
+  let otherTabWrote = false; // another tab changed the stored state since
+  let keepaliveBytes = 0; // keepalive bodies in flight
+  let failures = 0; // consecutive failed sends (the backoff grows with them)
   let pageviewTimer = null;
-  let lastPageHref = null; // URL of the last recorded pageview, to skip no-op navigations
-  let pageReferrer = ""; // referrer of the current page (the previous URL after SPA navigation)
+  let lastPageHref = null; // of the last pageview, to skip no-op navigations
+  let pageReferrer = ""; // the previous URL after SPA navigation
 
-  // ---- small helpers --------------------------------------------------------------------------
+  // ---- small helpers
 
-  // Every entry point from the host page goes through here: heap.js must never break a site.
+  // Every entry point from the host page: heap.js must never break a site.
   const safe =
     (fn) =>
     (...args) => {
@@ -116,18 +104,13 @@
     return Number.isFinite(value) ? Math.floor(value) : Date.now();
   }
 
-  // PostgreSQL stores neither NUL nor a lone UTF-16 surrogate (the server refuses both): each
-  // becomes U+FFFD, as the HTML and CSS parsers do with NUL.
-  const SURROGATES = /[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g;
+  // PostgreSQL stores neither NUL nor a lone surrogate: both become U+FFFD.
+  const storable = (text) =>
+    text
+      .replace(/\0/g, "\ufffd")
+      .replace(/[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g, (match) => (match.length > 1 ? match : "\ufffd"));
 
-  function storable(text) {
-    if (text.indexOf("\0") !== -1) text = text.replace(/\0/g, "\ufffd");
-    if (text.isWellFormed) return text.isWellFormed() ? text : text.toWellFormed();
-    if (!/[\ud800-\udfff]/.test(text)) return text;
-    return text.replace(SURROGATES, (match) => (match.length === 2 ? match : "\ufffd"));
-  }
-
-  // Limits count characters (code points), as the server does.
+  // Limits count code points, as the server does.
   function cap(text, limit = MAX_VALUE) {
     text = storable(String(text));
     if (text.length <= limit) return text;
@@ -135,9 +118,6 @@
     return chars.length <= limit ? text : chars.slice(0, limit).join("");
   }
 
-  const asciiLower = (text) => text.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
-
-  // Request bodies are measured in UTF-8 bytes, as browsers count the keepalive quota.
   const encoder = new TextEncoder();
   const utf8Bytes = (text) => encoder.encode(text).length;
 
@@ -155,7 +135,7 @@
     return words;
   }
 
-  // A random integer 0 < id < 2**53: exact in a JavaScript number and in a bigint column.
+  // 0 < id < 2**53: exact in a JavaScript number and in a bigint column.
   function randomId53() {
     const [high, low] = randomWords(2);
     return (high & 0x1fffff) * 2 ** 32 + low || 1;
@@ -164,8 +144,7 @@
   const eventId = () =>
     Array.from(randomWords(4), (word) => word.toString(16).padStart(8, "0")).join("");
 
-  // Flat string/number/boolean values (the collect contract); other objects become JSON text.
-  // At most MAX_ATTRS keys (the first ones); integers beyond 64 bits become text.
+  // Flat values (the collect contract): objects become JSON text.
   function cleanProperties(props) {
     const out = {};
     if (!props || typeof props !== "object") return out;
@@ -176,7 +155,7 @@
       if (key === "" || value === undefined || value === null || typeof value === "function") continue;
       if (typeof value === "number") {
         if (!Number.isFinite(value)) continue;
-        // JSON writes these as integer digits (below 1e21), which a 64-bit column cannot hold.
+        // JSON would write digits that no 64-bit integer holds.
         if ((value >= MAX_INT64 || value < -MAX_INT64) && Math.abs(value) < 1e21) value = String(value);
       } else if (typeof value === "string") {
         value = cap(value);
@@ -193,7 +172,7 @@
     return out;
   }
 
-  // ---- storage: a first-party cookie and localStorage -----------------------------------------
+  // ---- storage: a first-party cookie and localStorage
 
   const storageKey = () => `_hs_${heap.appid}`;
   const pendingKey = () => `${storageKey()}_pending`;
@@ -212,22 +191,21 @@
       if (value === null) window.localStorage.removeItem(key);
       else window.localStorage.setItem(key, JSON.stringify(value));
     } catch (error) {
-      // Storage full or blocked: the cookie still keeps the user and session.
+      // Full or blocked: the cookie keeps the state.
     }
   }
 
   // User and session ids alike: integers 0 < id < 2**53.
   const validUserId = (id) => Number.isInteger(id) && id > 0 && id < MAX_ID;
 
-  // An identity is a key: it is sent as given or not at all (never altered by storable()).
+  // An identity is a key: sent as given or not at all.
   const validIdentity = (identity) =>
     typeof identity === "string" &&
     identity !== "" &&
     Array.from(identity).length <= MAX_IDENTITY &&
     storable(identity) === identity;
 
-  // The cookie holds "<userId>.<sessionId>.<sessionStart>.<lastActivity>": enough to keep the
-  // user and session when localStorage is blocked or cleared.
+  // "<userId>.<sessionId>.<sessionStart>.<lastActivity>": user and session survive localStorage.
   function readCookie() {
     const prefix = `${storageKey()}=`;
     for (const part of (document.cookie || "").split(/;\s*/)) {
@@ -250,7 +228,7 @@
     try {
       document.cookie = cookie;
     } catch (error) {
-      // Cookies disabled: localStorage alone keeps the state.
+      // Disabled: localStorage keeps the state.
     }
   }
 
@@ -267,15 +245,14 @@
     const sameUser = validUserId(userId) && stored.userId === userId;
     state = {
       userId: validUserId(userId) ? userId : randomId53(),
-      // If the cookie names another user (reset on another subdomain, say), nothing else is theirs.
+      // A cookie naming another user (reset on another subdomain) keeps nothing else.
       identity: sameUser && validIdentity(stored.identity) ? stored.identity : null,
       session: sameUser && stored.session && stored.session.id ? stored.session : null,
       lastActivity: sameUser && stored.lastActivity ? stored.lastActivity : 0,
       eventProperties: sameUser && stored.eventProperties ? stored.eventProperties : {},
     };
     if (cookie && validUserId(cookie.sessionId) && (!state.session || state.session.id !== cookie.sessionId)) {
-      // localStorage lost the session that the cookie remembers; its start data is gone (the
-      // server keeps what the session's first batch said).
+      // localStorage lost it; the server kept its start data.
       state.session = sessionFields(cookie.sessionId, cookie.sessionStart, "", "");
       state.lastActivity = cookie.lastActivity;
     }
@@ -283,7 +260,7 @@
     heap.identity = state.identity;
   }
 
-  // ---- sessions ----------------------------------------------------------------------------
+  // ---- sessions
 
   function searchKeyword(referrer) {
     let url;
@@ -327,8 +304,7 @@
     state.lastActivity = time;
   }
 
-  // Another tab of the site may have moved on (new session, identify, reset): follow it. The
-  // browser tells us when another tab writes (the "storage" event), so this costs nothing else.
+  // Follow another tab that moved on (new session, identify, reset).
   function followOtherTabs() {
     if (!otherTabWrote) return;
     otherTabWrote = false;
@@ -346,19 +322,17 @@
     heap.identity = state.identity;
   }
 
-  // A session ends after 30 minutes without events; the next event starts a new one.
   function touchSession(time) {
     followOtherTabs();
     const timeout = option("sessionTimeout", 30 * 60 * 1000);
     const expired = !state.session || time - state.lastActivity > timeout || time < state.session.start_time;
     if (expired) startSession(time);
     state.lastActivity = Math.max(state.lastActivity, time);
-    // Storage writes cost more than the rest of a click: a few seconds' precision is plenty for a
-    // 30-minute timeout, and leaving the page saves the latest state.
+    // Storage costs more than a click: seconds of precision do (leaving the page saves too).
     if (expired || Math.abs(time - lastSaved) >= 5000) saveState();
   }
 
-  // ---- describing elements (docs/api.md "Element hierarchy") ------------------------------------
+  // ---- describing elements (docs/api.md "Element hierarchy")
 
   const ignoreClass = () => option("ignoreClass", "heap-ignore");
 
@@ -372,14 +346,12 @@
     return false;
   }
 
-  // Never captured (docs/api.md), whatever the letter case: privacy (value, srcdoc), size (style),
-  // event handlers (on*); `id` has its own key.
-  const isSkipped = (localName) => SKIPPED_ATTRS.has(asciiLower(localName)) || /^on/i.test(localName);
+  // Never captured, whatever the (ASCII) letter case (docs/api.md).
+  const isSkipped = (name) => /^(id|style|value|srcdoc)$|^on/i.test(name);
 
   function describeElement(element) {
     const entry = {};
-    // Anything not kept exactly (cut at its limit, NUL replaced, left out past a count limit)
-    // marks the element as truncated.
+    // Anything not kept exactly marks the element.
     const keep = (value, limit = MAX_VALUE) => {
       const capped = cap(value, limit);
       if (capped !== value) entry.truncated = true;
@@ -388,9 +360,9 @@
     entry.tag = keep(element.localName, MAX_TAG);
     const ns = element.namespaceURI;
     if (ns && ns !== HTML_NS) entry.ns = keep(NAMESPACES[ns] || ns);
-    // Selectors see only attributes in no namespace: `#x` and `[id]` never match a namespaced id.
+    // Selectors without a namespace see only attributes in none.
     if (element.hasAttributeNS(null, "id")) entry.id = keep(element.getAttributeNS(null, "id"));
-    // classList is already an ordered set; capping could make two tokens equal, hence the Set.
+    // classList is an ordered set; capping could make two tokens equal.
     let classes = Array.from(new Set(Array.from(element.classList || [], (token) => keep(token))));
     if (classes.length > MAX_CLASSES) {
       classes = classes.slice(0, MAX_CLASSES);
@@ -408,13 +380,11 @@
         break;
       }
       if (namespaceURI) {
-        // xlink:href on SVG, xml:lang on MathML, xmlns: attributes an unprefixed selector cannot
-        // match (docs/api.md), kept apart from attrs with their namespace.
+        // xlink:href, xml:lang…: no unprefixed selector matches them.
         const namespace = keep(ATTRIBUTE_NAMESPACES[namespaceURI] || namespaceURI);
         nsAttrs.push({ ns: namespace, name: cap(attribute.name), value: keep(value) });
       } else if (localName === "class" && classes.length && value === classes.join(" ")) {
-        // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact),
-        // or when it has no tokens at all: class="" still matches [class].
+        // Only when classes cannot rebuild it: [class^="…"] stays exact, class="" matches [class].
         continue;
       } else {
         attrs[cap(localName)] = keep(value);
@@ -433,14 +403,13 @@
       nodes.push(node);
     }
     if (nodes.length > MAX_HIERARCHY) {
-      // Absurdly deep pages keep the nearest ancestors, then <body> and <html> (docs/snippet.md).
+      // The nearest ancestors, then <body> and <html> (docs/snippet.md).
       nodes.splice(MAX_HIERARCHY - 2, nodes.length - MAX_HIERARCHY);
     }
     return nodes.map(describeElement);
   }
 
-  // The server accepts only hierarchies of elements in this document, ending with its HTML <html>
-  // (usually after <body>; an element a script put directly under <html> has no <body> above it).
+  // What the server accepts: elements of this document, up to its <html>.
   const sendable = (element, hierarchy) =>
     element.ownerDocument === document &&
     element.isConnected &&
@@ -471,7 +440,7 @@
 
   function textOf(element) {
     if (element.localName === "input") {
-      // A button-like input shows its value as its label; every other input value is private.
+      // A button's value is its label; every other input value is private.
       const type = (element.getAttribute("type") || "").toLowerCase();
       return BUTTON_INPUTS.has(type) ? cap(collapse(element.value || "")) : "";
     }
@@ -480,7 +449,7 @@
     return cap(collapse(collectText(element, [], visible).join("")));
   }
 
-  // The href attribute of the target or its nearest link ancestor, as written in the page.
+  // The href of the target or its nearest link, as written.
   function nearestHref(element) {
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
       if (node.localName !== "a" && node.localName !== "area") continue;
@@ -507,7 +476,7 @@
     };
   }
 
-  // ---- recording events ---------------------------------------------------------------------
+  // ---- recording events
 
   function pageFields() {
     const { hostname, pathname, search, hash } = window.location;
@@ -527,22 +496,10 @@
     enqueue({ id: eventId(), type, time, ...fields });
   }
 
-  // Properties from addEventProperties, then the call's own (which win).
+  // addEventProperties ones, then the call's own: they win, and come first past MAX_ATTRS.
   function eventProperties(extra) {
     const own = cleanProperties(extra);
-    const merged = { ...state.eventProperties, ...own };
-    if (Object.keys(merged).length <= MAX_ATTRS) return merged;
-    // Over the limit: the call's own properties first, then as many of the others as fit.
-    const kept = { ...own };
-    let count = Object.keys(kept).length;
-    for (const key of Object.keys(state.eventProperties)) {
-      if (count >= MAX_ATTRS) break;
-      if (!(key in kept)) {
-        kept[key] = state.eventProperties[key];
-        count += 1;
-      }
-    }
-    return kept;
+    return cleanProperties({ ...own, ...state.eventProperties, ...own });
   }
 
   function recordPageview() {
@@ -576,7 +533,7 @@
     record(type, { ...pageFields(), ...description, properties: eventProperties() });
   }
 
-  // ---- batching and sending -----------------------------------------------------------------
+  // ---- batching and sending
 
   const batchSize = () => Math.max(1, Math.min(1000, option("batchSize", 50)));
   const endpoint = () => option("endpoint", "/api/collect");
@@ -591,10 +548,10 @@
       events: [],
       attempts: 0,
       sending: false,
-      closed: false, // full (by count or bytes): takes no more events
-      plain: false, // the browser refused it with keepalive once: later attempts go without
+      closed: false, // takes no more events
+      plain: false, // refused with keepalive once: sent without
     };
-    batch.bytes = utf8Bytes(payload(batch)); // the body so far, in UTF-8 bytes
+    batch.bytes = utf8Bytes(payload(batch));
     return batch;
   }
 
@@ -608,16 +565,16 @@
     batch.identity === state.identity &&
     batch.session.id === state.session.id;
 
-  // A full batch goes at once (unless the server is failing: then with the next retry).
+  // A full batch goes at once (while the server fails, with the next retry).
   function close(batch) {
     batch.closed = true;
     if (!retryTimer) send(batch);
   }
 
   // A batch carries one user, identity and session: a change of any of them starts a new batch.
-  // It also stays under MAX_BATCH_BYTES (an event bigger than that goes alone).
+  // It stays under MAX_BATCH_BYTES (a bigger event goes alone).
   function enqueue(event) {
-    const size = utf8Bytes(JSON.stringify(event)) + 1; // and the comma before it
+    const size = utf8Bytes(JSON.stringify(event)) + 1; // and a comma
     let batch = outbox[outbox.length - 1];
     if (isOpen(batch) && batch.bytes + size > MAX_BATCH_BYTES) close(batch);
     if (!isOpen(batch)) {
@@ -642,8 +599,7 @@
   function flush() {
     clearTimeout(flushTimer);
     flushTimer = null;
-    // While the server is failing, new batches wait for the next retry instead of adding requests
-    // (and the browser's network-error lines) of their own.
+    // While the server fails, new batches wait for the next retry.
     if (retryTimer) return Promise.resolve();
     const fresh = outbox.filter((batch) => !batch.sending && !batch.attempts && batch.events.length);
     return Promise.all(fresh.map(send)).then(() => undefined);
@@ -654,9 +610,7 @@
     batch.closed = true;
     const body = payload(batch);
     const bytes = utf8Bytes(body);
-    // keepalive lets a request outlive the page, but the browser refuses it once the bodies in
-    // flight pass 64 KiB (bytes, not characters): bursts go without it, and pagehide hands what
-    // is left to sendBeacon.
+    // keepalive outlives the page, within the browser's budget (pagehide beacons the rest).
     const keepalive = !batch.plain && keepaliveBytes + bytes <= KEEPALIVE_BUDGET;
     if (keepalive) keepaliveBytes += bytes;
     const release = () => {
@@ -677,16 +631,15 @@
       request = Promise.reject(error);
     }
     return request.then(
-      // The browser returns a keepalive request's bytes to the quota only once its answer is read.
+      // The browser frees a keepalive request's quota once its answer is read.
       (response) => response.text().then(
         (text) => answered(batch, response.status, text),
         () => answered(batch, response.status, ""),
       ).finally(release),
       () => {
         release();
-        // Network error: server down, offline, blocked — or the browser refused the keepalive
-        // request (its quota, which other scripts share): retries go without keepalive, so the
-        // same refusal cannot repeat.
+        // Offline, server down — or keepalive refused (quota shared with other scripts): retries
+        // go without keepalive, so that refusal cannot repeat.
         if (keepalive) batch.plain = true;
         retryLater(batch);
       },
@@ -694,13 +647,10 @@
   }
 
   function answered(batch, status, text) {
-    if (status >= 200 && status < 300) {
-      // Stored, except events the server named as impossible to store (docs/api.md).
-      return settle(batch);
-    }
+    // 2xx: stored, but for events named as unstorable (docs/api.md).
+    if (status >= 200 && status < 300) return settle(batch);
     if (status === 413) return split(batch);
     if (status >= 500 || status === 408 || status === 429) return retryLater(batch);
-    // The server named a problem in this batch; resending the same bytes cannot help.
     debug("heap.js: batch rejected with status", status);
     let error = null;
     try {
@@ -711,8 +661,8 @@
     return resendWithout(batch, error);
   }
 
-  // The server refused the batch's size (413, or more events than its INGEST_MAX_BATCH): each half
-  // goes on its own; an event refused alone is dropped. Halving ends, so this cannot loop.
+  // Too big for the server (413, or past INGEST_MAX_BATCH): halves, down to single events, then
+  // dropped. Halving ends: no loop.
   function split(batch) {
     settle(batch);
     if (batch.events.length < 2) return undefined;
@@ -726,8 +676,7 @@
     return Promise.all(halves.map(send));
   }
 
-  // When the server refuses a whole batch naming only some events ("events[3].target.tag"; a
-  // server that stores the others answers 2xx instead), send the others once more.
+  // Refused naming some events ("events[3].tag"): the others once more.
   function resendWithout(batch, error) {
     const details = (error && Array.isArray(error.details) && error.details) || [];
     if (details.some((detail) => detail && detail.field === "events")) return split(batch);
@@ -750,7 +699,7 @@
     if (index !== -1) outbox.splice(index, 1);
   }
 
-  // Exponential backoff (with jitter) on consecutive failures, up to a minute between attempts.
+  // Exponential backoff with jitter, up to a minute.
   function retryLater(batch) {
     batch.sending = false;
     batch.attempts += 1;
@@ -760,8 +709,7 @@
     retryTimer = setTimeout(safe(retryDue), delay / 2 + (Math.random() * delay) / 2);
   }
 
-  // Failed batches again with the same event ids (the server writes each id once), and whatever
-  // was queued meanwhile.
+  // Failed batches (same event ids, stored once) and whatever was queued meanwhile.
   function retryDue() {
     retryTimer = null;
     for (const batch of outbox) {
@@ -769,9 +717,8 @@
     }
   }
 
-  // The page is going away: hand every fresh batch to the browser with sendBeacon. Batches that
-  // already failed (server down) or are still in flight are kept in localStorage for the next
-  // page to send again; the server writes each event id once, so a repeat costs nothing.
+  // Leaving: fresh batches go with sendBeacon; failed, in-flight or refused ones wait in
+  // localStorage for the next page.
   function beaconAll() {
     clearTimeout(flushTimer);
     flushTimer = null;
@@ -806,7 +753,7 @@
     if (outbox.length) retryDue();
   }
 
-  // ---- the public API -----------------------------------------------------------------------
+  // ---- the public API
 
   function track(name, properties) {
     if (name === undefined || name === null || String(name) === "") return;
@@ -869,7 +816,7 @@
     clearEventProperties,
   };
 
-  // ---- start-up -----------------------------------------------------------------------------
+  // ---- start-up
 
   function patchHistory(name) {
     const original = window.history[name];
@@ -920,8 +867,7 @@
     if (heap.appid !== null) return; // one app per page
     heap.appid = String(appId);
     heap.config = config && typeof config === "object" ? config : {};
-    // Start once the document is parsed, so the first pageview has the title (and whatever the
-    // page's own scripts set up) rather than a half-parsed page's.
+    // Once parsed, so the first pageview has the title.
     if (document.readyState === "loading") {
       document.addEventListener("DOMContentLoaded", safe(start), { once: true });
     } else {
@@ -936,8 +882,7 @@
     resendStored();
     const calls = queued;
     queued = [];
-    // Replay in order; the page's pageview goes just before the first queued track(), so
-    // identity and event properties set early apply to it and tracked events follow it.
+    // The pageview goes just before the first track(), after early identify() and properties.
     let pageviewDue = option("capturePageviews", true);
     for (const call of calls) {
       if (pageviewDue && call && call[0] === "track") {
@@ -961,9 +906,7 @@
   }
   heap.load = safe(load);
   heap.push = safe((call) => (state ? replay(call) : queued.push(call)));
-  // For tests and tools: exactly the {target, hierarchy} an interaction with this element sends
-  // (null when nothing would be sent: opted out, or not in this document), and a way to send
-  // everything now.
+  // For tests and tools.
   heap._describe = (element) => describe(element);
   heap._flush = () => (state ? flush() : Promise.resolve());
 
