@@ -98,26 +98,12 @@ def test_the_worst_accepted_selectors_compile_shallow_and_run(text, environment)
     predicate, params = compile_selector(text, prefix="w_")
     # Far below Python's recursion limit whatever the caller's own stack depth.
     assert composed_depth(predicate) < 200 < sys.getrecursionlimit() - 500
-    hierarchy = [{"tag": "a", "classes": ["c"], "attrs": {"x": ""}}] * 40 + [{"tag": "body"}, {"tag": "html"}]
-    RawEvent.objects.create(
-        environment=environment,
-        event_id="deep",
-        user_id=1,
-        session_id=1,
-        time=NOW,
-        received_at=NOW,
-        type="click",
-        target_tag="a",
-        target_classes=["c"],
-        hierarchy=hierarchy,
-    )
-    with connection.cursor() as cursor:
-        query = sql.SQL("SELECT count(*) FROM raw_events e WHERE e.environment_id = %(w_env)s AND {}")
-        cursor.execute(query.format(predicate), {**params, "w_env": environment.pk})
-        assert cursor.fetchone()[0] == (0 if text.startswith("a > b.c") else 1)
+    deep = [{"tag": "a", "classes": ["c"], "attrs": {"x": ""}}] * 40
+    click_on(environment, "deep", deep[0], ancestors=deep[1:])
+    assert len(matching(environment, text)) == (0 if text.startswith("a > b.c") else 1)
 
 
-def click_on(environment, event_id: str, element: dict) -> None:
+def click_on(environment, event_id: str, element: dict, ancestors: list[dict] = ()) -> None:
     RawEvent.objects.create(
         environment=environment,
         event_id=event_id,
@@ -129,7 +115,7 @@ def click_on(environment, event_id: str, element: dict) -> None:
         target_tag=element["tag"],
         target_id=element.get("id", ""),
         target_classes=element.get("classes", []),
-        hierarchy=[element, {"tag": "body"}, {"tag": "html"}],
+        hierarchy=[element, *ancestors, {"tag": "body"}, {"tag": "html"}],
     )
 
 
