@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from warehouse.models import Environment
 
+from . import payloads
 from .selectors import environment_for_app_id, environment_for_server_key
 from .validation import Spec, type_name, validate
 
@@ -143,6 +144,16 @@ def validated(spec: Spec, body: dict) -> dict:
     if problems:
         raise IngestError(400, "invalid payload", details=problems)
     return cleaned
+
+
+def validated_collect_batch(body: dict) -> tuple[dict, dict]:
+    """The batch with the events that can be stored, and what to tell the client about the others;
+    a 400 when nothing of it can be stored (docs/api.md, "One bad event")."""
+    batch = payloads.collect_batch(body, settings.INGEST_MAX_BATCH)
+    if batch.problems:
+        raise IngestError(400, "invalid payload", details=batch.problems)
+    report = {"rejected": batch.rejected, "details": batch.details} if batch.rejected else {}
+    return batch.payload, report
 
 
 def environment_for(body: dict, request: HttpRequest | None = None) -> Environment | None:
