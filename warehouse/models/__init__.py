@@ -1,7 +1,8 @@
+from .access import Membership, Role
 from .environments import Environment, Project
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
-from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
+from .sqlpage import SavedQuery, SqlQueryRun, SqlRole
 from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
@@ -12,14 +13,15 @@ __all__ = [
     "Environment",
     "EnvironmentSync",
     "IdentityMerge",
+    "Membership",
     "Project",
     "RawEvent",
     "RawSession",
     "RawUser",
+    "Role",
     "SavedQuery",
     "SourceAuditAction",
     "SourceAuditEntry",
-    "SqlAccess",
     "SqlQueryRun",
     "SqlRole",
     "SyncKind",

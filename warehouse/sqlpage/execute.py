@@ -17,6 +17,8 @@ from warehouse.roles import sql_role_connect_kwargs
 from .checks import CheckedQuery
 
 CURSOR_NAME = "heapsite_sql"
+# error_class of a refusal at the role's (or the server's) connection limit.
+CONNECTION_LIMIT = "ConnectionLimit"
 # Type names for the OIDs queries return most; others are looked up in pg_type.
 TYPE_NAMES = {
     16: "boolean",
@@ -84,8 +86,12 @@ def _connect(sql_role: SqlRole):
         conn = psycopg2.connect(**sql_role_connect_kwargs(sql_role))
     except psycopg2.OperationalError as error:
         message = str(error).strip().splitlines()[-1] if str(error).strip() else "could not connect"
-        if "too many connections" in message:
-            message = "this environment already runs as many queries as its connection limit allows; try again soon"
+        if "too many connections" in message or "too many clients" in message:
+            # The role (or the server) is at its connection limit: nothing is wrong with the role itself.
+            raise QueryFailed(
+                "this environment already runs as many queries as its connection limit allows; try again soon",
+                error_class=CONNECTION_LIMIT,
+            ) from None
         raise QueryFailed(message, error_class="ConnectionFailed") from None
     # Transactions are opened explicitly (_start) so the first round trip already does useful work.
     conn.autocommit = True

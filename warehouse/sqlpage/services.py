@@ -1,4 +1,4 @@
-"""Writes of the SQL page: running queries (audited), CSV exports, cancelling, saved queries, access grants."""
+"""Writes of the SQL page: running queries (audited), CSV exports, cancelling, saved queries."""
 
 import csv
 import hashlib
@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun, SqlRole
+from warehouse.models import Environment, SavedQuery, SqlQueryRun, SqlRole
 from warehouse.models.sqlpage import SqlRunKind
 from warehouse.roles import sql_role_connect_kwargs, sql_role_ensure, sql_role_is_current, sql_role_name
 from warehouse.sources.services import sources_grant
@@ -96,7 +96,8 @@ def _with_role(environment: Environment, action):
     try:
         return action(current or sql_role_prepare(environment))
     except QueryFailed as error:
-        if current is None or error.error_class != "ConnectionFailed" or "too many connections" in error.message:
+        # Only a failed login means the role is gone or changed; a full connection limit is not (CONNECTION_LIMIT).
+        if current is None or error.error_class != "ConnectionFailed":
             raise
         logger.warning("SQL role of %s could not log in (%s); re-creating it", environment, error.message)
         return action(sql_role_prepare(environment))
@@ -155,13 +156,11 @@ def sql_query_run(*, environment: Environment, user: AbstractBaseUser, text: str
     return outcome
 
 
-def sql_query_reject_oversized(*, environment: Environment, user: AbstractBaseUser, size: int) -> RunOutcome:
-    """Audit and explain a request too large for the web server to even read (DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+def sql_query_reject_oversized(*, environment: Environment, user: AbstractBaseUser, size: int, kind: str) -> RunOutcome:
+    """Audit and explain a request whose body is too large to read at all (sqlpage/middleware.py)."""
     limit = settings.SQLPAGE_MAX_QUERY_BYTES
-    run = _audit_start(
-        environment=environment, user=user, text=f"-- request body of {size} bytes, not read", kind="page"
-    )
-    message = f"the query is {size:,} bytes; the limit is {limit:,} bytes"
+    run = _audit_start(environment=environment, user=user, text=f"-- request body of {size} bytes, not read", kind=kind)
+    message = f"the request is {size:,} bytes, too big for a query within the limit; the limit is {limit:,} bytes"
     _audit_finish(run, rows=None, truncated=False, error_class="QueryRejected", error=message)
     return RunOutcome(run=run, sql="", error=message, error_class="QueryRejected")
 
@@ -253,8 +252,9 @@ def saved_query_create(
     return saved
 
 
-def saved_query_delete(*, saved: SavedQuery, user: AbstractBaseUser) -> None:
-    if saved.owner_id != user.pk and not user.is_superuser:
+def saved_query_delete(*, saved: SavedQuery, user: AbstractBaseUser, is_admin: bool) -> None:
+    """Delete a saved query: its owner may, and so may an admin of the environment."""
+    if saved.owner_id != user.pk and not is_admin:
         raise ValidationError("only the person who saved this query (or an admin) can delete it")
     saved.delete()
 
@@ -271,12 +271,3 @@ def sql_role_connection_info(*, environment: Environment, show_password: bool) -
         "password": sql_role.password if show_password else "(hidden; pass --show-password)",
         "schema": environment.warehouse_schema,
     }
-
-
-def sql_access_grant(*, environment: Environment, user: AbstractBaseUser, granted_by: AbstractBaseUser) -> SqlAccess:
-    access, _ = SqlAccess.objects.get_or_create(environment=environment, user=user, defaults={"granted_by": granted_by})
-    return access
-
-
-def sql_access_revoke(*, environment: Environment, user: AbstractBaseUser) -> None:
-    SqlAccess.objects.filter(environment=environment, user=user).delete()
