@@ -215,6 +215,12 @@ SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)
 SQLPAGE_MAX_QUERY_BYTES = env_int("SQLPAGE_MAX_QUERY_BYTES", 100_000, minimum=100)
 SQLPAGE_MAX_ROWS = env_int("SQLPAGE_MAX_ROWS", 5_000, minimum=1)
 SQLPAGE_CSV_MAX_ROWS = env_int("SQLPAGE_CSV_MAX_ROWS", 1_000_000, minimum=1)
+# Byte bounds (warehouse/sqlpage/bounded.py): cell text the page holds at most, characters shown of one value,
+# bytes of one CSV batch (2,000 rows); and spreadsheet formulas neutralised in CSV cells (OWASP: a leading ').
+SQLPAGE_MAX_RESULT_BYTES = env_int("SQLPAGE_MAX_RESULT_BYTES", 20_000_000, minimum=1000)
+SQLPAGE_MAX_CELL_CHARS = env_int("SQLPAGE_MAX_CELL_CHARS", 10_000, minimum=10)
+SQLPAGE_CSV_MAX_BATCH_BYTES = env_int("SQLPAGE_CSV_MAX_BATCH_BYTES", 32_000_000, minimum=1000)
+SQLPAGE_CSV_NEUTRALISE_FORMULAS = env_bool("SQLPAGE_CSV_NEUTRALISE_FORMULAS", True)
 SQLPAGE_STATEMENT_TIMEOUT_MS = env_int("SQLPAGE_STATEMENT_TIMEOUT_MS", 30_000, minimum=100)
 SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, minimum=1000)
 SQLPAGE_TEMP_FILE_LIMIT_KB = env_int("SQLPAGE_TEMP_FILE_LIMIT_KB", 1_048_576, minimum=0)
@@ -222,6 +228,9 @@ SQLPAGE_WORK_MEM_KB = env_int("SQLPAGE_WORK_MEM_KB", 16_384, minimum=64)
 SQLPAGE_ROLE_CONNECTION_LIMIT = env_int("SQLPAGE_ROLE_CONNECTION_LIMIT", 10, minimum=1)
 SQLPAGE_RATE_LIMIT_PER_MINUTE = env_int("SQLPAGE_RATE_LIMIT_PER_MINUTE", 60, minimum=1)
 SQLPAGE_MAX_CONCURRENT_PER_USER = env_int("SQLPAGE_MAX_CONCURRENT_PER_USER", 2, minimum=1)
+# Other databases on the server whose PUBLIC CONNECT the SQL roles must not inherit (comma-separated); the
+# embedded server sets its own postgres and template1 (heapsite/embedded.py).
+SQLPAGE_CLOSED_DATABASES = env_list("SQLPAGE_CLOSED_DATABASES")
 # SQL page posts up to warehouse.sqlpage.middleware.sql_body_limit() are parsed; bigger ones are audited unread.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 3 * SQLPAGE_MAX_QUERY_BYTES + 64 * 1024)
 
@@ -231,6 +240,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # django-axes logs every successful login at INFO; failures and lockouts are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Capture: the demo site under /demo/ carries the snippet for this environment (its warehouse

@@ -21,7 +21,6 @@ from warehouse.sources.services import sources_grant
 from . import limits
 from .checks import CheckedQuery, QueryRejected, check_query
 from .execute import QueryFailed, QueryResult, StreamOutcome, cancel_backend, run_query, stream_query
-from .render import csv_rows
 
 logger = logging.getLogger(__name__)
 AUDIT_SQL_CHARS = 20_000
@@ -130,6 +129,8 @@ def sql_query_run(*, environment: Environment, user: AbstractBaseUser, text: str
                 sql_role=sql_role,
                 checked=checked,
                 max_rows=settings.SQLPAGE_MAX_ROWS,
+                max_bytes=settings.SQLPAGE_MAX_RESULT_BYTES,
+                cell_chars=settings.SQLPAGE_MAX_CELL_CHARS,
                 on_backend=lambda pid: limits.backend_register(
                     user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.PAGE)
                 ),
@@ -165,6 +166,14 @@ def sql_query_reject_oversized(*, environment: Environment, user: AbstractBaseUs
     return RunOutcome(run=run, sql="", error=message, error_class="QueryRejected")
 
 
+class CsvStreamFailed(Exception):
+    """A CSV export failed after its first bytes were sent (audited; the page's history shows it)."""
+
+    def __init__(self, rows_sent: int, error: QueryFailed):
+        super().__init__(f"CSV export failed after {rows_sent} rows: {error.error_class}: {error.message}")
+        self.error = error
+
+
 @dataclass
 class CsvExport:
     filename: str
@@ -187,6 +196,8 @@ def sql_query_csv(*, environment: Environment, user: AbstractBaseUser, text: str
                 sql_role=sql_role,
                 checked=checked,
                 max_rows=settings.SQLPAGE_CSV_MAX_ROWS,
+                max_batch_bytes=settings.SQLPAGE_CSV_MAX_BATCH_BYTES,
+                neutralise_formulas=settings.SQLPAGE_CSV_NEUTRALISE_FORMULAS,
                 outcome=outcome,
                 on_backend=lambda pid: limits.backend_register(
                     user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.CSV)
@@ -206,11 +217,12 @@ def sql_query_csv(*, environment: Environment, user: AbstractBaseUser, text: str
         writer.writerow([column.name for column in columns])
         try:
             for rows in batches:
-                writer.writerows(csv_rows(columns, rows))
+                # Every value is text or None already (bounded.csv_statement): straight to the writer.
+                writer.writerows(rows)
                 yield buffer.getvalue().encode("utf-8")
                 buffer.seek(0)
                 buffer.truncate()
-            if buffer.tell():
+            if outcome.error is None and buffer.tell():
                 yield buffer.getvalue().encode("utf-8")
         finally:
             batches.close()
@@ -223,6 +235,10 @@ def sql_query_csv(*, environment: Environment, user: AbstractBaseUser, text: str
                 error_class=error.error_class if error else "",
                 error=error.message if error else "",
             )
+        if outcome.error is not None:
+            # Raised, not written: the server then drops the connection before the chunked response's end,
+            # so the browser (or curl) reports a failed download instead of saving a short file.
+            raise CsvStreamFailed(outcome.row_count, outcome.error)
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     return CsvExport(filename=f"{environment.warehouse_schema}-{stamp}.csv", chunks=chunks())

@@ -58,6 +58,8 @@ def _limits() -> dict:
     return {
         "max_rows": settings.SQLPAGE_MAX_ROWS,
         "csv_max_rows": settings.SQLPAGE_CSV_MAX_ROWS,
+        "max_result_bytes": settings.SQLPAGE_MAX_RESULT_BYTES,
+        "max_cell_chars": settings.SQLPAGE_MAX_CELL_CHARS,
         "timeout_s": settings.SQLPAGE_STATEMENT_TIMEOUT_MS / 1000,
     }
 

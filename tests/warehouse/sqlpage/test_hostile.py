@@ -174,6 +174,8 @@ def test_terminating_another_users_running_query_is_refused(analyst_client, run_
                 sql_role=beta_role,
                 checked=check_query("SELECT count(*) FROM pageviews a, pageviews b", max_bytes=1000),
                 max_rows=10,
+                max_bytes=1_000_000,
+                cell_chars=1000,
             )
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             done["error"] = error

@@ -119,8 +119,11 @@ def test_every_run_is_audited(analyst_client, analyst, run_url, world):
     assert failed.error_class == "InsufficientPrivilege" and "permission denied" in failed.error_message
 
 
-def test_permission_is_per_environment(analyst_client, world):
+def test_permission_is_per_environment(analyst, analyst_client, world):
     beta_run = reverse("sql_run", args=[world.beta.warehouse_schema])
+    # Not a member of beta: it does not exist for them.
+    assert analyst_client.post(beta_run, {"sql": "SELECT 1"}).status_code == 404
+    Membership.objects.create(environment=world.beta, user=analyst)  # a viewer of beta, without SQL
     response = analyst_client.post(beta_run, {"sql": "SELECT 1"})
     assert response.status_code == 403
     assert "do not have permission to run SQL" in response.content.decode()
@@ -180,6 +183,8 @@ def _long_query_in_thread(world, analyst, token):
                 sql_role=world.alpha.sql_role,
                 checked=check_query("SELECT count(*) FROM big a, big b", max_bytes=1000),
                 max_rows=10,
+                max_bytes=1_000_000,
+                cell_chars=1000,
                 on_backend=lambda pid: limits.backend_register(
                     user_id=analyst.pk, token=token, pid=pid, ttl_seconds=60
                 ),
@@ -328,12 +333,14 @@ def test_schema_browser_lists_attached_schemas_with_qualified_names(analyst_clie
     assert body.index("<code>sqltest_alpha</code>") < body.index("<code>sqltest_crm</code>")
 
 
-def test_admins_manage_sql_access_and_read_the_audit_log(analyst_client, run_url, world, django_user_model):
+def test_superusers_manage_memberships_and_read_the_audit_log_in_the_admin(
+    analyst_client, run_url, world, django_user_model
+):
     run_sql(analyst_client, run_url, "SELECT 1")
     admin_client = Client()
     admin_client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com"))
-    assert admin_client.get("/admin/warehouse/sqlaccess/").status_code == 200
-    assert admin_client.get("/admin/warehouse/sqlaccess/add/").status_code == 200
+    assert admin_client.get("/admin/warehouse/membership/").status_code == 200
+    assert admin_client.get("/admin/warehouse/membership/add/").status_code == 200
     log = admin_client.get("/admin/warehouse/sqlqueryrun/")
     assert log.status_code == 200 and "analyst" in log.content.decode()
     assert admin_client.get("/admin/warehouse/sqlqueryrun/add/").status_code == 403
