@@ -42,9 +42,7 @@ def test_viewers_read_sources_and_only_superusers_attach(environment, client, dj
     client.force_login(viewer)
     page = client.get("/e/main_production/sources/")
     assert page.status_code == 200 and b"Upload and preview" not in page.content
-    csv_file = SimpleUploadedFile("people.csv", b"email
-ann@example.com
-", "text/csv")
+    csv_file = SimpleUploadedFile("people.csv", b"email\nann@example.com\n", "text/csv")
     assert client.post("/e/main_production/sources/upload", {"file": csv_file}).status_code == 403
     client.force_login(admin)
     page = client.get("/e/main_production/sources/")
