@@ -20,8 +20,8 @@ def superuser_only(view):
             raise PermissionDenied("the RQ dashboard shows every environment's jobs: superusers only")
         return view(request, *args, **kwargs)
 
-    # Its templates carry inline scripts (the bulk-action checkboxes).
-    return csp_update({"script-src": [UNSAFE_INLINE]})(wrapper)
+    # Its templates carry inline scripts (the bulk-action checkboxes) and styles.
+    return csp_update({"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE]})(wrapper)
 
 
 rq_urlpatterns = [

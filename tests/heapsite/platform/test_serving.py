@@ -80,7 +80,9 @@ def _logged_in(port: int, client) -> dict[str, str]:
     return {"session": session, "csrf": re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie")).group(1)}
 
 
-def _start_csv(port: int, cookies: dict[str, str], sql: str) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+def _start_csv(
+    port: int, cookies: dict[str, str], sql: str
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
     token = cookies["csrf"]
     connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     body = f"csrfmiddlewaretoken={token}&sql=" + sql.replace(" ", "+").replace("=", "%3D")
