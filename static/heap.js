@@ -727,6 +727,9 @@
     addEventProperties,
     removeEventProperty,
     clearEventProperties,
+    // The names older copies of Heap's classic snippet still queue.
+    setEventProperties: addEventProperties,
+    unsetEventProperty: removeEventProperty,
   };
 
   // ---- start-up -----------------------------------------------------------------------------

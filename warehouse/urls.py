@@ -1,9 +1,14 @@
 from django.urls import include, path
 
 from warehouse import views
+from warehouse.ingest import script
+from warehouse.ingest.urls import segment_urlpatterns
 
 urlpatterns: list = [
     path("api/", include("warehouse.ingest.urls")),
+    path("v1/", include(segment_urlpatterns)),
+    # Heap's classic snippet loads heap-<app id>.js: change its host to this server and it works.
+    path("js/heap-<str:app_id>.js", script.heap_script, name="heap-script"),
     path("", include("warehouse.sources.urls")),
     path("", include("warehouse.sqlpage.urls")),
     path("", include("warehouse.members.urls")),

@@ -45,6 +45,7 @@ from warehouse.sources.services import csv_stage, uploads_schema_name
 # URL parameters that name an environment: a pattern with one of these needs a rule.
 ENVIRONMENT_PARAMETERS = {"schema", "app_id"}
 SERVER_KEY = "server key"  # the definitions API: the environment's server key, whoever is logged in
+PUBLIC = "public"  # served to anyone, logged in or not (what a customer's website loads)
 KEY_A, KEY_B, KEY_A2 = "walk-key-a", "walk-key-b", "walk-key-a2"
 CLICKS = [{"kind": "click", "conditions": [{"type": "selector", "value": "#buy"}]}]
 
@@ -93,6 +94,8 @@ def _csv_file(w: "World") -> dict:
 RULES: dict[str, list[Call]] = {
     "environment_home": [get(V)],
     "environment_server_key_rotate": [post(A, ok=200)],
+    "environment_keyless_server_api": [post(A, data={"keyless_server_api": "on"})],
+    "heap-script": [get(PUBLIC)],
     "members": [get(A)],
     "members_add": [post(A, data=lambda w: {"username": "stranger", "role": "viewer"})],
     "members_update": [post(A, data={"role": "editor", "can_run_sql": "on"})],
@@ -255,6 +258,7 @@ def build_world(django_user_model) -> World:
 def url_kwargs(w: World, name: str) -> dict[str, Any]:
     route_kwargs = {
         "schema": w.a.warehouse_schema,
+        "app_id": w.a.app_id,
         "pk": w.definition.pk,
         "number": 1,
         "event_id": w.event.pk,
@@ -280,6 +284,8 @@ def expected_status(actor: str, call: Call) -> tuple[int, bool]:
     """What each actor gets for a call that needs ``call.need`` in environment walk/a, and whether it is let in."""
     if call.need == SERVER_KEY:
         return 401, False  # a login is no server key, whoever it is
+    if call.need == PUBLIC:
+        return call.ok, True
     if actor == "anonymous":
         return 302, False  # to the login page
     if actor in ("stranger", "other_admin"):

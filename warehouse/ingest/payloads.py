@@ -160,6 +160,18 @@ session = Obj(
 )
 
 anonymous_user_id = Int(minimum=1, maximum=ANONYMOUS_ID_LIMIT - 1)
+
+
+class _NumericId(Int):
+    """An id below 2^53 as a number or, as Heap's server API sends heap.userId, a string of digits."""
+
+    def check(self, value, path, problems):
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+            value = int(value)
+        return super().check(value, path, problems)
+
+
+heap_user_id = _NumericId(minimum=1, maximum=ANONYMOUS_ID_LIMIT - 1)
 app_id = Str(max_length=32, min_length=1)
 server_timestamp = Timestamp(iso=True, max_ahead=MAX_SECONDS_AHEAD)
 # Stored as the event id "srv-<key>", so 60 characters leave room for the prefix.
@@ -201,22 +213,38 @@ def collect_payload(max_batch: int) -> Obj:
     )
 
 
+def _one_user(payload: dict, path: Path, problems: Problems) -> None:
+    """A server event belongs to a user known by identity or by heap.js's anonymous user id (not both)."""
+    if "identity" in payload and "user_id" in payload:
+        problems.add((path, "user_id"), "send identity or user_id, not both")
+    elif "identity" not in payload and "user_id" not in payload:
+        problems.add((path, "identity"), "is required (or user_id, the anonymous heap.userId)")
+
+
 track_fields = {
     "identity": identity,
+    "user_id": heap_user_id,
     "event": Str(max_length=MAX_NAME, min_length=1),
     "properties": properties,
     "timestamp": server_timestamp,
     "idempotency_key": idempotency_key,
+    "session_id": heap_user_id,
 }
 track_event = Obj(
     fields=track_fields,
-    required=frozenset({"identity", "event"}),
+    required=frozenset({"event"}),
     defaults={"properties": dict, "timestamp": None, "idempotency_key": None},
+    rules=(_one_user,),
 )
 user_properties = Obj(
     fields={"identity": identity, "properties": properties},
     required=frozenset({"identity", "properties"}),
 )
+
+
+def _single_track_event(payload: dict, path: Path, problems: Problems) -> None:
+    if "events" not in payload:
+        _one_user(payload, path, problems)
 
 
 @lru_cache
@@ -226,6 +254,7 @@ def track_payload(max_batch: int) -> Obj:
         required=frozenset({"app_id"}),
         rules=(
             _single_or_bulk("events", track_fields, track_event.required),
+            _single_track_event,
             _unique("events", "idempotency_key", "idempotency key"),
         ),
     )
@@ -246,7 +275,7 @@ def user_properties_payload(max_batch: int) -> Obj:
 
 
 identify_payload = Obj(
-    fields={"app_id": app_id, "identity": identity, "user_id": anonymous_user_id, "timestamp": server_timestamp},
+    fields={"app_id": app_id, "identity": identity, "user_id": heap_user_id, "timestamp": server_timestamp},
     required=frozenset({"app_id", "identity", "user_id"}),
     defaults={"timestamp": None},
 )

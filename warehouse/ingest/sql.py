@@ -21,12 +21,13 @@ SELECT
     coalesce(r.event_name, ''), coalesce(r.domain, ''), coalesce(r.path, ''), coalesce(r.query, ''),
     coalesce(r.hash, ''), coalesce(r.title, ''), coalesce(r.referrer, ''), coalesce(r.target_tag, ''),
     coalesce(r.target_id, ''), coalesce(r.target_classes, '{}'), coalesce(r.target_text, ''),
-    coalesce(r.target_href, ''), coalesce(r.hierarchy, '[]'), %(library)s, coalesce(r.properties, '{}')
+    coalesce(r.target_href, ''), coalesce(r.hierarchy, '[]'), coalesce(r.library, %(library)s),
+    coalesce(r.properties, '{}')
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     event_id text, user_id bigint, session_id bigint, time float8, type text, event_name text,
     domain text, path text, query text, hash text, title text, referrer text,
     target_tag text, target_id text, target_classes text[], target_text text, target_href text,
-    hierarchy jsonb, properties jsonb
+    hierarchy jsonb, library text, properties jsonb
 )
 ON CONFLICT (environment_id, event_id) DO NOTHING
 """)
@@ -138,7 +139,9 @@ def merges_insert(batch: WriteBatch, *, environment_id: int, rows: list[dict]) -
 def events_insert(
     batch: WriteBatch, *, environment_id: int, received_at: datetime, library: str, rows: list[dict]
 ) -> None:
-    """Append events, skipping ids already stored. Last in a batch, the rowcount is the rows written."""
+    """Append events, skipping ids already stored. Last in a batch, the rowcount is the rows written.
+
+    `library` is the events' library unless a row names its own."""
     if rows:
         params = {"environment_id": environment_id, "received_at": received_at, "library": library}
         batch.add(_INSERT_EVENTS, {**params, "rows": _json(rows)})

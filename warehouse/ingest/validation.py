@@ -294,7 +294,8 @@ class Map(Spec):
 
 @dataclass
 class Obj(Spec):
-    """An object with known keys. Unknown keys are rejected so a typo never silently drops data.
+    """An object with known keys. Unknown keys are rejected so a typo never silently drops data,
+    unless `ignore_unknown` (for other vendors' open-ended formats): then they are left out.
 
     `rules` run after the fields, on the cleaned object, for checks across fields.
     """
@@ -304,6 +305,7 @@ class Obj(Spec):
     defaults: dict[str, Any] = field(default_factory=dict)
     rules: tuple[Callable[[dict, Path, Problems], None], ...] = ()
     nullable: bool = False
+    ignore_unknown: bool = False
 
     def __post_init__(self) -> None:
         self._names = frozenset(self.fields)
@@ -343,7 +345,7 @@ class Obj(Spec):
             for key, item in value.items():
                 if key in fields:
                     cleaned[key] = fields[key](item, (path, key), problems)
-                else:
+                elif not self.ignore_unknown:
                     problems.add((path, key), "is not a known field")
         if not self.required <= keys:
             for key in sorted(self.required - keys):

@@ -2,7 +2,7 @@ from .access import Membership, Role
 from .environments import Environment, Project
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
-from .sqlpage import SavedQuery, SqlQueryRun, SqlRole
+from .sqlpage import SavedQuery, SqlQueryRun, SqlRole, TransformRole
 from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
@@ -29,4 +29,5 @@ __all__ = [
     "SyncStatus",
     "SyncTrigger",
     "TableChangeRequest",
+    "TransformRole",
 ]

@@ -32,6 +32,15 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def schema_with_suffix(schema: str, suffix: str) -> str:
+    """`<schema><suffix>` (e.g. `main_production_uploads`), shortened with a hash to fit 63 bytes."""
+    name = schema + suffix
+    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha1(schema.encode()).hexdigest()[:8]  # noqa: S324 - a name
+    return f"{schema[: MAX_IDENTIFIER_BYTES - len(suffix) - 9]}_{digest}{suffix}"
+
+
 def generate_app_id() -> str:
     return str(secrets.randbelow(9 * 10**9) + 10**9)
 
@@ -51,10 +60,16 @@ class Environment(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="environments")
     name = models.CharField(max_length=40, validators=[validate_identifier_part])
     app_id = models.CharField(max_length=32, unique=True, default=generate_app_id)
-    api_key_hash = models.CharField(max_length=64, editable=False)
+    # Indexed: Segment-style requests name their environment by the key alone (the write key).
+    api_key_hash = models.CharField(max_length=64, editable=False, db_index=True)
     # The first characters, so people can tell keys apart without the secret.
     api_key_prefix = models.CharField(max_length=12, editable=False)
     warehouse_schema = models.CharField(max_length=63, unique=True, validators=[validate_schema_name])
+    # Heap's server API takes the app id alone; off, the server key stays required (docs/api.md).
+    keyless_server_api = models.BooleanField(
+        default=False,
+        help_text="Accept server events without a key (as Heap does): anyone who knows the app id can send",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -24,7 +24,7 @@ def sql_access_to_memberships(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('warehouse', '0009_raw_events_partitioned_by_environment'),
+        ('warehouse', '0010_drop_in_ingestion_and_transform_role'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
