@@ -6,7 +6,7 @@ import io
 import pytest
 from django.test import Client
 
-from warehouse.models import SqlQueryRun, SqlRole
+from warehouse.models import SqlQueryRun
 from warehouse.sqlpage.services import CsvStreamFailed
 
 from .conftest import fragment_error, run_sql
@@ -127,20 +127,3 @@ def test_an_oversized_body_is_audited_and_answered_by_the_page(analyst, world, r
 
 def test_pg_sleep_runs_and_the_statement_timeout_bounds_it(analyst_client, run_url):
     assert fragment_error(run_sql(analyst_client, run_url, "SELECT pg_sleep(0.05)")) == ""
-
-
-def test_the_connection_limit_does_not_set_the_role_up_again(analyst_client, run_url, world):
-    import psycopg2
-
-    from warehouse.roles import sql_role_connect_kwargs
-
-    run_sql(analyst_client, run_url, "SELECT 1")
-    before = SqlRole.objects.get(environment=world.alpha).updated_at
-    held = [psycopg2.connect(**sql_role_connect_kwargs(world.alpha.sql_role)) for _ in range(5)]
-    try:
-        fragment = run_sql(analyst_client, run_url, "SELECT 1")
-        assert "as many queries as its connection limit allows" in fragment_error(fragment)
-    finally:
-        for conn in held:
-            conn.close()
-    assert SqlRole.objects.get(environment=world.alpha).updated_at == before

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from warehouse.models import Membership, SavedQuery, SqlQueryRun
+from warehouse.models import Membership, SavedQuery, SqlQueryRun, SqlRole
 from warehouse.roles import sql_role_connect_kwargs, sql_role_name
 from warehouse.sources.services import schema_attach
 from warehouse.sqlpage import limits
@@ -356,7 +356,9 @@ def test_every_starter_query_runs_on_the_heap_schema(analyst_client, run_url, wo
         assert "sql-results" in fragment
 
 
-def test_role_connection_limit_has_a_clear_message(analyst_client, run_url, world):
+def test_role_connection_limit_has_a_clear_message_and_leaves_the_role_alone(analyst_client, run_url, world):
+    run_sql(analyst_client, run_url, "SELECT 1")
+    configured = SqlRole.objects.get(environment=world.alpha).updated_at
     held = [psycopg2.connect(**sql_role_connect_kwargs(world.alpha.sql_role)) for _ in range(5)]
     try:
         fragment = run_sql(analyst_client, run_url, "SELECT 1")
@@ -365,3 +367,5 @@ def test_role_connection_limit_has_a_clear_message(analyst_client, run_url, worl
         for conn in held:
             conn.close()
     assert fragment_error(run_sql(analyst_client, run_url, "SELECT 1")) == ""
+    # A full connection limit is not a broken role: it was not set up again (ALTER ROLE, GRANTs).
+    assert SqlRole.objects.get(environment=world.alpha).updated_at == configured
