@@ -40,7 +40,9 @@ from warehouse.models import (
     Role,
     SavedQuery,
 )
+from warehouse.roles import sql_role_name
 from warehouse.sources.services import csv_stage, uploads_schema_name
+from warehouse.transform import transform_role_name
 
 # URL parameters that name an environment: a pattern with one of these needs a rule.
 ENVIRONMENT_PARAMETERS = {"schema", "app_id"}
@@ -323,7 +325,18 @@ def state_query() -> sql.Composed:
             "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND c.relkind IN ('r', 'v', 'p')"
         )
     )
-    rows.append(sql.SQL("SELECT 'roles', md5(coalesce(string_agg(rolname, ',' ORDER BY rolname), '')) FROM pg_roles"))
+    # This test's environments' roles only: the server may be shared with other test runs.
+    roles = sql.SQL(", ").join(
+        sql.Literal(name(environment))
+        for environment in Environment.objects.all()
+        for name in (sql_role_name, transform_role_name)
+    )
+    rows.append(
+        sql.SQL(
+            "SELECT 'roles', md5(coalesce(string_agg(rolname || coalesce(rolconfig::text, ''), ',' ORDER BY rolname), '')) "
+            "FROM pg_roles WHERE rolname IN ({})"
+        ).format(roles)
+    )
     return sql.SQL(" UNION ALL ").join(rows)
 
 

@@ -140,6 +140,12 @@ def _declare(
     _execute(cursor, checked, declare, suffix + first_fetch, sent)
 
 
+def _stop_if_cancelled(cancelled: Callable[[], bool] | None) -> None:
+    """Between the describe and the run: a cancel that came while the connection was idle stops the run here."""
+    if cancelled is not None and cancelled():
+        raise QueryFailed("the query was cancelled", error_class="QueryCanceled")
+
+
 def _failure(error: psycopg2.Error, checked: CheckedQuery, sent: _Sent) -> QueryFailed:
     diag = error.diag
     message = diag.message_primary or str(error).strip()
@@ -210,6 +216,7 @@ def run_query(
     max_bytes: int,
     cell_chars: int,
     on_backend: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> QueryResult:
     """Run the statement and fetch at most ``max_rows`` rows (one more is fetched to know it was truncated)
     and at most ``max_bytes`` of cell text, each value cut to ``cell_chars`` characters."""
@@ -232,6 +239,7 @@ def run_query(
                     prefix, suffix = bounded.page_statement(layout, cell_chars=cell_chars, budget=max_bytes)
                 else:
                     prefix, suffix = sql.SQL(""), sql.SQL("")  # `SELECT` alone: no columns, no bytes
+                _stop_if_cancelled(cancelled)
                 _declare(cursor, checked, prefix, suffix, sent, fetch=max_rows + 1)
                 records = cursor.fetchall()
                 rows, truncated_by_bytes = _page_rows(records, layout, cell_chars) if columns else (records, False)
@@ -281,6 +289,7 @@ def stream_query(
     neutralise_formulas: bool,
     outcome: StreamOutcome,
     on_backend: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> tuple[list[Column], Iterator[list[tuple]]]:
     """Columns now, then batches of rows (every value text or None) as the caller iterates; the connection
     closes when iteration ends. Each batch is at most bounded.CSV_BATCH_ROWS rows and ``max_batch_bytes``.
@@ -303,6 +312,7 @@ def stream_query(
             prefix, suffix = bounded.csv_statement(layout, budget=max_batch_bytes, neutralise=neutralise_formulas)
             if not columns:
                 raise QueryFailed("the query returns no columns: there is nothing to write", error_class="NoColumns")
+            _stop_if_cancelled(cancelled)
             _declare(cursor, checked, prefix, suffix, sent, fetch=batch)
             first = cursor.fetchall()
             over = _over_budget(first, max_batch_bytes)

@@ -134,6 +134,7 @@ def sql_query_run(*, environment: Environment, user: AbstractBaseUser, text: str
                 on_backend=lambda pid: limits.backend_register(
                     user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.PAGE)
                 ),
+                cancelled=lambda: limits.cancel_marked(user_id=user.pk, token=run_token),
             ),
         )
     except QueryRejected as error:
@@ -202,6 +203,7 @@ def sql_query_csv(*, environment: Environment, user: AbstractBaseUser, text: str
                 on_backend=lambda pid: limits.backend_register(
                     user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.CSV)
                 ),
+                cancelled=lambda: limits.cancel_marked(user_id=user.pk, token=run_token),
             ),
         )
     except (QueryRejected, QueryFailed, limits.LimitExceeded) as error:
@@ -249,7 +251,9 @@ def sql_query_cancel(*, environment: Environment, user: AbstractBaseUser, run_to
     pid = limits.backend_lookup(user_id=user.pk, token=run_token)
     if pid is None:
         return False
-    return cancel_backend(pid=pid, role_name=sql_role_name(environment))
+    limits.cancel_mark(user_id=user.pk, token=run_token)
+    cancel_backend(pid=pid, role_name=sql_role_name(environment))
+    return True
 
 
 def saved_query_create(

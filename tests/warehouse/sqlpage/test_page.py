@@ -188,6 +188,7 @@ def _long_query_in_thread(world, analyst, token):
                 on_backend=lambda pid: limits.backend_register(
                     user_id=analyst.pk, token=token, pid=pid, ttl_seconds=60
                 ),
+                cancelled=lambda: limits.cancel_marked(user_id=analyst.pk, token=token),
             )
         except QueryFailed as error:
             outcome["error"] = error
@@ -207,6 +208,21 @@ def test_cancel_stops_the_owners_running_query(analyst_client, analyst, world, s
     thread.join(5)
     assert response.json()["cancelled"] is True
     assert outcome["error"].message == "the query was cancelled"
+
+
+def test_a_cancel_that_arrives_between_the_runs_statements_still_stops_it(analyst, world):
+    # pg_cancel_backend finds nothing to cancel while the connection is idle between the describe and the
+    # run; the mark the cancel leaves stops the run before its next statement.
+    limits.cancel_mark(user_id=analyst.pk, token="between-statements")
+    with pytest.raises(QueryFailed, match="the query was cancelled"):
+        run_query(
+            sql_role=world.alpha.sql_role,
+            checked=check_query("SELECT count(*) FROM big a, big b", max_bytes=1000),
+            max_rows=10,
+            max_bytes=1_000_000,
+            cell_chars=1000,
+            cancelled=lambda: limits.cancel_marked(user_id=analyst.pk, token="between-statements"),
+        )
 
 
 def test_cancel_by_another_user_does_nothing(analyst, world, django_user_model):
