@@ -1,3 +1,4 @@
+from .access import Membership, Role
 from .environments import Environment, IpMode, Project
 from .privacy import (
     DeletionSource,
@@ -10,7 +11,7 @@ from .privacy import (
 )
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
-from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole, TransformRole
+from .sqlpage import SavedQuery, SqlQueryRun, SqlRole, TransformRole
 from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
@@ -24,16 +25,17 @@ __all__ = [
     "EnvironmentSync",
     "IdentityMerge",
     "IpMode",
+    "Membership",
     "Project",
     "RawEvent",
     "RawSession",
     "RawUser",
     "RetentionRun",
     "RetentionRunStatus",
+    "Role",
     "SavedQuery",
     "SourceAuditAction",
     "SourceAuditEntry",
-    "SqlAccess",
     "SqlQueryRun",
     "SqlRole",
     "SyncKind",
