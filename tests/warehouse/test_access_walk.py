@@ -102,6 +102,8 @@ RULES: dict[str, list[Call]] = {
     "members_add": [post(A, data=lambda w: {"username": "stranger", "role": "viewer"})],
     "members_update": [post(A, data={"role": "editor", "can_run_sql": "on"})],
     "members_remove": [post(A)],
+    "privacy_settings": [post(A, data={"redacted_query_params": "", "ip_mode": "none"})],
+    "privacy_user_delete": [post(A)],
     "warehouse_sync_status": [get(V)],
     "warehouse_sync_progress": [get(V)],
     "warehouse_sync_now": [post(E, data={"kind": "full"})],
