@@ -92,7 +92,7 @@ def test_property_types_widen_and_names_follow_the_rules(raw, sync_env, set_spec
     assert types["count"] == "bigint"
     assert types["ratio"] == "double precision"
     assert types["flag"] == "boolean"
-    assert types["when"] == "timestamp with time zone"
+    assert types["when_"] == "timestamp with time zone"  # WHEN is reserved: the column works unquoted
     assert types["mixed"] == "text"
     assert types["time_2"] == "text"  # "Time" collides with the built-in `time` column
     assert types["_9_lives"] == "bigint"
