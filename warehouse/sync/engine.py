@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg2 import sql
 
+from warehouse.apievents.services import api_events_discover, api_events_record
 from warehouse.models import (
     BuiltTable,
     Environment,
@@ -148,9 +149,6 @@ class _Sync(ApplySteps):
         if state.events_xmin and int(state.events_xmin) > int(until):
             until = state.events_xmin
         self.until = until
-        tables, problems = environment_event_tables(self.environment.id)
-        for problem in problems:
-            self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
         # A warehouse missing, or built before its event tables and all_events were views: build it all again.
         layout_current = (
             self._relkind(self.cursor, "pageviews") == "v" and self._relkind(self.cursor, "all_events") == "v"
@@ -163,7 +161,19 @@ class _Sync(ApplySteps):
             or USERS_KEY not in built
             or SESSIONS_KEY not in built
         )
+        # Custom event names first seen in this run's events join the API events, whose tables are
+        # among the event tables (warehouse/apievents/); a full run counts them over all history.
+        self.discovered = api_events_discover(
+            cursor=self.cursor,
+            environment_id=self.environment.id,
+            since=None if full else state.events_xmin,
+            until=until,
+        )
+        tables, problems = environment_event_tables(self.environment.id)
+        for problem in problems:
+            self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
         self.builder.reset()
+        self.builder.kept_columns = {key: table.columns for key, table in built.items()}
         if full:
             self.full(state, tables)
         else:
@@ -438,6 +448,7 @@ class _Sync(ApplySteps):
             state.last_full_sync_at = now
             update_fields.append("last_full_sync_at")
         state.save(update_fields=update_fields)
+        api_events_record(cursor=cursor, discovered=self.discovered)
         TableChangeRequest.objects.filter(
             environment=self.environment, handled_at__isnull=True, created_at__lte=self.run.started_at
         ).update(handled_at=now, handled_by=self.run)
