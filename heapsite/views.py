@@ -7,9 +7,12 @@ from django.views.decorators.http import require_GET, require_POST
 from heapsite.access import access_environment
 from heapsite.selectors import environment_stats
 from heapsite.services import environment_rotate_key
+from warehouse.apievents.selectors import api_event_table_preview
 from warehouse.models import Environment
 
 COLLECT_PATH = "/api/collect"
+# The custom event of the environment page's server-side example.
+EXAMPLE_EVENT = "Signed Up"
 
 
 @require_GET
@@ -35,6 +38,8 @@ def environment_home(request, schema: str):
         "stats": stats,
         "snippet": _snippet(request, environment),
         "origin": request.build_absolute_uri("/").rstrip("/"),
+        "example_event": EXAMPLE_EVENT,
+        "example_table": api_event_table_preview(environment, EXAMPLE_EVENT),
     }
     return render(request, "heapsite/environment.html", context)
 
