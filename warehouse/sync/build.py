@@ -220,8 +220,8 @@ class Builder:
 
         Partitions of `_parts` are logged: each becomes a finished table's stored rows (detached,
         never copied); `_inc` partitions only feed appends. One table from all history (a rebuilt
-        definition) is built by a statement of its own instead, straight into the build schema
-        (q.rebuild_table). `alongside`: {name: work(builder)} independent of the pass (users,
+        definition), or several an index finds the rows of (EventTable.selective), are built by a
+        statement each instead, straight into the build schema (q.rebuild_table). `alongside`: {name: work(builder)} independent of the pass (users,
         sessions), run side by side with it on the build connections; their results are returned
         by name, with each table's rows and property types, read from what the pass wrote once
         it is done (Builder.survey).
@@ -230,11 +230,12 @@ class Builder:
         for table in tables:
             params.update(table.params)
         partition = raw_events_partition(self.environment_id)
-        rebuilt_alone = since is None and len(tables) == 1
+        # One table, or only tables an index finds the rows of (API events first seen in an
+        # incremental run): a statement each, costing its own rows rather than all history.
+        rebuilt_alone = since is None and (len(tables) == 1 or all(table.selective for table in tables))
         if rebuilt_alone:
-            table = tables[0]
             # As many processes as the build has connections: this one and its parallel workers.
-            workers = max(0, self.connections.size - 1)
+            workers = max(0, self.connections.size - 1) if len(tables) == 1 else 0
             parts = [
                 q.rebuild_table(
                     self.work,
@@ -245,8 +246,9 @@ class Builder:
                     partition=partition,
                     workers=workers,
                 )
+                for table in tables
             ]
-            written = {table.number: (self.build, table.table_name)}
+            written = {table.number: (self.build, table.table_name) for table in tables}
         else:
             numbers = [table.number for table in tables]
             for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):

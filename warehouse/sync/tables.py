@@ -52,6 +52,9 @@ class EventTable:
     predicate: sql.Composable
     params: Mapping[str, Any] = field(default_factory=dict)
     event_types: tuple[str, ...] = ()  # empty: any raw event type (see EventTableSpec.event_types)
+    # Its predicate finds its rows through an index (an API event's name): rebuilt from all history
+    # by a statement of its own, beside others, rather than by a pass over every raw event.
+    selective: bool = False
 
     @property
     def builtin_columns(self) -> list[str]:
@@ -63,7 +66,9 @@ def environment_event_tables(environment_id: int) -> tuple[list[EventTable], lis
     the specs that were left out and why."""
     registered = event_tables_for(environment_id)
     specs = [spec for spec in registered if spec.sync]
-    specs += api_event_tables(environment_id=environment_id, registered=registered)
+    automatic = api_event_tables(environment_id=environment_id, registered=registered)
+    specs += automatic
+    selective = {spec.key for spec in automatic}
     tables = [
         EventTable(0, PAGEVIEWS_KEY, "pageviews", "1", "Pageviews", sql.SQL("e.type = 'pageview'"), {}, ("pageview",))
     ]
@@ -94,6 +99,7 @@ def environment_event_tables(environment_id: int) -> tuple[list[EventTable], lis
                 spec.predicate,
                 dict(spec.params),
                 tuple(sorted(set(spec.event_types))),
+                spec.key in selective,
             )
         )
     return tables, problems

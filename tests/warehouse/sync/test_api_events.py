@@ -134,6 +134,29 @@ def test_a_name_first_seen_in_an_incremental_sync_gets_its_table_in_that_run(tra
     assert ApiEvent.objects.get(name="Signed Up").event_count == 2  # counted once per run, not per rebuild
 
 
+def test_names_first_seen_together_are_built_each_by_its_own_statement(track, sync_env, raw):
+    """Several new names in one incremental run: each table from its own rows (the name index), not a pass
+    over all history; a definition edited in the same run still gets the pass, and every row lands once."""
+    schema = sync_env.warehouse_schema
+    track({"identity": "a@example.com", "event": "Signed Up"})
+    raw.session(1, 7)
+    for _ in range(3):
+        raw.event("pageview", user_id=7, path="/pricing")
+    sync(sync_env)
+    track(*[{"identity": f"u{n}@example.com", "event": name} for n, name in enumerate(["A", "B", "B", "C", "C", "C"])])
+    run = sync(sync_env)
+    assert [run.tables[name]["action"] for name in ("a", "b", "c")] == ["rebuilt"] * 3
+    assert [len(table(schema, name)) for name in ("a", "b", "c")] == [1, 2, 3]
+    definition_create(
+        environment=sync_env,
+        name="Viewed Pricing",
+        groups=[{"kind": "pageview", "conditions": [{"type": "path", "value": "/pricing"}]}],
+    )
+    track({"identity": "a@example.com", "event": "D"})
+    sync(sync_env)
+    assert (len(table(schema, "d")), len(table(schema, "viewed_pricing"))) == (1, 3)
+
+
 def test_merged_users_and_session_columns_reach_the_automatic_table(client, sync_env, track):
     """heap.track()'s path, without a browser: an anonymous visitor's custom event, then identify."""
     now = int(datetime.now(UTC).timestamp() * 1000)
