@@ -4,12 +4,10 @@ exactly the raw rows (merged user ids, session columns, typed properties)."""
 import time
 
 import pytest
-from django.db import connection
 
-from tests.warehouse.sync.conftest import column_types, rows, settle
+from tests.warehouse.sync.conftest import column_types, drop_sync_schemas, rows, sync
 from warehouse.identity import user_id_for_identity
 from warehouse.models import RawEvent
-from warehouse.services import sync_run_foreground
 
 from .conftest import open_page
 
@@ -18,13 +16,7 @@ from .conftest import open_page
 def demo(live_server, transactional_db, make_environment):
     environment = make_environment("main", "production")
     yield live_server.url + "/demo/", environment
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE '\\_hs\\_sync\\_%%'",
-            [environment.warehouse_schema],
-        )
-        for (schema,) in cursor.fetchall():
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # noqa: S608 - names from the catalog
+    drop_sync_schemas(environment)
 
 
 def wait_for_custom_events(page, environment, count: int, timeout: float = 8.0) -> list[RawEvent]:
@@ -51,9 +43,7 @@ def test_heap_track_in_chromium_gets_a_table_per_event_name(page, demo):
     )
     sent = wait_for_custom_events(page, environment, 3)
     assert [event.event_name for event in sent] == ["Upgraded Plan", "Invited Teammate", "Upgraded Plan"]
-    settle()
-    run = sync_run_foreground(environment=environment, full=False)
-    assert run.status == "succeeded", run.traceback
+    sync(environment)
 
     erin = user_id_for_identity("erin@example.com")
     upgraded = rows(

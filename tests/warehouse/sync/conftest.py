@@ -14,6 +14,7 @@ from django.db import connection
 from tests.databases import database_url
 from tests.warehouse.sync import provider
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
+from warehouse.services import sync_run_foreground
 from warehouse.sql.sync import upper_bound
 
 REPO = Path(__file__).resolve().parents[3]
@@ -31,10 +32,9 @@ def set_specs():
     return provider.set_specs
 
 
-@pytest.fixture
-def sync_env(transactional_db, make_environment):
-    environment = make_environment()
-    yield environment
+def drop_sync_schemas(environment) -> None:
+    """Drop the environment's warehouse schema and the sync's private schemas (the test database's
+    flush leaves schemas alone)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE '\\_hs\\_sync\\_%%'",
@@ -42,6 +42,21 @@ def sync_env(transactional_db, make_environment):
         )
         for (schema,) in cursor.fetchall():
             cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # noqa: S608 - names from the catalog
+
+
+def sync(environment, full: bool = False):
+    """Run a sync in this process once every earlier write is visible to it; it must succeed."""
+    settle()
+    run = sync_run_foreground(environment=environment, full=full)
+    assert run.status == "succeeded", run.traceback
+    return run
+
+
+@pytest.fixture
+def sync_env(transactional_db, make_environment):
+    environment = make_environment()
+    yield environment
+    drop_sync_schemas(environment)
 
 
 @pytest.fixture

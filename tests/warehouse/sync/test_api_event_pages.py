@@ -10,7 +10,8 @@ from definitions.models import Definition
 from definitions.services import definition_create, definition_sync_set
 from warehouse.models import ApiEvent, SyncRun, TableChangeRequest
 
-from .test_api_events import CLICKED_SIGN_UP, sync
+from .conftest import sync
+from .test_api_events import CLICKED_SIGN_UP
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,9 +12,8 @@ from warehouse.apievents.services import api_event_sync_set
 from warehouse.identity import user_id_for_identity
 from warehouse.models import ApiEvent, BuiltTable
 from warehouse.registry import event_tables_for
-from warehouse.services import sync_run_foreground
 
-from .conftest import column_types, rows, settle
+from .conftest import column_types, rows, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,13 +34,6 @@ def track(client, sync_env):
         return response
 
     return send
-
-
-def sync(environment, full=False):
-    settle()
-    run = sync_run_foreground(environment=environment, full=full)
-    assert run.status == "succeeded", run.traceback
-    return run
 
 
 def table(schema, name, columns="*"):
