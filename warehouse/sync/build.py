@@ -177,8 +177,8 @@ class Builder:
         self.cursor.execute(q.property_classes(sql.Identifier(schema, table)))
         return {key: widen(classes) for key, classes in self.cursor.fetchall()}
 
-    def property_columns(self, types: dict[str, str], reserved: list[str], key: str) -> dict[str, list[str]]:
-        names = column_names_for(list(types), set(reserved), self.kept_columns.get(key))
+    def property_columns(self, types: dict[str, str], reserved: list[str], table_key: str) -> dict[str, list[str]]:
+        names = column_names_for(list(types), set(reserved), self.kept_columns.get(table_key))
         return {key: [names[key], types[key]] for key in sorted(types)}
 
     def typed_table(
@@ -221,7 +221,8 @@ class Builder:
         Partitions of `_parts` are logged: each becomes a finished table's stored rows (detached,
         never copied); `_inc` partitions only feed appends. One table from all history (a rebuilt
         definition), or several an index finds the rows of (EventTable.selective), are built by a
-        statement each instead, straight into the build schema (q.rebuild_table). `alongside`: {name: work(builder)} independent of the pass (users,
+        statement each instead, straight into the build schema (q.rebuild_table). `alongside`:
+        {name: work(builder)} independent of the pass (users,
         sessions), run side by side with it on the build connections; their results are returned
         by name, with each table's rows and property types, read from what the pass wrote once
         it is done (Builder.survey).
