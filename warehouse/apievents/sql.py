@@ -34,6 +34,16 @@ def custom_event_names(cursor, *, environment_id: int, since: str | None, until:
     return [NameCount(*row) for row in cursor.fetchall()]
 
 
+def any_custom_events(cursor, *, environment_id: int) -> bool:
+    """Whether the environment has any custom event at all (one probe of raw_events_env_custom_name)."""
+    cursor.execute(
+        sql.SQL("SELECT EXISTS (SELECT 1 FROM {} e WHERE e.type = 'custom')").format(
+            sql.Identifier(raw_events_partition(environment_id))
+        )
+    )
+    return cursor.fetchone()[0]
+
+
 def record_counts(cursor, *, environment_id: int, counts: list[NameCount], hashes: list[str], full: bool) -> None:
     """Add a run's counts to the catalog (replace them after a full sync, whose counts cover all history)."""
     count = sql.SQL("v.n") if full else sql.SQL("a.event_count + v.n")

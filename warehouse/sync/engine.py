@@ -149,6 +149,14 @@ class _Sync(ApplySteps):
         if state.events_xmin and int(state.events_xmin) > int(until):
             until = state.events_xmin
         self.until = until
+        # Custom event names first seen in this run's new events join the API events, whose tables
+        # are among the event tables (warehouse/apievents/).
+        self.discovered = api_events_discover(
+            cursor=self.cursor, environment_id=self.environment.id, since=state.events_xmin, until=until
+        )
+        tables, problems = environment_event_tables(self.environment.id)
+        for problem in problems:
+            self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
         # A warehouse missing, or built before its event tables and all_events were views: build it all again.
         layout_current = (
             self._relkind(self.cursor, "pageviews") == "v" and self._relkind(self.cursor, "all_events") == "v"
@@ -161,17 +169,6 @@ class _Sync(ApplySteps):
             or USERS_KEY not in built
             or SESSIONS_KEY not in built
         )
-        # Custom event names first seen in this run's events join the API events, whose tables are
-        # among the event tables (warehouse/apievents/); a full run counts them over all history.
-        self.discovered = api_events_discover(
-            cursor=self.cursor,
-            environment_id=self.environment.id,
-            since=None if full else state.events_xmin,
-            until=until,
-        )
-        tables, problems = environment_event_tables(self.environment.id)
-        for problem in problems:
-            self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
         self.builder.reset()
         self.builder.kept_columns = {key: table.columns for key, table in built.items()}
         if full:

@@ -126,6 +126,23 @@ def test_a_name_first_seen_in_an_incremental_sync_gets_its_table_in_that_run(tra
     assert ApiEvent.objects.get(name="Signed Up").event_count == 2  # counted once per run, not per rebuild
 
 
+def test_counts_stay_exact_through_full_syncs_and_the_upgrade_that_starts_the_catalog(track, sync_env):
+    schema = sync_env.warehouse_schema
+    track({"identity": "a@example.com", "event": "Signed Up"}, {"identity": "b@example.com", "event": "Signed Up"})
+    sync(sync_env)
+    track({"identity": "c@example.com", "event": "Signed Up"})
+    sync(sync_env, full=True)  # adds the new event's count; does not count history again
+    sync(sync_env, full=True)
+    assert ApiEvent.objects.get().event_count == 3
+    # A warehouse synced before API events had tables: its next run, incremental and with no new
+    # events, finds every name in all history.
+    ApiEvent.objects.all().delete()
+    run = sync(sync_env)
+    assert run.kind == "incremental"
+    assert ApiEvent.objects.get().event_count == 3
+    assert len(table(schema, "signed_up")) == 3
+
+
 def test_names_first_seen_together_are_built_each_by_its_own_statement(track, sync_env, raw):
     """Several new names in one incremental run: each table from its own rows (the name index), not a pass
     over all history; a definition edited in the same run still gets the pass, and every row lands once."""
