@@ -34,18 +34,23 @@ class Discovered:
     full: bool  # the counts cover all history (they replace the catalog's), else they add to them
 
 
-def api_events_discover(*, cursor, environment_id: int, since: str | None, until: str) -> Discovered:
+def api_events_discover(
+    *, cursor, environment_id: int, since: str | None, until: str, recount: bool = False
+) -> Discovered:
     """Add the names of the raw events written in [since, until) to the catalog, with their counts.
 
-    Raw events are append-only (DESIGN.md §3), so adding up each run's counts keeps them exact, in a
-    full run too: all history (since None) is read only when the catalog has not been started (the
-    environment's first sync, or the first after the upgrade that brought the catalog), which
-    spares a full sync a scan of every raw event (~5% of it at 1M events, bench/sync.py). Names are
-    committed at once (a name is a fact of the raw store, whatever the run does next); the counts
-    wait for `api_events_record`.
+    New raw events only add to the counts, so adding up each run's counts keeps them exact, in a
+    full run too: all history is read only when the catalog has not been started (the
+    environment's first sync, or the first after the upgrade that brought the catalog), or with
+    `recount` (a run that applies deletions of raw events: user deletion, retention), whose counts
+    then replace the catalog's. That spares a full sync a scan of every raw event (~5% of it at 1M
+    events, bench/sync.py). Names are committed at once (a name is a fact of the raw store,
+    whatever the run does next); the counts wait for `api_events_record`.
     """
     started = ApiEvent.objects.filter(environment_id=environment_id).exists()
-    if since is not None and not started and api_sql.any_custom_events(cursor, environment_id=environment_id):
+    if recount or (
+        since is not None and not started and api_sql.any_custom_events(cursor, environment_id=environment_id)
+    ):
         since = None
     counts = api_sql.custom_event_names(cursor, environment_id=environment_id, since=since, until=until)
     ApiEvent.objects.bulk_create(

@@ -5,13 +5,15 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 
 from definitions.services import definition_create, definition_delete, definition_sync_set, definition_update
 from warehouse.apievents.selectors import api_event_states
-from warehouse.apievents.services import api_event_sync_set
+from warehouse.apievents.services import api_event_sync_set, api_events_discover, api_events_record
 from warehouse.identity import user_id_for_identity
-from warehouse.models import ApiEvent, BuiltTable
+from warehouse.models import ApiEvent, BuiltTable, EnvironmentSync
 from warehouse.registry import event_tables_for
+from warehouse.sql.sync import upper_bound
 
 from .conftest import column_types, rows, sync
 
@@ -141,6 +143,22 @@ def test_counts_stay_exact_through_full_syncs_and_the_upgrade_that_starts_the_ca
     assert run.kind == "incremental"
     assert ApiEvent.objects.get().event_count == 3
     assert len(table(schema, "signed_up")) == 3
+
+
+def test_a_recount_follows_raw_events_that_were_deleted(track, sync_env):
+    """For runs that apply deletions of raw events (user deletion, retention): counts from all history."""
+    track(*[{"identity": f"u{n}@example.com", "event": "Signed Up"} for n in range(3)])
+    sync(sync_env)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM raw_events WHERE id = (SELECT min(id) FROM raw_events)")
+        cursor.execute(upper_bound())
+        until = cursor.fetchone()[0]
+        state = EnvironmentSync.objects.get(environment=sync_env)
+        discovered = api_events_discover(
+            cursor=cursor, environment_id=sync_env.pk, since=state.events_xmin, until=until, recount=True
+        )
+        api_events_record(cursor=cursor, discovered=discovered)
+    assert ApiEvent.objects.get().event_count == 2
 
 
 def test_names_first_seen_together_are_built_each_by_its_own_statement(track, sync_env, raw):
