@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from psycopg2 import sql
 
@@ -15,7 +16,7 @@ from warehouse.models import Environment, RawEvent
 from warehouse.registry import EventTableSpec
 
 from . import sql as definitions_sql
-from .compiler import CompileError, compile_definition, definition_event_types
+from .compiler import CompileError, compile_definition, definition_custom_event_name, definition_event_types
 from .compiler.css import ascii_lower
 from .models import Definition
 from .services import combo_resolver, definition_check_groups
@@ -49,7 +50,7 @@ def predicate_version(predicate: sql.Composable, params: dict[str, Any]) -> str:
 
 
 def definition_event_tables(environment_id: int) -> list[EventTableSpec]:
-    """The registry provider: one EventTableSpec per definition of the environment."""
+    """The registry provider: one EventTableSpec per definition of the environment (its switch as `sync`)."""
     specs = []
     environment = Environment.objects.get(pk=environment_id)
     for definition in Definition.objects.filter(environment=environment):
@@ -68,6 +69,9 @@ def definition_event_tables(environment_id: int) -> list[EventTableSpec]:
                 version=predicate_version(predicate, params),
                 label=definition.name,
                 event_types=definition_event_types(definition.groups),
+                sync=definition.sync_enabled,
+                custom_event_name=definition_custom_event_name(definition.groups),
+                url=reverse("definitions:edit", args=[environment.warehouse_schema, definition.pk]),
             )
         )
     return specs

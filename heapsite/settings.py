@@ -270,3 +270,6 @@ SYNC_PARALLELISM = env_int("SYNC_PARALLELISM", 2, minimum=1)
 # How long the swap waits for readers' locks per attempt, and how many attempts before failing.
 SYNC_LOCK_TIMEOUT_MS = env_int("SYNC_LOCK_TIMEOUT_MS", 2000, minimum=10)
 SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)
+# Events logged via the API that get a table automatically, per environment (first seen first);
+# names past it are listed on the sync page and can be turned on by hand (docs/warehouse.md).
+SYNC_API_EVENT_TABLES_MAX = env_int("SYNC_API_EVENT_TABLES_MAX", 300, minimum=0)

@@ -7,11 +7,14 @@ from django.views.decorators.http import require_GET, require_POST
 from heapsite.selectors import environment_stats
 from heapsite.services import environment_rotate_key
 from warehouse.access import Permission, access_environment, environments_visible
+from warehouse.apievents.selectors import api_event_table_preview
 from warehouse.models import Environment
 from warehouse.privacy.selectors import privacy_overview
 from warehouse.services import environment_settings_update
 
 COLLECT_PATH = "/api/collect"
+# The custom event of the environment page's server-side example.
+EXAMPLE_EVENT = "Signed Up"
 
 
 @require_GET
@@ -41,6 +44,8 @@ def environment_home(request, schema: str):
         # Heap's classic snippet with only its script host changed (docs/migrating.md).
         "heap_snippet": {"app_id": environment.app_id, "origin": origin},
         "privacy": privacy_overview(environment=environment),
+        "example_event": EXAMPLE_EVENT,
+        "example_table": api_event_table_preview(environment, EXAMPLE_EVENT),
     }
     return render(request, "heapsite/environment.html", context)
 

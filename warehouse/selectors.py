@@ -1,11 +1,15 @@
 """Reads of the warehouse app: what the sync status page shows."""
 
+from django.conf import settings
 from django.utils import timezone
 
-from warehouse.models import BuiltTable, Environment, SyncRun, SyncStatus, TableChangeRequest
+from warehouse.apievents.selectors import LIMIT, OFF, api_event_states
+from warehouse.models import ApiEvent, BuiltTable, Environment, SyncRun, SyncStatus, TableChangeRequest
+from warehouse.registry import event_tables_for
 from warehouse.services import environment_sync_state
 
 CHART_WIDTH, CHART_HEIGHT = 600, 120
+LIMIT_SHOWN = 200  # API events past the cap listed by name (the most frequent)
 
 
 def sync_run_progress(*, run: SyncRun | None) -> dict:
@@ -72,6 +76,23 @@ def _pending_changes(environment: Environment, current: SyncRun | None) -> int:
     return changes.count()
 
 
+def _events_not_synced(environment: Environment) -> dict:
+    """API events past the cap (most events first) and events switched off, defined or logged via the API."""
+    registered = event_tables_for(environment.pk)
+    events = ApiEvent.objects.filter(environment=environment).order_by("first_seen_id")
+    states = api_event_states(events, registered=registered)
+    limited = sorted((s for s in states if s.state == LIMIT), key=lambda s: (-s.event.event_count, s.event.name))
+    return {
+        "api_events_synced": sum(1 for s in states if s.synced),
+        "api_events_total": len(states),
+        "api_events_cap": settings.SYNC_API_EVENT_TABLES_MAX,
+        "limit_reached": limited[:LIMIT_SHOWN],
+        "limit_reached_more": max(0, len(limited) - LIMIT_SHOWN),
+        "paused_api_events": [s for s in states if s.state == OFF],
+        "paused_definitions": [spec for spec in registered if not spec.sync],
+    }
+
+
 def sync_status(*, environment: Environment) -> dict:
     state = environment_sync_state(environment=environment)
     runs = list(SyncRun.objects.filter(environment=environment).order_by("-created_at", "-id")[:50])
@@ -86,4 +107,4 @@ def sync_status(*, environment: Environment) -> dict:
         "pending_changes": _pending_changes(environment, current),
         "tables": list(BuiltTable.objects.filter(environment=environment).order_by("is_event_table", "table_name")),
         "chart": _chart(finished),
-    }
+    } | _events_not_synced(environment)

@@ -1,4 +1,5 @@
 from .access import Membership, Role
+from .api_events import ApiEvent, ApiEventSync
 from .environments import Environment, IpMode, Project
 from .privacy import (
     DeletionSource,
@@ -15,6 +16,8 @@ from .sqlpage import SavedQuery, SqlQueryRun, SqlRole, TransformRole
 from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
+    "ApiEvent",
+    "ApiEventSync",
     "AttachedSchema",
     "BuiltTable",
     "CsvUpload",

@@ -6,6 +6,7 @@ was built from which definition version and how far the raw store has been synce
 
 from django.db import models
 
+from .api_events import KEY_PREFIX as API_EVENT_KEY_PREFIX
 from .environments import Environment
 
 
@@ -70,6 +71,11 @@ class BuiltTable(models.Model):
 
     def __str__(self) -> str:
         return self.table_name
+
+    @property
+    def is_api_event(self) -> bool:
+        """The table of an event logged via the API (warehouse/apievents/), not of a definition."""
+        return self.key.startswith(API_EVENT_KEY_PREFIX)
 
 
 class TableChangeRequest(models.Model):

@@ -16,13 +16,15 @@ from django.conf import settings
 from psycopg2 import sql
 
 from warehouse.models.raw import raw_events_partition
-from warehouse.naming import unique_identifier
+from warehouse.naming import reserved_words, unique_identifier
 from warehouse.sql import sync as q
 from warehouse.sync.parallel import Connections
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
     SESSION_BUILTIN_COLUMNS,
+    SESSIONS_KEY,
     USER_BUILTIN_COLUMNS,
+    USERS_KEY,
     EventTable,
     sync_private_schema,
 )
@@ -45,10 +47,18 @@ _MIN_SAMPLE_TO_SPLIT = 200
 _PARTS_PER_CONNECTION = 2
 
 
-def column_names_for(keys, reserved: set[str]) -> dict[str, str]:
-    """Property key -> column name by the shared naming rules (warehouse/naming.py), keys in sorted order."""
-    taken: set[str] = set()
-    return {key: unique_identifier(key, taken=taken, reserved=reserved, empty="property") for key in sorted(keys)}
+def column_names_for(keys, reserved: set[str], kept: dict | None = None) -> dict[str, str]:
+    """Property key -> column name by the shared naming rules (warehouse/naming.py), keys in sorted order.
+
+    A key in `kept` ({key: [column, type]}, the table's columns before this build) keeps its
+    column's name: a rebuild never renames a column, whatever the naming rules were then.
+    """
+    names = {key: column for key, (column, _) in (kept or {}).items() if key in keys}
+    taken = set(names.values())
+    for key in sorted(keys):
+        if key not in names:
+            names[key] = unique_identifier(key, taken=taken, reserved=reserved, empty="property")
+    return {key: names[key] for key in sorted(keys)}
 
 
 def widen(classes) -> str:
@@ -87,6 +97,8 @@ class Builder:
         self.data = sync_private_schema("data", environment_id)
         self.progress = progress
         self.connections: Connections | None = None
+        # {table key: its property columns before this run}: rebuilt tables keep their columns' names.
+        self.kept_columns: dict[str, dict] = {}
 
     def on(self, cursor) -> "Builder":
         """This builder with its statements sent to `cursor` (work run on one of self.connections)."""
@@ -137,6 +149,9 @@ class Builder:
             cursor.execute("SET synchronous_commit = off")
 
         configure(self.cursor)
+        # Column names depend on the server's reserved words: read them here, on the worker's own
+        # connection, not first on a build thread (whose Django connection nobody would close).
+        reserved_words()
         self.connections = Connections(
             cursor=self.cursor, size=settings.SYNC_PARALLELISM, setup=configure_build_connection
         )
@@ -162,8 +177,8 @@ class Builder:
         self.cursor.execute(q.property_classes(sql.Identifier(schema, table)))
         return {key: widen(classes) for key, classes in self.cursor.fetchall()}
 
-    def property_columns(self, types: dict[str, str], reserved: list[str]) -> dict[str, list[str]]:
-        names = column_names_for(list(types), set(reserved))
+    def property_columns(self, types: dict[str, str], reserved: list[str], table_key: str) -> dict[str, list[str]]:
+        names = column_names_for(list(types), set(reserved), self.kept_columns.get(table_key))
         return {key: [names[key], types[key]] for key in sorted(types)}
 
     def typed_table(
@@ -205,8 +220,9 @@ class Builder:
 
         Partitions of `_parts` are logged: each becomes a finished table's stored rows (detached,
         never copied); `_inc` partitions only feed appends. One table from all history (a rebuilt
-        definition) is built by a statement of its own instead, straight into the build schema
-        (q.rebuild_table). `alongside`: {name: work(builder)} independent of the pass (users,
+        definition), or several an index finds the rows of (EventTable.selective), are built by a
+        statement each instead, straight into the build schema (q.rebuild_table). `alongside`:
+        {name: work(builder)} independent of the pass (users,
         sessions), run side by side with it on the build connections; their results are returned
         by name, with each table's rows and property types, read from what the pass wrote once
         it is done (Builder.survey).
@@ -215,11 +231,12 @@ class Builder:
         for table in tables:
             params.update(table.params)
         partition = raw_events_partition(self.environment_id)
-        rebuilt_alone = since is None and len(tables) == 1
+        # One table, or only tables an index finds the rows of (API events first seen in an
+        # incremental run): a statement each, costing its own rows rather than all history.
+        rebuilt_alone = since is None and (len(tables) == 1 or all(table.selective for table in tables))
         if rebuilt_alone:
-            table = tables[0]
             # As many processes as the build has connections: this one and its parallel workers.
-            workers = max(0, self.connections.size - 1)
+            workers = max(0, self.connections.size - 1) if len(tables) == 1 else 0
             parts = [
                 q.rebuild_table(
                     self.work,
@@ -230,8 +247,9 @@ class Builder:
                     partition=partition,
                     workers=workers,
                 )
+                for table in tables
             ]
-            written = {table.number: (self.build, table.table_name)}
+            written = {table.number: (self.build, table.table_name) for table in tables}
         else:
             numbers = [table.number for table in tables]
             for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
@@ -348,7 +366,7 @@ class Builder:
             if pending[table.number]:
                 continue
             rows = staged.rows[table.number]
-            columns = self.property_columns(staged.types.get(table.number, {}), table.builtin_columns)
+            columns = self.property_columns(staged.types.get(table.number, {}), table.builtin_columns, table.key)
             results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
             self.progress.begin("building table", table.table_name)
             self.progress.finish_step(rows)
@@ -403,7 +421,7 @@ class Builder:
     def users(self, types: dict[str, str]) -> BuiltResult:
         """build.users from work._users (no progress reported: it may run on a build connection)."""
         started = time.monotonic()
-        columns = self.property_columns(types, USER_BUILTIN_COLUMNS)
+        columns = self.property_columns(types, USER_BUILTIN_COLUMNS, USERS_KEY)
         rows = self.typed_table(
             source="_users",
             name="users",
@@ -417,7 +435,7 @@ class Builder:
     def sessions(self, types: dict[str, str]) -> BuiltResult:
         """build.sessions from work._sessions (no progress reported: it may run on a build connection)."""
         started = time.monotonic()
-        columns = self.property_columns(types, SESSION_BUILTIN_COLUMNS)
+        columns = self.property_columns(types, SESSION_BUILTIN_COLUMNS, SESSIONS_KEY)
         rows = self.typed_table(
             source="_sessions",
             name="sessions",

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg2 import sql
 
+from warehouse.apievents.services import api_events_discover, api_events_record
 from warehouse.models import (
     BuiltTable,
     Environment,
@@ -152,6 +153,15 @@ class _Sync(ApplySteps):
         # Raw rows deleted (user deletions, retention) by transactions below the bound: their
         # warehouse rows go in this run's apply transaction (warehouse/sync/deletions.py).
         self.deletions = deletions_pending(self.cursor, environment_id=self.environment.id, until=until)
+        # Custom event names first seen in this run's new events join the API events, whose tables
+        # are among the event tables (warehouse/apievents/).
+        self.discovered = api_events_discover(
+            cursor=self.cursor,
+            environment_id=self.environment.id,
+            since=state.events_xmin,
+            until=until,
+            recount=bool(self.deletions),
+        )
         tables, problems = environment_event_tables(self.environment.id)
         for problem in problems:
             self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
@@ -168,6 +178,7 @@ class _Sync(ApplySteps):
             or SESSIONS_KEY not in built
         )
         self.builder.reset()
+        self.builder.kept_columns = {key: table.columns for key, table in built.items()}
         if full:
             self.full(state, tables)
         else:
@@ -459,6 +470,7 @@ class _Sync(ApplySteps):
             state.last_full_sync_at = now
             update_fields.append("last_full_sync_at")
         state.save(update_fields=update_fields)
+        api_events_record(cursor=cursor, discovered=self.discovered)
         TableChangeRequest.objects.filter(
             environment=self.environment, handled_at__isnull=True, created_at__lte=self.run.started_at
         ).update(handled_at=now, handled_by=self.run)

@@ -13,6 +13,7 @@ from django.db import connection
 from tests.databases import database_url
 from tests.warehouse.sync import provider
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
+from warehouse.services import sync_run_foreground
 from warehouse.sql.sync import upper_bound
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,6 +29,14 @@ def _specs_file(tmp_path, monkeypatch):
 @pytest.fixture
 def set_specs():
     return provider.set_specs
+
+
+def sync(environment, full: bool = False):
+    """Run a sync in this process once every earlier write is visible to it; it must succeed."""
+    settle()
+    run = sync_run_foreground(environment=environment, full=full)
+    assert run.status == "succeeded", run.traceback
+    return run
 
 
 class Raw:
