@@ -59,6 +59,9 @@ class BuiltTable(models.Model):
     last_duration_ms = models.PositiveIntegerField(default=0)
     # Property columns: {property key: [column name, type]}, kept stable across incremental syncs.
     columns = models.JSONField(default=dict, blank=True)
+    # Property keys that got no column (the table is at its limit): {"count", "keys" (the first 100,
+    # most used first), "limit"}; empty when every key has one.
+    omitted_properties = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "warehouse_built_table"

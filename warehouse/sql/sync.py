@@ -119,11 +119,13 @@ def value_class() -> sql.Composable:
 
 
 def property_classes(table: sql.Composable) -> sql.Composed:
-    """(key, classes[]) for every property key present (not null) in `table`.properties."""
+    """(key, classes[]) for every property key present (not null) in `table`.properties, the most
+    used first (rows with a value), then by key: the order in which keys get columns (docs/warehouse.md, "Property columns")."""
     return sql.SQL(
         "SELECT kv.key, array_agg(DISTINCT {cls}) FROM {table} p "
         "CROSS JOIN LATERAL jsonb_each(p.properties) AS kv(key, v) "
-        "WHERE p.properties <> '{{}}'::jsonb AND jsonb_typeof(kv.v) <> 'null' GROUP BY kv.key"
+        "WHERE p.properties <> '{{}}'::jsonb AND jsonb_typeof(kv.v) <> 'null' GROUP BY kv.key "
+        'ORDER BY count(*) DESC, kv.key COLLATE "C"'
     ).format(cls=value_class(), table=table)
 
 

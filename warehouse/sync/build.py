@@ -10,7 +10,7 @@ the start of every run, so a killed worker leaves nothing that matters behind.
 import copy
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from psycopg2 import sql
@@ -45,6 +45,43 @@ _MIN_SAMPLE_TO_SPLIT = 200
 _PARTS_PER_CONNECTION = 2
 
 
+# PostgreSQL limits the property columns stay inside, whatever the data (docs/warehouse.md,
+# "Property columns"). A view (an event table) selects at most 1664 columns. A stored row (users,
+# sessions) must fit in an 8 kB page: at most 8160 bytes, of which the tuple header with the null
+# bitmap of up to 1600 columns takes 224; a column takes at most 24 bytes whatever its value (a
+# varlena over 24 bytes is compressed or moved out of line behind an 18-byte pointer; an 8-byte
+# value with its alignment padding takes 15).
+_VIEW_COLUMNS = 1664
+_ROW_PAYLOAD_BYTES = 8160 - 224
+_COLUMN_WORST_BYTES = 24
+
+
+def property_column_limit(builtin: list[str], *, stored_row: bool) -> int:
+    """How many property columns a table with these built-in columns gets: SYNC_MAX_PROPERTY_COLUMNS,
+    within what a view (event tables) or a stored row (users, sessions) can hold."""
+    ceiling = _ROW_PAYLOAD_BYTES // _COLUMN_WORST_BYTES if stored_row else _VIEW_COLUMNS
+    return max(0, min(settings.SYNC_MAX_PROPERTY_COLUMNS, ceiling - len(builtin)))
+
+
+def columns_left_out(keys: list[str], limit: int) -> dict:
+    """What a table records about the property keys that got no column (at most 100 named, the most used first)."""
+    shown = keys[:_OMITTED_SHOWN]
+    return {"count": len(keys), "keys": shown, "limit": limit} if keys else {}
+
+
+def omitted_merge(previous: dict, keys: list[str], limit: int) -> dict:
+    """`previous` (columns_left_out) plus keys an incremental run left out ("count" stops being exact past 100 keys)."""
+    known = set(previous.get("keys", []))
+    fresh = [key for key in keys if key not in known]
+    if not fresh:
+        return previous
+    count = previous.get("count", 0) + len(fresh)
+    return {"count": count, "keys": (previous.get("keys", []) + fresh)[:_OMITTED_SHOWN], "limit": limit}
+
+
+_OMITTED_SHOWN = 100
+
+
 def column_names_for(keys, reserved: set[str]) -> dict[str, str]:
     """Property key -> column name by the shared naming rules (warehouse/naming.py), keys in sorted order."""
     taken: set[str] = set()
@@ -66,6 +103,7 @@ class BuiltResult:
     rows: int
     ms: int
     columns: dict  # {property key: [column, type]}
+    omitted: dict = field(default_factory=dict)  # property keys without a column (columns_left_out)
 
 
 @dataclass
@@ -162,9 +200,15 @@ class Builder:
         self.cursor.execute(q.property_classes(sql.Identifier(schema, table)))
         return {key: widen(classes) for key, classes in self.cursor.fetchall()}
 
-    def property_columns(self, types: dict[str, str], reserved: list[str]) -> dict[str, list[str]]:
-        names = column_names_for(list(types), set(reserved))
-        return {key: [names[key], types[key]] for key in sorted(types)}
+    def property_columns(
+        self, types: dict[str, str], reserved: list[str], *, stored_row: bool = False
+    ) -> tuple[dict[str, list[str]], dict]:
+        """({key: [column, type]}, columns_left_out) for the keys of `types` (most used first) that fit the limit."""
+        limit = property_column_limit(reserved, stored_row=stored_row)
+        keys = list(types)
+        kept = keys[:limit]
+        names = column_names_for(kept, set(reserved))
+        return {key: [names[key], types[key]] for key in sorted(kept)}, columns_left_out(keys[limit:], limit)
 
     def typed_table(
         self,
@@ -348,8 +392,8 @@ class Builder:
             if pending[table.number]:
                 continue
             rows = staged.rows[table.number]
-            columns = self.property_columns(staged.types.get(table.number, {}), table.builtin_columns)
-            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
+            columns, omitted = self.property_columns(staged.types.get(table.number, {}), table.builtin_columns)
+            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns, omitted)
             self.progress.begin("building table", table.table_name)
             self.progress.finish_step(rows)
             if len(results) == 1:
@@ -403,7 +447,7 @@ class Builder:
     def users(self, types: dict[str, str]) -> BuiltResult:
         """build.users from work._users (no progress reported: it may run on a build connection)."""
         started = time.monotonic()
-        columns = self.property_columns(types, USER_BUILTIN_COLUMNS)
+        columns, omitted = self.property_columns(types, USER_BUILTIN_COLUMNS, stored_row=True)
         rows = self.typed_table(
             source="_users",
             name="users",
@@ -412,12 +456,12 @@ class Builder:
             indexes=["identity"],
             unique="user_id",
         )
-        return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
+        return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns, omitted)
 
     def sessions(self, types: dict[str, str]) -> BuiltResult:
         """build.sessions from work._sessions (no progress reported: it may run on a build connection)."""
         started = time.monotonic()
-        columns = self.property_columns(types, SESSION_BUILTIN_COLUMNS)
+        columns, omitted = self.property_columns(types, SESSION_BUILTIN_COLUMNS, stored_row=True)
         rows = self.typed_table(
             source="_sessions",
             name="sessions",
@@ -426,4 +470,4 @@ class Builder:
             indexes=["user_id", "time"],
             unique="session_id",
         )
-        return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
+        return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns, omitted)

@@ -29,7 +29,14 @@ from warehouse.roles import sql_role_grant_schema
 from warehouse.sources.services import sources_grant
 from warehouse.sql import sync as q
 from warehouse.sync.apply import ApplySteps, autovacuum_on
-from warehouse.sync.build import Builder, BuiltResult, column_names_for, widen
+from warehouse.sync.build import (
+    Builder,
+    BuiltResult,
+    column_names_for,
+    omitted_merge,
+    property_column_limit,
+    widen,
+)
 from warehouse.sync.locking import ExclusiveLocks, atomic_with_lock_retry, environment_lock
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
@@ -116,20 +123,27 @@ def _ensure_kept_tables(cursor, schema: str) -> None:
     )
 
 
-def _reconcile_columns(existing: dict, types: dict[str, str], reserved: list[str]):
-    """Property columns {key: [column, type]} after a run saw `types`: (merged mapping, added [(key,
-    column, type)], widened). New keys get columns; a type that no longer fits every value widens.
-    An event table's view just casts to the wider type; users and sessions are rebuilt."""
+def _reconcile_columns(
+    existing: dict, types: dict[str, str], reserved: list[str], *, omitted: dict, stored_row: bool = False
+):
+    """Property columns {key: [column, type]} after a run saw `types` (most used first): (merged
+    mapping, added [(key, column, type)], widened, `omitted` with the keys left out this time). New
+    keys get columns while the table has fewer than its limit (existing columns always stay); a type
+    that no longer fits every value widens. An event table's view just casts to the wider type;
+    users and sessions are rebuilt."""
     merged = {
         key: [column, widen({type_, types[key]}) if key in types else type_]
         for key, (column, type_) in existing.items()
     }
     widened = any(merged[key][1] != type_ for key, (_, type_) in existing.items())
     new_keys = [key for key in types if key not in merged]
+    limit = property_column_limit(reserved, stored_row=stored_row)
+    room = max(0, limit - len(merged))
+    new_keys, left_out = new_keys[:room], new_keys[room:]
     names = column_names_for(new_keys, set(reserved) | {column for column, _ in merged.values()})
     added = [(key, names[key], types[key]) for key in sorted(new_keys)]
     merged.update({key: [column, type_] for key, column, type_ in added})
-    return merged, added, widened
+    return merged, added, widened, omitted_merge(omitted, left_out, limit)
 
 
 class _Sync(ApplySteps):
@@ -265,6 +279,7 @@ class _Sync(ApplySteps):
         b.merge_map(since=since, until=self.until)
         self.progress.finish_step()
         columns: dict[str, dict] = {table.key: built[table.key].columns for table in appends}
+        omitted: dict[str, dict] = {table.key: built[table.key].omitted_properties for table in appends}
         # Tables whose view changes shape: a new property key adds a column, a value that no longer
         # fits its column widens it. Their stored rows stay as they are (the view casts the values).
         reshaped: set[str] = set()
@@ -274,7 +289,9 @@ class _Sync(ApplySteps):
             inferred = b.event_parts(appends, parent="_inc", since=since, until=self.until).types
             for table in appends:
                 types = inferred.get(table.number, {})
-                merged, added, widened = _reconcile_columns(columns[table.key], types, table.builtin_columns)
+                merged, added, widened, omitted[table.key] = _reconcile_columns(
+                    columns[table.key], types, table.builtin_columns, omitted=omitted[table.key]
+                )
                 if added or widened:
                     columns[table.key] = merged
                     reshaped.add(table.key)
@@ -294,8 +311,8 @@ class _Sync(ApplySteps):
             results = b.event_tables(rebuild, staged)
         else:
             side = {name: work(b) for name, work in side.items()}
-        users_rebuilt, users_merged, users_added = side["users"]
-        sessions_rebuilt, sessions_merged, sessions_added = side["sessions"]
+        users_rebuilt, users_merged, users_added, users_omitted = side["users"]
+        sessions_rebuilt, sessions_merged, sessions_added, sessions_omitted = side["sessions"]
         columns.update({table.key: results[table.key].columns for table in rebuild})
         checkpoint("before-swap")
         self.progress.begin("applying changes")
@@ -364,15 +381,19 @@ class _Sync(ApplySteps):
             appended = [built[table.key] for table in appends]
             for table, row in zip(appends, appended, strict=True):
                 row.table_name, row.label, row.columns = table.table_name, table.label, columns[table.key]
+                row.omitted_properties = omitted[table.key]
                 row.row_count += inserted[table.table_name]
                 row.built_at = timezone.now()
-            BuiltTable.objects.bulk_update(appended, ["table_name", "label", "columns", "row_count", "built_at"])
-            for key, rebuilt, merged in (
-                (USERS_KEY, users_rebuilt, users_merged),
-                (SESSIONS_KEY, sessions_rebuilt, sessions_merged),
+            BuiltTable.objects.bulk_update(
+                appended, ["table_name", "label", "columns", "omitted_properties", "row_count", "built_at"]
+            )
+            for key, rebuilt, merged, left_out in (
+                (USERS_KEY, users_rebuilt, users_merged, users_omitted),
+                (SESSIONS_KEY, sessions_rebuilt, sessions_merged, sessions_omitted),
             ):
-                columns_now = rebuilt.columns if rebuilt else merged
-                BuiltTable.objects.filter(environment=self.environment, key=key).update(columns=columns_now)
+                BuiltTable.objects.filter(environment=self.environment, key=key).update(
+                    columns=rebuilt.columns if rebuilt else merged, omitted_properties=left_out
+                )
             self._finish(cursor, state, inserted, full=False)
 
         atomic_with_lock_retry(
@@ -384,13 +405,17 @@ class _Sync(ApplySteps):
         self.progress.finish_step()
 
     def _stage_changed(self, state, built_table, stage, build, reserved):
-        """Stage changed users/sessions; if a property no longer fits its column, rebuild the whole table."""
+        """Stage changed users/sessions; if a property no longer fits its column, rebuild the whole table.
+
+        (rebuilt result or None, property columns, added columns, keys left out)."""
         types = stage(only_changed=True, since=state.events_xmin)
-        merged, added, widened = _reconcile_columns(built_table.columns, types, reserved)
+        merged, added, widened, omitted = _reconcile_columns(
+            built_table.columns, types, reserved, omitted=built_table.omitted_properties, stored_row=True
+        )
         if not widened:
-            return None, merged, added
+            return None, merged, added, omitted
         result = build(stage(only_changed=False))
-        return result, result.columns, []
+        return result, result.columns, [], result.omitted
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
@@ -406,6 +431,7 @@ class _Sync(ApplySteps):
             built_at=timezone.now(),
             last_duration_ms=result.ms,
             columns=result.columns,
+            omitted_properties=result.omitted,
         )
 
     def _finish(self, cursor, state: EnvironmentSync, inserted: dict[str, int], *, full: bool) -> None:
