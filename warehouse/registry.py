@@ -31,6 +31,10 @@ class EventTableSpec:
     # (e.g. ("click",)); empty means "any type". A promise: the sync evaluates the predicate only on
     # raw events of these types, so a predicate that could match another type must leave this empty.
     event_types: tuple[str, ...] = ()
+    # Set when the provider cannot make this table's predicate (e.g. a stored definition that no
+    # longer compiles): the sync builds nothing for it, keeps its last good version, and reports
+    # this message on the sync page and in _sync_history until the spec comes without one.
+    error: str = ""
 
 
 EventTableProvider = Callable[[int], list[EventTableSpec]]

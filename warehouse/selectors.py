@@ -1,8 +1,18 @@
 """Reads of the warehouse app: what the sync status page shows."""
 
+from datetime import datetime
+
 from django.utils import timezone
 
-from warehouse.models import BuiltTable, Environment, SyncRun, SyncStatus, TableChangeRequest
+from warehouse.models import (
+    FINISHED_STATUSES,
+    BuiltTable,
+    Environment,
+    EnvironmentSync,
+    SyncRun,
+    SyncStatus,
+    TableChangeRequest,
+)
 from warehouse.services import environment_sync_state
 
 CHART_WIDTH, CHART_HEIGHT = 600, 120
@@ -75,7 +85,7 @@ def _pending_changes(environment: Environment, current: SyncRun | None) -> int:
 def sync_status(*, environment: Environment) -> dict:
     state = environment_sync_state(environment=environment)
     runs = list(SyncRun.objects.filter(environment=environment).order_by("-created_at", "-id")[:50])
-    finished = [run for run in runs if run.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED)][:40]
+    finished = [run for run in runs if run.status in FINISHED_STATUSES][:40]
     current = next((run for run in runs if run.status == SyncStatus.RUNNING), None)
     return {
         "state": state,
@@ -84,6 +94,18 @@ def sync_status(*, environment: Environment) -> dict:
         "queued": [run for run in runs if run.status == SyncStatus.QUEUED],
         "history": [run for run in runs if run.status != SyncStatus.QUEUED],
         "pending_changes": _pending_changes(environment, current),
+        "failing": [_with_since(failure) | {"key": key} for key, failure in sorted(state.failing_tables.items())],
         "tables": list(BuiltTable.objects.filter(environment=environment).order_by("is_event_table", "table_name")),
         "chart": _chart(finished),
     }
+
+
+def sync_table_failure(*, environment: Environment, key: str) -> dict | None:
+    """Why the sync cannot build the table of this key (EventTableSpec.key), since when; None when it can."""
+    failing = EnvironmentSync.objects.filter(environment=environment).values_list("failing_tables", flat=True).first()
+    failure = (failing or {}).get(key)
+    return _with_since(failure) if failure else None
+
+
+def _with_since(failure: dict) -> dict:
+    return failure | {"since": datetime.fromisoformat(failure["since"])}

@@ -2,9 +2,19 @@ from .environments import Environment, Project
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
 from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
-from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
+from .sync import (
+    FINISHED_STATUSES,
+    BuiltTable,
+    EnvironmentSync,
+    SyncKind,
+    SyncRun,
+    SyncStatus,
+    SyncTrigger,
+    TableChangeRequest,
+)
 
 __all__ = [
+    "FINISHED_STATUSES",
     "AttachedSchema",
     "BuiltTable",
     "CsvUpload",

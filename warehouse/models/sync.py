@@ -24,7 +24,14 @@ class SyncStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
+    # Finished, but some tables could not be built: they kept their last good version (run.tables
+    # names them with their errors; EnvironmentSync.failing_tables has them until they build again).
+    PARTIAL = "partial"
     FAILED = "failed"
+
+
+# Statuses of a run that is over.
+FINISHED_STATUSES = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 
 
 class EnvironmentSync(models.Model):
@@ -40,6 +47,9 @@ class EnvironmentSync(models.Model):
     # Event time of the newest event synced, for _sync_info.synced_to_time.
     synced_to_time = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    # Tables the last run could not build (they keep their last good version; every run tries them
+    # again): {table key: {"table", "label", "error", "since" (ISO time of the first failure)}}.
+    failing_tables = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "warehouse_environment_sync"
@@ -107,6 +117,11 @@ class SyncRun(models.Model):
     tables = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")
+    # host:pid of the process that ran it (named when that process dies mid-run).
+    worker = models.CharField(max_length=200, blank=True, default="")
+    # Whether the environment's _sync_history has this run's row (a run killed with its worker or its
+    # connection gets it from the next run).
+    history_recorded = models.BooleanField(default=False)
 
     class Meta:
         db_table = "warehouse_sync_run"

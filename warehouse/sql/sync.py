@@ -335,6 +335,23 @@ def rebuild_table(
     )
 
 
+def probe_predicate(
+    partition: str, predicate: sql.Composable, types: tuple[str, ...], *, lower_bound: bool
+) -> sql.Composed:
+    """Evaluate one table's predicate on the raw events a pass evaluates it on (to find the one that fails).
+
+    The events of the declared `types` in the environment's partition, from %(since)s on when
+    `lower_bound` (an incremental pass); the pass checks the upper bound only after matching.
+    """
+    where = [sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id >= %(since)s::xid8")] if lower_bound else []
+    if types:
+        where.append(sql.SQL("e.type IN ({})").format(sql.SQL(", ").join(sql.Literal(t) for t in types)))
+    where.append(sql.SQL("({})").format(predicate))
+    return sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} e WHERE {} OFFSET 0) e").format(
+        sql.Identifier(partition), sql.SQL(" AND ").join(where)
+    )
+
+
 def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
     """stage._users: one row per surviving user id, merged-away users folded into their target.
 

@@ -10,7 +10,9 @@ the start of every run, so a killed worker leaves nothing that matters behind.
 import copy
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from psycopg2 import sql
@@ -18,6 +20,7 @@ from psycopg2 import sql
 from warehouse.models.raw import raw_events_partition
 from warehouse.naming import unique_identifier
 from warehouse.sql import sync as q
+from warehouse.sync.failures import TablesFailed, connection_lost, error_message
 from warehouse.sync.parallel import Connections
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
@@ -147,6 +150,8 @@ class Builder:
         return self.cursor.rowcount
 
     def reset(self) -> None:
+        if self.connections is not None:  # a build started again without the tables that failed
+            self.connections.close()
         for schema in (self.work, self.build):
             self.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             self.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
@@ -302,10 +307,24 @@ class Builder:
             return builder.execute(what, params)
 
         staged = Staged(rows={}, types={}, side={}, partitioned=not rebuilt_alone)
-        for (kind, what), result in self.connections.map(run, jobs):
+        results, failed = self._map_isolated(run, jobs)
+        for (kind, what), result in results:
             if kind == "side":
                 staged.side[what] = result
-        surveyed = self.connections.map(lambda cursor, item: self.on(cursor).survey(*item[1]), written.items())
+        # A side task failing is its table's failure; a part failing is one of the predicates'.
+        errors = {f"builtin:{what}": error for (kind, what), error in failed if kind == "side"}
+        part_errors = [error for (kind, _), error in failed if kind == "part"]
+        if part_errors:
+            culprits = {tables[0].key: part_errors[0]} if len(tables) == 1 else self.diagnose(tables, params, since)
+            if not culprits:
+                raise part_errors[0]
+            errors.update(culprits)
+        if errors:
+            raise TablesFailed({key: error_message(error) for key, error in errors.items()})
+        numbers = {table.number: table.key for table in tables}
+        surveyed, failed = self._map_isolated(lambda cursor, item: self.on(cursor).survey(*item[1]), written.items())
+        if failed:
+            raise TablesFailed({numbers[number]: error_message(error) for (number, _), error in failed})
         for (number, _), (rows, types) in surveyed:
             staged.rows[number], staged.types[number] = rows, types
         self.progress.finish_step(0)
@@ -316,6 +335,61 @@ class Builder:
             len(tables),
         )
         return staged
+
+    def _each_isolated(self, work, items) -> Iterator[tuple[Any, Any, BaseException | None]]:
+        """self.connections.map(work, items), a failing item not stopping the others: (item, result,
+        error) as each finishes. A lost connection is no item's fault: it is raised."""
+
+        def guarded(cursor, item):
+            try:
+                return work(cursor, item), None
+            except Exception as error:
+                if connection_lost(error):
+                    raise
+                logger.warning("sync env %s: %s", self.environment_id, error_message(error))
+                return None, error
+
+        for item, (result, error) in self.connections.map(guarded, items):
+            yield item, result, error
+
+    def run_isolated(self, tasks: dict) -> dict:
+        """{name: work(builder)} for every task, on this builder's cursor; a failing task is its
+        table's (`builtin:<name>`) failure."""
+        results, errors = {}, {}
+        for name, work in tasks.items():
+            try:
+                results[name] = work(self)
+            except Exception as error:
+                if connection_lost(error):
+                    raise
+                errors[f"builtin:{name}"] = error_message(error)
+        if errors:
+            raise TablesFailed(errors)
+        return results
+
+    def _map_isolated(self, work, items) -> tuple[list, list]:
+        """([(item, result)], [(item, error)]) of _each_isolated."""
+        results, failed = [], []
+        for item, result, error in self._each_isolated(work, items):
+            if error is None:
+                results.append((item, result))
+            else:
+                failed.append((item, error))
+        return results, failed
+
+    def diagnose(self, tables: list[EventTable], params: dict, since: str | None) -> dict[str, BaseException]:
+        """After a pass over several tables failed: the tables whose predicate fails on its own, with its error.
+
+        One probe per table over the events the pass read (in the failure case only: a scan each).
+        """
+        partition = raw_events_partition(self.environment_id)
+
+        def probe(cursor, table: EventTable) -> int:
+            statement = q.probe_predicate(partition, table.predicate, table.event_types, lower_bound=since is not None)
+            return self.on(cursor).execute(statement, params)
+
+        self.progress.begin("finding the tables that fail")
+        return {table.key: error for table, _, error in self._each_isolated(probe, tables) if error is not None}
 
     def survey(self, schema: str, table: str) -> tuple[int, dict[str, str]]:
         """(rows, {property key: type}) of what the pass wrote for one table.
@@ -387,7 +461,12 @@ class Builder:
         jobs = [(table, column) for table in ordered for column in q.EVENT_INDEXED_COLUMNS]
         pending = dict.fromkeys((table.number for table in tables), len(q.EVENT_INDEXED_COLUMNS))
         results = {}
-        for (table, _), _ in self.connections.map(index, jobs):
+        failed = {}
+        for (table, _), _, error in self._each_isolated(index, jobs):
+            if error is not None:
+                failed[table.key] = error_message(error)
+            if error is not None or table.key in failed:
+                continue
             pending[table.number] -= 1
             if pending[table.number]:
                 continue
@@ -398,6 +477,8 @@ class Builder:
             self.progress.finish_step(rows)
             if len(results) == 1:
                 checkpoint("mid-build")
+        if failed:
+            raise TablesFailed(failed)
         if settings.SYNC_ANALYZE_EVENT_TABLES:
             for table in tables:
                 self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))

@@ -9,6 +9,7 @@ from psycopg2 import sql
 
 from warehouse.registry import event_tables_for
 from warehouse.sql.sync import EVENT_COLUMNS, PAGEVIEW_COLUMNS, SESSION_COLUMNS, USER_COLUMNS
+from warehouse.sync.failures import TableFailure
 
 PAGEVIEWS_KEY = "builtin:pageviews"
 USERS_KEY = "builtin:users"
@@ -58,25 +59,32 @@ class EventTable:
         return PAGEVIEW_BUILTIN_COLUMNS if self.key == PAGEVIEWS_KEY else EVENT_BUILTIN_COLUMNS
 
 
-def environment_event_tables(environment_id: int) -> tuple[list[EventTable], list[str]]:
-    """Pageviews plus every valid registered spec; problems name the specs that were left out and why."""
+def environment_event_tables(environment_id: int) -> tuple[list[EventTable], list[TableFailure]]:
+    """Pageviews plus every valid registered spec; failures are the specs that cannot be built, and why."""
     tables = [
         EventTable(0, PAGEVIEWS_KEY, "pageviews", "1", "Pageviews", sql.SQL("e.type = 'pageview'"), {}, ("pageview",))
     ]
-    problems: list[str] = []
+    failures: list[TableFailure] = []
     names: set[str] = set()
     params: set[str] = set()
     for number, spec in enumerate(event_tables_for(environment_id), start=1):
         name = spec.table_name
+
+        def fail(error: str, spec=spec) -> None:
+            failures.append(TableFailure(spec.key, spec.table_name, spec.label or spec.table_name, error))
+
+        if spec.error:
+            fail(spec.error)
+            continue
         if not _TABLE_NAME_RE.match(name) or len(name.encode()) > 63:
-            problems.append(f"{spec.key}: table name {name!r} is not a valid warehouse identifier")
+            fail(f"table name {name!r} is not a valid warehouse identifier")
             continue
         if name in BUILTIN_TABLE_NAMES or name in names:
-            problems.append(f"{spec.key}: table name {name!r} is already taken")
+            fail(f"table name {name!r} is already taken")
             continue
         clashing = params & set(spec.params)
         if clashing:
-            problems.append(f"{spec.key}: parameter names {sorted(clashing)} are used by another table")
+            fail(f"parameter names {sorted(clashing)} are used by another table")
             continue
         names.add(name)
         params |= set(spec.params)
@@ -92,4 +100,4 @@ def environment_event_tables(environment_id: int) -> tuple[list[EventTable], lis
                 tuple(sorted(set(spec.event_types))),
             )
         )
-    return tables, problems
+    return tables, failures
