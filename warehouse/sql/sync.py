@@ -103,14 +103,16 @@ def _identifier_list(names) -> sql.Composed:
 
 def value_class() -> sql.Composable:
     """The narrowest warehouse type of one jsonb property value `v` (inference happens in SQL)."""
-    # No regex where a cheaper test decides (a regex costs ~1 µs a value): an integer is a number of
+    # Numbers double precision cannot hold (PostgreSQL refuses to cast 1e-400 or 1e400 to it, and the
+    # raw store's jsonb keeps any) are text. No regex where a cheaper test decides (a regex costs ~1 µs a value): an integer is a number of
     # scale 0 with at most 18 digits (what its text `^-?[0-9]{1,18}$` says), and only a string of
     # an ISO date-time's length, with its `-` after the year, is tried against the pattern.
     return sql.SQL(
         "CASE jsonb_typeof(v) "
         "WHEN 'boolean' THEN 'boolean' "
         "WHEN 'number' THEN CASE WHEN scale(v::numeric) = 0 AND abs(v::numeric) < 1e18 THEN 'bigint' "
-        "  WHEN abs(v::numeric) < 1e300 THEN 'double precision' ELSE 'text' END "
+        "  WHEN abs(v::numeric) < 1e300 AND (abs(v::numeric) > 1e-300 OR v::numeric = 0) THEN 'double precision'"
+        "  ELSE 'text' END "
         "WHEN 'string' THEN CASE WHEN octet_length(v #>> '{{}}') BETWEEN 16 AND 40 "
         "  AND substr(v #>> '{{}}', 5, 1) = '-' AND (v #>> '{{}}') ~ {iso} AND heapsite_is_timestamptz(v #>> '{{}}') "
         "  THEN 'timestamptz' ELSE 'text' END "

@@ -6,11 +6,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from psycopg2 import sql
 
 from definitions.models import Definition
 from definitions.services import definition_create
 from warehouse.models import EnvironmentSync, SyncRun
 from warehouse.services import sync_run_foreground
+from warehouse.sync.build import Builder
 
 from .conftest import T0, rows, settle
 
@@ -171,3 +173,28 @@ def test_the_list_page_survives_a_predicate_that_fails_when_run(raw, sync_env, a
     assert "fails when run" in html and "invalid" in html
     run = run_sync(sync_env, full=True, status="partial")
     assert run.tables[bad.table_name]["action"] == "failed" and count(sync_env.warehouse_schema, good.table_name) == 1
+
+
+def test_users_that_cannot_be_built_keep_their_last_version(raw, sync_env, monkeypatch):
+    schema = sync_env.warehouse_schema
+    raw.user(5, properties={"plan": "pro"})
+    raw.session(1, 5)
+    raw.event("pageview", user_id=5)
+    run_sync(sync_env, full=True)
+
+    def failing(self, **kwargs):  # a statement of the users build that fails in PostgreSQL
+        self.execute(sql.SQL("SELECT 1 / 0"))
+
+    monkeypatch.setattr(Builder, "stage_users", failing)
+    raw.user(6, properties={"plan": "free"})
+    raw.event("pageview", user_id=6)
+    for full in (False, True):
+        run = run_sync(sync_env, full=full, status="partial")
+        assert count(schema, "users") == 1 and count(schema, "pageviews") == 2
+        assert "users (Users): DivisionByZero: division by zero" in run.error
+    monkeypatch.undo()
+    run_sync(sync_env)  # rebuilt from all users, since the changes it missed are below the watermark
+    assert rows(f"SELECT user_id, plan FROM {schema}.users ORDER BY 1") == [
+        {"user_id": 5, "plan": "pro"},
+        {"user_id": 6, "plan": "free"},
+    ]
