@@ -5,7 +5,10 @@ from datetime import timedelta
 
 import django_rq
 from django.utils import timezone
+from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
@@ -17,6 +20,7 @@ QUEUE = "sync"
 # What the RQ status of a run's job says about the run (sync_job_state).
 LIVE, MISSING, ENDED = "live", "missing", "ended"
 _LIVE_STATUSES = ("queued", "started", "deferred", "scheduled")
+_CONNECT_TIMEOUT_SECONDS = 3
 # A run without a job id this young may still be waiting for its requester's commit to be enqueued.
 _ENQUEUE_GRACE = timedelta(seconds=5)
 
@@ -30,6 +34,16 @@ def sync_run_job(run_id: int) -> dict:
     return {"run_id": run.pk, "status": run.status}
 
 
+def queue_connection() -> Redis:
+    """The sync queue's Redis client, failing at once when Redis is down (no retries with back-off, a
+    short connect timeout): a request or a scheduler tick then says so instead of hanging for seconds.
+    Workers keep RQ's own reconnecting loop."""
+    client = django_rq.get_connection(QUEUE)
+    client.set_retry(Retry(NoBackoff(), 0))
+    client.connection_pool.connection_kwargs.setdefault("socket_connect_timeout", _CONNECT_TIMEOUT_SECONDS)
+    return client
+
+
 def _job_id(run_id: int) -> str:
     return f"warehouse-sync-run-{run_id}"
 
@@ -37,8 +51,8 @@ def _job_id(run_id: int) -> str:
 def sync_run_enqueue(*, run_id: int) -> bool:
     """Put the run's job on the queue (again: the job id is the run's). False, logged, when Redis is down:
     the run stays queued and the scheduler enqueues it once Redis is back (warehouse.scheduling)."""
-    queue = django_rq.get_queue(QUEUE)
     try:
+        queue = django_rq.get_queue(QUEUE, connection=queue_connection())
         queue.enqueue(sync_run_job, run_id, job_id=_job_id(run_id), description=f"warehouse sync run {run_id}")
     except RedisError as error:
         logger.error(
@@ -53,7 +67,7 @@ def _fetch(run: SyncRun) -> Job | None:
     if not run.rq_job_id:
         return None
     try:
-        return Job.fetch(run.rq_job_id, connection=django_rq.get_connection(QUEUE))
+        return Job.fetch(run.rq_job_id, connection=queue_connection())
     except NoSuchJobError:
         return None
 

@@ -141,3 +141,17 @@ class SyncRun(models.Model):
     def total_rows(self) -> int:
         """Rows the run wrote (all_events, a view over the event tables, adds none of its own)."""
         return sum(int(entry.get("rows", 0)) for entry in self.tables.values() if entry.get("action") != "view")
+
+
+class SchedulerHeartbeat(models.Model):
+    """The scheduler's last tick (one row): a health check tells a stopped scheduler from a quiet one."""
+
+    name = models.CharField(max_length=32, primary_key=True, default="scheduler")
+    ticked_at = models.DateTimeField()
+    # host:pid of the scheduler process.
+    process = models.CharField(max_length=200, blank=True, default="")
+    # What went wrong in the last tick (e.g. Redis unavailable), "" when nothing did.
+    problem = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "warehouse_scheduler_heartbeat"

@@ -61,7 +61,10 @@ def sync_runs_recover() -> list[int]:
         if not environment_is_locked(run.environment_id):
             _settle_dead(run)
     enqueued = []
-    for run in SyncRun.objects.filter(status=SyncStatus.QUEUED).order_by("created_at"):
+    queued = list(SyncRun.objects.filter(status=SyncStatus.QUEUED).order_by("created_at"))
+    if queued:
+        jobs.queue_connection().ping()  # Redis down: one error for the tick, not one per run
+    for run in queued:
         state, why = jobs.sync_job_state(run)
         if state == jobs.MISSING:
             if jobs.sync_run_enqueue(run_id=run.pk):
