@@ -207,6 +207,9 @@ SYNC_PARALLELISM = env_int("SYNC_PARALLELISM", 2, minimum=1)
 # Property columns per warehouse table at most (users and sessions also stay within a page per
 # row); the most used properties get them, the others stay in the raw store (docs/warehouse.md).
 SYNC_MAX_PROPERTY_COLUMNS = env_int("SYNC_MAX_PROPERTY_COLUMNS", 500, minimum=1)
+# An environment whose last successful sync is older than this many of its intervals is "stalled"
+# (its pages, `manage.py sync_status` and /healthz say so).
+SYNC_STALL_INTERVALS = env_int("SYNC_STALL_INTERVALS", 3, minimum=1)
 # How long the swap waits for readers' locks per attempt, and how many attempts before failing.
 SYNC_LOCK_TIMEOUT_MS = env_int("SYNC_LOCK_TIMEOUT_MS", 2000, minimum=10)
 SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)

@@ -1,4 +1,6 @@
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -7,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from heapsite.access import access_environment
 from heapsite.selectors import environment_stats
 from heapsite.services import environment_rotate_key
+from warehouse.health import environment_sync_health, health_report
 from warehouse.models import Environment
 
 COLLECT_PATH = "/api/collect"
@@ -32,6 +35,7 @@ def environment_home(request, schema: str):
     (stats,) = environment_stats(environments=[environment])
     context = {
         "environment": environment,
+        "sync_health": environment_sync_health(environment=environment),
         "stats": stats,
         "snippet": _snippet(request, environment),
         "origin": request.build_absolute_uri("/").rstrip("/"),
@@ -48,3 +52,19 @@ def environment_server_key_rotate(request, schema: str):
     # Rendered, not redirected: the key exists only in this response.
     context = {"environment": environment, "server_key": key, "back_url": reverse("environment_home", args=[schema])}
     return render(request, "heapsite/server_key.html", context)
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    """For load balancers and monitoring: database, Redis, scheduler heartbeat, workers, stalled syncs.
+
+    200 when all is well, 503 otherwise. Anonymous callers get counts only; staff also get the names
+    of the environments with problems and the processes' errors.
+    """
+    try:
+        staff = request.user.is_authenticated and request.user.is_staff
+    except Exception:  # the session lives in PostgreSQL, which may be what is down
+        staff = False
+    report = health_report(with_names=staff)
+    return JsonResponse(report, status=200 if report["ok"] else 503)

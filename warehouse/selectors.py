@@ -1,9 +1,8 @@
 """Reads of the warehouse app: what the sync status page shows."""
 
-from datetime import datetime
-
 from django.utils import timezone
 
+from warehouse.health import environment_sync_health, failing_tables
 from warehouse.models import (
     FINISHED_STATUSES,
     BuiltTable,
@@ -94,7 +93,7 @@ def sync_status(*, environment: Environment) -> dict:
         "queued": [run for run in runs if run.status == SyncStatus.QUEUED],
         "history": [run for run in runs if run.status != SyncStatus.QUEUED],
         "pending_changes": _pending_changes(environment, current),
-        "failing": [_with_since(failure) | {"key": key} for key, failure in sorted(state.failing_tables.items())],
+        "sync_health": environment_sync_health(environment=environment),
         "tables": list(BuiltTable.objects.filter(environment=environment).order_by("is_event_table", "table_name")),
         "chart": _chart(finished),
     }
@@ -103,9 +102,5 @@ def sync_status(*, environment: Environment) -> dict:
 def sync_table_failure(*, environment: Environment, key: str) -> dict | None:
     """Why the sync cannot build the table of this key (EventTableSpec.key), since when; None when it can."""
     failing = EnvironmentSync.objects.filter(environment=environment).values_list("failing_tables", flat=True).first()
-    failure = (failing or {}).get(key)
-    return _with_since(failure) if failure else None
-
-
-def _with_since(failure: dict) -> dict:
-    return failure | {"since": datetime.fromisoformat(failure["since"])}
+    found = [failure for failure in failing_tables(failing or {}) if failure["key"] == key]
+    return found[0] if found else None
