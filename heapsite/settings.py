@@ -207,6 +207,10 @@ SYNC_PARALLELISM = env_int("SYNC_PARALLELISM", 2, minimum=1)
 # Property columns per warehouse table at most (users and sessions also stay within a page per
 # row); the most used properties get them, the others stay in the raw store (docs/warehouse.md).
 SYNC_MAX_PROPERTY_COLUMNS = env_int("SYNC_MAX_PROPERTY_COLUMNS", 500, minimum=1)
+# Time budget (statement_timeout) of every sync statement: this many ms, plus SYNC_STATEMENT_MS_PER_MB
+# for each MB of the raw data the environment's sync reads (warehouse/sync/budget.py).
+SYNC_STATEMENT_TIMEOUT_MS = env_int("SYNC_STATEMENT_TIMEOUT_MS", 300_000, minimum=100)
+SYNC_STATEMENT_MS_PER_MB = env_int("SYNC_STATEMENT_MS_PER_MB", 200, minimum=0)
 # An environment whose last successful sync is older than this many of its intervals is "stalled"
 # (its pages, `manage.py sync_status` and /healthz say so).
 SYNC_STALL_INTERVALS = env_int("SYNC_STALL_INTERVALS", 3, minimum=1)

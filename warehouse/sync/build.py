@@ -20,6 +20,7 @@ from psycopg2 import sql
 from warehouse.models.raw import raw_events_partition
 from warehouse.naming import unique_identifier
 from warehouse.sql import sync as q
+from warehouse.sync.budget import StatementOverBudget, analyze_stale, over_budget, raw_tables, statement_budget_ms
 from warehouse.sync.failures import TablesFailed, connection_lost, error_message
 from warehouse.sync.parallel import Connections
 from warehouse.sync.progress import Progress, checkpoint
@@ -128,6 +129,7 @@ class Builder:
         self.data = sync_private_schema("data", environment_id)
         self.progress = progress
         self.connections: Connections | None = None
+        self.budget_ms = settings.SYNC_STATEMENT_TIMEOUT_MS
 
     def on(self, cursor) -> "Builder":
         """This builder with its statements sent to `cursor` (work run on one of self.connections)."""
@@ -136,8 +138,30 @@ class Builder:
         return clone
 
     def execute(self, statement: sql.Composable, params: dict | None = None) -> int:
+        """Run one build statement; over its time budget, ANALYZE the raw tables and try once more."""
         started = time.monotonic()
-        self.cursor.execute(statement, params or {})
+        try:
+            self.cursor.execute(statement, params or {})
+        except Exception as error:
+            if not over_budget(error):
+                raise
+            text = statement.as_string(self.cursor.connection)
+            logger.warning(
+                "sync env %s: a statement went over its %g s budget; analyzing the raw tables and trying again: %s",
+                self.environment_id,
+                self.budget_ms / 1000,
+                text[:200],
+            )
+            analyze_stale(self.cursor, raw_tables(self.environment_id), force=True)
+            try:
+                self.cursor.execute(statement, params or {})
+            except Exception as again:
+                if not over_budget(again):
+                    raise
+                raise StatementOverBudget(
+                    f"a statement went over its time budget of {self.budget_ms / 1000:g} s twice (the second time"
+                    f" on fresh statistics): {text[:300]}"
+                ) from again
         elapsed = time.monotonic() - started
         if elapsed > 0.5:
             logger.info(
@@ -157,6 +181,8 @@ class Builder:
             self.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         self.cursor.execute("SHOW TimeZone")
         time_zone = self.cursor.fetchone()[0]
+        self.budget_ms = statement_budget_ms(self.cursor, raw_tables(self.environment_id))
+        logger.info("sync env %s: each statement's time budget is %g s", self.environment_id, self.budget_ms / 1000)
 
         def configure(cursor) -> None:
             cursor.execute(sql.SQL("SET work_mem = {}").format(sql.Literal(settings.SYNC_WORK_MEM)))
@@ -170,6 +196,8 @@ class Builder:
             # A killed worker's backends stop within a second instead of finishing their statement.
             cursor.execute("SET client_connection_check_interval = 1000")
             cursor.execute(sql.SQL("SET TimeZone = {}").format(sql.Literal(time_zone)))
+            # No statement runs unbounded (warehouse/sync/budget.py).
+            cursor.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(self.budget_ms)))
 
         def configure_build_connection(cursor) -> None:
             configure(cursor)
@@ -195,6 +223,7 @@ class Builder:
         self.execute(sql.SQL("RESET maintenance_work_mem"))
         self.execute(sql.SQL("RESET default_statistics_target"))
         self.execute(sql.SQL("RESET client_connection_check_interval"))
+        self.execute(sql.SQL("RESET statement_timeout"))
 
     def merge_map(self, *, since: str | None, until: str) -> None:
         self.execute(q.merge_map(self.work), {"environment_id": self.environment_id, "since": since, "until": until})

@@ -6,6 +6,7 @@ under temporary names (warehouse/sync/build.py); then apply it in ONE transactio
 readers with lock_timeout + retry. A worker killed before that commit changes nothing.
 """
 
+import contextlib
 import logging
 import time
 import traceback
@@ -30,6 +31,7 @@ from warehouse.roles import sql_role_grant_schema
 from warehouse.sources.services import sources_grant
 from warehouse.sql import sync as q
 from warehouse.sync.apply import ApplySteps, autovacuum_on
+from warehouse.sync.budget import analyze_stale, raw_tables
 from warehouse.sync.build import (
     Builder,
     BuiltResult,
@@ -125,7 +127,9 @@ def _fail(run: SyncRun, error: Exception, trace: str, progress: Progress) -> Non
         connection.close()
         reason = f"the database connection was lost while the run was {step}: {error_message(error)}"
     else:
-        reason = f"{type(error).__name__}: {error}"
+        reason = error_message(error)
+        with contextlib.suppress(Exception), connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")  # the run's budget is not the bookkeeping's
     try:
         SyncRun.objects.filter(pk=run.pk).update(
             status=SyncStatus.FAILED, finished_at=timezone.now(), error=reason, traceback=trace
@@ -181,6 +185,9 @@ class _Sync(ApplySteps):
 
     def execute(self) -> None:
         state, _ = EnvironmentSync.objects.get_or_create(environment=self.environment)
+        # Before anything is planned: statistics of the raw tables that describe what they hold now.
+        self.progress.begin("analyzing raw tables")
+        analyze_stale(self.cursor, raw_tables(self.environment.id))
         self.cursor.execute(q.upper_bound())
         until, self.snapshot_time = self.cursor.fetchone()
         if state.events_xmin and int(state.events_xmin) > int(until):

@@ -9,6 +9,7 @@ server that stops is everyone's: the run fails, and the next one starts over.
 from dataclasses import dataclass
 
 import psycopg2
+import psycopg2.errors
 from django.db import utils as django_db
 
 # SQLSTATEs of a connection that is gone or going (class 08: connection exception; admin shutdown,
@@ -62,4 +63,7 @@ def error_message(error: BaseException) -> str:
     first = text[0] if text else ""
     if first.startswith("ERROR:"):
         first = first[len("ERROR:") :].strip()
+    query = getattr(getattr(cause, "cursor", None), "query", None)
+    if isinstance(cause, psycopg2.errors.QueryCanceled) and query:  # which statement ran out of time
+        first += f" (statement: {query.decode(errors='replace')[:300]})"
     return f"{type(cause).__name__}: {first}"[:1000]
