@@ -19,6 +19,7 @@ from rq import Worker
 
 from warehouse import jobs
 from warehouse.models import Environment, EnvironmentSync, SchedulerHeartbeat, SyncRun, SyncStatus
+from warehouse.sync.progress import step_text
 
 
 @dataclass
@@ -143,7 +144,7 @@ def _stall_reason(environment: Environment, processes: Processes, now: datetime)
     elif latest.status == SyncStatus.FAILED:
         why = f"run #{latest.pk} failed: {latest.error or 'no error recorded'}"
     elif latest.status == SyncStatus.RUNNING:
-        step = " ".join(part for part in (latest.step, latest.current_table) if part)
+        step = step_text(latest.step, latest.current_table)
         why = f"run #{latest.pk} has been running for {_ago(latest.started_at or latest.created_at, now)}" + (
             f" ({step})" if step else ""
         )

@@ -48,7 +48,7 @@ from warehouse.sync.history import (
     history_record_failure,
 )
 from warehouse.sync.locking import ExclusiveLocks, atomic_with_lock_retry, environment_lock
-from warehouse.sync.progress import Progress, checkpoint
+from warehouse.sync.progress import Progress, checkpoint, step_text
 from warehouse.sync.recovery import sync_runs_reap, worker_name
 from warehouse.sync.tables import (
     KEPT_TABLE_NAMES,
@@ -121,7 +121,7 @@ def sync_run_execute(*, run_id: int, on_update=None) -> SyncRun:
 
 def _fail(run: SyncRun, error: Exception, trace: str, progress: Progress) -> None:
     """Record why the run failed, also when the cause is the database connection itself."""
-    step = " ".join(part for part in (progress.step, progress.table) if part) or "starting"
+    step = step_text(progress.step, progress.table) or "starting"
     if connection_lost(error):
         # A connection PostgreSQL terminated (or lost) stays broken: record the failure on a new one.
         connection.close()
@@ -551,6 +551,8 @@ class _Sync(ApplySteps):
             next_at=next_at,
         )
         history_record_dead_runs(cursor, self.environment)
+        # With its row: a run that dies between this commit and its own record is not written twice.
+        SyncRun.objects.filter(pk=self.run.pk).update(history_recorded=True)
         previous = state.failing_tables
         state.failing_tables = {
             key: failure.as_dict() | {"since": previous.get(key, {}).get("since", now.isoformat())}

@@ -29,6 +29,11 @@ def checkpoint(name: str) -> None:
         time.sleep(0.05)
 
 
+def step_text(step: str, table: str) -> str:
+    """ "building table pageviews": what a run is doing, for messages about it ("" before its first step)."""
+    return " ".join(part for part in (step, table) if part)
+
+
 class Progress:
     """Steps are counted up front; `fraction` moves as each finishes."""
 

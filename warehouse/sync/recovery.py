@@ -20,6 +20,7 @@ from django.utils import timezone
 from warehouse import jobs
 from warehouse.models import SyncRun, SyncStatus
 from warehouse.sync.locking import environment_is_locked
+from warehouse.sync.progress import step_text
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def worker_name() -> str:
 
 def dead_run_reason(run: SyncRun) -> str:
     where = f" {run.worker}" if run.worker else ""
-    step = " ".join(part for part in (run.step, run.current_table) if part) or "starting"
+    step = step_text(run.step, run.current_table) or "starting"
     return f"the worker{where} stopped while the run was {step}, without finishing{jobs.sync_job_failure(run)}"
 
 
