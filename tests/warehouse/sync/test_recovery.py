@@ -54,7 +54,9 @@ def test_a_connection_terminated_mid_build_fails_the_run_with_the_reason(raw, sy
         wait_until(lambda: marker.exists() and marker.read_text().strip(), what="the pause point")
         # The worker's own connection: the one holding the environment's sync lock.
         (holder,) = rows(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted", [sync_env.id]
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [sync_env.id],
         )
         terminate([holder["pid"]])
         marker.unlink()  # the worker goes on, and finds its connection gone
