@@ -40,6 +40,9 @@ def _form_input(request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]:
     except ValueError as error:
         groups = []
         errors["groups"] = f"The match groups are not valid JSON: {error}"
+    except RecursionError:
+        groups = []
+        errors["groups"] = "The match groups are not valid: the JSON nests too deeply"
     data = {
         "name": request.POST.get("name", ""),
         "description": request.POST.get("description", ""),
@@ -157,6 +160,8 @@ def definition_preview_fragment(request: HttpRequest, schema: str) -> HttpRespon
     data, errors = _form_input(request)
     definition = None
     if request.POST.get("definition"):
+        if not (request.POST["definition"].isascii() and request.POST["definition"].isdigit()):
+            raise Http404("No such definition")
         definition = _definition(environment, int(request.POST["definition"]))
     preview = _preview_or_error(environment, data["groups"], definition, errors)
     context = {"environment": environment, "preview": preview, "errors": errors, "definition": definition}
@@ -220,6 +225,8 @@ def definition_import(request: HttpRequest, schema: str) -> HttpResponse:
             document = json.loads(upload.read(5 * 1024 * 1024 + 1))
         except ValueError as error:
             raise DefinitionInvalid({"file": f"The file is not valid JSON: {error}"}) from None
+        except RecursionError:
+            raise DefinitionInvalid({"file": "The file's JSON nests too deeply"}) from None
         created = portability.definitions_import(environment=environment, document=document, user=request.user)
     except DefinitionInvalid as invalid:
         messages.error(request, "Nothing was imported: " + " ".join(f"{k}: {v}" for k, v in invalid.errors.items()))
@@ -240,7 +247,7 @@ def definition_copy(request: HttpRequest, schema: str) -> HttpResponse:
     except Http404:
         messages.error(request, f"There is no environment {target_schema!r}.")
         return redirect("definitions:index", schema=schema)
-    ids = [int(i) for i in request.POST.getlist("definition") if i.isdigit()]
+    ids = [int(i) for i in request.POST.getlist("definition") if i.isascii() and i.isdigit()]
     try:
         created = portability.definitions_copy(source=environment, target=target, ids=ids, user=request.user)
     except DefinitionInvalid as invalid:

@@ -164,6 +164,13 @@ for _proxy in TRUSTED_PROXIES:
     except ValueError:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
 
+# Privacy (docs/privacy.md): raw rows the daily retention job deletes per transaction (each
+# batch commits on its own, so ingestion never waits behind a long one).
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 5000, minimum=1)
+# Pause between two retention batches (ms), leaving the machine to ingestion: the job is daily and
+# need not be fast (bench/retention.py measured ingestion's share with and without it).
+RETENTION_BATCH_PAUSE_MS = env_int("RETENTION_BATCH_PAUSE_MS", 100, minimum=0)
+
 # Platform: `manage.py up` and the scheduler.
 # Seconds between scheduler ticks (each tick lets the sync decide which environments are due).
 SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)

@@ -1,7 +1,8 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -11,6 +12,8 @@ from heapsite.selectors import environment_stats
 from heapsite.services import environment_rotate_key
 from warehouse.health import environment_sync_health, health_report
 from warehouse.models import Environment
+from warehouse.privacy.selectors import privacy_overview
+from warehouse.services import environment_settings_update
 
 COLLECT_PATH = "/api/collect"
 
@@ -33,14 +36,32 @@ def _snippet(request, environment: Environment) -> dict:
 def environment_home(request, schema: str):
     environment = access_environment(request, schema)
     (stats,) = environment_stats(environments=[environment])
+    origin = request.build_absolute_uri("/").rstrip("/")
     context = {
         "environment": environment,
         "sync_health": environment_sync_health(environment=environment),
         "stats": stats,
         "snippet": _snippet(request, environment),
-        "origin": request.build_absolute_uri("/").rstrip("/"),
+        "origin": origin,
+        # Heap's classic snippet with only its script host changed (docs/migrating.md).
+        "heap_snippet": {"app_id": environment.app_id, "origin": origin},
+        "privacy": privacy_overview(environment=environment),
     }
     return render(request, "heapsite/environment.html", context)
+
+
+@require_POST
+def environment_keyless_server_api(request, schema: str):
+    environment = access_environment(request, schema)
+    if not request.user.is_staff:
+        raise PermissionDenied("only staff can change how server events are authenticated")
+    enabled = request.POST.get("keyless_server_api") == "on"
+    environment_settings_update(environment=environment, keyless_server_api=enabled)
+    if enabled:
+        messages.warning(request, "Server events without a key are now accepted for this environment.")
+    else:
+        messages.info(request, "Server events need the server key again.")
+    return redirect("environment_home", schema=schema)
 
 
 @require_POST

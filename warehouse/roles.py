@@ -96,16 +96,8 @@ def sql_role_ensure(environment: Environment) -> SqlRole:
         stored = SqlRole.objects.select_for_update().filter(environment=environment).first()
         password = stored.password if stored is not None else secrets.token_urlsafe(32)
         with connection.cursor() as cursor:
-            # Serialise concurrent ensures of the same role (CREATE ROLE has no IF NOT EXISTS).
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [role])
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-            verb = sql.SQL("ALTER") if cursor.fetchone() else sql.SQL("CREATE")
-            cursor.execute(
-                sql.SQL(
-                    "{} ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS "
-                    "CONNECTION LIMIT {} PASSWORD %s"
-                ).format(verb, ident, sql.Literal(limits["connection_limit"])),
-                [password],
+            login_role_upsert(
+                cursor, role=role, password=password, inherit=False, connection_limit=limits["connection_limit"]
             )
             for name in ("statement_timeout", "idle_in_transaction_session_timeout", "work_mem"):
                 cursor.execute(
@@ -125,6 +117,23 @@ def sql_role_ensure(environment: Environment) -> SqlRole:
             defaults={"role_name": role, "password": password, "settings_fingerprint": _fingerprint(environment, role)},
         )
     return SqlRole.objects.get(environment=environment)
+
+
+def login_role_upsert(cursor, *, role: str, password: str, inherit: bool, connection_limit: int) -> None:
+    """Create the LOGIN role, or bring an existing one to these attributes: never more than a plain role."""
+    # Serialise concurrent ensures of the same role (CREATE ROLE has no IF NOT EXISTS).
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [role])
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    verb = sql.SQL("ALTER") if cursor.fetchone() else sql.SQL("CREATE")
+    cursor.execute(
+        sql.SQL(
+            "{} ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {} NOREPLICATION NOBYPASSRLS "
+            "CONNECTION LIMIT {} PASSWORD %s"
+        ).format(
+            verb, sql.Identifier(role), sql.SQL("INHERIT" if inherit else "NOINHERIT"), sql.Literal(connection_limit)
+        ),
+        [password],
+    )
 
 
 def _set_superuser_only_limit(cursor, ident: sql.Identifier, temp_file_limit_kb: int) -> None:
@@ -156,13 +165,18 @@ def sql_role_drop(environment: Environment) -> None:
     role = sql_role_name(environment)
     _known_roles.pop(environment.pk, None)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        if cursor.fetchone() is not None:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
-            # DROP OWNED also removes its grants and default privileges in this database.
-            cursor.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        login_role_drop(cursor, role=role)
         SqlRole.objects.filter(environment=environment).delete()
+
+
+def login_role_drop(cursor, *, role: str) -> None:
+    """End the role's sessions, drop what it owns in this database, then the role; nothing if it is gone."""
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    if cursor.fetchone() is not None:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
+        # DROP OWNED also removes its grants and default privileges in this database.
+        cursor.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 def sql_role_connect_kwargs(sql_role: SqlRole) -> dict:
@@ -180,3 +194,16 @@ def sql_role_connect_kwargs(sql_role: SqlRole) -> dict:
     if db.get("PORT"):
         kwargs["port"] = db["PORT"]
     return kwargs
+
+
+def role_connection_info(*, role, schema: str, show_password: bool) -> dict[str, str]:
+    """How psql, Metabase or dbt connect as a stored role (SqlRole, TransformRole): printed by the commands."""
+    kwargs = sql_role_connect_kwargs(role)
+    return {
+        "host": str(kwargs.get("host", "localhost")),
+        "port": str(kwargs.get("port", 5432)),
+        "database": kwargs["dbname"],
+        "user": role.role_name,
+        "password": role.password if show_password else "(hidden; pass --show-password)",
+        "schema": schema,
+    }

@@ -1,4 +1,4 @@
-"""Periodic incremental syncs. The scheduler process calls tick() every few seconds."""
+"""Periodic work: incremental syncs, daily retention runs. The scheduler process calls tick() every few seconds."""
 
 import logging
 from datetime import timedelta
@@ -16,6 +16,8 @@ from warehouse.models import (
     SyncTrigger,
     TableChangeRequest,
 )
+from warehouse.privacy.jobs import retention_enqueue, user_deletion_requeue_stale
+from warehouse.privacy.services import retention_due
 from warehouse.services import environment_sync_state, sync_request
 from warehouse.sources.services import csv_stale_discard
 from warehouse.sync.failures import connection_lost
@@ -29,9 +31,11 @@ def tick() -> list[int]:
 
     Also settles runs that cannot finish (a dead worker's, a queued one whose job is not in Redis:
     warehouse/sync/recovery.py), re-queues environments with definition changes nobody is working
-    on, drops the staging tables of CSV uploads abandoned before loading, and records its heartbeat
-    (warehouse.health). With Redis down the syncs wait queued; with PostgreSQL down the tick fails
-    as a whole (the scheduler logs it and tries again).
+    on, drops the staging tables of CSV uploads abandoned before loading, queues the daily retention
+    run of environments with retention on, re-queues user deletions whose job was lost, and records
+    its heartbeat (warehouse.health). With Redis down the syncs wait queued (and the rest waits for
+    the next tick); with PostgreSQL down the tick fails as a whole (the scheduler logs it and tries
+    again).
     """
     now = timezone.now()
     problems: list[str] = []
@@ -53,9 +57,17 @@ def tick() -> list[int]:
         if run_id is not None:
             queued.append(run_id)
     csv_stale_discard()
+    try:
+        for environment_id in retention_due(now=now):
+            retention_enqueue(environment_id=environment_id)
+        user_deletion_requeue_stale()
+    except RedisError as error:
+        if not problems:
+            logger.error("Redis is unavailable (%s): retention and deletions wait for it", error)
+        problems.append(f"Redis is unavailable: {error}")
     SchedulerHeartbeat.objects.update_or_create(
         name="scheduler",
-        defaults={"ticked_at": timezone.now(), "process": worker_name(), "problem": "; ".join(problems)},
+        defaults={"ticked_at": timezone.now(), "process": worker_name(), "problem": "; ".join(dict.fromkeys(problems))},
     )
     return queued
 

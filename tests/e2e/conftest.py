@@ -128,17 +128,6 @@ def fake_site(browser_context) -> FakeSite:
     return FakeSite(browser_context)
 
 
-@pytest.fixture(scope="session")
-def live_server(live_server):
-    # Chromium keeps connections to the live server open between requests, and each server thread
-    # would keep its database connection with it; closing them after every request lets the test
-    # database be dropped at the end of the session.
-    from django.db import connections
-
-    connections.settings["default"]["CONN_MAX_AGE"] = 0
-    return live_server
-
-
 def pytest_collection_modifyitems(config, items):
     # Everything under tests/e2e drives Chromium: `-m "not e2e"` skips the lot while iterating.
     here = Path(__file__).parent

@@ -3,12 +3,19 @@
 Each statement takes its rows as one jsonb array expanded by `jsonb_to_recordset`: a single
 parameter that Python's C JSON encoder produces quickly, however many rows a batch has. Times
 travel as float seconds since the epoch.
+
+Every event and session row is redacted here, by the environment's privacy settings, before it
+is written (warehouse/ingest/redact.py): whichever endpoint hands rows over, nothing escapes it.
 """
 
 import json
 from datetime import datetime
 
 from psycopg2 import sql
+
+from warehouse.models import Environment
+
+from .redact import PrivacyPolicy, policy_for, redact_event_rows, redact_session_rows
 
 _INSERT_EVENTS = sql.SQL("""
 INSERT INTO raw_events (
@@ -21,12 +28,13 @@ SELECT
     coalesce(r.event_name, ''), coalesce(r.domain, ''), coalesce(r.path, ''), coalesce(r.query, ''),
     coalesce(r.hash, ''), coalesce(r.title, ''), coalesce(r.referrer, ''), coalesce(r.target_tag, ''),
     coalesce(r.target_id, ''), coalesce(r.target_classes, '{}'), coalesce(r.target_text, ''),
-    coalesce(r.target_href, ''), coalesce(r.hierarchy, '[]'), %(library)s, coalesce(r.properties, '{}')
+    coalesce(r.target_href, ''), coalesce(r.hierarchy, '[]'), coalesce(r.library, %(library)s),
+    coalesce(r.properties, '{}')
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     event_id text, user_id bigint, session_id bigint, time float8, type text, event_name text,
     domain text, path text, query text, hash text, title text, referrer text,
     target_tag text, target_id text, target_classes text[], target_text text, target_href text,
-    hierarchy jsonb, properties jsonb
+    hierarchy jsonb, library text, properties jsonb
 )
 ON CONFLICT (environment_id, event_id) DO NOTHING
 """)
@@ -106,9 +114,11 @@ class WriteBatch:
     those of the last statement, so the statement whose outcome the caller needs goes last.
     """
 
-    def __init__(self, cursor) -> None:
+    def __init__(self, cursor, *, privacy: PrivacyPolicy | None = None) -> None:
         self.cursor = cursor
         self.parts: list[bytes] = []
+        # The environment's privacy policy (redact.policy_for), when the caller has the environment at hand.
+        self.privacy = privacy
 
     def add(self, statement: sql.Composable, params: dict) -> None:
         self.parts.append(self.cursor.mogrify(statement, params))
@@ -123,8 +133,16 @@ def users_upsert(batch: WriteBatch, *, environment_id: int, now: datetime, rows:
         batch.add(_UPSERT_USERS, {"environment_id": environment_id, "now": now, "rows": _json(rows)})
 
 
+def _privacy(batch: WriteBatch, environment_id: int) -> PrivacyPolicy:
+    if batch.privacy is None:
+        batch.privacy = policy_for(Environment.objects.get(pk=environment_id))
+    return batch.privacy
+
+
 def sessions_upsert(batch: WriteBatch, *, environment_id: int, now: datetime, rows: list[dict]) -> None:
+    """Insert new sessions (redacted first); for known ones only extend last_event_time."""
     if rows:
+        redact_session_rows(rows, _privacy(batch, environment_id))
         batch.add(_UPSERT_SESSIONS, {"environment_id": environment_id, "now": now, "rows": _json(rows)})
 
 
@@ -138,8 +156,11 @@ def merges_insert(batch: WriteBatch, *, environment_id: int, rows: list[dict]) -
 def events_insert(
     batch: WriteBatch, *, environment_id: int, received_at: datetime, library: str, rows: list[dict]
 ) -> None:
-    """Append events, skipping ids already stored. Last in a batch, the rowcount is the rows written."""
+    """Append events (redacted first), skipping ids already stored. Last in a batch, the rowcount is the rows written.
+
+    `library` is the events' library unless a row names its own."""
     if rows:
+        redact_event_rows(rows, _privacy(batch, environment_id))
         params = {"environment_id": environment_id, "received_at": received_at, "library": library}
         batch.add(_INSERT_EVENTS, {**params, "rows": _json(rows)})
 

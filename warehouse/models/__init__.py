@@ -1,7 +1,16 @@
-from .environments import Environment, Project
+from .environments import Environment, IpMode, Project
+from .privacy import (
+    DeletionSource,
+    DeletionStatus,
+    RetentionRun,
+    RetentionRunStatus,
+    UserDeletionRequest,
+    WarehouseDeletion,
+    WarehouseDeletionKind,
+)
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
-from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
+from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole, TransformRole
 from .sync import (
     FINISHED_STATUSES,
     BuiltTable,
@@ -20,13 +29,18 @@ __all__ = [
     "BuiltTable",
     "CsvUpload",
     "CsvUploadStatus",
+    "DeletionSource",
+    "DeletionStatus",
     "Environment",
     "EnvironmentSync",
     "IdentityMerge",
+    "IpMode",
     "Project",
     "RawEvent",
     "RawSession",
     "RawUser",
+    "RetentionRun",
+    "RetentionRunStatus",
     "SavedQuery",
     "SchedulerHeartbeat",
     "SourceAuditAction",
@@ -39,4 +53,8 @@ __all__ = [
     "SyncStatus",
     "SyncTrigger",
     "TableChangeRequest",
+    "TransformRole",
+    "UserDeletionRequest",
+    "WarehouseDeletion",
+    "WarehouseDeletionKind",
 ]

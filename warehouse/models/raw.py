@@ -76,6 +76,8 @@ class RawSession(models.Model):
         indexes = [
             models.Index(fields=["environment", "user_id", "time"], name="raw_sessions_env_user_time"),
             models.Index(fields=["environment", "last_modified"], name="raw_sessions_env_modified"),
+            # Retention deletes sessions by start time (never updated, so session updates stay HOT).
+            models.Index(fields=["environment", "time"], name="raw_sessions_env_time"),
         ]
 
 

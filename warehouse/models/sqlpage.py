@@ -90,3 +90,21 @@ class SavedQuery(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TransformRole(models.Model):
+    """Credentials of an environment's transform role (dbt and other tools that build derived tables).
+
+    It reads what the SQL role reads and owns the environment's models schema, the only place it can
+    write. Created on request (`manage.py transform_role`); the SQL page's role never gets these rights.
+    """
+
+    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="transform_role")
+    role_name = models.CharField(max_length=63)
+    schema_name = models.CharField(max_length=63)
+    # Stored in clear because it is shown to the people who run dbt; the database holds a SCRAM hash.
+    password = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.role_name

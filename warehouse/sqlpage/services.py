@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun, SqlRole
 from warehouse.models.sqlpage import SqlRunKind
-from warehouse.roles import sql_role_connect_kwargs, sql_role_ensure, sql_role_is_current, sql_role_name
+from warehouse.roles import role_connection_info, sql_role_ensure, sql_role_is_current, sql_role_name
 from warehouse.sources.services import sources_grant
 
 from . import limits
@@ -262,15 +262,7 @@ def saved_query_delete(*, saved: SavedQuery, user: AbstractBaseUser) -> None:
 def sql_role_connection_info(*, environment: Environment, show_password: bool) -> dict[str, str]:
     """Ensure the role and describe how to connect as it (for psql, Metabase, dbt)."""
     sql_role = sql_role_prepare(environment)
-    kwargs = sql_role_connect_kwargs(sql_role)
-    return {
-        "host": str(kwargs.get("host", "localhost")),
-        "port": str(kwargs.get("port", 5432)),
-        "database": kwargs["dbname"],
-        "user": sql_role.role_name,
-        "password": sql_role.password if show_password else "(hidden; pass --show-password)",
-        "schema": environment.warehouse_schema,
-    }
+    return role_connection_info(role=sql_role, schema=environment.warehouse_schema, show_password=show_password)
 
 
 def sql_access_grant(*, environment: Environment, user: AbstractBaseUser, granted_by: AbstractBaseUser) -> SqlAccess:

@@ -40,6 +40,7 @@ from warehouse.sync.build import (
     property_column_limit,
     widen,
 )
+from warehouse.sync.deletions import deletions_apply, deletions_pending
 from warehouse.sync.failures import TableFailure, TablesFailed, connection_lost, error_message
 from warehouse.sync.history import (
     ensure_kept_tables,
@@ -193,6 +194,9 @@ class _Sync(ApplySteps):
         if state.events_xmin and int(state.events_xmin) > int(until):
             until = state.events_xmin
         self.until = until
+        # Raw rows deleted (user deletions, retention) by transactions below the bound: their
+        # warehouse rows go in this run's apply transaction (warehouse/sync/deletions.py).
+        self.deletions = deletions_pending(self.cursor, environment_id=self.environment.id, until=until)
         tables, failures = environment_event_tables(self.environment.id)
         # Tables that cannot be built this run (their spec, then their statements): each keeps its last
         # good version; the run is partial (docs/warehouse.md, "Isolation").
@@ -314,6 +318,8 @@ class _Sync(ApplySteps):
             shown = [table.table_name for table in tables] + [table.table_name for table, _ in still_there]
             cursor.execute(q.all_events_view(self.schema, b.data, shown))
             checkpoint("mid-swap")
+            # The rebuilt tables hold no deleted rows: this marks the deletions applied (and clears a kept table).
+            self._apply_deletions(cursor)
             keep = [table.key for table, _ in still_there]
             keep += [key for key, result in ((USERS_KEY, users), (SESSIONS_KEY, sessions)) if not result]
             BuiltTable.objects.filter(environment=self.environment).exclude(key__in=keep).delete()
@@ -461,6 +467,7 @@ class _Sync(ApplySteps):
                 self._apply_sessions(cursor, sessions_rebuilt, sessions_added)
             if "users" in side:
                 self._apply_users(cursor, users_rebuilt, users_added)
+            deleted = self._apply_deletions(cursor)
             for table in shown:
                 if table.key in recreated:
                     self._create_view(cursor, table, columns[table.key])
@@ -476,7 +483,7 @@ class _Sync(ApplySteps):
             for table, row in zip(appends, appended, strict=True):
                 row.table_name, row.label, row.columns = table.table_name, table.label, columns[table.key]
                 row.omitted_properties = omitted[table.key]
-                row.row_count += inserted[table.table_name]
+                row.row_count += inserted[table.table_name] - deleted.get(table.table_name, 0)
                 row.built_at = timezone.now()
             BuiltTable.objects.bulk_update(
                 appended, ["table_name", "label", "columns", "omitted_properties", "row_count", "built_at"]
@@ -497,6 +504,20 @@ class _Sync(ApplySteps):
             on_retry=self._on_retry,
         )
         self.progress.finish_step()
+
+    def _apply_deletions(self, cursor) -> dict[str, int]:
+        """Remove the warehouse rows of the pending deletions; noted on the run's tables."""
+        deleted = deletions_apply(
+            cursor,
+            environment_id=self.environment.id,
+            schema=self.schema,
+            data_schema=self.builder.data,
+            stored_tables=self._tables_in(cursor, self.builder.data),
+            pending=self.deletions,
+        )
+        for table, rows in deleted.items():
+            self.run.tables.setdefault(table, {"rows": 0, "ms": 0, "action": "deleted"})["deleted"] = rows
+        return deleted
 
     def _stage_changed(self, state, built_table, stage, build, reserved):
         """Stage changed users/sessions; if a property no longer fits its column, rebuild the whole table.

@@ -75,8 +75,9 @@ def test_environment_page_shows_counts_snippet_and_app_id(admin_client, environm
     add_raw(environment, users=4, events=3)
 
     # session + user + environment + one count query + switcher + saving "last environment" (3)
+    # + the privacy card's deletion requests and retention runs (2)
     # + the sync's health (schedule and last good run: two before the environment's first sync, else one)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(12):
         response = admin_client.get(f"/e/{environment.warehouse_schema}/")
 
     html = response.content.decode()

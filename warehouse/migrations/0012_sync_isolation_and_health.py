@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("warehouse", "0009_raw_events_partitioned_by_environment"),
+        ("warehouse", "0011_privacy"),
     ]
 
     operations = [
