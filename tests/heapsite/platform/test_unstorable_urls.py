@@ -8,7 +8,7 @@ from warehouse.models import RawEvent
 
 pytestmark = pytest.mark.django_db
 
-INGESTION = ["/api/collect", "/api/track", "/api/identify", "/api/add_user_properties"]
+INGESTION = ["/api/collect", "/api/track", "/api/identify", "/api/v1/identify", "/api/add_user_properties"]
 
 
 @pytest.mark.parametrize("path", INGESTION)
@@ -32,6 +32,7 @@ def test_nul_in_app_id_on_every_ingestion_api(client, environment, path):
         "/e/main_production/raw/?path=%2F%00",
         "/e/main_production/raw/?a%00b=1",
         "/e/%00/sql/",
+        "/js/heap-%00.js",
     ],
 )
 def test_nul_in_an_environment_url_is_a_400_page(admin_client, environment, url):
