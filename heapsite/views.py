@@ -1,15 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from heapsite.access import access_environment
 from heapsite.selectors import environment_stats
 from heapsite.services import environment_rotate_key
+from warehouse.access import Permission, access_environment, environments_visible
 from warehouse.health import environment_sync_health, health_report
 from warehouse.models import Environment
 from warehouse.privacy.selectors import privacy_overview
@@ -20,7 +19,7 @@ COLLECT_PATH = "/api/collect"
 
 @require_GET
 def dashboard(request):
-    environments = list(Environment.objects.select_related("project"))
+    environments = list(environments_visible(user=request.user))
     return render(request, "heapsite/dashboard.html", {"stats": environment_stats(environments=environments)})
 
 
@@ -34,7 +33,7 @@ def _snippet(request, environment: Environment) -> dict:
 
 @require_GET
 def environment_home(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     (stats,) = environment_stats(environments=[environment])
     origin = request.build_absolute_uri("/").rstrip("/")
     context = {
@@ -52,9 +51,7 @@ def environment_home(request, schema: str):
 
 @require_POST
 def environment_keyless_server_api(request, schema: str):
-    environment = access_environment(request, schema)
-    if not request.user.is_staff:
-        raise PermissionDenied("only staff can change how server events are authenticated")
+    environment = access_environment(request, schema, Permission.ADMIN)
     enabled = request.POST.get("keyless_server_api") == "on"
     environment_settings_update(environment=environment, keyless_server_api=enabled)
     if enabled:
@@ -66,9 +63,7 @@ def environment_keyless_server_api(request, schema: str):
 
 @require_POST
 def environment_server_key_rotate(request, schema: str):
-    environment = access_environment(request, schema)
-    if not request.user.is_staff:
-        raise PermissionDenied("only staff can rotate server keys")
+    environment = access_environment(request, schema, Permission.ADMIN)
     key = environment_rotate_key(environment=environment)
     # Rendered, not redirected: the key exists only in this response.
     context = {"environment": environment, "server_key": key, "back_url": reverse("environment_home", args=[schema])}
@@ -80,12 +75,14 @@ def environment_server_key_rotate(request, schema: str):
 def healthz(request):
     """For load balancers and monitoring: database, Redis, scheduler heartbeat, workers, stalled syncs.
 
-    200 when all is well, 503 otherwise. Anonymous callers get counts only; staff also get the names
-    of the environments with problems and the processes' errors.
+    200 when all is well, 503 otherwise. Anonymous callers get counts only; a logged-in user also
+    gets the problems of the environments they may see, and staff what is wrong with the processes.
     """
     try:
-        staff = request.user.is_authenticated and request.user.is_staff
+        user = request.user
+        names = set(environments_visible(user=user).values_list("warehouse_schema", flat=True))
+        details = user.is_authenticated and user.is_staff
     except Exception:  # the session lives in PostgreSQL, which may be what is down
-        staff = False
-    report = health_report(with_names=staff)
+        names, details = set(), False
+    report = health_report(names=names, details=details)
     return JsonResponse(report, status=200 if report["ok"] else 503)

@@ -157,8 +157,9 @@ def _stall_reason(environment: Environment, processes: Processes, now: datetime)
     return why
 
 
-def health_report(*, with_names: bool) -> dict:
-    """What /healthz and `manage.py sync_status --json` answer. `with_names`: name the environments."""
+def health_report(*, names: set[str] | None, details: bool) -> dict:
+    """What /healthz and `manage.py sync_status --json` answer. `names`: the environments (warehouse
+    schemas) whose problems may be named (None: any); `details`: say what is wrong with the processes."""
     now = timezone.now()
     processes = processes_health(now=now)
     report: dict = {
@@ -184,7 +185,7 @@ def health_report(*, with_names: bool) -> dict:
         "stalled": sum(health.stalled for health in environments),
         "failing_tables": sum(len(health.failing) for health in environments),
     }
-    if with_names:
+    if details or names:
         sync["problems"] = [
             {
                 "environment": health.environment.warehouse_schema,
@@ -195,8 +196,9 @@ def health_report(*, with_names: bool) -> dict:
                 ],
             }
             for health in environments
-            if not health.ok
+            if not health.ok and (names is None or health.environment.warehouse_schema in names)
         ]
+    if details:
         report["problems"] = processes.problems
     report["sync"] = sync
     report["ok"] = all(check["ok"] for check in report.values() if isinstance(check, dict))

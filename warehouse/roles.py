@@ -61,7 +61,13 @@ def sql_role_limits() -> dict[str, int]:
 
 
 def _fingerprint(environment: Environment, role: str) -> str:
-    payload = {"role": role, "schema": environment.warehouse_schema, "limits": sql_role_limits(), "version": 1}
+    payload = {
+        "role": role,
+        "schema": environment.warehouse_schema,
+        "limits": sql_role_limits(),
+        "closed_databases": settings.SQLPAGE_CLOSED_DATABASES,
+        "version": 2,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -150,14 +156,36 @@ def _set_superuser_only_limit(cursor, ident: sql.Identifier, temp_file_limit_kb:
 
 
 def _close_public_defaults(cursor, database: sql.Identifier) -> None:
-    """Take back what PostgreSQL gives every role (PUBLIC) in the app database.
+    """Take back what PostgreSQL gives every role (PUBLIC) that an environment's role must not have.
 
-    PUBLIC may use (and before PostgreSQL 15 create in) the ``public`` schema and create temporary
-    tables. The app's own user keeps its access as the owner of both (or as a superuser); when it
-    owns neither, PostgreSQL turns these revokes into warnings and changes nothing.
+    In the app database PUBLIC may use (and before PostgreSQL 15 create in) the ``public`` schema,
+    create temporary tables, connect, and read the statistics views (``pg_stat_*``, ``pg_statio_*``:
+    other environments' table names with their row and scan counts). On the server it may connect to
+    every database without an ACL: the ones heapsite is told about (SQLPAGE_CLOSED_DATABASES; the
+    embedded server's own ``postgres`` and ``template1``) are closed too. Roles that need them get
+    explicit grants (each environment's role gets CONNECT on the app database).
+
+    The app's own user keeps its access as owner (or superuser). What it does not own (the catalog
+    views unless it is a superuser, another owner's database) PostgreSQL turns into a warning and
+    leaves as it was. docs/sql.md lists what stays visible.
     """
     cursor.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-    cursor.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(database))
+    cursor.execute(sql.SQL("REVOKE TEMPORARY, CONNECT ON DATABASE {} FROM PUBLIC").format(database))
+    cursor.execute(
+        "SELECT datname FROM pg_database WHERE datname = ANY(%s) AND datname <> current_database()",
+        [settings.SQLPAGE_CLOSED_DATABASES],
+    )
+    for (name,) in cursor.fetchall():
+        cursor.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+    cursor.execute(
+        "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relnamespace = 'pg_catalog'::regnamespace "
+        "AND c.relkind = 'v' AND (c.relname LIKE 'pg\\_stat\\_%%' OR c.relname LIKE 'pg\\_statio\\_%%') "
+        "AND has_table_privilege('public', c.oid, 'SELECT')"
+    )
+    views = [row[0] for row in cursor.fetchall()]
+    if views:
+        # Names from the catalog itself (regclass text is already quoted where needed).
+        cursor.execute(sql.SQL("REVOKE SELECT ON {} FROM PUBLIC").format(sql.SQL(", ").join(map(sql.SQL, views))))
 
 
 def sql_role_drop(environment: Environment) -> None:

@@ -1,5 +1,7 @@
 """The demo product site: public pages that carry the snippet for the demo environment."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +16,8 @@ from .selectors import ENVIRONMENT_COOKIE, demo_environment, demo_environment_na
 COLLECT_PATH = "/api/collect"
 
 
+# The demo stands for a customer's website, whose snippet is an inline script (the app's own pages refuse those).
+@csp_update({"script-src": [UNSAFE_INLINE]})
 def render_demo(request: HttpRequest, template: str, context: dict | None = None) -> HttpResponse:
     """Render a demo page with the snippet for the chosen environment (or a friendly notice)."""
     schema = demo_environment_name(request)

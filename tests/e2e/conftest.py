@@ -95,6 +95,9 @@ def page(browser_context):
     page.errors = PageErrors(page)
     yield page
     assert page.errors.exceptions == [], f"the page threw: {page.errors.exceptions}"
+    # The app's pages carry a Content-Security-Policy: anything it refused broke something.
+    refused = [error for error in page.errors.console_errors if "Content Security Policy" in error]
+    assert refused == [], f"the Content-Security-Policy refused: {refused}"
 
 
 class FakeSite:

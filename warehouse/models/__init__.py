@@ -1,3 +1,4 @@
+from .access import Membership, Role
 from .environments import Environment, IpMode, Project
 from .privacy import (
     DeletionSource,
@@ -10,7 +11,7 @@ from .privacy import (
 )
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
-from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole, TransformRole
+from .sqlpage import SavedQuery, SqlQueryRun, SqlRole, TransformRole
 from .sync import (
     FINISHED_STATUSES,
     BuiltTable,
@@ -35,17 +36,18 @@ __all__ = [
     "EnvironmentSync",
     "IdentityMerge",
     "IpMode",
+    "Membership",
     "Project",
     "RawEvent",
     "RawSession",
     "RawUser",
     "RetentionRun",
     "RetentionRunStatus",
+    "Role",
     "SavedQuery",
     "SchedulerHeartbeat",
     "SourceAuditAction",
     "SourceAuditEntry",
-    "SqlAccess",
     "SqlQueryRun",
     "SqlRole",
     "SyncKind",

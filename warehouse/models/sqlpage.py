@@ -1,4 +1,4 @@
-"""The SQL page's state: role credentials, who may run SQL, the audit log (also each user's history), saved queries."""
+"""The SQL page's state: role credentials, the audit log (also each user's history), saved queries."""
 
 from django.conf import settings
 from django.db import models
@@ -19,25 +19,6 @@ class SqlRole(models.Model):
 
     def __str__(self) -> str:
         return self.role_name
-
-
-class SqlAccess(models.Model):
-    """Permission for one user to run SQL in one environment (superusers always may)."""
-
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = "SQL access"
-        verbose_name_plural = "SQL access"
-        constraints = [models.UniqueConstraint(fields=["environment", "user"], name="sql_access_env_user")]
-
-    def __str__(self) -> str:
-        return f"{self.user} may run SQL in {self.environment}"
 
 
 class SqlRunKind(models.TextChoices):

@@ -1,30 +1,23 @@
 """Privacy pages: deleting a user from their page, an environment's privacy settings.
 
-Both are admin actions (staff until per-environment roles land); the settings are shown on the
-environment's page (templates/privacy/_environment.html).
+Both are admin actions in the environment; the settings are shown on the environment's page
+(templates/privacy/_environment.html).
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from heapsite.access import access_environment
+from warehouse.access import Permission, access_environment
 from warehouse.models import DeletionSource
 
 from .services import environment_privacy_update, parse_redacted_params, user_deletion_request
 
 
-def _require_admin(request) -> None:
-    if not request.user.is_staff:
-        raise PermissionDenied("only admins can change privacy settings or delete users")
-
-
 @require_POST
 def user_delete(request, schema: str, user_id: int):
-    environment = access_environment(request, schema)
-    _require_admin(request)
+    environment = access_environment(request, schema, Permission.ADMIN)
     deletion = user_deletion_request(
         environment=environment, users=[{"user_id": user_id}], source=DeletionSource.UI, requested_by=request.user
     )
@@ -38,8 +31,7 @@ def user_delete(request, schema: str, user_id: int):
 
 @require_POST
 def privacy_settings(request, schema: str):
-    environment = access_environment(request, schema)
-    _require_admin(request)
+    environment = access_environment(request, schema, Permission.ADMIN)
     retention = request.POST.get("retention_days", "").strip()
     try:
         if retention and not retention.isdigit():

@@ -6,8 +6,10 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
+from warehouse.models import Membership, Role
 
-def test_staff_turn_the_switch_on_and_off_with_the_risk_explained(admin_client, environment):
+
+def test_admins_turn_the_switch_on_and_off_with_the_risk_explained(admin_client, environment):
     page = admin_client.get(f"/e/{environment.warehouse_schema}/").content.decode()
     assert "anyone\n      who knows it can send events" in page
     assert "off — the server key is required" in page
@@ -26,8 +28,10 @@ def test_staff_turn_the_switch_on_and_off_with_the_risk_explained(admin_client, 
 
 
 @pytest.mark.django_db
-def test_only_staff_change_it(client, django_user_model, environment):
-    client.force_login(django_user_model.objects.create_user("analyst", password="pw-for-tests-only"))
+def test_only_admins_of_the_environment_change_it(client, django_user_model, environment):
+    editor = django_user_model.objects.create_user("analyst", is_staff=True)
+    Membership.objects.create(user=editor, environment=environment, role=Role.EDITOR)
+    client.force_login(editor)
     url = f"/e/{environment.warehouse_schema}/keyless-server-api/"
     assert client.post(url, {"keyless_server_api": "on"}).status_code == 403
     environment.refresh_from_db()

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.test import Client
 
-from warehouse.models import Environment, RawEvent, RawSession
+from warehouse.models import Environment, Membership, RawEvent, RawSession, Role
 from warehouse.models.environments import DEFAULT_REDACTED_QUERY_PARAMS
 
 pytestmark = pytest.mark.django_db
@@ -78,8 +78,10 @@ def test_bad_settings_are_refused_and_named(admin_client, environment, form, mes
 
 
 def test_only_admins_change_them(environment, django_user_model):
+    editor = django_user_model.objects.create_user("editor", password="pw-for-tests-only")
+    Membership.objects.create(user=editor, environment=environment, role=Role.EDITOR)
     client = Client()
-    client.force_login(django_user_model.objects.create_user("viewer", password="pw-for-tests-only"))
+    client.force_login(editor)
     page = client.get(f"/e/{environment.warehouse_schema}/").content.decode()
     assert "Save privacy settings" not in page
     assert "dropped query parameters" in page and "and any value that looks like an email address" in page

@@ -13,7 +13,16 @@ from django.test import Client
 
 from tests.warehouse.sync.conftest import settle
 from warehouse.identity import user_id_for_identity
-from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser, SyncRun, UserDeletionRequest
+from warehouse.models import (
+    IdentityMerge,
+    Membership,
+    RawEvent,
+    RawSession,
+    RawUser,
+    Role,
+    SyncRun,
+    UserDeletionRequest,
+)
 from warehouse.services import sync_run_foreground
 from warehouse.sync.tables import sync_private_schema
 
@@ -240,6 +249,7 @@ def test_admins_delete_a_user_from_their_page(admin_client, django_user_model, s
     assert "Delete this user" in page
 
     analyst = django_user_model.objects.create_user("analyst", password="pw-for-tests-only")
+    Membership.objects.create(user=analyst, environment=sync_env, role=Role.EDITOR)
     client = Client()
     client.force_login(analyst)
     assert "Delete this user" not in client.get(f"/e/{sync_env.warehouse_schema}/users/{ALICE_ID}/").content.decode()

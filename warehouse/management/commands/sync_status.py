@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, schemas, as_json: bool, **options):
         if as_json:
-            report = health_report(with_names=True)
+            report = health_report(names=None, details=True)
             self.stdout.write(json.dumps(report, indent=2))
             if not report["ok"]:
                 raise CommandError("unhealthy", returncode=1)
