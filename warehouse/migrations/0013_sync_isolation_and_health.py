@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("warehouse", "0011_privacy"),
+        ("warehouse", "0012_memberships_replace_sql_access"),
     ]
 
     operations = [
