@@ -90,6 +90,8 @@ def definition_check_groups(
         )
     except CompileError as error:
         raise DefinitionInvalid({error.path or "groups": error.message}) from None
+    except RecursionError:  # a safety net: the compiler bounds nesting itself
+        raise DefinitionInvalid({"groups": "The definition is nested too deeply to compile"}) from None
 
 
 def _clean_name(*, environment: Environment, name: Any, exclude_id: int | None) -> str:

@@ -14,11 +14,18 @@ from warehouse.access import Permission, access_environment, environments_visibl
 from warehouse.apievents.selectors import api_event_rows
 from warehouse.apievents.views import switch_redirect
 from warehouse.models import Environment
+from warehouse.selectors import sync_table_failure
 
 from . import portability
 from .compiler import KINDS
 from .models import Definition
-from .selectors import definition_list, definition_preview, definitions_of, prefill_from_event
+from .selectors import (
+    definition_compiled_or_error,
+    definition_list,
+    definition_preview,
+    definitions_of,
+    prefill_from_event,
+)
 from .services import (
     DefinitionInvalid,
     definition_create,
@@ -60,9 +67,15 @@ def _editor_context(environment: Environment, definition: Definition | None, dat
     others = [
         {"id": d.pk, "name": d.name} for d in definitions_of(environment) if definition is None or d.pk != definition.pk
     ]
+    sync_failure = compile_error = None
+    if definition is not None:
+        sync_failure = sync_table_failure(environment=environment, key=definition.event_table_key)
+        compile_error = definition_compiled_or_error(definition, environment)[1]
     return {
         "environment": environment,
         "definition": definition,
+        "sync_failure": sync_failure,
+        "compile_error": compile_error,
         "data": data,
         "groups_json": json.dumps(data["groups"], indent=2, ensure_ascii=False),
         "errors": errors,

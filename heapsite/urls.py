@@ -31,6 +31,7 @@ rq_urlpatterns = [
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
     path("e/<str:schema>/", views.environment_home, name="environment_home"),
     path("e/<str:schema>/server-key/", views.environment_server_key_rotate, name="environment_server_key_rotate"),
     path(

@@ -1,4 +1,6 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -8,6 +10,7 @@ from heapsite.selectors import environment_stats
 from heapsite.services import environment_rotate_key
 from warehouse.access import Permission, access_environment, environments_visible
 from warehouse.apievents.selectors import api_event_table_preview
+from warehouse.health import environment_sync_health, health_report
 from warehouse.models import Environment
 from warehouse.privacy.selectors import privacy_overview
 from warehouse.services import environment_settings_update
@@ -38,6 +41,7 @@ def environment_home(request, schema: str):
     origin = request.build_absolute_uri("/").rstrip("/")
     context = {
         "environment": environment,
+        "sync_health": environment_sync_health(environment=environment),
         "stats": stats,
         "snippet": _snippet(request, environment),
         "origin": origin,
@@ -69,3 +73,21 @@ def environment_server_key_rotate(request, schema: str):
     # Rendered, not redirected: the key exists only in this response.
     context = {"environment": environment, "server_key": key, "back_url": reverse("environment_home", args=[schema])}
     return render(request, "heapsite/server_key.html", context)
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    """For load balancers and monitoring: database, Redis, scheduler heartbeat, workers, stalled syncs.
+
+    200 when all is well, 503 otherwise. Anonymous callers get counts only; a logged-in user also
+    gets the problems of the environments they may see, and staff what is wrong with the processes.
+    """
+    try:
+        user = request.user
+        names = set(environments_visible(user=user).values_list("warehouse_schema", flat=True))
+        details = user.is_authenticated and user.is_staff
+    except Exception:  # the session lives in PostgreSQL, which may be what is down
+        names, details = set(), False
+    report = health_report(names=names, details=details)
+    return JsonResponse(report, status=200 if report["ok"] else 503)

@@ -40,6 +40,10 @@ class EventTableSpec:
     custom_event_name: str = ""
     # The page where people manage the event (its switch), linked from the sync status page.
     url: str = ""
+    # Set when the provider cannot make this table's predicate (e.g. a stored definition that no
+    # longer compiles): the sync builds nothing for it, keeps its last good version, and reports
+    # this message on the sync page and in _sync_history until the spec comes without one.
+    error: str = ""
 
 
 EventTableProvider = Callable[[int], list[EventTableSpec]]

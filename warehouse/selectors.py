@@ -4,7 +4,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from warehouse.apievents.selectors import LIMIT, OFF, api_event_states
-from warehouse.models import ApiEvent, BuiltTable, Environment, SyncRun, SyncStatus, TableChangeRequest
+from warehouse.health import environment_sync_health, failing_tables
+from warehouse.models import (
+    FINISHED_STATUSES,
+    ApiEvent,
+    BuiltTable,
+    Environment,
+    EnvironmentSync,
+    SyncRun,
+    SyncStatus,
+    TableChangeRequest,
+)
 from warehouse.registry import event_tables_for
 from warehouse.services import environment_sync_state
 
@@ -96,7 +106,7 @@ def _events_not_synced(environment: Environment) -> dict:
 def sync_status(*, environment: Environment) -> dict:
     state = environment_sync_state(environment=environment)
     runs = list(SyncRun.objects.filter(environment=environment).order_by("-created_at", "-id")[:50])
-    finished = [run for run in runs if run.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED)][:40]
+    finished = [run for run in runs if run.status in FINISHED_STATUSES][:40]
     current = next((run for run in runs if run.status == SyncStatus.RUNNING), None)
     return {
         "state": state,
@@ -105,6 +115,14 @@ def sync_status(*, environment: Environment) -> dict:
         "queued": [run for run in runs if run.status == SyncStatus.QUEUED],
         "history": [run for run in runs if run.status != SyncStatus.QUEUED],
         "pending_changes": _pending_changes(environment, current),
+        "sync_health": environment_sync_health(environment=environment),
         "tables": list(BuiltTable.objects.filter(environment=environment).order_by("is_event_table", "table_name")),
         "chart": _chart(finished),
     } | _events_not_synced(environment)
+
+
+def sync_table_failure(*, environment: Environment, key: str) -> dict | None:
+    """Why the sync cannot build the table of this key (EventTableSpec.key), since when; None when it can."""
+    failing = EnvironmentSync.objects.filter(environment=environment).values_list("failing_tables", flat=True).first()
+    found = [failure for failure in failing_tables(failing or {}) if failure["key"] == key]
+    return found[0] if found else None

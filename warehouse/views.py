@@ -27,7 +27,14 @@ def sync_now(request, schema: str):
     environment = access_environment(request, schema, Permission.EDIT)
     kind = SyncKind.FULL if request.POST.get("kind") == "full" else SyncKind.INCREMENTAL
     run = sync_request(environment=environment, kind=kind, trigger=SyncTrigger.MANUAL)
-    messages.info(request, f"{run.kind.capitalize()} sync #{run.pk} queued.")
+    if run.rq_job_id:
+        messages.info(request, f"{run.kind.capitalize()} sync #{run.pk} queued.")
+    else:
+        messages.warning(
+            request,
+            f"{run.kind.capitalize()} sync #{run.pk} is queued, but Redis (the job queue) cannot be reached: "
+            "it starts by itself when Redis is back.",
+        )
     return redirect("warehouse_sync_status", schema=schema)
 
 

@@ -13,11 +13,22 @@ from .privacy import (
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
 from .sqlpage import SavedQuery, SqlQueryRun, SqlRole, TransformRole
-from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
+from .sync import (
+    FINISHED_STATUSES,
+    BuiltTable,
+    EnvironmentSync,
+    SchedulerHeartbeat,
+    SyncKind,
+    SyncRun,
+    SyncStatus,
+    SyncTrigger,
+    TableChangeRequest,
+)
 
 __all__ = [
     "ApiEvent",
     "ApiEventSync",
+    "FINISHED_STATUSES",
     "AttachedSchema",
     "BuiltTable",
     "CsvUpload",
@@ -37,6 +48,7 @@ __all__ = [
     "RetentionRunStatus",
     "Role",
     "SavedQuery",
+    "SchedulerHeartbeat",
     "SourceAuditAction",
     "SourceAuditEntry",
     "SqlQueryRun",

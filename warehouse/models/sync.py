@@ -26,7 +26,14 @@ class SyncStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
+    # Finished, but some tables could not be built: they kept their last good version (run.tables
+    # names them with their errors; EnvironmentSync.failing_tables has them until they build again).
+    PARTIAL = "partial"
     FAILED = "failed"
+
+
+# Statuses of a run that is over.
+FINISHED_STATUSES = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 
 
 class EnvironmentSync(models.Model):
@@ -42,6 +49,9 @@ class EnvironmentSync(models.Model):
     # Event time of the newest event synced, for _sync_info.synced_to_time.
     synced_to_time = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    # Tables the last run could not build (they keep their last good version; every run tries them
+    # again): {table key: {"table", "label", "error", "since" (ISO time of the first failure)}}.
+    failing_tables = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "warehouse_environment_sync"
@@ -61,6 +71,9 @@ class BuiltTable(models.Model):
     last_duration_ms = models.PositiveIntegerField(default=0)
     # Property columns: {property key: [column name, type]}, kept stable across incremental syncs.
     columns = models.JSONField(default=dict, blank=True)
+    # Property keys that got no column (the table is at its limit): {"count", "keys" (the first 100,
+    # most used first), "limit"}; empty when every key has one.
+    omitted_properties = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "warehouse_built_table"
@@ -111,6 +124,11 @@ class SyncRun(models.Model):
     tables = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")
+    # host:pid of the process that ran it (named when that process dies mid-run).
+    worker = models.CharField(max_length=200, blank=True, default="")
+    # Whether the environment's _sync_history has this run's row (a run killed with its worker or its
+    # connection gets it from the next run).
+    history_recorded = models.BooleanField(default=False)
 
     class Meta:
         db_table = "warehouse_sync_run"
@@ -130,3 +148,17 @@ class SyncRun(models.Model):
     def total_rows(self) -> int:
         """Rows the run wrote (all_events, a view over the event tables, adds none of its own)."""
         return sum(int(entry.get("rows", 0)) for entry in self.tables.values() if entry.get("action") != "view")
+
+
+class SchedulerHeartbeat(models.Model):
+    """The scheduler's last tick (one row): a health check tells a stopped scheduler from a quiet one."""
+
+    name = models.CharField(max_length=32, primary_key=True, default="scheduler")
+    ticked_at = models.DateTimeField()
+    # host:pid of the scheduler process.
+    process = models.CharField(max_length=200, blank=True, default="")
+    # What went wrong in the last tick (e.g. Redis unavailable), "" when nothing did.
+    problem = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "warehouse_scheduler_heartbeat"

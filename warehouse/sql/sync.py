@@ -103,14 +103,16 @@ def _identifier_list(names) -> sql.Composed:
 
 def value_class() -> sql.Composable:
     """The narrowest warehouse type of one jsonb property value `v` (inference happens in SQL)."""
-    # No regex where a cheaper test decides (a regex costs ~1 µs a value): an integer is a number of
+    # Numbers double precision cannot hold (PostgreSQL refuses to cast 1e-400 or 1e400 to it, and the
+    # raw store's jsonb keeps any) are text. No regex where a cheaper test decides (a regex costs ~1 µs a value): an integer is a number of
     # scale 0 with at most 18 digits (what its text `^-?[0-9]{1,18}$` says), and only a string of
     # an ISO date-time's length, with its `-` after the year, is tried against the pattern.
     return sql.SQL(
         "CASE jsonb_typeof(v) "
         "WHEN 'boolean' THEN 'boolean' "
         "WHEN 'number' THEN CASE WHEN scale(v::numeric) = 0 AND abs(v::numeric) < 1e18 THEN 'bigint' "
-        "  WHEN abs(v::numeric) < 1e300 THEN 'double precision' ELSE 'text' END "
+        "  WHEN abs(v::numeric) < 1e300 AND (abs(v::numeric) > 1e-300 OR v::numeric = 0) THEN 'double precision'"
+        "  ELSE 'text' END "
         "WHEN 'string' THEN CASE WHEN octet_length(v #>> '{{}}') BETWEEN 16 AND 40 "
         "  AND substr(v #>> '{{}}', 5, 1) = '-' AND (v #>> '{{}}') ~ {iso} AND heapsite_is_timestamptz(v #>> '{{}}') "
         "  THEN 'timestamptz' ELSE 'text' END "
@@ -119,11 +121,13 @@ def value_class() -> sql.Composable:
 
 
 def property_classes(table: sql.Composable) -> sql.Composed:
-    """(key, classes[]) for every property key present (not null) in `table`.properties."""
+    """(key, classes[]) for every property key present (not null) in `table`.properties, the most
+    used first (rows with a value), then by key: the order in which keys get columns (docs/warehouse.md, "Property columns")."""
     return sql.SQL(
         "SELECT kv.key, array_agg(DISTINCT {cls}) FROM {table} p "
         "CROSS JOIN LATERAL jsonb_each(p.properties) AS kv(key, v) "
-        "WHERE p.properties <> '{{}}'::jsonb AND jsonb_typeof(kv.v) <> 'null' GROUP BY kv.key"
+        "WHERE p.properties <> '{{}}'::jsonb AND jsonb_typeof(kv.v) <> 'null' GROUP BY kv.key "
+        'ORDER BY count(*) DESC, kv.key COLLATE "C"'
     ).format(cls=value_class(), table=table)
 
 
@@ -330,6 +334,23 @@ def rebuild_table(
         source=sql.Identifier(partition),
         where=where,
         merge_map=sql.Identifier(stage, "_merge_map"),
+    )
+
+
+def probe_predicate(
+    partition: str, predicate: sql.Composable, types: tuple[str, ...], *, lower_bound: bool
+) -> sql.Composed:
+    """Evaluate one table's predicate on the raw events a pass evaluates it on (to find the one that fails).
+
+    The events of the declared `types` in the environment's partition, from %(since)s on when
+    `lower_bound` (an incremental pass); the pass checks the upper bound only after matching.
+    """
+    where = [sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id >= %(since)s::xid8")] if lower_bound else []
+    if types:
+        where.append(sql.SQL("e.type IN ({})").format(sql.SQL(", ").join(sql.Literal(t) for t in types)))
+    where.append(sql.SQL("({})").format(predicate))
+    return sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} e WHERE {} OFFSET 0) e").format(
+        sql.Identifier(partition), sql.SQL(" AND ").join(where)
     )
 
 

@@ -12,6 +12,7 @@ from warehouse.apievents.services import api_event_tables
 from warehouse.naming import BUILTIN_TABLE_NAMES
 from warehouse.registry import event_tables_for
 from warehouse.sql.sync import EVENT_COLUMNS, PAGEVIEW_COLUMNS, SESSION_COLUMNS, USER_COLUMNS
+from warehouse.sync.failures import TableFailure
 
 PAGEVIEWS_KEY = "builtin:pageviews"
 USERS_KEY = "builtin:users"
@@ -61,9 +62,9 @@ class EventTable:
         return PAGEVIEW_BUILTIN_COLUMNS if self.key == PAGEVIEWS_KEY else EVENT_BUILTIN_COLUMNS
 
 
-def environment_event_tables(environment_id: int) -> tuple[list[EventTable], list[str]]:
-    """Pageviews, every valid registered spec switched on, and the API events' tables; problems name
-    the specs that were left out and why."""
+def environment_event_tables(environment_id: int) -> tuple[list[EventTable], list[TableFailure]]:
+    """Pageviews, every valid registered spec switched on, and the API events' tables; failures are
+    the specs that cannot be built, and why."""
     registered = event_tables_for(environment_id)
     specs = [spec for spec in registered if spec.sync]
     automatic = api_event_tables(environment_id=environment_id, registered=registered)
@@ -72,20 +73,27 @@ def environment_event_tables(environment_id: int) -> tuple[list[EventTable], lis
     tables = [
         EventTable(0, PAGEVIEWS_KEY, "pageviews", "1", "Pageviews", sql.SQL("e.type = 'pageview'"), {}, ("pageview",))
     ]
-    problems: list[str] = []
+    failures: list[TableFailure] = []
     names: set[str] = set()
     params: set[str] = set()
     for number, spec in enumerate(specs, start=1):
         name = spec.table_name
+
+        def fail(error: str, spec=spec) -> None:
+            failures.append(TableFailure(spec.key, spec.table_name, spec.label or spec.table_name, error))
+
+        if spec.error:
+            fail(spec.error)
+            continue
         if not _TABLE_NAME_RE.match(name) or len(name.encode()) > 63:
-            problems.append(f"{spec.key}: table name {name!r} is not a valid warehouse identifier")
+            fail(f"table name {name!r} is not a valid warehouse identifier")
             continue
         if name in BUILTIN_TABLE_NAMES or name in names:
-            problems.append(f"{spec.key}: table name {name!r} is already taken")
+            fail(f"table name {name!r} is already taken")
             continue
         clashing = params & set(spec.params)
         if clashing:
-            problems.append(f"{spec.key}: parameter names {sorted(clashing)} are used by another table")
+            fail(f"parameter names {sorted(clashing)} are used by another table")
             continue
         names.add(name)
         params |= set(spec.params)
@@ -102,4 +110,4 @@ def environment_event_tables(environment_id: int) -> tuple[list[EventTable], lis
                 spec.key in selective,
             )
         )
-    return tables, problems
+    return tables, failures

@@ -77,7 +77,8 @@ def test_environment_page_shows_counts_snippet_and_app_id(admin_client, environm
     # session + user + environment + one count query + switcher + saving "last environment" (3)
     # + the privacy card's deletion requests and retention runs (2)
     # + the table the example event becomes (3: API events' names, the environment's definitions)
-    with django_assert_num_queries(13):
+    # + the sync's health (schedule and last good run: two before the environment's first sync, else one)
+    with django_assert_num_queries(15):
         response = admin_client.get(f"/e/{environment.warehouse_schema}/")
 
     html = response.content.decode()

@@ -81,8 +81,14 @@ def test_sigkill_leaves_previous_tables_and_next_run_completes(raw, sync_env, sy
     assert SyncRun.objects.get(pk=run.pk).status != "succeeded"
     next_run = sync(sync_env)
     assert count(schema) == 5
-    assert SyncRun.objects.get(pk=run.pk).status == "failed"
-    assert next_run.status == "succeeded"
+    killed = SyncRun.objects.get(pk=run.pk)
+    assert next_run.status == "succeeded" and killed.status == "failed"
+    # The true reason: the worker process, where it was, and what RQ saw.
+    assert f"the worker {killed.worker} stopped while the run was" in killed.error
+    assert "waitpid returned 9 (signal 9)" in killed.error
+    history = rows(f"SELECT status, start_time, error FROM {schema}._sync_history ORDER BY start_time")
+    assert [row["status"] for row in history] == ["succeeded", "failed", "succeeded"]
+    assert history[1]["start_time"] == killed.started_at and history[1]["error"] == killed.error
 
 
 def test_readers_during_swaps_see_no_errors(raw, sync_env):
