@@ -158,14 +158,14 @@ def merge_map(stage: str) -> sql.Composed:
         "CREATE UNLOGGED TABLE {table}{no_autovacuum} AS "
         "WITH RECURSIVE chain AS ("
         "  SELECT m.from_user_id, m.to_user_id, m.time, 1 AS depth,"
-        "    (%(since)s::xid8 IS NULL OR m.xact_id >= %(since)s::xid8) AS changed"
+        "    (%(since)s::bigint IS NULL OR m.batch >= %(since)s::bigint) AS changed"
         "  FROM raw_identity_merges m"
-        "  WHERE m.environment_id = %(environment_id)s AND m.xact_id < %(until)s::xid8"
+        "  WHERE m.environment_id = %(environment_id)s AND m.batch < %(until)s::bigint"
         "  UNION ALL"
         "  SELECT c.from_user_id, m.to_user_id, c.time, c.depth + 1,"
-        "    c.changed OR %(since)s::xid8 IS NULL OR m.xact_id >= %(since)s::xid8"
+        "    c.changed OR %(since)s::bigint IS NULL OR m.batch >= %(since)s::bigint"
         "  FROM chain c JOIN raw_identity_merges m ON m.environment_id = %(environment_id)s"
-        "    AND m.from_user_id = c.to_user_id AND m.xact_id < %(until)s::xid8"
+        "    AND m.from_user_id = c.to_user_id AND m.batch < %(until)s::bigint"
         "  WHERE c.depth < 32 AND m.to_user_id <> c.from_user_id"
         ") "
         "SELECT DISTINCT ON (from_user_id) from_user_id, to_user_id, time, changed "
@@ -248,21 +248,21 @@ def fill_parts(
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
     `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
-    `partition` is the environment's own partition of raw_events. Events with xact_id in
+    `partition` is the environment's own partition of raw_events. Events with batch in
     [%(since)s, %(until)s) are read (no lower bound for a rebuild); with `blocks` (first, next
     first or None), only those stored in that range of the partition's blocks (Builder.pass_parts).
     """
     where = [sql.SQL("true")]
-    if lower_bound:  # new events only: a range of the (environment_id, xact_id) index
-        where.append(sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id >= %(since)s::xid8"))
+    if lower_bound:  # new events only: a range of the (environment_id, batch) index
+        where.append(sql.SQL("e.environment_id = %(environment_id)s AND e.batch >= %(since)s::bigint"))
     if blocks is not None:
         first, end = blocks
         where.append(sql.SQL("e.ctid >= {}::tid").format(sql.Literal(f"({first},0)")))
         if end is not None:
             where.append(sql.SQL("e.ctid < {}::tid").format(sql.Literal(f"({end},0)")))
     matched = sql.SQL(
-        "SELECT * FROM (SELECT {columns}, e.xact_id, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
-        " e WHERE cardinality(e.tables) > 0 AND e.xact_id < %(until)s::xid8"
+        "SELECT * FROM (SELECT {columns}, e.batch, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
+        " e WHERE cardinality(e.tables) > 0 AND e.batch < %(until)s::bigint"
     ).format(
         columns=_MATCHED_COLUMNS,
         tables=_matched_tables(predicates),
@@ -305,10 +305,10 @@ def rebuild_table(
     workers share the scan block by block and evaluate the predicate, the join included; the
     leader writes, by the bulk path of CREATE TABLE AS): measured faster than the partitioned
     pass's block ranges on two connections (bench/RESULTS.md, 2026-12-05), with up to `workers`
-    parallel workers. Events with xact_id below %(until)s, of the declared `types` (any when
+    parallel workers. Events with batch below %(until)s, of the declared `types` (any when
     empty), matching `predicate`.
     """
-    where = sql.SQL("e.xact_id < %(until)s::xid8 AND ({})").format(predicate)
+    where = sql.SQL("e.batch < %(until)s::bigint AND ({})").format(predicate)
     if types:
         where = sql.SQL("e.type IN ({}) AND ").format(sql.SQL(", ").join(sql.Literal(t) for t in types)) + where
     return sql.SQL(
@@ -337,7 +337,7 @@ def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
     """stage._users: one row per surviving user id, merged-away users folded into their target.
 
     Properties of merged users are combined, the target's own values winning over older merges.
-    With only_changed, just the users changed by transactions from %(since)s on or touched by a changed merge.
+    With only_changed, just the users written by batches from %(since)s on or touched by a changed merge.
     """
     affected = sql.SQL("")
     if only_changed:
@@ -345,7 +345,7 @@ def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
             " AND coalesce(m.to_user_id, u.user_id) IN ("
             "   SELECT coalesce(m2.to_user_id, u2.user_id) FROM raw_users u2"
             "   LEFT JOIN {mm} m2 ON m2.from_user_id = u2.user_id"
-            "   WHERE u2.environment_id = %(environment_id)s AND u2.xact_id >= %(since)s::xid8"
+            "   WHERE u2.environment_id = %(environment_id)s AND u2.batch >= %(since)s::bigint"
             "   UNION SELECT to_user_id FROM {mm} WHERE changed)"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
     source = sql.SQL(
@@ -390,7 +390,7 @@ def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
         changed = sql.SQL(
             " AND s.session_id IN ("
             "SELECT c.session_id FROM raw_sessions c"
-            " WHERE c.environment_id = %(environment_id)s AND c.xact_id >= %(since)s::xid8 UNION "
+            " WHERE c.environment_id = %(environment_id)s AND c.batch >= %(since)s::bigint UNION "
             "SELECT c.session_id FROM raw_sessions c WHERE c.environment_id = %(environment_id)s"
             " AND c.user_id IN (SELECT from_user_id FROM {mm} WHERE changed))"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
@@ -484,28 +484,20 @@ def column_types() -> sql.SQL:
     )
 
 
-def upper_bound() -> sql.SQL:
-    """(xid8 bound, now): raw rows written by transactions below the bound can no longer appear or change.
+# The advisory locks of heapsite_raw_batch() (migration 0010): keys BATCH_LOCKS + n as
+# pg_locks shows a bigint key (classid: its upper 32 bits, objid: its lower, objsubid 1).
+BATCH_LOCK_CLASSID = 0x48530000
 
-    The bound is the oldest transaction still writing in THIS database (its 32-bit backend_xid
-    widened to xid8 against the snapshot), or the snapshot's xmax when none is. Transactions of
-    other databases on the cluster do not hold it back. Without the right to see other sessions'
-    xids (pg_read_all_stats) it falls back to the cluster-wide pg_snapshot_xmin.
+
+def raw_batches_held() -> sql.Composed:
+    """(transaction, batch) of every raw-store writer's lock in this database, but this session's.
+
+    batch 0 is the gate a writer holds from before it takes its number; n > 0 marks batch n in
+    flight. Transactions are told apart by virtual transaction id (a pooled connection runs many).
     """
     return sql.SQL(
-        "WITH snap AS (SELECT pg_current_snapshot() AS s), "
-        "bounds AS (SELECT pg_snapshot_xmin(s)::text::numeric AS xmin, pg_snapshot_xmax(s)::text::numeric AS xmax,"
-        "  ARRAY(SELECT pg_snapshot_xip(s)::text::numeric) AS xip FROM snap), "
-        "writers AS ("
-        "  SELECT b.xmax - mod(mod(b.xmax, 4294967296) - a.backend_xid::text::numeric + 4294967296, 4294967296) AS xid"
-        "  FROM pg_stat_activity a, bounds b"
-        "  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()"
-        "  UNION ALL"
-        "  SELECT b.xmax - mod(mod(b.xmax, 4294967296) - p.transaction::text::numeric + 4294967296, 4294967296)"
-        "  FROM pg_prepared_xacts p, bounds b WHERE p.database = current_database()"
-        ") "
-        "SELECT CASE WHEN pg_has_role('pg_read_all_stats', 'USAGE')"
-        "  THEN least(b.xmax, (SELECT min(w.xid) FROM writers w WHERE w.xid = ANY(b.xip)))"
-        "  ELSE b.xmin END::text, now() "
-        "FROM bounds b"
-    )
+        "SELECT l.virtualtransaction, ((l.classid::bigint - {base}) << 32) + l.objid::bigint FROM pg_locks l "
+        "WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.classid::bigint BETWEEN {base} AND {last} "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND l.pid IS DISTINCT FROM pg_backend_pid()"
+    ).format(base=sql.Literal(BATCH_LOCK_CLASSID), last=sql.Literal(BATCH_LOCK_CLASSID + 0xFFFF))

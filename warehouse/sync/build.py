@@ -190,10 +190,10 @@ class Builder:
         return rows
 
     def any_events(self, *, since: str, until: str) -> bool:
-        """Whether any raw event of the environment was written by a transaction in [since, until)."""
+        """Whether any raw event of the environment was written by a batch in [since, until)."""
         self.cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM raw_events e WHERE e.environment_id = %(environment_id)s"
-            " AND e.xact_id >= %(since)s::xid8 AND e.xact_id < %(until)s::xid8)",
+            " AND e.batch >= %(since)s::bigint AND e.batch < %(until)s::bigint)",
             {"environment_id": self.environment_id, "since": since, "until": until},
         )
         return self.cursor.fetchone()[0]
@@ -237,7 +237,7 @@ class Builder:
             for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
                 self.execute(statement)
             predicates = [(table.number, table.predicate, table.event_types) for table in tables]
-            if since is not None:  # new events only: one statement over the (environment, xact_id) index
+            if since is not None:  # new events only: one statement over the (environment, batch) index
                 parts = [q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True)]
             else:  # all history: in parts, one statement per part, side by side
                 count = self.connections.size * _PARTS_PER_CONNECTION if self.connections.size > 1 else 1
