@@ -35,3 +35,15 @@ def citus_active(connection=None) -> bool:
             cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
             _answers[key] = cursor.fetchone()[0]
     return _answers[key]
+
+
+def citus_mixed_transaction(cursor) -> None:
+    """On Citus, let this transaction write reference tables and then run multi-shard commands.
+
+    Citus writes a reference table's copy on the coordinator in the coordinator's own session
+    ("local execution"), after which it refuses commands spread over several connections in the
+    same transaction; without local execution it reaches that copy over a connection like the
+    others'. Call first in the transaction. Nothing to do on plain PostgreSQL.
+    """
+    if citus_active():
+        cursor.execute("SET LOCAL citus.enable_local_execution TO off")

@@ -35,6 +35,7 @@ FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     hierarchy jsonb, properties jsonb
 )
 ON CONFLICT (environment_id, event_id, user_id) DO NOTHING
+RETURNING 1
 """)
 
 # Only touch an existing user when something changes, so repeated batches cause no writes.
@@ -147,7 +148,11 @@ def merges_insert(batch: WriteBatch, *, environment_id: int, rows: list[dict]) -
 def events_insert(
     batch: WriteBatch, *, environment_id: int, received_at: datetime, library: str, rows: list[dict]
 ) -> None:
-    """Append events, skipping ids already stored. Last in a batch, the rowcount is the rows written."""
+    """Append events, skipping ids already stored. Last in a batch, the rowcount is the rows written.
+
+    The statement returns a row per event written: Citus counts the rows an INSERT ... SELECT
+    through the coordinator sent, not those written, unless they are returned.
+    """
     if rows:
         params = {"environment_id": environment_id, "received_at": received_at, "library": library}
         batch.add(_INSERT_EVENTS, {**params, "rows": _json(rows)})

@@ -22,8 +22,13 @@ def raw_batch() -> models.Func:
     Every raw row's `batch` is the batch of the transaction that last wrote it: the sync's
     watermark (warehouse/sync/watermark.py). Inserts get it by default; an update that changes what
     the warehouse shows sets it too: `RawUser.objects.filter(...).update(..., batch=raw_batch())`.
+    A scalar subquery: Citus evaluates it once, on the coordinator (it refuses volatile functions
+    in an UPDATE of a distributed table, which its workers would evaluate).
     """
-    return models.Func(function="heapsite_raw_batch", output_field=models.BigIntegerField())
+    return models.Func(template="(SELECT heapsite_raw_batch())", output_field=models.BigIntegerField())
+
+
+_BATCH = {"db_default": models.Func(function="heapsite_raw_batch", output_field=models.BigIntegerField())}
 
 
 class EventType(models.TextChoices):
@@ -39,7 +44,7 @@ class RawUser(models.Model):
     # costs ingestion writes and lures the planner away from the composite ones). No database
     # constraint either (_RAW_ENVIRONMENT above).
     environment = models.ForeignKey(Environment, **_RAW_ENVIRONMENT)
-    batch = models.BigIntegerField(db_default=raw_batch(), editable=False)
+    batch = models.BigIntegerField(**_BATCH, editable=False)
     user_id = models.BigIntegerField()
     identity = models.CharField(max_length=255, null=True, blank=True)
     joindate = models.DateTimeField()
@@ -65,7 +70,7 @@ class RawSession(models.Model):
     # costs ingestion writes and lures the planner away from the composite ones). No database
     # constraint either (_RAW_ENVIRONMENT above).
     environment = models.ForeignKey(Environment, **_RAW_ENVIRONMENT)
-    batch = models.BigIntegerField(db_default=raw_batch(), editable=False)
+    batch = models.BigIntegerField(**_BATCH, editable=False)
     session_id = models.BigIntegerField()
     user_id = models.BigIntegerField()
     time = models.DateTimeField(help_text="Session start")
@@ -115,7 +120,7 @@ class RawEvent(models.Model):
     # costs ingestion writes and lures the planner away from the composite ones). No database
     # constraint either (_RAW_ENVIRONMENT above).
     environment = models.ForeignKey(Environment, **_RAW_ENVIRONMENT)
-    batch = models.BigIntegerField(db_default=raw_batch(), editable=False)
+    batch = models.BigIntegerField(**_BATCH, editable=False)
     # Client-chosen (or server-generated) id; retries with the same id are written once.
     event_id = models.CharField(max_length=64)
     user_id = models.BigIntegerField()
@@ -168,7 +173,7 @@ class IdentityMerge(models.Model):
     # costs ingestion writes and lures the planner away from the composite ones). No database
     # constraint either (_RAW_ENVIRONMENT above).
     environment = models.ForeignKey(Environment, **_RAW_ENVIRONMENT)
-    batch = models.BigIntegerField(db_default=raw_batch(), editable=False)
+    batch = models.BigIntegerField(**_BATCH, editable=False)
     from_user_id = models.BigIntegerField()
     to_user_id = models.BigIntegerField()
     time = models.DateTimeField()

@@ -109,7 +109,7 @@ def test_user_change_committed_after_a_sync_read_the_users_is_not_missed(raw, sy
     other = psycopg2.connect(**connection.get_connection_params())  # a slow add_user_properties request
     with other.cursor() as cursor:
         cursor.execute(
-            'UPDATE raw_users SET properties = properties || \'{"plan": "pro"}\', batch = heapsite_raw_batch() '
+            'UPDATE raw_users SET properties = properties || \'{"plan": "pro"}\', batch = (SELECT heapsite_raw_batch()) '
             "WHERE environment_id = %s AND user_id = %s",
             [sync_env.id, BOB],
         )
@@ -192,3 +192,26 @@ def test_a_merge_alone_moves_the_merged_users_sessions(raw, sync_env):
         {"session_id": 5, "user_id": BOB},
         {"session_id": 6, "user_id": 32},
     ]
+
+
+def test_one_session_id_sent_by_two_visitors_who_become_one_user_is_one_session(raw, sync_env):
+    """Raw sessions are keyed by (session id, user): two anonymous visitors sending one session id
+    (a buggy or hostile client) who both identify as bob make one warehouse session, not a failed sync."""
+    raw.session(1, 21, browser="Firefox")
+    raw.session(1, 22, time=T0 + timedelta(minutes=1), browser="Chrome")
+    raw.event("pageview", user_id=21, session_id=1)
+    raw.event("pageview", user_id=22, session_id=1)
+    raw.merge(21, BOB)
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    sessions = f"SELECT session_id, user_id, browser FROM {schema}.sessions ORDER BY user_id"
+    assert rows(sessions) == [
+        {"session_id": 1, "user_id": 22, "browser": "Chrome"},
+        {"session_id": 1, "user_id": BOB, "browser": "Firefox"},
+    ]
+    raw.merge(22, BOB)
+    sync(sync_env)  # incremental: both raw rows of session 1 land on bob, the earlier one kept
+    assert rows(sessions) == [{"session_id": 1, "user_id": BOB, "browser": "Firefox"}]
+    assert rows(f"SELECT user_id, browser FROM {schema}.pageviews") == [{"user_id": BOB, "browser": "Firefox"}] * 2
+    sync(sync_env, full=True)
+    assert rows(sessions) == [{"session_id": 1, "user_id": BOB, "browser": "Firefox"}]
