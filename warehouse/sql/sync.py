@@ -8,6 +8,8 @@ import hashlib
 
 from psycopg2 import sql
 
+from warehouse import citus
+
 # (name, type) of the warehouse `sessions` built-in columns, in contract order (DESIGN.md §4).
 SESSION_COLUMNS: list[tuple[str, str]] = [
     ("session_id", "bigint"),
@@ -96,6 +98,47 @@ PROPERTY_TYPES = ("boolean", "bigint", "double precision", "timestamptz", "text"
 # swap turns it back on for what it publishes (the stored rows, users, sessions, user_migrations).
 NO_AUTOVACUUM = sql.SQL(" WITH (autovacuum_enabled = false)")
 
+# On Citus (warehouse/citus.py), how a table the sync creates is laid out: distributed by user_id
+# (co-located with the raw store), or a reference table (a copy on every node); else a plain table.
+DISTRIBUTED = "distributed"
+REFERENCE = "reference"
+
+
+def distribute(schema: str, table: str, layout: str) -> sql.Composed:
+    """Make schema.table a Citus table of `layout` (DISTRIBUTED by user_id, or REFERENCE)."""
+    relation = sql.SQL("(quote_ident({}) || '.' || quote_ident({}))::regclass").format(
+        sql.Literal(schema), sql.Literal(table)
+    )
+    if layout == REFERENCE:
+        return sql.SQL("SELECT create_reference_table({})").format(relation)
+    return sql.SQL("SELECT create_distributed_table({}, {}, colocate_with => {})").format(
+        relation, sql.Literal(citus.DISTRIBUTION_COLUMN), sql.Literal(citus.COLOCATE_WITH)
+    )
+
+
+def create_table_as(
+    schema: str, table: str, query: sql.Composable, *, citus_layout: str | None, unlogged: bool = False
+) -> sql.Composed:
+    """CREATE [UNLOGGED] TABLE schema.table AS query, with autovacuum off.
+
+    With `citus_layout` (on Citus only), the table is created empty, laid out, then filled by
+    INSERT ... SELECT, which runs on the workers (shard by shard, or repartitioned when the rows
+    change shard): CREATE TABLE AS would gather every row into a plain table on the coordinator.
+    One string either way; its row count is the rows written.
+    """
+    create = sql.SQL("CREATE {}TABLE {}{} AS ").format(
+        sql.SQL("UNLOGGED " if unlogged else ""), sql.Identifier(schema, table), NO_AUTOVACUUM
+    )
+    if citus_layout is None:
+        return create + query
+    return sql.SQL("; ").join(
+        [
+            create + query + sql.SQL(" WITH NO DATA"),
+            distribute(schema, table, citus_layout),
+            sql.SQL("INSERT INTO {} ").format(sql.Identifier(schema, table)) + query,
+        ]
+    )
+
 
 def _identifier_list(names) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(name) for name in names)
@@ -139,23 +182,38 @@ def property_value(key: str, type_: str, source: str = "p") -> sql.Composed:
     return sql.SQL("{}::{}").format(expression, sql.SQL(type_))
 
 
-def typed_select(columns: list[str], properties: list[tuple[str, str, str]], source: sql.Composable) -> sql.Composed:
-    """SELECT the built-in columns plus one typed column per (key, column, type) from `source` p."""
+def typed_select(
+    columns: list[str],
+    properties: list[tuple[str, str, str]],
+    source: sql.Composable,
+    unique: tuple[str, ...] = (),
+) -> sql.Composed:
+    """SELECT the built-in columns plus one typed column per (key, column, type) from `source` p.
+
+    With `unique` columns, one row per value of them (the earliest by `time`): on
+    Citus the columns must contain user_id, the distribution column, for the rows to stay on their node.
+    """
     parts = [sql.SQL("p.{}").format(sql.Identifier(name)) for name in columns]
     parts += [
         sql.SQL("{} AS {}").format(property_value(key, type_), sql.Identifier(column))
         for key, column, type_ in properties
     ]
-    return sql.SQL("SELECT {} FROM {} p").format(sql.SQL(", ").join(parts), source)
+    distinct = sql.SQL("")
+    order = sql.SQL("")
+    if unique:
+        keys = sql.SQL(", ").join(sql.SQL("p.{}").format(sql.Identifier(name)) for name in unique)
+        distinct = sql.SQL("DISTINCT ON ({}) ").format(keys)
+        order = sql.SQL(" ORDER BY {}, p.time").format(keys)
+    return sql.SQL("SELECT {}{} FROM {} p{}").format(distinct, sql.SQL(", ").join(parts), source, order)
 
 
-def merge_map(stage: str) -> sql.Composed:
+def merge_map(stage: str, *, citus: bool) -> sql.Composed:
     """stage._merge_map(from_user_id, to_user_id, time, changed): follow merge chains to the last id.
 
     `changed` is true when any merge on the chain was written at or after %(since)s (null: all).
+    A reference table on Citus, as raw_identity_merges is: every node joins it locally.
     """
-    return sql.SQL(
-        "CREATE UNLOGGED TABLE {table}{no_autovacuum} AS "
+    query = sql.SQL(
         "WITH RECURSIVE chain AS ("
         "  SELECT m.from_user_id, m.to_user_id, m.time, 1 AS depth,"
         "    (%(since)s::bigint IS NULL OR m.batch >= %(since)s::bigint) AS changed"
@@ -170,11 +228,15 @@ def merge_map(stage: str) -> sql.Composed:
         ") "
         "SELECT DISTINCT ON (from_user_id) from_user_id, to_user_id, time, changed "
         "FROM chain ORDER BY from_user_id, depth DESC"
-    ).format(table=sql.Identifier(stage, "_merge_map"), no_autovacuum=NO_AUTOVACUUM)
+    )
+    return create_table_as(stage, "_merge_map", query, citus_layout=REFERENCE if citus else None, unlogged=True)
 
 
-def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: bool) -> list[sql.Composed]:
-    """DDL of stage.<parent>, LIST-partitioned by table number: one partition <parent><n> per event table."""
+def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: bool, citus: bool) -> list[sql.Composed]:
+    """DDL of stage.<parent>, LIST-partitioned by table number: one partition <parent><n> per event table.
+
+    On Citus the parent, and with it every partition, is distributed by user_id.
+    """
     columns = [sql.SQL("tbl int")]
     columns += [
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_, _ in STORED_EVENT_COLUMNS
@@ -194,6 +256,8 @@ def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: b
                 NO_AUTOVACUUM,
             )
         )
+    if citus:
+        statements.append(distribute(stage, parent, DISTRIBUTED))
     return statements
 
 
@@ -244,6 +308,7 @@ def fill_parts(
     partition: str,
     lower_bound: bool,
     blocks: tuple[int, int | None] | None = None,
+    citus: bool = False,
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
@@ -251,6 +316,7 @@ def fill_parts(
     `partition` is the environment's own partition of raw_events. Events with batch in
     [%(since)s, %(until)s) are read (no lower bound for a rebuild); with `blocks` (first, next
     first or None), only those stored in that range of the partition's blocks (Builder.pass_parts).
+    On Citus, without the planner fence (see below), which it cannot push down to the shards.
     """
     where = [sql.SQL("true")]
     if lower_bound:  # new events only: a range of the (environment_id, batch) index
@@ -260,10 +326,19 @@ def fill_parts(
         where.append(sql.SQL("e.ctid >= {}::tid").format(sql.Literal(f"({first},0)")))
         if end is not None:
             where.append(sql.SQL("e.ctid < {}::tid").format(sql.Literal(f"({end},0)")))
-    matched = sql.SQL(
-        "SELECT * FROM (SELECT {columns}, e.batch, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
-        " e WHERE cardinality(e.tables) > 0 AND e.batch < %(until)s::bigint"
-    ).format(
+    if citus:
+        # Every shard runs it (in parallel): the predicates are evaluated once per raw event, in
+        # the select list, and every event is joined to the merge map (a reference table, so
+        # locally) before the unnest drops those that match nothing. Rows whose user was merged
+        # change shard: Citus repartitions what the select returns between the workers.
+        where.append(sql.SQL("e.batch < %(until)s::bigint"))
+        matched = sql.SQL("SELECT {columns}, {tables} AS tables FROM {source} e WHERE {where}")
+    else:
+        matched = sql.SQL(
+            "SELECT * FROM (SELECT {columns}, e.batch, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
+            " e WHERE cardinality(e.tables) > 0 AND e.batch < %(until)s::bigint"
+        )
+    matched = matched.format(
         columns=_MATCHED_COLUMNS,
         tables=_matched_tables(predicates),
         source=sql.Identifier(partition),
@@ -298,6 +373,7 @@ def rebuild_table(
     *,
     partition: str,
     workers: int,
+    citus: bool = False,
 ) -> sql.Composed:
     """One table's stored rows from all history, as build.<table>: a `CREATE TABLE AS` filtering the raw events.
 
@@ -306,39 +382,42 @@ def rebuild_table(
     leader writes, by the bulk path of CREATE TABLE AS): measured faster than the partitioned
     pass's block ranges on two connections (bench/RESULTS.md, 2026-12-05), with up to `workers`
     parallel workers. Events with batch below %(until)s, of the declared `types` (any when
-    empty), matching `predicate`.
+    empty), matching `predicate`. On Citus, a table distributed by user_id that every shard of
+    the raw events fills (create_table_as).
     """
     where = sql.SQL("e.batch < %(until)s::bigint AND ({})").format(predicate)
     if types:
         where = sql.SQL("e.type IN ({}) AND ").format(sql.SQL(", ").join(sql.Literal(t) for t in types)) + where
-    return sql.SQL(
-        "SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = {workers}; "
-        "CREATE TABLE {table} ({names}){no_autovacuum} AS SELECT {select} "
-        "FROM (SELECT {columns} FROM {source} e WHERE {where}) e "
+    query = sql.SQL(
+        "SELECT {select} FROM (SELECT {columns} FROM {source} e WHERE {where}) e "
         "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id"
     ).format(
-        workers=sql.Literal(workers),
-        table=sql.Identifier(build, table),
-        names=sql.SQL(", ").join(sql.Identifier(name) for name in STORED_NAMES),
-        no_autovacuum=NO_AUTOVACUUM,
         # Cast to the stored types (raw `type` is a varchar), as the partitions of the pass declare them.
         select=sql.SQL(", ").join(
-            sql.SQL("({})::{}").format(sql.SQL(expression), sql.SQL(type_))
-            for _, type_, expression in STORED_EVENT_COLUMNS
+            sql.SQL("({})::{} AS {}").format(sql.SQL(expression), sql.SQL(type_), sql.Identifier(name))
+            for name, type_, expression in STORED_EVENT_COLUMNS
         ),
         columns=_MATCHED_COLUMNS,
         source=sql.Identifier(partition),
         where=where,
         merge_map=sql.Identifier(stage, "_merge_map"),
     )
+    return sql.SQL(
+        "SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = {workers}; {create}"
+    ).format(
+        workers=sql.Literal(workers),
+        create=create_table_as(build, table, query, citus_layout=DISTRIBUTED if citus else None),
+    )
 
 
-def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
+def stage_users(stage: str, *, only_changed: bool, citus: bool) -> list[sql.Composed]:
     """stage._users: one row per surviving user id, merged-away users folded into their target.
 
     Properties of merged users are combined, the target's own values winning over older merges.
     With only_changed, just the users written by batches from %(since)s on or touched by a changed merge.
+    On Citus both tables are distributed by the surviving user id.
     """
+    layout = DISTRIBUTED if citus else None
     affected = sql.SQL("")
     if only_changed:
         affected = sql.SQL(
@@ -349,40 +428,40 @@ def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
             "   UNION SELECT to_user_id FROM {mm} WHERE changed)"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
     source = sql.SQL(
-        "CREATE UNLOGGED TABLE {src}{no_autovacuum} AS "
-        "SELECT coalesce(m.to_user_id, u.user_id) AS uid, m.to_user_id IS NULL AS is_self, m.time AS merged_at,"
+        "SELECT coalesce(m.to_user_id, u.user_id) AS user_id, m.to_user_id IS NULL AS is_self, m.time AS merged_at,"
         "  u.identity, u.joindate, u.last_modified, u.properties"
         " FROM raw_users u LEFT JOIN {mm} m ON m.from_user_id = u.user_id"
         " WHERE u.environment_id = %(environment_id)s{affected}"
-    ).format(
-        src=sql.Identifier(stage, "_users_src"),
-        mm=sql.Identifier(stage, "_merge_map"),
-        affected=affected,
-        no_autovacuum=NO_AUTOVACUUM,
-    )
+    ).format(mm=sql.Identifier(stage, "_merge_map"), affected=affected)
     users = sql.SQL(
-        "CREATE UNLOGGED TABLE {users}{no_autovacuum} AS "
         "WITH props AS ("
-        "  SELECT src.uid,"
+        "  SELECT src.user_id,"
         "    jsonb_object_agg(kv.key, kv.value ORDER BY src.is_self, src.merged_at NULLS LAST) AS properties"
-        "  FROM {src} src CROSS JOIN LATERAL jsonb_each(src.properties) kv GROUP BY src.uid"
+        "  FROM {src} src CROSS JOIN LATERAL jsonb_each(src.properties) kv GROUP BY src.user_id"
         ") "
         "SELECT a.user_id, a.identity, props.properties ->> 'handle' AS handle,"
         "  props.properties ->> 'email' AS email, a.joindate, a.last_modified,"
         "  coalesce(props.properties, '{{}}'::jsonb) AS properties "
-        "FROM (SELECT src.uid AS user_id,"
+        "FROM (SELECT src.user_id,"
         "    coalesce(max(src.identity) FILTER (WHERE src.is_self), max(src.identity)) AS identity,"
         "    min(src.joindate) AS joindate, max(src.last_modified) AS last_modified"
-        "  FROM {src} src GROUP BY src.uid) a "
-        "LEFT JOIN props ON props.uid = a.user_id"
-    ).format(
-        users=sql.Identifier(stage, "_users"), src=sql.Identifier(stage, "_users_src"), no_autovacuum=NO_AUTOVACUUM
-    )
-    return [source, sql.SQL("ANALYZE {}").format(sql.Identifier(stage, "_users_src")), users]
+        "  FROM {src} src GROUP BY src.user_id) a "
+        "LEFT JOIN props ON props.user_id = a.user_id"
+    ).format(src=sql.Identifier(stage, "_users_src"))
+    return [
+        create_table_as(stage, "_users_src", source, citus_layout=layout, unlogged=True),
+        sql.SQL("ANALYZE {}").format(sql.Identifier(stage, "_users_src")),
+        create_table_as(stage, "_users", users, citus_layout=layout, unlogged=True),
+    ]
 
 
-def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
-    """stage._sessions: warehouse session rows (user ids merged), all or those changed since the last run."""
+def stage_sessions(stage: str, *, only_changed: bool, citus: bool) -> sql.Composed:
+    """stage._sessions: warehouse session rows (user ids merged), all or those changed since the last run.
+
+    All the raw rows of a changed session id are staged (the apply replaces sessions by id). Two raw
+    sessions with one id whose users merge into one become one row when typed (SESSION_UNIQUE).
+    On Citus, distributed by the merged user id.
+    """
     select = ["coalesce(m.to_user_id, s.user_id)" if name == "user_id" else f"s.{name}" for name, _ in SESSION_COLUMNS]
     changed = sql.SQL("")
     if only_changed:
@@ -394,13 +473,11 @@ def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
             "SELECT c.session_id FROM raw_sessions c WHERE c.environment_id = %(environment_id)s"
             " AND c.user_id IN (SELECT from_user_id FROM {mm} WHERE changed))"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
-    return sql.SQL(
-        "CREATE UNLOGGED TABLE {sessions}{no_autovacuum} AS SELECT {select}, s.properties "
+    query = sql.SQL(
+        "SELECT {select}, s.properties "
         "FROM raw_sessions s LEFT JOIN {mm} m ON m.from_user_id = s.user_id "
         "WHERE s.environment_id = %(environment_id)s{changed}"
     ).format(
-        sessions=sql.Identifier(stage, "_sessions"),
-        no_autovacuum=NO_AUTOVACUUM,
         select=sql.SQL(", ").join(
             sql.SQL("{} AS {}").format(sql.SQL(expr), sql.Identifier(name))
             for expr, (name, _) in zip(select, SESSION_COLUMNS, strict=True)
@@ -408,14 +485,23 @@ def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
         mm=sql.Identifier(stage, "_merge_map"),
         changed=changed,
     )
+    return create_table_as(stage, "_sessions", query, citus_layout=DISTRIBUTED if citus else None, unlogged=True)
 
 
-def create_index(schema: str, table: str, column: str, *, unique: bool = False) -> sql.Composed:
-    return sql.SQL("CREATE {unique}INDEX {name} ON {table} ({column})").format(
+# The warehouse `sessions` key: a session is its user's (raw sessions are keyed by both, and on
+# Citus a unique key must contain user_id). Typed rows keep one row per key (typed_select).
+SESSION_UNIQUE = ("session_id", "user_id")
+
+
+def create_index(
+    schema: str, table: str, column: str, *, unique: bool = False, also: tuple[str, ...] = ()
+) -> sql.Composed:
+    """CREATE INDEX <table>_<column> on (column, *also)."""
+    return sql.SQL("CREATE {unique}INDEX {name} ON {table} ({columns})").format(
         unique=sql.SQL("UNIQUE " if unique else ""),
         name=sql.Identifier(index_name(table, column)),
         table=sql.Identifier(schema, table),
-        column=sql.Identifier(column),
+        columns=_identifier_list([column, *also]),
     )
 
 
@@ -438,9 +524,10 @@ def event_view(
 ) -> sql.Composed:
     """DDL of the view schema.<table>: the contract's columns over the stored rows data.<table>.
 
-    Session columns come from the warehouse `sessions` (an outer join on its unique session_id,
-    which the planner leaves out of queries that use none of them); each property column is its
-    (key, column, type) extracted from the stored properties.
+    Session columns come from the warehouse `sessions` (an outer join on its unique (session_id,
+    user_id), which the planner leaves out of queries that use none of them; on Citus the join on
+    the distribution column stays on each node); each property column is its (key, column, type)
+    extracted from the stored properties.
     """
     expressions = dict(EVENT_COLUMNS)
     parts = [sql.SQL("{} AS {}").format(sql.SQL(expressions[name]), sql.Identifier(name)) for name in builtin]
@@ -448,7 +535,9 @@ def event_view(
         sql.SQL("{} AS {}").format(property_value(key, type_, "e"), sql.Identifier(column))
         for key, column, type_ in properties
     ]
-    return sql.SQL("CREATE VIEW {} AS SELECT {} FROM {} e LEFT JOIN {} s ON s.session_id = e.session_id").format(
+    return sql.SQL(
+        "CREATE VIEW {} AS SELECT {} FROM {} e LEFT JOIN {} s ON s.session_id = e.session_id AND s.user_id = e.user_id"
+    ).format(
         sql.Identifier(schema, table),
         sql.SQL(", ").join(parts),
         sql.Identifier(data, table),
