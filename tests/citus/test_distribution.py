@@ -141,4 +141,11 @@ def test_the_sql_role_reads_its_views_on_every_node_and_nothing_else(client, war
                 cursor.execute(f"SELECT * FROM {shard['shard_name']} LIMIT 1")  # noqa: S608 - names from the catalog
             cursor.execute(f'SELECT count(*) FROM "{schema}".users')  # noqa: S608 - its own warehouse, from there
             assert cursor.fetchone()[0] > 0
+            # What the role ensure takes from PUBLIC holds on the workers too (Citus propagated it).
+            cursor.execute(
+                "SELECT has_schema_privilege('public', 'USAGE'), has_database_privilege(current_database(), 'TEMP'),"
+                " current_setting('default_transaction_read_only'), current_setting('statement_timeout')"
+            )
+            usage, temp, read_only, timeout = cursor.fetchone()
+            assert (usage, temp, read_only) == (False, False, "on") and timeout != "0"
         worker.close()
