@@ -327,18 +327,31 @@ def fill_parts(
         if end is not None:
             where.append(sql.SQL("e.ctid < {}::tid").format(sql.Literal(f"({end},0)")))
     if citus:
-        # Every shard runs it (in parallel): the predicates are evaluated once per raw event, in
-        # the select list, and every event is joined to the merge map (a reference table, so
-        # locally) before the unnest drops those that match nothing. Rows whose user was merged
-        # change shard: Citus repartitions what the select returns between the workers.
+        # Every shard runs these (in parallel), without the fence (Citus would gather the fenced
+        # subquery's rows on the coordinator): the predicates are evaluated once per raw event, in
+        # the select list, and the unnest drops the events that match nothing (see _by_merge).
         where.append(sql.SQL("e.batch < %(until)s::bigint"))
-        matched = sql.SQL("SELECT {columns}, {tables} AS tables FROM {source} e WHERE {where}")
-    else:
-        matched = sql.SQL(
-            "SELECT * FROM (SELECT {columns}, e.batch, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
-            " e WHERE cardinality(e.tables) > 0 AND e.batch < %(until)s::bigint"
+        matched = sql.SQL("SELECT {columns}, {tables} AS tables FROM {source} e WHERE {where}").format(
+            columns=_MATCHED_COLUMNS,
+            tables=_matched_tables(predicates),
+            source=sql.Identifier(partition),
+            where=sql.SQL(" AND ").join(where),
         )
-    matched = matched.format(
+        inserts = [
+            sql.SQL("INSERT INTO {parts} ({names}) SELECT unnest(e.tables), {select} FROM ({matched}) e {join}").format(
+                parts=sql.Identifier(stage, parent),
+                names=sql.SQL(", ").join(sql.Identifier(name) for name in ["tbl", *STORED_NAMES]),
+                select=select,
+                matched=matched,
+                join=join,
+            )
+            for select, join in _by_merge(stage)
+        ]
+        return sql.SQL("SET LOCAL enable_nestloop = off; ") + sql.SQL("; ").join(inserts)
+    matched = sql.SQL(
+        "SELECT * FROM (SELECT {columns}, e.batch, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
+        " e WHERE cardinality(e.tables) > 0 AND e.batch < %(until)s::bigint"
+    ).format(
         columns=_MATCHED_COLUMNS,
         tables=_matched_tables(predicates),
         source=sql.Identifier(partition),
@@ -358,10 +371,42 @@ def fill_parts(
     ).format(
         parts=sql.Identifier(stage, parent),
         names=sql.SQL(", ").join(sql.Identifier(name) for name in ["tbl", *STORED_NAMES]),
-        select=sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in STORED_EVENT_COLUMNS),
+        select=_stored_select(),
         matched=matched,
         merge_map=sql.Identifier(stage, "_merge_map"),
     )
+
+
+def _stored_select(*, user_id: str | None = None, cast: bool = False) -> sql.Composed:
+    """STORED_EVENT_COLUMNS' expressions over `e` and `m`, user_id's replaced by `user_id` if given;
+    with `cast`, each cast to its stored type and named."""
+    columns = []
+    for name, type_, expression in STORED_EVENT_COLUMNS:
+        column = sql.SQL(user_id if name == "user_id" and user_id else expression)
+        if cast:
+            column = sql.SQL("({})::{} AS {}").format(column, sql.SQL(type_), sql.Identifier(name))
+        columns.append(column)
+    return sql.SQL(", ").join(columns)
+
+
+def _by_merge(stage: str, *, cast: bool = False) -> list[tuple[sql.Composed, sql.Composed]]:
+    """(select list of STORED_EVENT_COLUMNS, join) for the raw events `e` of users not merged, then merged.
+
+    On Citus a row is stored on its (merged) user's node. Rows of users not merged stay where their
+    raw event is: with user_id taken as is, Citus runs the INSERT ... SELECT on each shard in place.
+    Only merged users' rows move to another shard, and only they go through Citus's repartitioning.
+    """
+    merge_map = sql.Identifier(stage, "_merge_map")
+    return [
+        (
+            _stored_select(user_id="e.user_id", cast=cast),
+            sql.SQL("WHERE NOT EXISTS (SELECT 1 FROM {} m WHERE m.from_user_id = e.user_id)").format(merge_map),
+        ),
+        (
+            _stored_select(user_id="m.to_user_id", cast=cast),
+            sql.SQL("JOIN {} m ON m.from_user_id = e.user_id").format(merge_map),
+        ),
+    ]
 
 
 def rebuild_table(
@@ -383,31 +428,39 @@ def rebuild_table(
     pass's block ranges on two connections (bench/RESULTS.md, 2026-12-05), with up to `workers`
     parallel workers. Events with batch below %(until)s, of the declared `types` (any when
     empty), matching `predicate`. On Citus, a table distributed by user_id that every shard of
-    the raw events fills (create_table_as).
+    the raw events fills (create_table_as), merged users' rows apart (_by_merge).
     """
     where = sql.SQL("e.batch < %(until)s::bigint AND ({})").format(predicate)
     if types:
         where = sql.SQL("e.type IN ({}) AND ").format(sql.SQL(", ").join(sql.Literal(t) for t in types)) + where
-    query = sql.SQL(
-        "SELECT {select} FROM (SELECT {columns} FROM {source} e WHERE {where}) e "
-        "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id"
-    ).format(
-        # Cast to the stored types (raw `type` is a varchar), as the partitions of the pass declare them.
-        select=sql.SQL(", ").join(
-            sql.SQL("({})::{} AS {}").format(sql.SQL(expression), sql.SQL(type_), sql.Identifier(name))
-            for name, type_, expression in STORED_EVENT_COLUMNS
-        ),
-        columns=_MATCHED_COLUMNS,
-        source=sql.Identifier(partition),
-        where=where,
-        merge_map=sql.Identifier(stage, "_merge_map"),
+    source = sql.SQL("(SELECT {columns} FROM {source} e WHERE {where}) e").format(
+        columns=_MATCHED_COLUMNS, source=sql.Identifier(partition), where=where
     )
+    if citus:
+        (unmerged, not_merged), (merged, join) = _by_merge(stage, cast=True)
+        create = sql.SQL("{}; INSERT INTO {} SELECT {} FROM {} {}").format(
+            create_table_as(
+                build,
+                table,
+                sql.SQL("SELECT {} FROM {} {}").format(unmerged, source, not_merged),
+                citus_layout=DISTRIBUTED,
+            ),
+            sql.Identifier(build, table),
+            merged,
+            source,
+            join,
+        )
+    else:
+        query = sql.SQL("SELECT {select} FROM {source} LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id").format(
+            # Cast to the stored types (raw `type` is a varchar), as the partitions of the pass declare them.
+            select=_stored_select(cast=True),
+            source=source,
+            merge_map=sql.Identifier(stage, "_merge_map"),
+        )
+        create = create_table_as(build, table, query, citus_layout=None)
     return sql.SQL(
         "SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = {workers}; {create}"
-    ).format(
-        workers=sql.Literal(workers),
-        create=create_table_as(build, table, query, citus_layout=DISTRIBUTED if citus else None),
-    )
+    ).format(workers=sql.Literal(workers), create=create)
 
 
 def stage_users(stage: str, *, only_changed: bool, citus: bool) -> list[sql.Composed]:
