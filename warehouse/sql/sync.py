@@ -232,10 +232,12 @@ def merge_map(stage: str, *, citus: bool) -> sql.Composed:
     return create_table_as(stage, "_merge_map", query, citus_layout=REFERENCE if citus else None, unlogged=True)
 
 
-def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: bool, citus: bool) -> list[sql.Composed]:
+def parts_parent(
+    stage: str, parent: str, table_numbers: list[int], *, logged: bool, distributed: bool
+) -> list[sql.Composed]:
     """DDL of stage.<parent>, LIST-partitioned by table number: one partition <parent><n> per event table.
 
-    On Citus the parent, and with it every partition, is distributed by user_id.
+    `distributed` (on Citus): the parent, and with it every partition, is distributed by user_id.
     """
     columns = [sql.SQL("tbl int")]
     columns += [
@@ -256,7 +258,7 @@ def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: b
                 NO_AUTOVACUUM,
             )
         )
-    if citus:
+    if distributed:
         statements.append(distribute(stage, parent, DISTRIBUTED))
     return statements
 
@@ -463,14 +465,14 @@ def rebuild_table(
     ).format(workers=sql.Literal(workers), create=create)
 
 
-def stage_users(stage: str, *, only_changed: bool, citus: bool) -> list[sql.Composed]:
+def stage_users(stage: str, *, only_changed: bool, distributed: bool) -> list[sql.Composed]:
     """stage._users: one row per surviving user id, merged-away users folded into their target.
 
     Properties of merged users are combined, the target's own values winning over older merges.
     With only_changed, just the users written by batches from %(since)s on or touched by a changed merge.
-    On Citus both tables are distributed by the surviving user id.
+    `distributed` (on Citus): both tables are distributed by the surviving user id.
     """
-    layout = DISTRIBUTED if citus else None
+    layout = DISTRIBUTED if distributed else None
     affected = sql.SQL("")
     if only_changed:
         affected = sql.SQL(
@@ -508,12 +510,12 @@ def stage_users(stage: str, *, only_changed: bool, citus: bool) -> list[sql.Comp
     ]
 
 
-def stage_sessions(stage: str, *, only_changed: bool, citus: bool) -> sql.Composed:
+def stage_sessions(stage: str, *, only_changed: bool, distributed: bool) -> sql.Composed:
     """stage._sessions: warehouse session rows (user ids merged), all or those changed since the last run.
 
     All the raw rows of a changed session id are staged (the apply replaces sessions by id). Two raw
     sessions with one id whose users merge into one become one row when typed (SESSION_UNIQUE).
-    On Citus, distributed by the merged user id.
+    `distributed` (on Citus): distributed by the merged user id.
     """
     select = ["coalesce(m.to_user_id, s.user_id)" if name == "user_id" else f"s.{name}" for name, _ in SESSION_COLUMNS]
     changed = sql.SQL("")
@@ -538,7 +540,7 @@ def stage_sessions(stage: str, *, only_changed: bool, citus: bool) -> sql.Compos
         mm=sql.Identifier(stage, "_merge_map"),
         changed=changed,
     )
-    return create_table_as(stage, "_sessions", query, citus_layout=DISTRIBUTED if citus else None, unlogged=True)
+    return create_table_as(stage, "_sessions", query, citus_layout=DISTRIBUTED if distributed else None, unlogged=True)
 
 
 # The warehouse `sessions` key: a session is its user's (raw sessions are keyed by both, and on

@@ -88,7 +88,10 @@ class Builder:
         self.data = sync_private_schema("data", environment_id)
         self.progress = progress
         self.connections: Connections | None = None
-        # On Citus the sync's tables are distributed (or reference) tables: warehouse/citus.py.
+        # On Citus the sync's tables are distributed (or reference) tables: warehouse/citus.py. What
+        # an incremental run stages (new events, changed users and sessions) stays on the
+        # coordinator: it is little, and making distributed tables of it would cost more than
+        # bringing it there (a partitioned table per event table; bench/citus.py).
         self.citus = citus_active()
 
     def on(self, cursor) -> "Builder":
@@ -247,7 +250,9 @@ class Builder:
             written = {table.number: (self.build, table.table_name)}
         else:
             numbers = [table.number for table in tables]
-            for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts", citus=self.citus):
+            for statement in q.parts_parent(
+                self.work, parent, numbers, logged=parent == "_parts", distributed=self.citus and parent == "_parts"
+            ):
                 self.execute(statement)
             predicates = [(table.number, table.predicate, table.event_types) for table in tables]
             if since is not None:  # new events only: one statement over the (environment, batch) index
@@ -401,7 +406,8 @@ class Builder:
     def stage_users(self, *, only_changed: bool, since: str | None = None) -> dict[str, str]:
         for table in ("_users_src", "_users"):
             self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, table)))
-        for statement in q.stage_users(self.work, only_changed=only_changed, citus=self.citus):
+        distributed = self.citus and not only_changed
+        for statement in q.stage_users(self.work, only_changed=only_changed, distributed=distributed):
             self.execute(statement, {"environment_id": self.environment_id, "since": since})
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_users")))
         types = self.infer(self.work, "_users")
@@ -412,7 +418,7 @@ class Builder:
     def stage_sessions(self, *, only_changed: bool, since: str | None = None) -> dict[str, str]:
         self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, "_sessions")))
         self.execute(
-            q.stage_sessions(self.work, only_changed=only_changed, citus=self.citus),
+            q.stage_sessions(self.work, only_changed=only_changed, distributed=self.citus and not only_changed),
             {"environment_id": self.environment_id, "since": since},
         )
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_sessions")))
