@@ -5,12 +5,16 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test test-citus bench bench-report dbshell lint chromium
+NODE_CLIENTS_SPEC := tests/warehouse/ingest/clients
+NODE_CLIENTS := $(VENV)/node-clients
+DBT_VENV := $(VENV)/dbt
+
+.PHONY: run test test-citus bench bench-report dbshell lint chromium node-clients
 
 run: $(VENV)/.installed-runtime
 	$(BIN)/python manage.py up --port $(PORT)
 
-test: $(VENV)/.installed-dev chromium
+test: $(VENV)/.installed-dev chromium node-clients $(DBT_VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The tests that matter on a distributed database, against a real 3-node Citus cluster started on
@@ -20,7 +24,7 @@ CITUS_SCRIPTS ?= $(firstword $(wildcard ../shared/citus ../../shared/citus))
 CITUS_PORT ?= 9700
 CITUS_TESTS ?= tests/citus tests/warehouse/ingest tests/warehouse/sync tests/warehouse/sqlpage/test_hostile.py \
 	tests/definitions/editor/test_sync_integration.py tests/warehouse/demo
-test-citus: $(VENV)/.installed-dev
+test-citus: $(VENV)/.installed-dev node-clients
 	@test -n "$(CITUS_SCRIPTS)" || { echo "test-citus: set CITUS_SCRIPTS to the folder with Citus's build.sh and cluster.sh"; exit 1; }
 	$(BIN)/python tests/citus/run.py --scripts $(CITUS_SCRIPTS) --port $(CITUS_PORT) -- $(CITUS_TESTS) $(PYTEST_ARGS)
 
@@ -57,6 +61,22 @@ $(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-runtime
+
+# The Node clients the tests send with (heap-api, @segment/analytics-node), at the versions the lock file
+# pins, into a git-ignored folder; reinstalled when the lock file changes. Their tests skip without npm.
+node-clients:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "make test: npm is missing: the Node client tests (heap-api, @segment/analytics-node) will be skipped"; \
+	elif ! cmp -s $(NODE_CLIENTS_SPEC)/package-lock.json $(NODE_CLIENTS)/package-lock.json; then \
+		mkdir -p $(NODE_CLIENTS) && cp $(NODE_CLIENTS_SPEC)/package.json $(NODE_CLIENTS_SPEC)/package-lock.json $(NODE_CLIENTS)/ && \
+		npm ci --prefix $(NODE_CLIENTS) --no-audit --no-fund; \
+	fi
+
+# dbt for examples/dbt/ in a venv of its own: its pins (protobuf, sqlparse) conflict with requirements.txt.
+$(DBT_VENV)/.installed: examples/dbt/requirements.txt | $(BIN)/python
+	$(BIN)/python -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/python -m pip install -q -r examples/dbt/requirements.txt
+	touch $@
 
 # Browser tests drive Debian's Chromium (DESIGN.md §9); install it when we can.
 chromium:

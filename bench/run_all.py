@@ -44,6 +44,7 @@ def size_arguments(name: str, events: int) -> list[str]:
         "browse": ["--events", str(events), "--environment", "bench_seed"],
         "ingest": ["--events", str(min(events, INGEST_CAP)), "--port", os.environ.get("BENCH_INGEST_PORT", "8190")],
         "sql": ["--events", str(events), "--port", os.environ.get("BENCH_SQL_PORT", "8191")],
+        "retention": ["--events", str(events), "--port", os.environ.get("BENCH_RETENTION_PORT", "8192")],
         "csv_load": ["--rows", str(events)],
         "capture": [],  # --events there is clicks per timed loop in Chromium, not stored events
     }.get(name, ["--events", str(events)])

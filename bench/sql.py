@@ -8,12 +8,18 @@ Figures, each next to a baseline measured in the same run:
    connection; target: overhead <= 30 ms;
 2. rendering 10,000 rows (grid HTML + template) vs fetching them with psycopg2;
 3. CSV export of --events rows from a gunicorn web process, with that process's peak RSS;
-   target: streamed, peak < 200 MB; baseline: COPY ... TO STDOUT with psycopg2.
+   target: streamed, peak < 200 MB; baseline: COPY ... TO STDOUT with psycopg2;
+4. the web process's peak RSS while the page answers ``SELECT repeat('x', 1000000000)`` (a 1 GB
+   value) and ``SELECT repeat('x', 2000000) FROM generate_series(1, 100)`` (200 MB of rows), and while
+   the CSV refuses the 1 GB value; target: < 200 MB (SQLPAGE_MAX_RESULT_BYTES is 20 MB).
+
+The web process is gunicorn with the shipped gunicorn.conf.py (one worker).
 
 Uses DATABASE_URL / REDIS_URL like the app; builds schema ``sqlbench_main`` and drops it afterwards.
 """
 
 import argparse
+import contextlib
 import io
 import os
 import secrets
@@ -22,6 +28,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -197,64 +205,14 @@ def bench_csv(environment, user, sql_role, events: int, port: int) -> None:
     direct.close()
     del sink
 
-    session = SessionStore()
-    session["_auth_user_id"] = str(user.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    session["_auth_user_hash"] = user.get_session_auth_hash()
-    session.create()
-    csrf = secrets.token_hex(16)
-    env = dict(os.environ, SQLPAGE_CSV_MAX_ROWS=str(events), SQLPAGE_RATE_LIMIT_PER_MINUTE="1000")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "heapsite.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--timeout", "600"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/e/{environment.warehouse_schema}/sql/csv"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.1)
-        workers = psutil.Process(server.pid).children() or [psutil.Process(server.pid)]
-        worker = workers[0]
-        idle_rss = worker.memory_info().rss
-        peak = {"rss": idle_rss}
-        stop = threading.Event()
-
-        def sample():
-            while not stop.is_set():
-                peak["rss"] = max(peak["rss"], worker.memory_info().rss)
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        body = f"sql=SELECT+*+FROM+pageviews&csrfmiddlewaretoken={csrf}".encode()
-        request = urllib.request.Request(  # noqa: S310
-            url,
-            data=body,
-            headers={
-                "Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}; csrftoken={csrf}",
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Host": "localhost",
-            },
-        )
+    with _gunicorn(user, port, {"SQLPAGE_CSV_MAX_ROWS": str(events)}) as (worker, post):
         started = time.perf_counter()
-        size = lines = 0
-        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
-            while chunk := response.read(1 << 16):
-                size += len(chunk)
-                lines += chunk.count(b"\n")
+        peak, idle_rss, (size, lines, _) = _peak_rss(worker, lambda: post("csv", "SELECT * FROM pageviews"))
         csv_ms = (time.perf_counter() - started) * 1000
-        stop.set()
-        sampler.join()
         assert lines == events + 1, (lines, events)
         line(f"CSV export of {events:,} rows (time)", csv_ms, copy_ms, "ms", "streamed")
         print(
-            f"{'  web process peak RSS':<44} {peak['rss'] / 2**20:10.1f} MB  (idle {idle_rss / 2**20:.1f} MB, "
+            f"{'  web process peak RSS':<44} {peak / 2**20:10.1f} MB  (idle {idle_rss / 2**20:.1f} MB, "
             f"{size / 2**20:.0f} MB sent)  target: < 200 MB"
         )
         REPORT.figure(
@@ -267,15 +225,131 @@ def bench_csv(environment, user, sql_role, events: int, port: int) -> None:
         )
         REPORT.figure(
             f"CSV export: web process peak RSS (idle {idle_rss / 2**20:.0f} MB)",
-            peak["rss"] / 2**20,
+            peak / 2**20,
             "MB",
             target="< 200 MB",
-            met=peak["rss"] < 200 * 2**20,
+            met=peak < 200 * 2**20,
         )
+
+
+HUGE_ANSWERS = [
+    ("page: SELECT repeat('x', 1000000000)", "run", "SELECT repeat('x', 1000000000) AS huge", b"truncated ("),
+    (
+        "page: repeat('x', 2000000) x 100 rows",
+        "run",
+        "SELECT repeat('x', 2000000) FROM generate_series(1, 100)",
+        b"rows",
+    ),
+    ("CSV: SELECT repeat('x', 1000000000)", "csv", "SELECT repeat('x', 1000000000) AS huge", b"does not fit in a CSV"),
+]
+
+
+def bench_huge_answers(user, port: int) -> None:
+    """The answers that used to fill a web process (issue 18): now bounded by PostgreSQL before they leave it."""
+    with _gunicorn(user, port, {"SQLPAGE_STATEMENT_TIMEOUT_MS": "120000"}) as (worker, post):
+        for label, kind, text, expected in HUGE_ANSWERS:
+            started = time.perf_counter()
+            peak, idle_rss, (size, _, body) = _peak_rss(worker, lambda kind=kind, text=text: post(kind, text))
+            seconds = time.perf_counter() - started
+            assert expected in body, body[:2000]
+            print(
+                f"{label:<44} {peak / 2**20:10.1f} MB peak RSS (idle {idle_rss / 2**20:.1f} MB), "
+                f"{size / 2**20:.2f} MB answer, {seconds:.1f} s  target: < 200 MB"
+            )
+            REPORT.figure(
+                f"{label}: web process peak RSS (idle {idle_rss / 2**20:.0f} MB)",
+                peak / 2**20,
+                "MB",
+                target="< 200 MB",
+                met=peak < 200 * 2**20,
+                extra={"answer_bytes": size, "seconds": seconds},
+            )
+
+
+@contextlib.contextmanager
+def _gunicorn(user, port: int, extra_env: dict[str, str]):
+    """gunicorn with the shipped gunicorn.conf.py and one worker; yields the worker and a function that posts
+    a query to the SQL page (kind "run" or "csv") and returns (bytes, lines, first 64 KB)."""
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    csrf = secrets.token_hex(16)
+    env = dict(
+        os.environ,
+        SQLPAGE_RATE_LIMIT_PER_MINUTE="1000",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+        **extra_env,
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def post(kind: str, text: str) -> tuple[int, int, bytes]:
+        request = urllib.request.Request(  # noqa: S310
+            f"http://127.0.0.1:{port}/e/{SCHEMA}/sql/{kind}",
+            data=urllib.parse.urlencode({"sql": text, "csrfmiddlewaretoken": csrf}).encode(),
+            headers={
+                "Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}; csrftoken={csrf}",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Host": "localhost",
+                "X-Requested-With": "fetch",
+            },
+        )
+        size = lines = 0
+        head = b""
+        try:
+            response = urllib.request.urlopen(request, timeout=600)  # noqa: S310
+        except urllib.error.HTTPError as error:  # the page's own error answers (a refused CSV is a 400)
+            response = error
+        with response:
+            while chunk := response.read(1 << 16):
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+                if len(head) < 1 << 16:
+                    head += chunk
+        return size, lines, head
+
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.1)
+        workers = psutil.Process(server.pid).children() or [psutil.Process(server.pid)]
+        yield workers[0], post
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(30)
         session.delete()
+
+
+def _peak_rss(worker, action):
+    """Run action() while sampling the worker's RSS every 20 ms: (peak, idle, action's result)."""
+    idle_rss = worker.memory_info().rss
+    peak = {"rss": idle_rss}
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak["rss"] = max(peak["rss"], worker.memory_info().rss)
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        result = action()
+    finally:
+        stop.set()
+        sampler.join()
+    return peak["rss"], idle_rss, result
 
 
 def main() -> None:
@@ -294,6 +368,7 @@ def main() -> None:
         bench_small_query(environment, user, sql_role, args.repeat)
         bench_render(environment, user, sql_role)
         bench_csv(environment, user, sql_role, args.events, args.port)
+        bench_huge_answers(user, args.port)
     finally:
         teardown(environment)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")

@@ -140,6 +140,8 @@ def validate(request: HttpRequest, environment: Environment, body: dict) -> Json
 def preview(request: HttpRequest, environment: Environment, body: dict) -> JsonResponse:
     definition = None
     if body.get("definition") is not None:
+        if not isinstance(body["definition"], int) or isinstance(body["definition"], bool):
+            raise IngestError(400, "invalid preview", "definition", "must be a definition id (an integer)")
         definition = Definition.objects.filter(environment=environment, pk=body["definition"]).first()
         if definition is None:
             raise IngestError(404, "not found", "definition", "no such definition in this environment")

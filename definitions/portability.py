@@ -12,7 +12,7 @@ from django.db import transaction
 from warehouse.models import Environment
 
 from .models import Definition
-from .services import DefinitionInvalid, definition_create, definition_update
+from .services import DefinitionInvalid, definition_create, definition_update, reject_unstorable
 
 FORMAT = "heapsite-definitions/1"
 
@@ -76,6 +76,8 @@ def definitions_import(
     """Create (or update, by name) every definition of the document; all or nothing."""
     if not isinstance(document, dict) or not isinstance(document.get("definitions"), list):
         raise DefinitionInvalid({"file": 'Expected {"definitions": [...]} (an export of heapsite definitions)'})
+    # Before any lookup by name: a NUL would otherwise reach the database as a query parameter.
+    reject_unstorable(document, "")
     existing = {d.name.lower(): d for d in Definition.objects.filter(environment=environment)}
     saved: list[Definition] = []
     for index, item in enumerate(_order_for_combos(document["definitions"])):

@@ -1,10 +1,12 @@
 """Writes for event definitions. Every change is versioned and tells the sync which table needs work."""
 
+import math
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from warehouse.ingest.validation import join_key, unstorable_character
 from warehouse.models import Environment
 from warehouse.naming import unique_identifier
 from warehouse.registry import TableChange, notify_event_table_changed
@@ -23,6 +25,35 @@ class DefinitionInvalid(ValueError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
         self.errors = errors
+
+
+def reject_unstorable(value: Any, path: str) -> None:
+    """Raise DefinitionInvalid naming the first string, key or number PostgreSQL cannot store.
+
+    jsonb and text refuse NUL and unpaired surrogates, and jsonb refuses NaN/Infinity (which the
+    editor's JSON parser accepts): caught here, a save answers 400 instead of 500. Iterative, so
+    however deep the JSON nests it cannot overflow the stack.
+    """
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            found = unstorable_character(item)
+            if found:
+                index, what = found
+                raise DefinitionInvalid(
+                    {where: f"Contains {what} at character {index + 1}, which PostgreSQL cannot store"}
+                )
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise DefinitionInvalid({where: f"{item} is not a number PostgreSQL can store"})
+        elif isinstance(item, dict):
+            for key in item:
+                found = unstorable_character(key) if isinstance(key, str) else None
+                if found:
+                    raise DefinitionInvalid({where: f"A key contains {found[1]}, which PostgreSQL cannot store"})
+            stack += [(item[key], join_key(where, str(key))) for key in reversed(list(item))]
+        elif isinstance(item, list):
+            stack += [(item[i], f"{where}[{i}]") for i in reversed(range(len(item)))]
 
 
 def combo_resolver(environment: Environment):
@@ -48,6 +79,7 @@ def definition_check_groups(
     *, environment: Environment, groups: Any, definition_id: int | None = None, prefix: str = "v_"
 ) -> tuple[Any, dict[str, Any]]:
     """Compile `groups` (regexes checked by PostgreSQL); raises DefinitionInvalid naming the problem."""
+    reject_unstorable(groups, "groups")
     try:
         return compile_definition(
             groups,
@@ -63,6 +95,7 @@ def definition_check_groups(
 def _clean_name(*, environment: Environment, name: Any, exclude_id: int | None) -> str:
     if not isinstance(name, str) or not name.strip():
         raise DefinitionInvalid({"name": "A definition needs a name"})
+    reject_unstorable(name, "name")
     name = " ".join(name.split())
     if len(name) > MAX_NAME:
         raise DefinitionInvalid({"name": f"The name is longer than {MAX_NAME} characters"})
@@ -79,6 +112,7 @@ def _clean_text(value: Any, field_name: str, limit: int) -> str:
         raise DefinitionInvalid({field_name: f"The {field_name} must be text"})
     if len(value) > limit:
         raise DefinitionInvalid({field_name: f"The {field_name} is longer than {limit} characters"})
+    reject_unstorable(value, field_name)
     return value.strip()
 
 
@@ -132,6 +166,19 @@ def _notify(definition: Definition, change: TableChange) -> None:
     if change == "saved":
         for combo in _dependents(definition):
             notify_event_table_changed(environment_id=combo.environment_id, key=combo.event_table_key, change="saved")
+
+
+def _check_dependents_compile(definition: Definition) -> None:
+    """New groups can push a combo that includes this definition past the combo limits (depth): the
+    save is refused (and rolled back) rather than leaving that combo unable to compile."""
+    for combo in _dependents(definition):
+        try:
+            compile_definition(
+                combo.groups, prefix="d_", definition_id=combo.pk, resolve_combo=combo_resolver(combo.environment)
+            )
+        except CompileError as error:
+            message = f"The combo {combo.name!r} includes this definition and would no longer compile: {error}"
+            raise DefinitionInvalid({"groups": message}) from None
 
 
 def _user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -220,6 +267,8 @@ def definition_update(
         return definition
     definition.updated_by = _user(user)
     definition.save()
+    if saved:
+        _check_dependents_compile(definition)
     _snapshot(definition, summary=summary or "; ".join(changes), user=user)
     # A rename only renames the table; new groups rebuild it (under its current name).
     if renamed:

@@ -4,11 +4,12 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from heapsite.access import access_environment
+from warehouse.access import Permission, access_environment, environments_visible
 from warehouse.models import Environment
 
 from . import portability
@@ -33,6 +34,9 @@ def _form_input(request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]:
     except ValueError as error:
         groups = []
         errors["groups"] = f"The match groups are not valid JSON: {error}"
+    except RecursionError:
+        groups = []
+        errors["groups"] = "The match groups are not valid: the JSON nests too deeply"
     data = {
         "name": request.POST.get("name", ""),
         "description": request.POST.get("description", ""),
@@ -59,14 +63,16 @@ def _editor_context(environment: Environment, definition: Definition | None, dat
 
 @require_GET
 def definition_index(request: HttpRequest, schema: str) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     rows = definition_list(environment)
-    return render(request, "definitions/list.html", {"environment": environment, "rows": rows})
+    targets = environments_visible(user=request.user, permission=Permission.EDIT).exclude(pk=environment.pk)
+    context = {"environment": environment, "rows": rows, "copy_targets": list(targets)}
+    return render(request, "definitions/list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 def definition_new(request: HttpRequest, schema: str) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.EDIT)
     errors: dict[str, str] = {}
     if request.method == "POST":
         data, errors = _form_input(request)
@@ -101,6 +107,7 @@ def _definition(environment: Environment, pk: int) -> Definition:
 
 @require_http_methods(["GET", "POST"])
 def definition_edit(request: HttpRequest, schema: str, pk: int) -> HttpResponse:
+    # Viewers read the definition here; saving it (POST) needs EDIT, the default for a POST.
     environment = access_environment(request, schema)
     definition = _definition(environment, pk)
     errors: dict[str, str] = {}
@@ -140,10 +147,12 @@ def _preview_or_error(environment, groups, definition, errors: dict) -> Any:
 @require_POST
 def definition_preview_fragment(request: HttpRequest, schema: str) -> HttpResponse:
     """The live preview while editing (fetched by the editor's script on every change)."""
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     data, errors = _form_input(request)
     definition = None
     if request.POST.get("definition"):
+        if not (request.POST["definition"].isascii() and request.POST["definition"].isdigit()):
+            raise Http404("No such definition")
         definition = _definition(environment, int(request.POST["definition"]))
     preview = _preview_or_error(environment, data["groups"], definition, errors)
     context = {"environment": environment, "preview": preview, "errors": errors, "definition": definition}
@@ -152,7 +161,7 @@ def definition_preview_fragment(request: HttpRequest, schema: str) -> HttpRespon
 
 @require_POST
 def definition_remove(request: HttpRequest, schema: str, pk: int) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.EDIT)
     definition = _definition(environment, pk)
     try:
         definition_delete(definition=definition, user=request.user)
@@ -165,7 +174,7 @@ def definition_remove(request: HttpRequest, schema: str, pk: int) -> HttpRespons
 
 @require_GET
 def definition_history(request: HttpRequest, schema: str, pk: int) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     definition = _definition(environment, pk)
     versions = definition.versions.select_related("created_by")
     return render(
@@ -177,7 +186,7 @@ def definition_history(request: HttpRequest, schema: str, pk: int) -> HttpRespon
 
 @require_POST
 def definition_restore_version(request: HttpRequest, schema: str, pk: int, number: int) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.EDIT)
     definition = _definition(environment, pk)
     try:
         definition_restore(definition=definition, number=number, user=request.user)
@@ -190,7 +199,7 @@ def definition_restore_version(request: HttpRequest, schema: str, pk: int, numbe
 
 @require_GET
 def definition_export(request: HttpRequest, schema: str) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     response = JsonResponse(portability.definitions_export(environment), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="{environment.warehouse_schema}-definitions.json"'
     return response
@@ -198,7 +207,7 @@ def definition_export(request: HttpRequest, schema: str) -> HttpResponse:
 
 @require_POST
 def definition_import(request: HttpRequest, schema: str) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.EDIT)
     upload = request.FILES.get("file")
     try:
         if upload is None:
@@ -207,6 +216,8 @@ def definition_import(request: HttpRequest, schema: str) -> HttpResponse:
             document = json.loads(upload.read(5 * 1024 * 1024 + 1))
         except ValueError as error:
             raise DefinitionInvalid({"file": f"The file is not valid JSON: {error}"}) from None
+        except RecursionError:
+            raise DefinitionInvalid({"file": "The file's JSON nests too deeply"}) from None
         created = portability.definitions_import(environment=environment, document=document, user=request.user)
     except DefinitionInvalid as invalid:
         messages.error(request, "Nothing was imported: " + " ".join(f"{k}: {v}" for k, v in invalid.errors.items()))
@@ -217,17 +228,17 @@ def definition_import(request: HttpRequest, schema: str) -> HttpResponse:
 
 @require_POST
 def definition_copy(request: HttpRequest, schema: str) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     target_schema = request.POST.get("target", "")
     if target_schema == schema:
         messages.error(request, "Choose another environment to copy to.")
         return redirect("definitions:index", schema=schema)
     try:
-        target = access_environment(request, target_schema)
-    except Http404:
-        messages.error(request, f"There is no environment {target_schema!r}.")
+        target = access_environment(request, target_schema, Permission.EDIT)
+    except (Http404, PermissionDenied):
+        messages.error(request, f"There is no environment {target_schema!r} you can edit.")
         return redirect("definitions:index", schema=schema)
-    ids = [int(i) for i in request.POST.getlist("definition") if i.isdigit()]
+    ids = [int(i) for i in request.POST.getlist("definition") if i.isascii() and i.isdigit()]
     try:
         created = portability.definitions_copy(source=environment, target=target, ids=ids, user=request.user)
     except DefinitionInvalid as invalid:

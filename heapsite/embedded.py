@@ -70,6 +70,9 @@ def ensure_services() -> None:
             _users_add(service.users_file)
             registered.append(service)
             os.environ[service.env_var] = service.url()
+            if isinstance(service, EmbeddedPostgres):
+                # heapsite made this cluster, so it closes the databases initdb made to the SQL roles too.
+                os.environ.setdefault("SQLPAGE_CLOSED_DATABASES", "postgres,template1")
     _exit_cleanly_on_sigterm()
 
 

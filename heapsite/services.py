@@ -14,6 +14,7 @@ from warehouse.sources.services import uploads_schema_name
 from warehouse.sources.sql import stage_drop
 from warehouse.sync.locking import atomic_with_lock_retry, environment_lock
 from warehouse.sync.tables import legacy_all_events_schema, sync_private_schema
+from warehouse.transform import transform_role_drop
 
 ADMIN_USERNAME = "admin"
 DEMO_ENVIRONMENTS = [("main", "production"), ("main", "development")]
@@ -57,8 +58,8 @@ def environment_delete(*, environment: Environment) -> None:
     """Delete an environment with everything it has in the database, in one transaction.
 
     Its raw data (the raw_events partition and its users, sessions and merges), its warehouse
-    schema, uploads schema and staged CSV files, the sync's private schemas and its SQL role (whose
-    sessions are ended). Waits for a running sync of it to finish (the environment's advisory
+    schema, uploads schema and staged CSV files, the sync's private schemas, its SQL role and its
+    transform role with the models schema (whose sessions are ended). Waits for a running sync of it to finish (the environment's advisory
     lock); queued runs find it gone (warehouse/jobs.py). Dropping the partition locks raw_events
     briefly: the transaction gives up after SYNC_LOCK_TIMEOUT_MS and retries, so it never holds up
     other environments' ingestion for longer than that.
@@ -74,6 +75,8 @@ def environment_delete(*, environment: Environment) -> None:
     staged = [upload.staging_table for upload in environment.csv_uploads.all()]
 
     def delete(cursor) -> None:
+        # First: the transform role is a member of the SQL role, and owns the models schema (dropped with it).
+        transform_role_drop(environment)
         sql_role_drop(environment)
         for schema in schemas:
             cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

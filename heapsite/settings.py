@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -71,6 +72,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_rq",
+    "csp",
+    "axes",
     "heapsite",
     "warehouse",
     "definitions",
@@ -78,13 +81,22 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which would otherwise read an oversized SQL body and answer a bare 400.
+    "warehouse.sqlpage.middleware.OversizedSqlBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login while its username and address are locked out, before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "heapsite.urls"
@@ -145,6 +157,39 @@ STATIC_ROOT = HEAPSITE_DATA_DIR / "staticfiles"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+# Send the session and CSRF cookies over HTTPS only: turn on wherever heapsite is served over HTTPS.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy of every page (django-csp). App pages load script and style from heapsite
+# only; inline <script> needs the page's nonce. Style attributes stay allowed (progress bars, the
+# CodeMirror editor); they cannot run code. The demo shop and the RQ dashboard relax it (their views).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username from one
+# address, that pair is refused (429) for LOGIN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "warehouse.ingest.enrich.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Ingestion (warehouse/ingest, docs/api.md). Limits from DESIGN.md §8.
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
@@ -162,6 +207,13 @@ for _proxy in TRUSTED_PROXIES:
     except ValueError:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
 
+# Privacy (docs/privacy.md): raw rows the daily retention job deletes per transaction (each
+# batch commits on its own, so ingestion never waits behind a long one).
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 5000, minimum=1)
+# Pause between two retention batches (ms), leaving the machine to ingestion: the job is daily and
+# need not be fast (bench/retention.py measured ingestion's share with and without it).
+RETENTION_BATCH_PAUSE_MS = env_int("RETENTION_BATCH_PAUSE_MS", 100, minimum=0)
+
 # Platform: `manage.py up` and the scheduler.
 # Seconds between scheduler ticks (each tick lets the sync decide which environments are due).
 SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)
@@ -170,6 +222,12 @@ SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)
 SQLPAGE_MAX_QUERY_BYTES = env_int("SQLPAGE_MAX_QUERY_BYTES", 100_000, minimum=100)
 SQLPAGE_MAX_ROWS = env_int("SQLPAGE_MAX_ROWS", 5_000, minimum=1)
 SQLPAGE_CSV_MAX_ROWS = env_int("SQLPAGE_CSV_MAX_ROWS", 1_000_000, minimum=1)
+# Byte bounds (warehouse/sqlpage/bounded.py): cell text the page holds at most, characters shown of one value,
+# bytes of one CSV batch (2,000 rows); and spreadsheet formulas neutralised in CSV cells (OWASP: a leading ').
+SQLPAGE_MAX_RESULT_BYTES = env_int("SQLPAGE_MAX_RESULT_BYTES", 20_000_000, minimum=1000)
+SQLPAGE_MAX_CELL_CHARS = env_int("SQLPAGE_MAX_CELL_CHARS", 10_000, minimum=10)
+SQLPAGE_CSV_MAX_BATCH_BYTES = env_int("SQLPAGE_CSV_MAX_BATCH_BYTES", 32_000_000, minimum=1000)
+SQLPAGE_CSV_NEUTRALISE_FORMULAS = env_bool("SQLPAGE_CSV_NEUTRALISE_FORMULAS", True)
 SQLPAGE_STATEMENT_TIMEOUT_MS = env_int("SQLPAGE_STATEMENT_TIMEOUT_MS", 30_000, minimum=100)
 SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, minimum=1000)
 SQLPAGE_TEMP_FILE_LIMIT_KB = env_int("SQLPAGE_TEMP_FILE_LIMIT_KB", 1_048_576, minimum=0)
@@ -177,6 +235,11 @@ SQLPAGE_WORK_MEM_KB = env_int("SQLPAGE_WORK_MEM_KB", 16_384, minimum=64)
 SQLPAGE_ROLE_CONNECTION_LIMIT = env_int("SQLPAGE_ROLE_CONNECTION_LIMIT", 10, minimum=1)
 SQLPAGE_RATE_LIMIT_PER_MINUTE = env_int("SQLPAGE_RATE_LIMIT_PER_MINUTE", 60, minimum=1)
 SQLPAGE_MAX_CONCURRENT_PER_USER = env_int("SQLPAGE_MAX_CONCURRENT_PER_USER", 2, minimum=1)
+# Other databases on the server whose PUBLIC CONNECT the SQL roles must not inherit (comma-separated); the
+# embedded server sets its own postgres and template1 (heapsite/embedded.py).
+SQLPAGE_CLOSED_DATABASES = env_list("SQLPAGE_CLOSED_DATABASES")
+# SQL page posts up to warehouse.sqlpage.middleware.sql_body_limit() are parsed; bigger ones are audited unread.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 3 * SQLPAGE_MAX_QUERY_BYTES + 64 * 1024)
 
 LOGGING = {
     "version": 1,
@@ -184,6 +247,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # django-axes logs every successful login at INFO; failures and lockouts are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Capture: the demo site under /demo/ carries the snippet for this environment (its warehouse

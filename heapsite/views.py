@@ -1,20 +1,22 @@
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from heapsite.access import access_environment
 from heapsite.selectors import environment_stats
 from heapsite.services import environment_rotate_key
+from warehouse.access import Permission, access_environment, environments_visible
 from warehouse.models import Environment
+from warehouse.privacy.selectors import privacy_overview
+from warehouse.services import environment_settings_update
 
 COLLECT_PATH = "/api/collect"
 
 
 @require_GET
 def dashboard(request):
-    environments = list(Environment.objects.select_related("project"))
+    environments = list(environments_visible(user=request.user))
     return render(request, "heapsite/dashboard.html", {"stats": environment_stats(environments=environments)})
 
 
@@ -28,22 +30,36 @@ def _snippet(request, environment: Environment) -> dict:
 
 @require_GET
 def environment_home(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     (stats,) = environment_stats(environments=[environment])
+    origin = request.build_absolute_uri("/").rstrip("/")
     context = {
         "environment": environment,
         "stats": stats,
         "snippet": _snippet(request, environment),
-        "origin": request.build_absolute_uri("/").rstrip("/"),
+        "origin": origin,
+        # Heap's classic snippet with only its script host changed (docs/migrating.md).
+        "heap_snippet": {"app_id": environment.app_id, "origin": origin},
+        "privacy": privacy_overview(environment=environment),
     }
     return render(request, "heapsite/environment.html", context)
 
 
 @require_POST
+def environment_keyless_server_api(request, schema: str):
+    environment = access_environment(request, schema, Permission.ADMIN)
+    enabled = request.POST.get("keyless_server_api") == "on"
+    environment_settings_update(environment=environment, keyless_server_api=enabled)
+    if enabled:
+        messages.warning(request, "Server events without a key are now accepted for this environment.")
+    else:
+        messages.info(request, "Server events need the server key again.")
+    return redirect("environment_home", schema=schema)
+
+
+@require_POST
 def environment_server_key_rotate(request, schema: str):
-    environment = access_environment(request, schema)
-    if not request.user.is_staff:
-        raise PermissionDenied("only staff can rotate server keys")
+    environment = access_environment(request, schema, Permission.ADMIN)
     key = environment_rotate_key(environment=environment)
     # Rendered, not redirected: the key exists only in this response.
     context = {"environment": environment, "server_key": key, "back_url": reverse("environment_home", args=[schema])}

@@ -1,12 +1,5 @@
-/*!
- * heap.js 1.0.0 — heapsite's capture library. Documentation: docs/snippet.md.
- *
- * Records pageviews (single-page-app navigation included), clicks, form submits and field
- * changes; keeps an anonymous user id and a 30-minute session; sends batches to a heapsite
- * server's POST /api/collect. No dependencies, and it never throws into the host page.
- *
- * The two-line snippet leaves `window.heap` as an array of queued calls with `heap.appid` and
- * `heap.config` set; this file replaces it with the real API and replays the queue.
+/*! heap.js 1.1.0 — heapsite's capture library (docs/snippet.md). It replaces the snippet's
+ * `window.heap` queue (with `heap.appid`, `heap.config`) by the real API, never throwing into the page.
  */
 (() => {
   "use strict";
@@ -14,21 +7,33 @@
   const existing = window.heap;
   if (existing && existing._loaded) return; // included twice: the first copy owns the page
 
-  const VERSION = "1.0.0";
+  const VERSION = "1.1.0";
   const HTML_NS = "http://www.w3.org/1999/xhtml";
   const XLINK_NS = "http://www.w3.org/1999/xlink";
   const NAMESPACES = { "http://www.w3.org/2000/svg": "svg", "http://www.w3.org/1998/Math/MathML": "math" };
-  const MAX_VALUE = 1024; // attribute values, text, property keys and values (docs/api.md)
+  const ATTRIBUTE_NAMESPACES = {
+    [XLINK_NS]: "xlink",
+    "http://www.w3.org/XML/1998/namespace": "xml",
+    "http://www.w3.org/2000/xmlns/": "xmlns",
+  };
+  // The server's limits (docs/api.md): nothing is sent that /api/collect would refuse.
+  const MAX_VALUE = 1024; // attribute values, text, property keys and values
   const MAX_URL = 8192; // path, query, hash, referrer, href
+  const MAX_DOMAIN = 255;
   const MAX_TAG = 64;
   const MAX_IDENTITY = 255;
   const MAX_HIERARCHY = 512;
+  const MAX_CLASSES = 1024; // per element
+  const MAX_ATTRS = 1000; // per element, and properties per event
   const MAX_ID = 2 ** 53;
-  const SKIPPED_ATTRS = new Set(["id", "style", "value", "srcdoc"]);
-  // Elements whose content is never text a person reads on the page (or is a form value).
+  const MAX_INT64 = 2 ** 63;
+  // Browsers allow 64 KiB (bytes) of keepalive and beacon bodies in flight: a batch takes half.
+  const KEEPALIVE_BUDGET = 64000;
+  const MAX_BATCH_BYTES = 32000;
+  // Content that is no text a person reads (or a form value).
   const TEXTLESS_TAGS = new Set(["script", "style", "noscript", "template", "input", "select", "textarea"]);
   const BUTTON_INPUTS = new Set(["submit", "button", "reset"]);
-  // Known search engines: [hostname pattern, query parameter holding the search terms].
+  // [hostname pattern, the parameter with the search terms]
   const SEARCH_ENGINES = [
     [/(^|\.)google\.[a-z.]+$/, "q"],
     [/(^|\.)bing\.com$/, "q"],
@@ -53,28 +58,27 @@
     config: {},
     userId: null,
     identity: null,
-    // Every timestamp comes from here, so tests can move the clock (session timeout); a page
-    // can set it on the snippet's stub too, to move the clock before the first pageview.
+    // The clock of every timestamp: tests move it (also on the snippet's stub, before loading).
     _now: existing && typeof existing._now === "function" ? existing._now : () => Date.now(),
   };
-  // Calls made through the snippet's stub before this file arrived; load() replays them.
+  // Calls made on the snippet's stub before this file arrived: load() replays them.
   let queued = Array.isArray(existing) ? Array.from(existing) : [];
 
   let state = null; // {userId, identity, session, lastActivity, eventProperties}
   const outbox = []; // batches not yet accepted by the server
   let flushTimer = null;
   let retryTimer = null;
-  let lastSaved = 0; // when the state was last written to storage (the clock of now())
-  let otherTabWrote = false; // another tab changed the stored state since we last looked
-  let keepaliveBytes = 0; // bodies of keepalive requests in flight (browsers allow 64 KiB)
-  let failures = 0; // consecutive failed sends: the retry backoff grows with them
+  let lastSaved = 0; // when the state was last stored
+  let otherTabWrote = false; // another tab changed the stored state since
+  let keepaliveBytes = 0; // keepalive bodies in flight
+  let failures = 0; // consecutive failed sends (the backoff grows with them)
   let pageviewTimer = null;
-  let lastPageHref = null; // URL of the last recorded pageview, to skip no-op navigations
-  let pageReferrer = ""; // referrer of the current page (the previous URL after SPA navigation)
+  let lastPageHref = null; // of the last pageview, to skip no-op navigations
+  let pageReferrer = ""; // the previous URL after SPA navigation
 
-  // ---- small helpers --------------------------------------------------------------------------
+  // ---- small helpers
 
-  // Every entry point from the host page goes through here: heap.js must never break a site.
+  // Every entry point from the host page: heap.js must never break a site.
   const safe =
     (fn) =>
     (...args) => {
@@ -100,13 +104,22 @@
     return Number.isFinite(value) ? Math.floor(value) : Date.now();
   }
 
-  // Limits count characters (code points), as the server does.
+  // PostgreSQL stores neither NUL nor a lone surrogate: both become U+FFFD.
+  const storable = (text) =>
+    text
+      .replace(/\0/g, "\ufffd")
+      .replace(/[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g, (match) => (match.length > 1 ? match : "\ufffd"));
+
+  // Limits count code points, as the server does.
   function cap(text, limit = MAX_VALUE) {
-    text = String(text);
+    text = storable(String(text));
     if (text.length <= limit) return text;
     const chars = Array.from(text);
     return chars.length <= limit ? text : chars.slice(0, limit).join("");
   }
+
+  const encoder = new TextEncoder();
+  const utf8Bytes = (text) => encoder.encode(text).length;
 
   const capUrl = (text) => cap(text, MAX_URL);
 
@@ -122,7 +135,7 @@
     return words;
   }
 
-  // A random integer 0 < id < 2**53: exact in a JavaScript number and in a bigint column.
+  // 0 < id < 2**53: exact in a JavaScript number and in a bigint column.
   function randomId53() {
     const [high, low] = randomWords(2);
     return (high & 0x1fffff) * 2 ** 32 + low || 1;
@@ -131,15 +144,19 @@
   const eventId = () =>
     Array.from(randomWords(4), (word) => word.toString(16).padStart(8, "0")).join("");
 
-  // Flat string/number/boolean values (the collect contract); other objects become JSON text.
+  // Flat values (the collect contract): objects become JSON text.
   function cleanProperties(props) {
     const out = {};
     if (!props || typeof props !== "object") return out;
+    let count = 0;
     for (const key of Object.keys(props)) {
+      if (count >= MAX_ATTRS) break;
       let value = props[key];
       if (key === "" || value === undefined || value === null || typeof value === "function") continue;
       if (typeof value === "number") {
         if (!Number.isFinite(value)) continue;
+        // JSON would write digits that no 64-bit integer holds.
+        if ((value >= MAX_INT64 || value < -MAX_INT64) && Math.abs(value) < 1e21) value = String(value);
       } else if (typeof value === "string") {
         value = cap(value);
       } else if (typeof value !== "boolean") {
@@ -150,11 +167,12 @@
         }
       }
       out[cap(key)] = value;
+      count += 1;
     }
     return out;
   }
 
-  // ---- storage: a first-party cookie and localStorage -----------------------------------------
+  // ---- storage: a first-party cookie and localStorage
 
   const storageKey = () => `_hs_${heap.appid}`;
   const pendingKey = () => `${storageKey()}_pending`;
@@ -173,15 +191,21 @@
       if (value === null) window.localStorage.removeItem(key);
       else window.localStorage.setItem(key, JSON.stringify(value));
     } catch (error) {
-      // Storage full or blocked: the cookie still keeps the user and session.
+      // Full or blocked: the cookie keeps the state.
     }
   }
 
   // User and session ids alike: integers 0 < id < 2**53.
   const validUserId = (id) => Number.isInteger(id) && id > 0 && id < MAX_ID;
 
-  // The cookie holds "<userId>.<sessionId>.<sessionStart>.<lastActivity>": enough to keep the
-  // user and session when localStorage is blocked or cleared.
+  // An identity is a key: sent as given or not at all.
+  const validIdentity = (identity) =>
+    typeof identity === "string" &&
+    identity !== "" &&
+    Array.from(identity).length <= MAX_IDENTITY &&
+    storable(identity) === identity;
+
+  // "<userId>.<sessionId>.<sessionStart>.<lastActivity>": user and session survive localStorage.
   function readCookie() {
     const prefix = `${storageKey()}=`;
     for (const part of (document.cookie || "").split(/;\s*/)) {
@@ -204,7 +228,7 @@
     try {
       document.cookie = cookie;
     } catch (error) {
-      // Cookies disabled: localStorage alone keeps the state.
+      // Disabled: localStorage keeps the state.
     }
   }
 
@@ -221,15 +245,14 @@
     const sameUser = validUserId(userId) && stored.userId === userId;
     state = {
       userId: validUserId(userId) ? userId : randomId53(),
-      // If the cookie names another user (reset on another subdomain, say), nothing else is theirs.
-      identity: sameUser && typeof stored.identity === "string" ? stored.identity : null,
+      // A cookie naming another user (reset on another subdomain) keeps nothing else.
+      identity: sameUser && validIdentity(stored.identity) ? stored.identity : null,
       session: sameUser && stored.session && stored.session.id ? stored.session : null,
       lastActivity: sameUser && stored.lastActivity ? stored.lastActivity : 0,
       eventProperties: sameUser && stored.eventProperties ? stored.eventProperties : {},
     };
     if (cookie && validUserId(cookie.sessionId) && (!state.session || state.session.id !== cookie.sessionId)) {
-      // localStorage lost the session that the cookie remembers; its start data is gone (the
-      // server keeps what the session's first batch said).
+      // localStorage lost it; the server kept its start data.
       state.session = sessionFields(cookie.sessionId, cookie.sessionStart, "", "");
       state.lastActivity = cookie.lastActivity;
     }
@@ -237,7 +260,7 @@
     heap.identity = state.identity;
   }
 
-  // ---- sessions ----------------------------------------------------------------------------
+  // ---- sessions
 
   function searchKeyword(referrer) {
     let url;
@@ -281,8 +304,7 @@
     state.lastActivity = time;
   }
 
-  // Another tab of the site may have moved on (new session, identify, reset): follow it. The
-  // browser tells us when another tab writes (the "storage" event), so this costs nothing else.
+  // Follow another tab that moved on (new session, identify, reset).
   function followOtherTabs() {
     if (!otherTabWrote) return;
     otherTabWrote = false;
@@ -291,7 +313,7 @@
     if (!(stored.lastActivity > state.lastActivity)) return;
     state = {
       userId: stored.userId,
-      identity: typeof stored.identity === "string" ? stored.identity : null,
+      identity: validIdentity(stored.identity) ? stored.identity : null,
       session: stored.session,
       lastActivity: stored.lastActivity,
       eventProperties: stored.eventProperties || {},
@@ -300,23 +322,37 @@
     heap.identity = state.identity;
   }
 
-  // A session ends after 30 minutes without events; the next event starts a new one.
   function touchSession(time) {
     followOtherTabs();
     const timeout = option("sessionTimeout", 30 * 60 * 1000);
     const expired = !state.session || time - state.lastActivity > timeout || time < state.session.start_time;
     if (expired) startSession(time);
     state.lastActivity = Math.max(state.lastActivity, time);
-    // Storage writes cost more than the rest of a click: a few seconds' precision is plenty for a
-    // 30-minute timeout, and leaving the page saves the latest state.
+    // Storage costs more than a click: seconds of precision do (leaving the page saves too).
     if (expired || Math.abs(time - lastSaved) >= 5000) saveState();
   }
 
-  // ---- describing elements (docs/api.md "Element hierarchy") ------------------------------------
+  // ---- describing elements (docs/api.md "Element hierarchy")
 
   const ignoreClass = () => option("ignoreClass", "heap-ignore");
 
   const hasIgnoreClass = (element) => Boolean(element.classList && element.classList.contains(ignoreClass()));
+
+  // Heap's redaction markers: for the element and all inside it.
+  const REDACT_TEXT = "[data-heap-redact-text]";
+  const REDACT_ATTRS = "data-heap-redact-attributes";
+  // Per element of the last hierarchyOf(): the attributes markers leave out.
+  let redactionsOf = new Map();
+
+  // "*" (an empty list): all but id and class.
+  function ownRedactions(element) {
+    const list = element.getAttribute(REDACT_ATTRS);
+    const names = (list || "").toLowerCase().split(",").map((name) => name.trim()).filter(Boolean);
+    return list !== null && !names.length ? ["*"] : names;
+  }
+
+  const isRedacted = (names, name) =>
+    names.has(name.toLowerCase()) || (names.has("*") && name !== "id" && name !== "class");
 
   // Anything inside an element with the opt-out class is never sent.
   function isIgnored(element) {
@@ -326,28 +362,57 @@
     return false;
   }
 
-  function describeElement(element) {
-    const entry = { tag: element.localName };
-    const keep = (value) => {
-      const capped = cap(value);
+  // Never captured, whatever the (ASCII) letter case (docs/api.md).
+  const isSkipped = (name) => /^(id|style|value|srcdoc)$|^on/i.test(name);
+
+  function describeElement(element, redactions) {
+    const entry = {};
+    // Anything not kept exactly marks the element.
+    const keep = (value, limit = MAX_VALUE) => {
+      const capped = cap(value, limit);
       if (capped !== value) entry.truncated = true;
       return capped;
     };
+    entry.tag = keep(element.localName, MAX_TAG);
     const ns = element.namespaceURI;
-    if (ns && ns !== HTML_NS) entry.ns = NAMESPACES[ns] || ns;
-    if (element.hasAttribute("id")) entry.id = keep(element.getAttribute("id"));
-    // classList is already an ordered set; capping could make two tokens equal, hence the Set.
-    const classes = Array.from(new Set(Array.from(element.classList || [], keep)));
+    if (ns && ns !== HTML_NS) entry.ns = keep(NAMESPACES[ns] || ns);
+    // Selectors without a namespace see only attributes in none.
+    if (element.hasAttributeNS(null, "id") && !isRedacted(redactions, "id")) {
+      entry.id = keep(element.getAttributeNS(null, "id"));
+    }
+    // classList is an ordered set; capping could make two tokens equal.
+    const classList = isRedacted(redactions, "class") ? [] : element.classList || [];
+    let classes = Array.from(new Set(Array.from(classList, (token) => keep(token))));
+    if (classes.length > MAX_CLASSES) {
+      classes = classes.slice(0, MAX_CLASSES);
+      entry.truncated = true;
+    }
     if (classes.length) entry.classes = classes;
     const attrs = {};
-    for (const { name, value } of Array.from(element.attributes)) {
-      if (SKIPPED_ATTRS.has(name) || /^on/i.test(name) || name.length > MAX_VALUE) continue;
-      // The raw class attribute only when classes cannot rebuild it ([class^="…"] stays exact),
-      // or when it has no tokens at all: class="" still matches [class].
-      if (name === "class" && classes.length && value === classes.join(" ")) continue;
-      attrs[name] = keep(value);
+    const nsAttrs = [];
+    let count = 0;
+    for (const attribute of Array.from(element.attributes)) {
+      const { localName, namespaceURI, value } = attribute;
+      if (isSkipped(localName) || attribute.name.length > MAX_VALUE) continue;
+      if (isRedacted(redactions, attribute.name)) continue;
+      if (count >= MAX_ATTRS) {
+        entry.truncated = true;
+        break;
+      }
+      if (namespaceURI) {
+        // xlink:href, xml:lang…: no unprefixed selector matches them.
+        const namespace = keep(ATTRIBUTE_NAMESPACES[namespaceURI] || namespaceURI);
+        nsAttrs.push({ ns: namespace, name: cap(attribute.name), value: keep(value) });
+      } else if (localName === "class" && classes.length && value === classes.join(" ")) {
+        // Only when classes cannot rebuild it: [class^="…"] stays exact, class="" matches [class].
+        continue;
+      } else {
+        attrs[cap(localName)] = keep(value);
+      }
+      count += 1;
     }
     if (Object.keys(attrs).length) entry.attrs = attrs;
+    if (nsAttrs.length) entry.ns_attrs = nsAttrs;
     return entry;
   }
 
@@ -357,21 +422,27 @@
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
       nodes.push(node);
     }
+    redactionsOf = new Map();
+    let inherited = new Set();
+    for (let index = nodes.length - 1; index >= 0; index--) {
+      const own = ownRedactions(nodes[index]);
+      if (own.length) inherited = new Set([...inherited, ...own]);
+      redactionsOf.set(nodes[index], inherited);
+    }
     if (nodes.length > MAX_HIERARCHY) {
-      // Absurdly deep pages keep the nearest ancestors, then <body> and <html> (docs/snippet.md).
+      // The nearest ancestors, then <body> and <html> (docs/snippet.md).
       nodes.splice(MAX_HIERARCHY - 2, nodes.length - MAX_HIERARCHY);
     }
-    return nodes.map(describeElement);
+    return nodes.map((node) => describeElement(node, redactionsOf.get(node)));
   }
 
-  // The server accepts only hierarchies of elements in this document (ending <body>, <html>).
+  // What the server accepts: elements of this document, up to its <html>.
   const sendable = (element, hierarchy) =>
     element.ownerDocument === document &&
     element.isConnected &&
     hierarchy.length >= 2 &&
     hierarchy[hierarchy.length - 1].tag === "html" &&
-    ["body", "frameset"].includes(hierarchy[hierarchy.length - 2].tag) &&
-    hierarchy.every((entry) => entry.tag.length <= MAX_TAG);
+    !hierarchy[hierarchy.length - 1].ns;
 
   const isVisible = (style) => style.visibility !== "hidden" && style.visibility !== "collapse";
 
@@ -382,7 +453,7 @@
       if (node.nodeType === Node.TEXT_NODE) {
         if (visible) parts.push(node.data);
       } else if (node.nodeType === Node.ELEMENT_NODE) {
-        if (TEXTLESS_TAGS.has(node.localName) || hasIgnoreClass(node)) continue;
+        if (TEXTLESS_TAGS.has(node.localName) || hasIgnoreClass(node) || node.matches(REDACT_TEXT)) continue;
         const style = window.getComputedStyle(node);
         if (style.display === "none") continue;
         const block = !style.display.startsWith("inline") && style.display !== "contents";
@@ -395,8 +466,9 @@
   }
 
   function textOf(element) {
+    if (option("disableTextCapture", false) || element.closest(REDACT_TEXT)) return "";
     if (element.localName === "input") {
-      // A button-like input shows its value as its label; every other input value is private.
+      // A button's value is its label; every other input value is private.
       const type = (element.getAttribute("type") || "").toLowerCase();
       return BUTTON_INPUTS.has(type) ? cap(collapse(element.value || "")) : "";
     }
@@ -405,12 +477,13 @@
     return cap(collapse(collectText(element, [], visible).join("")));
   }
 
-  // The href attribute of the target or its nearest link ancestor, as written in the page.
+  // The href of the target or its nearest link, as written.
   function nearestHref(element) {
     for (let node = element; node && node.nodeType === Node.ELEMENT_NODE; node = node.parentNode) {
       if (node.localName !== "a" && node.localName !== "area") continue;
-      const href = node.hasAttribute("href") ? node.getAttribute("href") : node.getAttributeNS(XLINK_NS, "href");
-      if (href !== null) return capUrl(href);
+      const own = node.hasAttribute("href");
+      const href = own ? node.getAttribute("href") : node.getAttributeNS(XLINK_NS, "href");
+      if (href !== null) return isRedacted(redactionsOf.get(node), own ? "href" : "xlink:href") ? "" : capUrl(href);
     }
     return "";
   }
@@ -432,12 +505,12 @@
     };
   }
 
-  // ---- recording events ---------------------------------------------------------------------
+  // ---- recording events
 
   function pageFields() {
     const { hostname, pathname, search, hash } = window.location;
     return {
-      domain: hostname,
+      domain: cap(hostname, MAX_DOMAIN),
       path: capUrl(pathname),
       query: capUrl(search),
       hash: capUrl(hash),
@@ -452,8 +525,11 @@
     enqueue({ id: eventId(), type, time, ...fields });
   }
 
-  // Properties from addEventProperties, then the call's own (which win).
-  const eventProperties = (extra) => ({ ...state.eventProperties, ...cleanProperties(extra) });
+  // addEventProperties ones, then the call's own: they win, and come first past MAX_ATTRS.
+  function eventProperties(extra) {
+    const own = cleanProperties(extra);
+    return cleanProperties({ ...own, ...state.eventProperties, ...own });
+  }
 
   function recordPageview() {
     lastPageHref = window.location.href;
@@ -486,13 +562,13 @@
     record(type, { ...pageFields(), ...description, properties: eventProperties() });
   }
 
-  // ---- batching and sending -----------------------------------------------------------------
+  // ---- batching and sending
 
   const batchSize = () => Math.max(1, Math.min(1000, option("batchSize", 50)));
   const endpoint = () => option("endpoint", "/api/collect");
 
   function newBatch() {
-    return {
+    const batch = {
       app_id: String(heap.appid),
       library: "web",
       user_id: state.userId,
@@ -501,11 +577,16 @@
       events: [],
       attempts: 0,
       sending: false,
+      closed: false, // takes no more events
+      plain: false, // refused with keepalive once: sent without
     };
+    batch.bytes = utf8Bytes(payload(batch));
+    return batch;
   }
 
   const isOpen = (batch) =>
     batch &&
+    !batch.closed &&
     !batch.sending &&
     !batch.attempts &&
     batch.events.length < batchSize() &&
@@ -513,16 +594,28 @@
     batch.identity === state.identity &&
     batch.session.id === state.session.id;
 
+  // A full batch goes at once (while the server fails, with the next retry).
+  function close(batch) {
+    batch.closed = true;
+    if (!retryTimer) send(batch);
+  }
+
   // A batch carries one user, identity and session: a change of any of them starts a new batch.
+  // It stays under MAX_BATCH_BYTES (a bigger event goes alone).
   function enqueue(event) {
+    const size = utf8Bytes(JSON.stringify(event)) + 1; // and a comma
     let batch = outbox[outbox.length - 1];
+    if (isOpen(batch) && batch.bytes + size > MAX_BATCH_BYTES) close(batch);
     if (!isOpen(batch)) {
       batch = newBatch();
       outbox.push(batch);
     }
     batch.events.push(event);
+    batch.bytes += size;
     if (batch.events.length >= batchSize()) {
       flush();
+    } else if (batch.bytes >= MAX_BATCH_BYTES) {
+      close(batch);
     } else if (!flushTimer) {
       flushTimer = setTimeout(safe(flush), option("flushInterval", 1000));
     }
@@ -535,8 +628,7 @@
   function flush() {
     clearTimeout(flushTimer);
     flushTimer = null;
-    // While the server is failing, new batches wait for the next retry instead of adding requests
-    // (and the browser's network-error lines) of their own.
+    // While the server fails, new batches wait for the next retry.
     if (retryTimer) return Promise.resolve();
     const fresh = outbox.filter((batch) => !batch.sending && !batch.attempts && batch.events.length);
     return Promise.all(fresh.map(send)).then(() => undefined);
@@ -544,13 +636,14 @@
 
   function send(batch) {
     batch.sending = true;
+    batch.closed = true;
     const body = payload(batch);
-    // keepalive lets a request outlive the page, but the browser refuses it once the bodies in
-    // flight pass 64 KiB: bursts go without it (pagehide hands leftovers to sendBeacon).
-    const keepalive = keepaliveBytes + body.length < 60000;
-    if (keepalive) keepaliveBytes += body.length;
+    const bytes = utf8Bytes(body);
+    // keepalive outlives the page, within the browser's budget (pagehide beacons the rest).
+    const keepalive = !batch.plain && keepaliveBytes + bytes <= KEEPALIVE_BUDGET;
+    if (keepalive) keepaliveBytes += bytes;
     const release = () => {
-      if (keepalive) keepaliveBytes -= body.length;
+      if (keepalive) keepaliveBytes -= bytes;
     };
     let request;
     try {
@@ -566,31 +659,56 @@
     } catch (error) {
       request = Promise.reject(error);
     }
-    request.then(release, release);
     return request.then(
-      (response) => {
-        if (response.ok) {
-          settle(batch);
-        } else if (response.status >= 500 || response.status === 408 || response.status === 429) {
-          retryLater(batch);
-        } else {
-          // The server named a problem in this batch; resending the same bytes cannot help.
-          debug("heap.js: batch rejected with status", response.status);
-          return response.json().then(
-            (error) => resendWithout(batch, error),
-            () => settle(batch),
-          );
-        }
-        return undefined;
+      // The browser frees a keepalive request's quota once its answer is read.
+      (response) => response.text().then(
+        (text) => answered(batch, response.status, text),
+        () => answered(batch, response.status, ""),
+      ).finally(release),
+      () => {
+        release();
+        // Offline, server down — or keepalive refused (quota shared with other scripts): retries
+        // go without keepalive, so that refusal cannot repeat.
+        if (keepalive) batch.plain = true;
+        retryLater(batch);
       },
-      () => retryLater(batch), // network error: server down, offline, blocked
     );
   }
 
-  // A batch is accepted or rejected whole: when the error names only some events
-  // ("events[3].target.tag"), send the others once more rather than lose them all.
+  function answered(batch, status, text) {
+    // 2xx: stored, but for events named as unstorable (docs/api.md).
+    if (status >= 200 && status < 300) return settle(batch);
+    if (status === 413) return split(batch);
+    if (status >= 500 || status === 408 || status === 429) return retryLater(batch);
+    debug("heap.js: batch rejected with status", status);
+    let error = null;
+    try {
+      error = JSON.parse(text);
+    } catch (parseError) {
+      return settle(batch);
+    }
+    return resendWithout(batch, error);
+  }
+
+  // Too big for the server (413, or past INGEST_MAX_BATCH): halves, down to single events, then
+  // dropped. Halving ends: no loop.
+  function split(batch) {
+    settle(batch);
+    if (batch.events.length < 2) return undefined;
+    const middle = Math.ceil(batch.events.length / 2);
+    const halves = [batch.events.slice(0, middle), batch.events.slice(middle)].map((events) => ({
+      ...batch,
+      events,
+      sending: false,
+    }));
+    outbox.push(...halves);
+    return Promise.all(halves.map(send));
+  }
+
+  // Refused naming some events ("events[3].tag"): the others once more.
   function resendWithout(batch, error) {
     const details = (error && Array.isArray(error.details) && error.details) || [];
+    if (details.some((detail) => detail && detail.field === "events")) return split(batch);
     const rejected = new Set();
     for (const detail of details) {
       const match = /^events\[(\d+)\]/.exec((detail && detail.field) || "");
@@ -610,7 +728,7 @@
     if (index !== -1) outbox.splice(index, 1);
   }
 
-  // Exponential backoff (with jitter) on consecutive failures, up to a minute between attempts.
+  // Exponential backoff with jitter, up to a minute.
   function retryLater(batch) {
     batch.sending = false;
     batch.attempts += 1;
@@ -620,8 +738,7 @@
     retryTimer = setTimeout(safe(retryDue), delay / 2 + (Math.random() * delay) / 2);
   }
 
-  // Failed batches again with the same event ids (the server writes each id once), and whatever
-  // was queued meanwhile.
+  // Failed batches (same event ids, stored once) and whatever was queued meanwhile.
   function retryDue() {
     retryTimer = null;
     for (const batch of outbox) {
@@ -629,9 +746,8 @@
     }
   }
 
-  // The page is going away: hand every fresh batch to the browser with sendBeacon. Batches that
-  // already failed (server down) or are still in flight are kept in localStorage for the next
-  // page to send again; the server writes each event id once, so a repeat costs nothing.
+  // Leaving: fresh batches go with sendBeacon; failed, in-flight or refused ones wait in
+  // localStorage for the next page.
   function beaconAll() {
     clearTimeout(flushTimer);
     flushTimer = null;
@@ -666,7 +782,7 @@
     if (outbox.length) retryDue();
   }
 
-  // ---- the public API -----------------------------------------------------------------------
+  // ---- the public API
 
   function track(name, properties) {
     if (name === undefined || name === null || String(name) === "") return;
@@ -676,8 +792,8 @@
   function identify(identity) {
     if (identity === undefined || identity === null) return;
     identity = String(identity).trim();
-    if (!identity || Array.from(identity).length > MAX_IDENTITY) {
-      debug("heap.js: identify() needs 1 to 255 characters");
+    if (!validIdentity(identity)) {
+      debug("heap.js: identify() needs 1 to 255 characters, without NUL or unpaired surrogates");
       return;
     }
     if (identity === state.identity) return;
@@ -727,9 +843,12 @@
     addEventProperties,
     removeEventProperty,
     clearEventProperties,
+    // The names older copies of Heap's classic snippet still queue.
+    setEventProperties: addEventProperties,
+    unsetEventProperty: removeEventProperty,
   };
 
-  // ---- start-up -----------------------------------------------------------------------------
+  // ---- start-up
 
   function patchHistory(name) {
     const original = window.history[name];
@@ -780,8 +899,7 @@
     if (heap.appid !== null) return; // one app per page
     heap.appid = String(appId);
     heap.config = config && typeof config === "object" ? config : {};
-    // Start once the document is parsed, so the first pageview has the title (and whatever the
-    // page's own scripts set up) rather than a half-parsed page's.
+    // Once parsed, so the first pageview has the title.
     if (document.readyState === "loading") {
       document.addEventListener("DOMContentLoaded", safe(start), { once: true });
     } else {
@@ -796,8 +914,7 @@
     resendStored();
     const calls = queued;
     queued = [];
-    // Replay in order; the page's pageview goes just before the first queued track(), so
-    // identity and event properties set early apply to it and tracked events follow it.
+    // The pageview goes just before the first track(), after early identify() and properties.
     let pageviewDue = option("capturePageviews", true);
     for (const call of calls) {
       if (pageviewDue && call && call[0] === "track") {
@@ -821,9 +938,7 @@
   }
   heap.load = safe(load);
   heap.push = safe((call) => (state ? replay(call) : queued.push(call)));
-  // For tests and tools: exactly the {target, hierarchy} an interaction with this element sends
-  // (null when nothing would be sent: opted out, or not in this document), and a way to send
-  // everything now.
+  // For tests and tools.
   heap._describe = (element) => describe(element);
   heap._flush = () => (state ? flush() : Promise.resolve());
 

@@ -1,4 +1,6 @@
+import django_rq
 import pytest
+from django.db import connection
 from django.template import engines
 
 from warehouse.models import Environment, Project
@@ -43,3 +45,42 @@ def admin_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-for-tests-only")
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def sync_env(transactional_db, make_environment):
+    """An environment whose data is committed (for syncs, workers and live servers); its warehouse schemas
+    and the sync's private schemas are dropped afterwards."""
+    environment = make_environment()
+    yield environment
+    drop_warehouse_schemas(environment)
+
+
+def drop_warehouse_schemas(environment) -> None:
+    """Drop the environment's warehouse schema and the sync's private schemas (committed tests' teardown)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE '\\_hs\\_sync\\_%%'",
+            [environment.warehouse_schema],
+        )
+        for (schema,) in cursor.fetchall():
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # noqa: S608 - names from the catalog
+
+
+@pytest.fixture
+def sync_queue():
+    queue = django_rq.get_queue("sync")
+    queue.connection.flushdb()
+    yield queue
+    queue.connection.flushdb()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    # Browsers and HTTP clients keep connections to the live server open between requests, and each
+    # server thread would keep its database connection with it; closing them after every request lets the test
+    # database be dropped at the end of the session.
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+    return live_server

@@ -2,8 +2,8 @@
 
 Every Citus-specific branch asks `citus_active()`, and nothing else: the code is otherwise the
 same on plain PostgreSQL and on Citus. The answer is the database's own: the `citus` extension
-installed in it (Citus packages, or a managed service, put it there; the migrations then
-distribute the raw store, warehouse/migrations/0010). On Citus:
+installed in it (Citus packages, or a managed service, put it there; the migration
+raw_store_batches_and_citus then distributes the raw store). On Citus:
 
 - `raw_users`, `raw_sessions` and `raw_events` (each environment's partition too) are distributed
   by `user_id`, co-located: a user's rows, sessions and events live on one node;

@@ -76,7 +76,13 @@ def sql_role_limits() -> dict[str, int]:
 
 
 def _fingerprint(environment: Environment, role: str) -> str:
-    payload = {"role": role, "schema": environment.warehouse_schema, "limits": sql_role_limits(), "version": 1}
+    payload = {
+        "role": role,
+        "schema": environment.warehouse_schema,
+        "limits": sql_role_limits(),
+        "closed_databases": settings.SQLPAGE_CLOSED_DATABASES,
+        "version": 2,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -111,16 +117,8 @@ def sql_role_ensure(environment: Environment) -> SqlRole:
         stored = SqlRole.objects.select_for_update().filter(environment=environment).first()
         password = stored.password if stored is not None else secrets.token_urlsafe(32)
         with connection.cursor() as cursor:
-            # Serialise concurrent ensures of the same role (CREATE ROLE has no IF NOT EXISTS).
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [role])
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-            verb = sql.SQL("ALTER") if cursor.fetchone() else sql.SQL("CREATE")
-            cursor.execute(
-                sql.SQL(
-                    "{} ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS "
-                    "CONNECTION LIMIT {} PASSWORD %s"
-                ).format(verb, ident, sql.Literal(limits["connection_limit"])),
-                [password],
+            login_role_upsert(
+                cursor, role=role, password=password, inherit=False, connection_limit=limits["connection_limit"]
             )
             for name in ("statement_timeout", "idle_in_transaction_session_timeout", "work_mem"):
                 cursor.execute(
@@ -143,6 +141,23 @@ def sql_role_ensure(environment: Environment) -> SqlRole:
     return SqlRole.objects.get(environment=environment)
 
 
+def login_role_upsert(cursor, *, role: str, password: str, inherit: bool, connection_limit: int) -> None:
+    """Create the LOGIN role, or bring an existing one to these attributes: never more than a plain role."""
+    # Serialise concurrent ensures of the same role (CREATE ROLE has no IF NOT EXISTS).
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [role])
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    verb = sql.SQL("ALTER") if cursor.fetchone() else sql.SQL("CREATE")
+    cursor.execute(
+        sql.SQL(
+            "{} ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {} NOREPLICATION NOBYPASSRLS "
+            "CONNECTION LIMIT {} PASSWORD %s"
+        ).format(
+            verb, sql.Identifier(role), sql.SQL("INHERIT" if inherit else "NOINHERIT"), sql.Literal(connection_limit)
+        ),
+        [password],
+    )
+
+
 def _set_superuser_only_limit(cursor, ident: sql.Identifier, temp_file_limit_kb: int) -> None:
     # temp_file_limit can only be set by a superuser (or with GRANT SET ON PARAMETER); without it the
     # statement_timeout still bounds a query, so a warning beats refusing to work.
@@ -157,14 +172,45 @@ def _set_superuser_only_limit(cursor, ident: sql.Identifier, temp_file_limit_kb:
 
 
 def _close_public_defaults(cursor, database: sql.Identifier) -> None:
-    """Take back what PostgreSQL gives every role (PUBLIC) in the app database.
+    """Take back what PostgreSQL gives every role (PUBLIC) that an environment's role must not have.
 
-    PUBLIC may use (and before PostgreSQL 15 create in) the ``public`` schema and create temporary
-    tables. The app's own user keeps its access as the owner of both (or as a superuser); when it
-    owns neither, PostgreSQL turns these revokes into warnings and changes nothing.
+    In the app database PUBLIC may use (and before PostgreSQL 15 create in) the ``public`` schema,
+    create temporary tables, connect, and read the statistics views (``pg_stat_*``, ``pg_statio_*``:
+    other environments' table names with their row and scan counts). On the server it may connect to
+    every database without an ACL: the ones heapsite is told about (SQLPAGE_CLOSED_DATABASES; the
+    embedded server's own ``postgres`` and ``template1``) are closed too. Roles that need them get
+    explicit grants (each environment's role gets CONNECT on the app database).
+
+    The app's own user keeps its access as owner (or superuser). What it does not own (the catalog
+    views unless it is a superuser, another owner's database) PostgreSQL turns into a warning and
+    leaves as it was. docs/sql.md lists what stays visible.
     """
     cursor.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-    cursor.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(database))
+    cursor.execute(sql.SQL("REVOKE TEMPORARY, CONNECT ON DATABASE {} FROM PUBLIC").format(database))
+    cursor.execute(
+        "SELECT datname FROM pg_database WHERE datname = ANY(%s) AND datname <> current_database()",
+        [settings.SQLPAGE_CLOSED_DATABASES],
+    )
+    for (name,) in cursor.fetchall():
+        cursor.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+    cursor.execute(
+        "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relnamespace = 'pg_catalog'::regnamespace "
+        "AND c.relkind = 'v' AND (c.relname LIKE 'pg\\_stat\\_%%' OR c.relname LIKE 'pg\\_statio\\_%%') "
+        "AND has_table_privilege('public', c.oid, 'SELECT')"
+    )
+    views = [row[0] for row in cursor.fetchall()]
+    if citus_active():
+        # Citus's own views of the cluster's activity, locks, statistics and shard sizes.
+        cursor.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_depend d ON d.classid = 'pg_class'::regclass"
+            " AND d.objid = c.oid AND d.deptype = 'e' JOIN pg_extension e ON e.oid = d.refobjid"
+            " WHERE e.extname = 'citus' AND c.relkind = 'v' AND c.relname LIKE 'citus\\_%%'"
+            " AND has_table_privilege('public', c.oid, 'SELECT')"
+        )
+        views += [row[0] for row in cursor.fetchall()]
+    if views:
+        # Names from the catalog itself (regclass text is already quoted where needed).
+        cursor.execute(sql.SQL("REVOKE SELECT ON {} FROM PUBLIC").format(sql.SQL(", ").join(map(sql.SQL, views))))
 
 
 def sql_role_drop(environment: Environment) -> None:
@@ -172,13 +218,18 @@ def sql_role_drop(environment: Environment) -> None:
     role = sql_role_name(environment)
     _known_roles.pop(environment.pk, None)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        if cursor.fetchone() is not None:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
-            # DROP OWNED also removes its grants and default privileges in this database.
-            cursor.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        login_role_drop(cursor, role=role)
         SqlRole.objects.filter(environment=environment).delete()
+
+
+def login_role_drop(cursor, *, role: str) -> None:
+    """End the role's sessions, drop what it owns in this database, then the role; nothing if it is gone."""
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    if cursor.fetchone() is not None:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
+        # DROP OWNED also removes its grants and default privileges in this database.
+        cursor.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 def sql_role_connect_kwargs(sql_role: SqlRole) -> dict:
@@ -196,3 +247,16 @@ def sql_role_connect_kwargs(sql_role: SqlRole) -> dict:
     if db.get("PORT"):
         kwargs["port"] = db["PORT"]
     return kwargs
+
+
+def role_connection_info(*, role, schema: str, show_password: bool) -> dict[str, str]:
+    """How psql, Metabase or dbt connect as a stored role (SqlRole, TransformRole): printed by the commands."""
+    kwargs = sql_role_connect_kwargs(role)
+    return {
+        "host": str(kwargs.get("host", "localhost")),
+        "port": str(kwargs.get("port", 5432)),
+        "database": kwargs["dbname"],
+        "user": role.role_name,
+        "password": role.password if show_password else "(hidden; pass --show-password)",
+        "schema": schema,
+    }

@@ -82,3 +82,15 @@ def sync_run_foreground(*, environment: Environment, full: bool, on_update=None)
         environment=environment, kind=SyncKind.FULL if full else SyncKind.INCREMENTAL, trigger=SyncTrigger.MANUAL
     )
     return sync_run_execute(run_id=run.pk, on_update=on_update)
+
+
+# Environment switches that `manage.py environment_set` and the environment page may change.
+ENVIRONMENT_SWITCHES = ("keyless_server_api",)
+
+
+def environment_settings_update(*, environment: Environment, keyless_server_api: bool) -> Environment:
+    """Turn "accept server events without a key (as Heap does)" on or off (docs/api.md explains the risk)."""
+    environment.keyless_server_api = keyless_server_api
+    environment.save(update_fields=["keyless_server_api"])
+    logger.info("environment %s: keyless_server_api=%s", environment, keyless_server_api)
+    return environment

@@ -3,7 +3,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from heapsite.access import access_environment
+from warehouse.access import Permission, access_environment
 from warehouse.models import SyncKind, SyncTrigger
 from warehouse.selectors import sync_live_progress, sync_status
 from warehouse.services import environment_sync_settings_update, sync_request
@@ -11,20 +11,20 @@ from warehouse.services import environment_sync_settings_update, sync_request
 
 @require_GET
 def sync_status_page(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     context = sync_status(environment=environment) | {"environment": environment}
     return render(request, "warehouse/sync/status.html", context)
 
 
 @require_GET
 def sync_progress(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     return JsonResponse(sync_live_progress(environment=environment))
 
 
 @require_POST
 def sync_now(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.EDIT)
     kind = SyncKind.FULL if request.POST.get("kind") == "full" else SyncKind.INCREMENTAL
     run = sync_request(environment=environment, kind=kind, trigger=SyncTrigger.MANUAL)
     messages.info(request, f"{run.kind.capitalize()} sync #{run.pk} queued.")
@@ -33,7 +33,7 @@ def sync_now(request, schema: str):
 
 @require_POST
 def sync_settings(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.ADMIN)
     try:
         interval = int(request.POST.get("interval_seconds", ""))
         environment_sync_settings_update(

@@ -56,6 +56,8 @@ def hierarchy_lines(hierarchy: list[dict]) -> list[dict]:
             parts.append(f'class="{" ".join(element["classes"])}"')
         for name, value in (element.get("attrs") or {}).items():
             parts.append(f'{name}="{value}"')
+        for attribute in element.get("ns_attrs") or ():
+            parts.append(f'{attribute.get("name", "?")}="{attribute.get("value", "")}"')
         lines.append(
             {
                 "depth": depth,

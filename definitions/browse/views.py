@@ -3,7 +3,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from heapsite.access import access_environment
+from warehouse.access import Permission, access_environment
 
 from .filters import Cursor, parse_filters
 from .selectors import (
@@ -41,7 +41,7 @@ def _cursor(request: HttpRequest, errors: dict[str, str]) -> Cursor | None:
 @require_GET
 def raw_events(request: HttpRequest, schema: str) -> HttpResponse:
     """The events list; with `live=<id>` only the rows newer than that id (the live-mode fragment)."""
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     filters, errors = parse_filters(request.GET)
     live = request.GET.get("live", "")
     if live:
@@ -83,7 +83,7 @@ def raw_events(request: HttpRequest, schema: str) -> HttpResponse:
 
 @require_GET
 def raw_event(request: HttpRequest, schema: str, event_id: int) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     detail = raw_event_detail(environment=environment, event_id=event_id)
     if detail is None:
         raise Http404(f"no raw event {event_id} in {schema}")
@@ -92,7 +92,7 @@ def raw_event(request: HttpRequest, schema: str, event_id: int) -> HttpResponse:
 
 @require_GET
 def raw_top(request: HttpRequest, schema: str) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     range_key = request.GET.get("range", "7d")
     if range_key not in TOP_RANGES:
         range_key = "7d"
@@ -111,7 +111,7 @@ def raw_top(request: HttpRequest, schema: str) -> HttpResponse:
 
 @require_GET
 def users(request: HttpRequest, schema: str) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     errors: dict[str, str] = {}
     cursor = _cursor(request, errors)
     query = request.GET.get("q", "").strip()[:1024]
@@ -130,7 +130,7 @@ def users(request: HttpRequest, schema: str) -> HttpResponse:
 
 @require_GET
 def user(request: HttpRequest, schema: str, user_id: int) -> HttpResponse:
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     errors: dict[str, str] = {}
     cursor = _cursor(request, errors)
     timeline = user_timeline(environment=environment, user_id=user_id, cursor=cursor)

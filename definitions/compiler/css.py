@@ -28,7 +28,7 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # ident, hash, string, bad-string, delim, ws, colon, comma, [, ], (, ), {, }, ;, function, number, ...
+    kind: str  # ident, hash, string, bad-string, delim, match (~= |= ^= $= *=), ws, colon, comma, [, ], ...
     value: str
     pos: int
     is_id: bool = False  # hash tokens only: the name would start an identifier
@@ -181,6 +181,10 @@ class _Tokenizer:
         if ch in "()[]{},:;":
             self.i += 1
             return Token({",": "comma", ":": "colon"}.get(ch, ch), ch, start)
+        if ch in "~|^$*" and self.peek(1) == "=":
+            # One token, as Chromium's tokenizer makes it: `[a~/**/=b]` is two delims, and invalid.
+            self.i += 2
+            return Token("match", ch + "=", start)
         if ch in "+.":
             if self.starts_number():
                 return self.consume_number(start)
@@ -247,7 +251,8 @@ class AttributeTest:
 
 @dataclass
 class Compound:
-    tag: str | None = None  # None or "*" = any element
+    # None = any element (no type selector, or `*`); a string names a type, even "*" (from `\*`).
+    tag: str | None = None
     ids: list[str] = field(default_factory=list)
     classes: list[str] = field(default_factory=list)
     attributes: list[AttributeTest] = field(default_factory=list)
@@ -262,7 +267,10 @@ class Complex:
 
 # Attributes heap.js never sends (docs/api.md), so a selector on them could never be judged.
 UNCAPTURED_ATTRIBUTES = {"style", "value", "srcdoc"}
-MATCH_OPERATORS = {"=": "=", "~": "~=", "^": "^=", "$": "$=", "*": "*="}
+MAX_LENGTH = 4096
+# Compound selectors in one complex selector (`a b > c` has 3). Each descendant step nests one
+# subquery in the compiled SQL, so this bounds the SQL's depth (docs/definitions.md, "Limits").
+MAX_COMPOUNDS = 32
 
 
 def _describe(token: Token) -> str:
@@ -353,6 +361,11 @@ class _Parser:
                 raise self.fail(f"The combinator {combinator.strip() or 'whitespace'!r} has nothing after it")
             if self.tok.kind == "delim" and self.tok.value in ">+~":
                 raise self.fail(f"Two combinators in a row ({self.tok.value!r})")
+            if len(compounds) == MAX_COMPOUNDS:
+                raise self.fail(
+                    f"Too many steps: a selector can chain at most {MAX_COMPOUNDS} compound selectors"
+                    " (elements joined by combinators)"
+                )
             compounds.append(self.parse_compound())
             combinators.append(combinator)
 
@@ -366,8 +379,7 @@ class _Parser:
             compound.tag = token.value
             self.advance()
         elif token.kind == "delim" and token.value == "*":
-            compound.tag = "*"
-            self.advance()
+            self.advance()  # the universal selector: the same as no type selector
         while True:
             token = self.tok
             if token.kind == "hash":
@@ -403,8 +415,8 @@ class _Parser:
             is_name
             and nxt.kind == "delim"
             and nxt.value == "|"
-            # `a||b` is the column combinator and `[a|=b]` the dash-match operator.
-            and not (self.peek(2).kind == "delim" and self.peek(2).value in "|=")
+            # `a||b` is the column combinator.
+            and not (self.peek(2).kind == "delim" and self.peek(2).value == "|")
         )
 
     def _pseudo_message(self) -> str:
@@ -415,6 +427,14 @@ class _Parser:
         if double or name.lower() in ("before", "after", "first-line", "first-letter"):
             return f"Pseudo-elements are not supported ('{'::' if double else ':'}{name}{suffix}')"
         return f"Pseudo-classes are not supported (':{name}{suffix}')"
+
+    def _equals_after_gap(self) -> bool:
+        # The token after the current delim, past whitespace (comments are already gone), is '='.
+        offset = 1
+        while self.peek(offset).kind == "ws":
+            offset += 1
+        nxt = self.peek(offset)
+        return nxt.kind == "delim" and nxt.value == "="
 
     def parse_attribute(self) -> AttributeTest:
         self.advance()
@@ -434,19 +454,24 @@ class _Parser:
         if token.kind in ("]", "eof"):
             self.advance()
             return AttributeTest(name, None)
-        if token.kind != "delim":
-            raise self.fail(f"Expected ']' or an operator in the attribute selector, found {_describe(token)}", token)
-        if token.value == "=":
+        if token.kind == "match" and token.value == "|=":
+            raise self.fail("The attribute operator '|=' is not supported", token)
+        if token.kind == "match":
+            operator = token.value
+            self.advance()
+        elif token.kind == "delim" and token.value == "=":
             operator = "="
             self.advance()
-        elif token.value == "|" and self.peek().kind == "delim" and self.peek().value == "=":
-            raise self.fail("The attribute operator '|=' is not supported", token)
-        elif token.value in MATCH_OPERATORS and self.peek().kind == "delim" and self.peek().value == "=":
-            operator = MATCH_OPERATORS[token.value]
-            self.advance()
-            self.advance()
-        else:
+        elif token.kind == "delim" and token.value in "~|^$*" and self._equals_after_gap():
+            raise self.fail(
+                f"The attribute operator '{token.value}=' must be written without whitespace or a comment"
+                f" between {token.value!r} and '='",
+                token,
+            )
+        elif token.kind == "delim":
             raise self.fail(f"Unknown attribute operator {_describe(token)}", token)
+        else:
+            raise self.fail(f"Expected ']' or an operator in the attribute selector, found {_describe(token)}", token)
         self.skip_ws()
         token = self.tok
         if token.kind == "bad-string":
@@ -477,7 +502,7 @@ def parse_selector_list(text: str) -> list[Complex]:
     """Parse `text` as `element.matches()` would, or raise CompileError naming the problem."""
     if not isinstance(text, str):
         raise CompileError("The selector must be a string")
-    if len(text) > 4096:
-        raise CompileError("The selector is longer than 4096 characters")
+    if len(text) > MAX_LENGTH:
+        raise CompileError(f"The selector is longer than {MAX_LENGTH} characters", position=MAX_LENGTH)
     parser = _Parser(text)
     return parser.parse_list()

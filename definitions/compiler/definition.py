@@ -44,13 +44,16 @@ CONDITION_KEYS = {
 GROUP_KEYS = {"kind", "conditions", "event_name", "definitions"}
 MAX_GROUPS = 50
 MAX_CONDITIONS = 50
+# Combos that include combos: each level is a few Python frames and a nested OR in the SQL.
+MAX_COMBO_DEPTH = 10
+MAX_COMBO_MEMBERS = 500
 
 # Returns the groups of another definition of the same environment, or raises CompileError.
 ComboResolver = Callable[[int], list[dict[str, Any]]]
 
 
-class ComboCycleError(CompileError):
-    pass
+class ComboShapeError(CompileError):
+    """A cycle of combos, or combos nested too deep: reported where the top-level combo lists it."""
 
 
 def _require_list(value, what: str) -> list:
@@ -65,18 +68,22 @@ class DefinitionCompiler:
         self.selectors = SelectorCompiler(self.params)
         self.resolve_combo = resolve_combo
         self.validate_regex = validate_regex
+        # Definitions already in the predicate: everything under a combo is OR-ed, so a definition
+        # reached twice (a diamond of combos) adds nothing the second time, and the SQL stays
+        # linear in the number of definitions rather than exponential in the depth.
+        self.included: set[int] = set()
 
-    def groups(self, groups, *, stack: tuple[int, ...] = (), path: str = "groups") -> sql.Composable:
+    def groups(self, groups, *, stack: tuple[int, ...] = (), path: str = "groups", depth: int = 0) -> sql.Composable:
         groups = _require_list(groups, "groups")
         if not groups:
             raise CompileError("A definition needs at least one match group", path=path)
         if len(groups) > MAX_GROUPS:
             raise CompileError(f"At most {MAX_GROUPS} match groups", path=path)
-        parts = [self.group(group, stack=stack, path=f"{path}[{i}]") for i, group in enumerate(groups)]
+        parts = [self.group(group, stack=stack, path=f"{path}[{i}]", depth=depth) for i, group in enumerate(groups)]
         parts = [part for part in parts if part is not FALSE]
         return or_sql(parts) if parts else FALSE
 
-    def group(self, group, *, stack: tuple[int, ...], path: str) -> sql.Composable:
+    def group(self, group, *, stack: tuple[int, ...], path: str, depth: int) -> sql.Composable:
         if not isinstance(group, dict):
             raise CompileError("A match group must be an object", path=path)
         unknown = set(group) - GROUP_KEYS
@@ -86,7 +93,7 @@ class DefinitionCompiler:
         if kind not in KINDS:
             raise CompileError(f"Unknown kind {kind!r} (use one of {', '.join(KINDS)})", path=f"{path}.kind")
         if kind == "combo":
-            return self.combo(group, stack=stack, path=path)
+            return self.combo(group, stack=stack, path=path, depth=depth)
         conditions = _require_list(group.get("conditions", []), "conditions")
         if len(conditions) > MAX_CONDITIONS:
             raise CompileError(f"At most {MAX_CONDITIONS} conditions per group", path=f"{path}.conditions")
@@ -132,12 +139,16 @@ class DefinitionCompiler:
             return property_condition(condition.get("key"), op, value, self.params, self.validate_regex)
         return url_condition(ctype, value, self.params)
 
-    def combo(self, group: dict, *, stack: tuple[int, ...], path: str) -> sql.Composable:
+    def combo(self, group: dict, *, stack: tuple[int, ...], path: str, depth: int) -> sql.Composable:
         if group.get("conditions") or "event_name" in group:
             raise CompileError("A combo group only lists definitions", path=path)
         ids = _require_list(group.get("definitions"), "definitions")
         if not ids:
             raise CompileError("The combo group lists no definitions", path=f"{path}.definitions")
+        if len(ids) > MAX_COMBO_MEMBERS:
+            raise CompileError(
+                f"A combo group lists at most {MAX_COMBO_MEMBERS} definitions", path=f"{path}.definitions"
+            )
         if self.resolve_combo is None:
             raise CompileError("Combos need the other definitions of the environment", path=path)
         parts = []
@@ -146,15 +157,21 @@ class DefinitionCompiler:
             if not isinstance(definition_id, int) or isinstance(definition_id, bool):
                 raise CompileError(f"{definition_id!r} is not a definition id", path=item_path)
             if definition_id in stack:
-                raise ComboCycleError("This combo would include itself (a cycle of combos)", path=item_path)
+                raise ComboShapeError("This combo would include itself (a cycle of combos)", path=item_path)
+            if definition_id in self.included:
+                continue
+            if depth >= MAX_COMBO_DEPTH:
+                message = f"Combos can include combos at most {MAX_COMBO_DEPTH} levels deep"
+                raise ComboShapeError(message, path=item_path)
             try:
                 groups = self.resolve_combo(definition_id)
             except CompileError as error:
                 raise CompileError(error.message, path=item_path) from None
+            self.included.add(definition_id)
             try:
-                parts.append(self.groups(groups, stack=(*stack, definition_id), path="groups"))
-            except ComboCycleError as error:
-                raise ComboCycleError(error.message, path=item_path) from None
+                parts.append(self.groups(groups, stack=(*stack, definition_id), path="groups", depth=depth + 1))
+            except ComboShapeError as error:
+                raise ComboShapeError(error.message, path=item_path) from None
             except CompileError as error:
                 raise CompileError(f"Definition {definition_id} is invalid: {error}", path=item_path) from None
         parts = [part for part in parts if part is not FALSE]

@@ -137,6 +137,23 @@ def lower_sql(expr: sql.Composable) -> sql.Composable:
     return sql.SQL("translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')").format(expr)
 
 
+def ascii_case_insensitive_regex(text: str) -> str:
+    """A regex matching exactly `text` up to ASCII case: `viewbox` -> `^[vV][iI]…$`.
+
+    The regex engine's own case-insensitive flag follows the database locale and folds "É" to "é"
+    and the Kelvin sign to "k"; browsers compare attribute names ASCII case-insensitively.
+    """
+    out = []
+    for ch in text:
+        if ch.isascii() and ch.isalpha():
+            out.append(f"[{ch.lower()}{ch.upper()}]")
+        elif ch.isascii() and not ch.isalnum():
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "^" + "".join(out) + "$"
+
+
 def not_null(expr: sql.Composable) -> sql.Composable:
     """NULL (a missing hierarchy element or key) counts as no match, so predicates stay two-valued.
 
@@ -181,7 +198,7 @@ class SelectorCompiler:
     def compound(self, compound: Compound, slot: _Slot) -> list[tuple[int, sql.Composable]]:
         el = slot.element
         conditions: list[tuple[int, sql.Composable]] = []
-        if compound.tag and compound.tag != "*":
+        if compound.tag:
             conditions += self.type_selector(ascii_lower(compound.tag), slot)
         ids = list(dict.fromkeys(compound.ids))
         if len(ids) > 1:
@@ -231,10 +248,9 @@ class SelectorCompiler:
                     " WITH ORDINALITY AS c(v, n))"
                 ).format(el)
             return COST_SUBQUERY, sql.SQL("COALESCE({} -> 'attrs' ->> 'class', {})").format(el, joined)
-        # SVG/MathML attribute names keep their case (viewBox) yet match case-insensitively; jsonpath
-        # rather than a subquery keeps the predicate parallel-safe.
-        pattern = "^" + "".join("\\" + ch if ch.isascii() and not ch.isalnum() else ch for ch in name) + "$"
-        path = f'$.keyvalue() ? (@.key like_regex {json.dumps(pattern)} flag "i").value'
+        # SVG/MathML attribute names keep their case (viewBox) yet match ASCII case-insensitively;
+        # jsonpath rather than a subquery keeps the predicate parallel-safe.
+        path = f"$.keyvalue() ? (@.key like_regex {json.dumps(ascii_case_insensitive_regex(name), ensure_ascii=False)}).value"
         foreign = sql.SQL(
             "CASE WHEN {el} ? 'ns' THEN jsonb_path_query_first({el} -> 'attrs', {path}::jsonpath) #>> '{{}}' END"
         )
@@ -324,8 +340,8 @@ class SelectorCompiler:
         wanted = []
         for compound in compounds:
             item: dict = {}
-            tag = ascii_lower(compound.tag or "*")
-            if tag != "*" and tag not in CAMEL_CASE_FOREIGN_TAGS:
+            tag = ascii_lower(compound.tag or "")
+            if tag and tag not in CAMEL_CASE_FOREIGN_TAGS:
                 item["tag"] = tag
             if len(set(compound.ids)) == 1:
                 item["id"] = compound.ids[0]
@@ -373,11 +389,11 @@ class SelectorCompiler:
     @staticmethod
     def jsonpath_tests(compound: Compound, element: str, key: str) -> tuple[list[str], dict] | None:
         """jsonpath tests of `compound` on `element` (e.g. "@" or "$[@ + 1]"), variables named after `key`."""
-        tag = ascii_lower(compound.tag or "*")
+        tag = ascii_lower(compound.tag or "")
         if compound.attributes or tag in CAMEL_CASE_FOREIGN_TAGS or len(set(compound.ids)) > 1:
             return None
         tests, variables = [], {}
-        if tag != "*":
+        if tag:
             variables[f"{key}t"] = tag
             tests.append(f"{element}.tag == ${key}t")
         for value in compound.ids[:1]:

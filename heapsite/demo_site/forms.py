@@ -11,3 +11,7 @@ class SignupForm(forms.Form):
     team_size = forms.ChoiceField(choices=TEAM_SIZES)
     plan = forms.ChoiceField(choices=PLANS, initial="pro")
     terms = forms.BooleanField(error_messages={"required": "Please accept the terms to continue."})
+
+
+class NewsletterForm(forms.Form):
+    newsletter_email = forms.EmailField(max_length=200)

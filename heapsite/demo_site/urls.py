@@ -6,6 +6,7 @@ app_name = "demo"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("newsletter/", views.newsletter, name="newsletter"),
     path("pricing/", views.pricing, name="pricing"),
     path("signup/", views.signup, name="signup"),
     path("signup/welcome/", views.welcome, name="welcome"),

@@ -1,18 +1,23 @@
 """The demo product site: public pages that carry the snippet for the demo environment."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.views.decorators.http import require_GET, require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .forms import PLANS, SignupForm
+from .forms import PLANS, NewsletterForm, SignupForm
 from .posts import POSTS, post_by_slug
 from .selectors import ENVIRONMENT_COOKIE, demo_environment, demo_environment_name
 
 COLLECT_PATH = "/api/collect"
 
 
+# The demo stands for a customer's website, whose snippet is an inline script (the app's own pages refuse those).
+@csp_update({"script-src": [UNSAFE_INLINE]})
 def render_demo(request: HttpRequest, template: str, context: dict | None = None) -> HttpResponse:
     """Render a demo page with the snippet for the chosen environment (or a friendly notice)."""
     schema = demo_environment_name(request)
@@ -33,7 +38,17 @@ def render_demo(request: HttpRequest, template: str, context: dict | None = None
 @login_not_required
 @require_GET
 def home(request):
-    return render_demo(request, "demo/home.html", {"posts": POSTS[:2]})
+    subscribed = request.session.pop("demo_newsletter", False)
+    return render_demo(request, "demo/home.html", {"posts": POSTS[:2], "subscribed": subscribed})
+
+
+@login_not_required
+@require_POST
+def newsletter(request):
+    # A POST, so the address never lands in a URL (and from there in pageviews.query); nothing is stored.
+    if NewsletterForm(request.POST).is_valid():
+        request.session["demo_newsletter"] = True
+    return redirect(reverse("demo:home") + "#newsletter")
 
 
 @login_not_required

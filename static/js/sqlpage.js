@@ -117,6 +117,18 @@
       .then(function (html) { if (html) document.getElementById("sql-history").innerHTML = html; });
   }
 
+  // The download happens outside the page, which cannot see it end: the history shows how it went
+  // (rows, or "CSV failed after N rows"), so refresh it for a minute.
+  var downloadWatch = null;
+  function watchDownload() {
+    if (downloadWatch) clearInterval(downloadWatch);
+    var ticks = 0;
+    downloadWatch = setInterval(function () {
+      refreshHistory();
+      if (++ticks >= 20) { clearInterval(downloadWatch); downloadWatch = null; }
+    }, 3000);
+  }
+
   form.addEventListener("submit", function (event) {
     var submitter = event.submitter;
     editor.save();
@@ -127,6 +139,7 @@
       hidden.value = newToken();
       textarea.value = query.sql;
       setTimeout(function () { textarea.value = editor.getValue(); }, 0);
+      watchDownload();
       return;
     }
     event.preventDefault();

@@ -95,6 +95,9 @@ def page(browser_context):
     page.errors = PageErrors(page)
     yield page
     assert page.errors.exceptions == [], f"the page threw: {page.errors.exceptions}"
+    # The app's pages carry a Content-Security-Policy: anything it refused broke something.
+    refused = [error for error in page.errors.console_errors if "Content Security Policy" in error]
+    assert refused == [], f"the Content-Security-Policy refused: {refused}"
 
 
 class FakeSite:
@@ -126,17 +129,6 @@ class FakeSite:
 @pytest.fixture
 def fake_site(browser_context) -> FakeSite:
     return FakeSite(browser_context)
-
-
-@pytest.fixture(scope="session")
-def live_server(live_server):
-    # Chromium keeps connections to the live server open between requests, and each server thread
-    # would keep its database connection with it; closing them after every request lets the test
-    # database be dropped at the end of the session.
-    from django.db import connections
-
-    connections.settings["default"]["CONN_MAX_AGE"] = 0
-    return live_server
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,11 +1,13 @@
 """The shapes of the ingestion payloads (docs/api.md), written with the specs of `validation`."""
 
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from warehouse.identity import ANONYMOUS_ID_LIMIT
 
-from .validation import Bool, Int, List, Map, Obj, Path, Problems, Scalar, Str, Timestamp
+from .validation import Bool, Int, List, Map, Obj, Path, Problems, Scalar, Str, Timestamp, type_name, validate
 
 # Limits from DESIGN.md §8, and the ones docs/api.md adds for URL parts and the element fields.
 MAX_NAME = 1024
@@ -15,6 +17,7 @@ MAX_URL_PART = 8192
 MAX_TEXT = 1024
 MAX_TAG = 64
 MAX_HIERARCHY = 512
+MAX_ATTRIBUTES = 1000  # per element, and namespaced ones apart
 # Server APIs may backdate freely but not post-date: a day covers any sane clock drift.
 MAX_SECONDS_AHEAD = 24 * 3600
 
@@ -28,30 +31,61 @@ url_part = Str(max_length=MAX_URL_PART)
 short_text = Str(max_length=MAX_TEXT)
 
 
-_has_whitespace = re.compile(r"\s").search
+# HTML's ASCII whitespace: class lists split on these only ("btn\u00a0primary" is one token), and no
+# attribute name contains one. Other Unicode spaces are ordinary characters there.
+_has_ascii_whitespace = re.compile("[\t\n\f\r ]").search
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _attr_name_problem(name: str) -> str | None:
-    lowered = name.lower()
+    # ASCII-lowercased, as heap.js compares them: str.lower() would also fold the Kelvin sign to "k".
+    lowered = name.translate(_ASCII_LOWER)
     if lowered in FORBIDDEN_ATTRS or lowered.startswith("on"):
         return f"{name[:64]!r} is never captured (see docs/api.md, Element hierarchy)"
-    if _has_whitespace(name):
-        return "must not contain whitespace"
+    if _has_ascii_whitespace(name):
+        return "must not contain whitespace (space, tab, CR, LF, FF)"
     return None
 
 
+def _namespaced_name_problem(name: str) -> str | None:
+    # xlink:href: the rules apply to the local name, after the prefix.
+    return _attr_name_problem(name.partition(":")[2] or name)
+
+
 class _ClassList(List):
-    """Class tokens as `classList` has them: non-empty, no whitespace, no duplicates."""
+    """Class tokens as `classList` has them: non-empty, no ASCII whitespace, no duplicates."""
 
     def __call__(self, value, path, problems):
         cleaned = super().__call__(value, path, problems)
         for index, token in enumerate(cleaned or ()):
-            if not token or _has_whitespace(token):
-                problems.add((path, index), "class tokens are non-empty and contain no whitespace")
+            if not token or _has_ascii_whitespace(token):
+                problems.add(
+                    (path, index), "class tokens are non-empty and contain no whitespace (space, tab, CR, LF, FF)"
+                )
         return cleaned
 
 
+class _NamespacedName(Str):
+    def check(self, value, path, problems):
+        value = super().check(value, path, problems)
+        if isinstance(value, str) and (problem := _namespaced_name_problem(value)):
+            problems.add(path, problem)
+        return value
+
+    def __call__(self, value, path, problems):
+        return self.check(value, path, problems)
+
+
 classes = _ClassList(item=Str(max_length=MAX_TEXT), max_items=MAX_TEXT, unique=True)
+
+namespaced_attribute = Obj(
+    fields={
+        "ns": Str(max_length=MAX_TEXT, min_length=1),
+        "name": _NamespacedName(max_length=MAX_TEXT, min_length=1),
+        "value": short_text,
+    },
+    required=frozenset({"ns", "name", "value"}),
+)
 
 element = Obj(
     fields={
@@ -59,7 +93,13 @@ element = Obj(
         "ns": Str(max_length=MAX_TEXT, min_length=1),
         "id": short_text,
         "classes": classes,
-        "attrs": Map(value=Str(max_length=MAX_TEXT), max_key_length=MAX_TEXT, key_check=_attr_name_problem),
+        "attrs": Map(
+            value=Str(max_length=MAX_TEXT),
+            max_key_length=MAX_TEXT,
+            max_items=MAX_ATTRIBUTES,
+            key_check=_attr_name_problem,
+        ),
+        "ns_attrs": List(item=namespaced_attribute, max_items=MAX_ATTRIBUTES),
         "truncated": Bool(),
     },
     required=frozenset({"tag"}),
@@ -160,6 +200,18 @@ session = Obj(
 )
 
 anonymous_user_id = Int(minimum=1, maximum=ANONYMOUS_ID_LIMIT - 1)
+
+
+class _NumericId(Int):
+    """An id below 2^53 as a number or, as Heap's server API sends heap.userId, a string of digits."""
+
+    def check(self, value, path, problems):
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+            value = int(value)
+        return super().check(value, path, problems)
+
+
+heap_user_id = _NumericId(minimum=1, maximum=ANONYMOUS_ID_LIMIT - 1)
 app_id = Str(max_length=32, min_length=1)
 server_timestamp = Timestamp(iso=True, max_ahead=MAX_SECONDS_AHEAD)
 # Stored as the event id "srv-<key>", so 60 characters leave room for the prefix.
@@ -183,40 +235,117 @@ def _unique(list_key: str, item_key: str, what: str):
     return rule
 
 
+_collect_header_fields = {
+    "app_id": app_id,
+    "library": Str(max_length=32),
+    "sent_at": Timestamp(),
+    "user_id": anonymous_user_id,
+    "identity": Str(max_length=MAX_IDENTITY, min_length=1, nullable=True),
+    "session": session,
+}
+_collect_header_required = frozenset({"app_id", "sent_at", "user_id", "session"})
+_collect_defaults = {"library": "web", "identity": None}
+# The batch without its events: what must be right for any event of it to be stored.
+collect_header = Obj(fields=_collect_header_fields, required=_collect_header_required, defaults=_collect_defaults)
+
+
 @lru_cache
 def collect_payload(max_batch: int) -> Obj:
     return Obj(
-        fields={
-            "app_id": app_id,
-            "library": Str(max_length=32),
-            "sent_at": Timestamp(),
-            "user_id": anonymous_user_id,
-            "identity": Str(max_length=MAX_IDENTITY, min_length=1, nullable=True),
-            "session": session,
-            "events": List(item=collect_event, max_items=max_batch, min_items=1),
-        },
-        required=frozenset({"app_id", "sent_at", "user_id", "session", "events"}),
-        defaults={"library": "web", "identity": None},
+        fields={**_collect_header_fields, "events": List(item=collect_event, max_items=max_batch, min_items=1)},
+        required=_collect_header_required | {"events"},
+        defaults=_collect_defaults,
         rules=(_unique("events", "id", "id"),),
     )
 
 
+def _one_user(payload: dict, path: Path, problems: Problems) -> None:
+    """A server event belongs to a user known by identity or by heap.js's anonymous user id (not both)."""
+    if "identity" in payload and "user_id" in payload:
+        problems.add((path, "user_id"), "send identity or user_id, not both")
+    elif "identity" not in payload and "user_id" not in payload:
+        problems.add((path, "identity"), "is required (or user_id, the anonymous heap.userId)")
+
+
+@dataclass
+class CollectBatch:
+    """A validated /api/collect batch: `payload` keeps the events that can be stored; `rejected`
+    lists the positions of the others and `details` their problems (up to MAX_ERRORS). `problems`
+    are the batch's own (header, events list), which leave nothing to store."""
+
+    payload: dict[str, Any] | None
+    problems: list[dict[str, str]] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)
+    details: list[dict[str, str]] = field(default_factory=list)
+
+
+def collect_batch(body: dict, max_batch: int) -> CollectBatch:
+    """Validate a heap.js batch, setting aside the events that cannot be stored.
+
+    One odd event must not cost the others: a page hands its last batch to sendBeacon, which never
+    sees the answer, so a batch refused whole would be lost whole (docs/api.md, "One bad event").
+    A valid batch is checked in one pass; only a batch with problems is checked event by event.
+    """
+    cleaned, problems = validate(collect_payload(max_batch), body)
+    if not problems:
+        return CollectBatch(cleaned)
+    header, header_problems = validate(collect_header, {k: v for k, v in body.items() if k != "events"})
+    events = body.get("events")
+    if "events" not in body:
+        header_problems.append({"field": "events", "message": "is required"})
+    elif not isinstance(events, list):
+        header_problems.append({"field": "events", "message": f"must be an array, not {type_name(events)}"})
+    elif len(events) > max_batch:
+        header_problems.append({"field": "events", "message": f"has {len(events)} items; the limit is {max_batch}"})
+    elif not events:
+        header_problems.append({"field": "events", "message": "needs at least 1 item"})
+    if header_problems:
+        return CollectBatch(None, header_problems)
+    kept, rejected, details = [], [], Problems()
+    first_with_id: dict[Any, int] = {}
+    for index, event in enumerate(events):
+        path = ("events", index)
+        event_problems = Problems()
+        cleaned_event = collect_event(event, path, event_problems)
+        if not event_problems:
+            earlier = first_with_id.setdefault(cleaned_event["id"], index)
+            if earlier != index:
+                event_problems.add((path, "id"), f"repeats the id of events[{earlier}]")
+        if event_problems:
+            rejected.append(index)
+            for problem in event_problems.items:
+                details.add(problem["field"], problem["message"])
+        else:
+            kept.append(cleaned_event)
+    if not kept:
+        return CollectBatch(None, details.items, rejected, details.items)
+    return CollectBatch({**header, "events": kept}, [], rejected, details.items)
+
+
 track_fields = {
     "identity": identity,
+    "user_id": heap_user_id,
     "event": Str(max_length=MAX_NAME, min_length=1),
     "properties": properties,
     "timestamp": server_timestamp,
     "idempotency_key": idempotency_key,
+    "session_id": heap_user_id,
 }
 track_event = Obj(
     fields=track_fields,
-    required=frozenset({"identity", "event"}),
+    required=frozenset({"event"}),
     defaults={"properties": dict, "timestamp": None, "idempotency_key": None},
+    rules=(_one_user,),
 )
 user_properties = Obj(
     fields={"identity": identity, "properties": properties},
     required=frozenset({"identity", "properties"}),
 )
+
+
+def _single_track_event(payload: dict, path: Path, problems: Problems) -> None:
+    if "events" not in payload:
+        _one_user(payload, path, problems)
 
 
 @lru_cache
@@ -226,6 +355,7 @@ def track_payload(max_batch: int) -> Obj:
         required=frozenset({"app_id"}),
         rules=(
             _single_or_bulk("events", track_fields, track_event.required),
+            _single_track_event,
             _unique("events", "idempotency_key", "idempotency key"),
         ),
     )
@@ -246,7 +376,7 @@ def user_properties_payload(max_batch: int) -> Obj:
 
 
 identify_payload = Obj(
-    fields={"app_id": app_id, "identity": identity, "user_id": anonymous_user_id, "timestamp": server_timestamp},
+    fields={"app_id": app_id, "identity": identity, "user_id": heap_user_id, "timestamp": server_timestamp},
     required=frozenset({"app_id", "identity", "user_id"}),
     defaults={"timestamp": None},
 )

@@ -14,6 +14,7 @@ from warehouse.models import Environment
 
 from . import sql
 from .enrich import ClientInfo
+from .redact import policy_for
 
 SESSION_INACTIVITY_SECONDS = 30 * 60
 SERVER_LIBRARY = "server"
@@ -88,7 +89,7 @@ def collect_batch_ingest(
     }
     with transaction.atomic(), connection.cursor() as cursor:
         environment_id = environment.pk
-        batch = sql.WriteBatch(cursor)
+        batch = sql.WriteBatch(cursor, privacy=policy_for(environment))
         sql.users_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
         sql.sessions_upsert(batch, environment_id=environment_id, now=received_at, rows=[session_row])
         sql.merges_insert(batch, environment_id=environment_id, rows=_first_merge_per_user(merges))
@@ -142,7 +143,8 @@ def _first_merge_per_user(merges: list[dict]) -> list[dict]:
 
 
 def track_events_ingest(*, environment: Environment, events: list[dict], received_at: datetime) -> dict[str, int]:
-    """Store server-side custom events. Each lands in its user's session by the 30-minute rule.
+    """Store server-side custom events (heapsite's and Heap's /api/track) for users known by identity or
+    by heap.js's anonymous `user_id`.
 
     An event whose idempotency key was stored before is skipped (and opens no session).
     """
@@ -150,36 +152,71 @@ def track_events_ingest(*, environment: Environment, events: list[dict], receive
     rows = []
     for event in events:
         key = event.get("idempotency_key")
+        identity = event.get("identity")
         rows.append(
             {
                 "event_id": SERVER_EVENT_ID_PREFIX + (key if key else uuid.uuid4().hex),
-                "identity": event["identity"],
-                "user_id": user_id_for_identity(event["identity"]),
+                "identity": identity,
+                "user_id": user_id_for_identity(identity) if identity else event["user_id"],
+                "session_id": event.get("session_id"),
                 "time": event["timestamp"] if event.get("timestamp") is not None else now,
                 "type": "custom",
                 "event_name": event["event"],
                 "properties": event.get("properties") or {},
             }
         )
+    return server_batch_ingest(environment=environment, events=rows, received_at=received_at)
+
+
+def server_batch_ingest(
+    *,
+    environment: Environment,
+    received_at: datetime,
+    events: list[dict] = (),
+    users: list[dict] = (),
+    merges: list[dict] = (),
+) -> dict[str, int]:
+    """Write what server-side APIs send, in one transaction: users, identity merges and events.
+
+    `events` are raw-event rows (event_id, user_id, time, type, event_name, URL parts, properties) plus:
+    `identity` (the user is created with it), optionally `session_id` (else the 30-minute rule picks
+    or opens one), `session` (the data of a session this event opens: referrer, landing page, UTM,
+    user agent and IP fields) and `library` (default "server"). An event id stored before is skipped.
+    `users` are {user_id, identity, joindate, properties} (properties merged, later keys win);
+    `merges` are {from_user_id, to_user_id, time}, and an anonymous id merges once.
+    """
     with transaction.atomic(), connection.cursor() as cursor:
         environment_id = environment.pk
-        stored = sql.existing_event_ids(cursor, environment_id=environment_id, event_ids=[r["event_id"] for r in rows])
+        stored = sql.existing_event_ids(
+            cursor, environment_id=environment_id, event_ids=[row["event_id"] for row in events]
+        )
         unique: dict[str, dict] = {}
-        for row in rows:
+        for row in events:
             if row["event_id"] not in stored:
                 unique.setdefault(row["event_id"], row)
         rows = list(unique.values())
-        users: dict[int, dict] = {}
+        user_rows: dict[int, dict] = {}
+        for user in users:
+            entry = user_rows.setdefault(
+                user["user_id"],
+                {"user_id": user["user_id"], "identity": user.get("identity"), "joindate": user["joindate"]},
+            )
+            entry["joindate"] = min(entry["joindate"], user["joindate"])
+            entry["identity"] = entry["identity"] or user.get("identity")
+            if user.get("properties"):
+                entry.setdefault("properties", {}).update(user["properties"])
         for row in rows:
-            identity = row.pop("identity")
-            entry = users.setdefault(
+            identity = row.pop("identity", None)
+            entry = user_rows.setdefault(
                 row["user_id"], {"user_id": row["user_id"], "identity": identity, "joindate": row["time"]}
             )
             entry["joindate"] = min(entry["joindate"], row["time"])
+            entry["identity"] = entry["identity"] or identity
         sessions = _assign_server_sessions(cursor, environment_id=environment_id, rows=rows)
-        batch = sql.WriteBatch(cursor)
-        sql.users_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(users))
+        batch = sql.WriteBatch(cursor, privacy=policy_for(environment))
+        sql.users_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(user_rows))
         sql.sessions_upsert(batch, environment_id=environment_id, now=received_at, rows=sorted_rows(sessions))
+        sql.merges_insert(batch, environment_id=environment_id, rows=_first_merge_per_user(merges))
         sql.events_insert(
             batch, environment_id=environment_id, received_at=received_at, library=SERVER_LIBRARY, rows=rows
         )
@@ -189,44 +226,65 @@ def track_events_ingest(*, environment: Environment, events: list[dict], receive
 
 
 def _assign_server_sessions(cursor, *, environment_id: int, rows: list[dict]) -> dict[int, dict]:
-    """Set each row's session_id: the user's session that started at or before the event and whose
-    last event is less than 30 minutes before it, else a new session. Returns the sessions to upsert."""
-    if not rows:
-        return {}
-    times = [row["time"] for row in rows]
-    known = sql.recent_sessions(
-        cursor,
-        environment_id=environment_id,
-        user_ids=sorted({row["user_id"] for row in rows}),
-        after=min(times) - SESSION_INACTIVITY_SECONDS,
-        before=max(times),
-    )
-    sessions_by_user: dict[int, list[dict]] = defaultdict(list)
-    for user_id, session_id, start, last in known:
-        sessions_by_user[user_id].append({"session_id": session_id, "user_id": user_id, "time": start, "last": last})
+    """Set each row's session_id: the one it names, else the user's session that started at or before the
+    event and whose last event is less than 30 minutes before it, else a new session (with the data of the
+    row's `session`). Returns the sessions to upsert."""
     touched: dict[int, dict] = {}
-    for row in sorted(rows, key=lambda item: (item["user_id"], item["time"])):
-        time = row["time"]
-        candidates = [
-            session
-            for session in sessions_by_user[row["user_id"]]
-            if session["time"] <= time and time - session["last"] < SESSION_INACTIVITY_SECONDS
-        ]
-        if candidates:
-            session = max(candidates, key=lambda item: item["time"])
-            session["last"] = max(session["last"], time)
+    for row in rows:
+        session_fields = row.pop("session", None) or {}
+        if row.get("session_id") is not None:
+            session = touched.setdefault(
+                row["session_id"],
+                {**session_fields, "session_id": row["session_id"], "user_id": row["user_id"], "time": row["time"]},
+            )
+            session["time"] = min(session["time"], row["time"])
+            session["last"] = max(session.get("last", row["time"]), row["time"])
+            session.setdefault("library", row.get("library") or SERVER_LIBRARY)
         else:
-            session = {"session_id": _new_server_session_id(), "user_id": row["user_id"], "time": time, "last": time}
-            sessions_by_user[row["user_id"]].append(session)
-        row["session_id"] = session["session_id"]
-        touched[session["session_id"]] = session
+            row["_session"] = session_fields
+    automatic = [row for row in rows if "_session" in row]
+    if automatic:
+        times = [row["time"] for row in automatic]
+        known = sql.recent_sessions(
+            cursor,
+            environment_id=environment_id,
+            user_ids=sorted({row["user_id"] for row in automatic}),
+            after=min(times) - SESSION_INACTIVITY_SECONDS,
+            before=max(times),
+        )
+        sessions_by_user: dict[int, list[dict]] = defaultdict(list)
+        for user_id, session_id, start, last in known:
+            sessions_by_user[user_id].append(
+                {"session_id": session_id, "user_id": user_id, "time": start, "last": last}
+            )
+        for row in sorted(automatic, key=lambda item: (item["user_id"], item["time"])):
+            time = row["time"]
+            session_fields = row.pop("_session")
+            candidates = [
+                session
+                for session in sessions_by_user[row["user_id"]]
+                if session["time"] <= time and time - session["last"] < SESSION_INACTIVITY_SECONDS
+            ]
+            if candidates:
+                session = max(candidates, key=lambda item: item["time"])
+                session["last"] = max(session["last"], time)
+            else:
+                session = {
+                    **session_fields,
+                    "session_id": _new_server_session_id(),
+                    "user_id": row["user_id"],
+                    "time": time,
+                    "last": time,
+                    "library": row.get("library") or SERVER_LIBRARY,
+                }
+                sessions_by_user[row["user_id"]].append(session)
+            row["session_id"] = session["session_id"]
+            touched[session["session_id"]] = session
     return {
         session_id: {
-            "session_id": session_id,
-            "user_id": session["user_id"],
-            "time": session["time"],
+            **{key: value for key, value in session.items() if key != "last"},
             "last_event_time": session["last"],
-            "library": SERVER_LIBRARY,
+            "library": session.get("library") or SERVER_LIBRARY,
         }
         for session_id, session in touched.items()
     }
@@ -260,18 +318,17 @@ def identity_merge(
 def user_properties_add(*, environment: Environment, users: list[dict], received_at: datetime) -> dict[str, int]:
     """Merge properties into identified users (created when new); later keys win within a request."""
     now = received_at.timestamp()
-    rows: dict[int, dict] = {}
-    for entry in users:
-        user_id = user_id_for_identity(entry["identity"])
-        row = rows.setdefault(
-            user_id, {"user_id": user_id, "identity": entry["identity"], "joindate": now, "properties": {}}
-        )
-        row["properties"].update(entry["properties"])
-    with transaction.atomic(), connection.cursor() as cursor:
-        batch = sql.WriteBatch(cursor)
-        sql.users_upsert(batch, environment_id=environment.pk, now=received_at, rows=sorted_rows(rows))
-        batch.run()
-    return {"users": len(rows)}
+    rows = [
+        {
+            "user_id": user_id_for_identity(entry["identity"]),
+            "identity": entry["identity"],
+            "joindate": now,
+            "properties": entry["properties"],
+        }
+        for entry in users
+    ]
+    server_batch_ingest(environment=environment, users=rows, received_at=received_at)
+    return {"users": len({row["user_id"] for row in rows})}
 
 
 def utc_now() -> datetime:

@@ -4,6 +4,9 @@ Each statement takes its rows as one jsonb array expanded by `jsonb_to_recordset
 parameter that Python's C JSON encoder produces quickly, however many rows a batch has. Times
 travel as float seconds since the epoch.
 
+Every event and session row is redacted here, by the environment's privacy settings, before it
+is written (warehouse/ingest/redact.py): whichever endpoint hands rows over, nothing escapes it.
+
 Every row written is stamped with the transaction's batch number (`heapsite_raw_batch()`, computed
 once per statement), the sync's watermark (warehouse/sync/watermark.py). On Citus the statements
 run on the coordinator, which routes each row to its user's shard; the conflict targets contain
@@ -14,6 +17,10 @@ import json
 from datetime import datetime
 
 from psycopg2 import sql
+
+from warehouse.models import Environment
+
+from .redact import PrivacyPolicy, policy_for, redact_event_rows, redact_session_rows
 
 _INSERT_EVENTS = sql.SQL("""
 INSERT INTO raw_events (
@@ -26,13 +33,13 @@ SELECT
     coalesce(r.event_name, ''), coalesce(r.domain, ''), coalesce(r.path, ''), coalesce(r.query, ''),
     coalesce(r.hash, ''), coalesce(r.title, ''), coalesce(r.referrer, ''), coalesce(r.target_tag, ''),
     coalesce(r.target_id, ''), coalesce(r.target_classes, '{}'), coalesce(r.target_text, ''),
-    coalesce(r.target_href, ''), coalesce(r.hierarchy, '[]'), %(library)s, coalesce(r.properties, '{}'),
-    (SELECT heapsite_raw_batch())
+    coalesce(r.target_href, ''), coalesce(r.hierarchy, '[]'), coalesce(r.library, %(library)s),
+    coalesce(r.properties, '{}'), (SELECT heapsite_raw_batch())
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     event_id text, user_id bigint, session_id bigint, time float8, type text, event_name text,
     domain text, path text, query text, hash text, title text, referrer text,
     target_tag text, target_id text, target_classes text[], target_text text, target_href text,
-    hierarchy jsonb, properties jsonb
+    hierarchy jsonb, library text, properties jsonb
 )
 ON CONFLICT (environment_id, event_id, user_id) DO NOTHING
 RETURNING 1
@@ -116,9 +123,11 @@ class WriteBatch:
     those of the last statement, so the statement whose outcome the caller needs goes last.
     """
 
-    def __init__(self, cursor) -> None:
+    def __init__(self, cursor, *, privacy: PrivacyPolicy | None = None) -> None:
         self.cursor = cursor
         self.parts: list[bytes] = []
+        # The environment's privacy policy (redact.policy_for), when the caller has the environment at hand.
+        self.privacy = privacy
 
     def add(self, statement: sql.Composable, params: dict) -> None:
         self.parts.append(self.cursor.mogrify(statement, params))
@@ -133,8 +142,16 @@ def users_upsert(batch: WriteBatch, *, environment_id: int, now: datetime, rows:
         batch.add(_UPSERT_USERS, {"environment_id": environment_id, "now": now, "rows": _json(rows)})
 
 
+def _privacy(batch: WriteBatch, environment_id: int) -> PrivacyPolicy:
+    if batch.privacy is None:
+        batch.privacy = policy_for(Environment.objects.get(pk=environment_id))
+    return batch.privacy
+
+
 def sessions_upsert(batch: WriteBatch, *, environment_id: int, now: datetime, rows: list[dict]) -> None:
+    """Insert new sessions (redacted first); for known ones only extend last_event_time."""
     if rows:
+        redact_session_rows(rows, _privacy(batch, environment_id))
         batch.add(_UPSERT_SESSIONS, {"environment_id": environment_id, "now": now, "rows": _json(rows)})
 
 
@@ -148,12 +165,14 @@ def merges_insert(batch: WriteBatch, *, environment_id: int, rows: list[dict]) -
 def events_insert(
     batch: WriteBatch, *, environment_id: int, received_at: datetime, library: str, rows: list[dict]
 ) -> None:
-    """Append events, skipping ids already stored. Last in a batch, the rowcount is the rows written.
+    """Append events (redacted first), skipping ids already stored. Last in a batch, the rowcount is the rows written.
 
-    The statement returns a row per event written: Citus counts the rows an INSERT ... SELECT
-    through the coordinator sent, not those written, unless they are returned.
+    `library` is the events' library unless a row names its own. The statement returns a row per
+    event written: Citus counts the rows an INSERT ... SELECT through the coordinator sent, not
+    those written, unless they are returned.
     """
     if rows:
+        redact_event_rows(rows, _privacy(batch, environment_id))
         params = {"environment_id": environment_id, "received_at": received_at, "library": library}
         batch.add(_INSERT_EVENTS, {**params, "rows": _json(rows)})
 

@@ -55,16 +55,27 @@ def join_key(path: str, key: str) -> str:
     return f'{path}["{escaped}"]'
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_character(value: str) -> tuple[int, str] | None:
+    """The first character PostgreSQL cannot store in text or jsonb, as (index, what it is), or None.
+
+    NUL (text and jsonb refuse it) and unpaired UTF-16 surrogates (JSON's "\\ud800": not UTF-8).
+    """
+    nul = value.find("\x00")
+    surrogate = None if value.isascii() else _SURROGATE.search(value)
+    if surrogate is not None and (nul < 0 or surrogate.start() < nul):
+        return surrogate.start(), "an unpaired UTF-16 surrogate"
+    if nul >= 0:
+        return nul, "a NUL byte"
+    return None
+
+
 def text_problem(value: str) -> str | None:
     """Why a string cannot be stored (PostgreSQL text and jsonb refuse both), or None."""
-    if "\x00" in value:
-        return "contains a NUL byte"
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "contains an unpaired UTF-16 surrogate"
-    return None
+    found = unstorable_character(value)
+    return f"contains {found[1]}" if found else None
 
 
 def type_name(value: Any) -> str:
@@ -294,7 +305,8 @@ class Map(Spec):
 
 @dataclass
 class Obj(Spec):
-    """An object with known keys. Unknown keys are rejected so a typo never silently drops data.
+    """An object with known keys. Unknown keys are rejected so a typo never silently drops data,
+    unless `ignore_unknown` (for other vendors' open-ended formats): then they are left out.
 
     `rules` run after the fields, on the cleaned object, for checks across fields.
     """
@@ -304,6 +316,7 @@ class Obj(Spec):
     defaults: dict[str, Any] = field(default_factory=dict)
     rules: tuple[Callable[[dict, Path, Problems], None], ...] = ()
     nullable: bool = False
+    ignore_unknown: bool = False
 
     def __post_init__(self) -> None:
         self._names = frozenset(self.fields)
@@ -343,7 +356,7 @@ class Obj(Spec):
             for key, item in value.items():
                 if key in fields:
                     cleaned[key] = fields[key](item, (path, key), problems)
-                else:
+                elif not self.ignore_unknown:
                     problems.add((path, key), "is not a known field")
         if not self.required <= keys:
             for key in sorted(self.required - keys):

@@ -5,18 +5,18 @@ from django.http import HttpRequest, JsonResponse
 
 from . import payloads, services
 from .enrich import client_info
-from .http import environment_for, ingest_endpoint, validated
+from .http import environment_for, ingest_endpoint, validated, validated_collect_batch
 
 
 @ingest_endpoint(cors=True)
 def collect(request: HttpRequest, body: dict) -> JsonResponse:
     received_at = services.utc_now()
     environment = environment_for(body)
-    payload = validated(payloads.collect_payload(settings.INGEST_MAX_BATCH), body)
+    payload, rejected = validated_collect_batch(body)
     result = services.collect_batch_ingest(
         environment=environment, payload=payload, client=client_info(request), received_at=received_at
     )
-    return JsonResponse({"ok": True, **result})
+    return JsonResponse({"ok": True, **result, **rejected})
 
 
 @ingest_endpoint()

@@ -1,7 +1,17 @@
-from .environments import Environment, Project
+from .access import Membership, Role
+from .environments import Environment, IpMode, Project
+from .privacy import (
+    DeletionSource,
+    DeletionStatus,
+    RetentionRun,
+    RetentionRunStatus,
+    UserDeletionRequest,
+    WarehouseDeletion,
+    WarehouseDeletionKind,
+)
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
-from .sqlpage import SavedQuery, SqlAccess, SqlQueryRun, SqlRole
+from .sqlpage import SavedQuery, SqlQueryRun, SqlRole, TransformRole
 from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
 
 __all__ = [
@@ -9,17 +19,23 @@ __all__ = [
     "BuiltTable",
     "CsvUpload",
     "CsvUploadStatus",
+    "DeletionSource",
+    "DeletionStatus",
     "Environment",
     "EnvironmentSync",
     "IdentityMerge",
+    "IpMode",
+    "Membership",
     "Project",
     "RawEvent",
     "RawSession",
     "RawUser",
+    "RetentionRun",
+    "RetentionRunStatus",
+    "Role",
     "SavedQuery",
     "SourceAuditAction",
     "SourceAuditEntry",
-    "SqlAccess",
     "SqlQueryRun",
     "SqlRole",
     "SyncKind",
@@ -27,4 +43,8 @@ __all__ = [
     "SyncStatus",
     "SyncTrigger",
     "TableChangeRequest",
+    "TransformRole",
+    "UserDeletionRequest",
+    "WarehouseDeletion",
+    "WarehouseDeletionKind",
 ]

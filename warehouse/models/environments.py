@@ -2,6 +2,7 @@ import hashlib
 import re
 import secrets
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -32,8 +33,51 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def schema_with_suffix(schema: str, suffix: str) -> str:
+    """`<schema><suffix>` (e.g. `main_production_uploads`), shortened with a hash to fit 63 bytes."""
+    name = schema + suffix
+    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha1(schema.encode()).hexdigest()[:8]  # noqa: S324 - a name
+    return f"{schema[: MAX_IDENTIFIER_BYTES - len(suffix) - 9]}_{digest}{suffix}"
+
+
 def generate_app_id() -> str:
     return str(secrets.randbelow(9 * 10**9) + 10**9)
+
+
+# URL query parameters dropped at ingestion unless an environment edits its list (docs/privacy.md):
+# a parameter goes when one of these is a whole word of its name (`newsletter_email`, `user[token]`).
+DEFAULT_REDACTED_QUERY_PARAMS = (
+    "email",
+    "e-mail",
+    "mail",
+    "token",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "code",
+    "ssn",
+    "phone",
+    "first_name",
+    "last_name",
+    "api_key",
+    "apikey",
+    "auth",
+)
+
+
+def default_redacted_query_params() -> list[str]:
+    return list(DEFAULT_REDACTED_QUERY_PARAMS)
+
+
+class IpMode(models.TextChoices):
+    """What an environment stores of a session's IP address (GeoIP always sees the full address)."""
+
+    FULL = "full", "full address"
+    TRUNCATED = "truncated", "truncated (IPv4 /24, IPv6 /48)"
+    NONE = "none", "none"
 
 
 class Project(models.Model):
@@ -51,11 +95,28 @@ class Environment(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="environments")
     name = models.CharField(max_length=40, validators=[validate_identifier_part])
     app_id = models.CharField(max_length=32, unique=True, default=generate_app_id)
-    api_key_hash = models.CharField(max_length=64, editable=False)
+    # Indexed: Segment-style requests name their environment by the key alone (the write key).
+    api_key_hash = models.CharField(max_length=64, editable=False, db_index=True)
     # The first characters, so people can tell keys apart without the secret.
     api_key_prefix = models.CharField(max_length=12, editable=False)
     warehouse_schema = models.CharField(max_length=63, unique=True, validators=[validate_schema_name])
+    # Heap's server API takes the app id alone; off, the server key stays required (docs/api.md).
+    keyless_server_api = models.BooleanField(
+        default=False,
+        help_text="Accept server events without a key (as Heap does): anyone who knows the app id can send",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Privacy (docs/privacy.md), applied by ingestion before anything is stored and by the retention job.
+    redacted_query_params = ArrayField(
+        models.CharField(max_length=100), default=default_redacted_query_params, blank=True
+    )
+    redact_email_values = models.BooleanField(
+        default=True, help_text="Also drop query parameters whose value looks like an email address"
+    )
+    ip_mode = models.CharField(max_length=16, choices=IpMode.choices, default=IpMode.FULL)
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete raw events older than this many days (empty: keep everything)"
+    )
 
     class Meta:
         ordering = ["project__name", "name"]

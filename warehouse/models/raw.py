@@ -17,7 +17,8 @@ _RAW_ENVIRONMENT = {"on_delete": models.CASCADE, "related_name": "+", "db_index"
 
 
 def raw_batch() -> models.Func:
-    """The current transaction's raw-store batch number (heapsite_raw_batch(), migration 0010).
+    """The current transaction's raw-store batch number (heapsite_raw_batch(), migration
+    raw_store_batches_and_citus).
 
     Every raw row's `batch` is the batch of the transaction that last wrote it: the sync's
     watermark (warehouse/sync/watermark.py). Inserts get it by default; an update that changes what
@@ -52,8 +53,9 @@ class RawUser(models.Model):
     properties = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        # The database's primary key is (environment_id, user_id) (migration 0010); identities map to
-        # one user id each (warehouse/identity.py), so that key also keeps identities unique.
+        # The database's primary key is (environment_id, user_id) (migration
+        # raw_store_batches_and_citus); identities map to one user id each (warehouse/identity.py),
+        # so that key also keeps identities unique.
         db_table = "raw_users"
         indexes = [
             models.Index(fields=["environment", "last_modified"], name="raw_users_env_modified"),
@@ -97,12 +99,15 @@ class RawSession(models.Model):
     properties = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        # The database's primary key is (environment_id, session_id, user_id) (migration 0010): a
-        # session is its user's, and unique keys contain the column Citus distributes by.
+        # The database's primary key is (environment_id, session_id, user_id) (migration
+        # raw_store_batches_and_citus): a session is its user's, and unique keys contain the column
+        # Citus distributes by.
         db_table = "raw_sessions"
         indexes = [
             models.Index(fields=["environment", "user_id", "time"], name="raw_sessions_env_user_time"),
             models.Index(fields=["environment", "last_modified"], name="raw_sessions_env_modified"),
+            # Retention deletes sessions by start time (never updated, so session updates stay HOT).
+            models.Index(fields=["environment", "time"], name="raw_sessions_env_time"),
         ]
 
 
@@ -112,7 +117,8 @@ class RawEvent(models.Model):
     The table is partitioned by environment, one partition `raw_events_<environment id>` each
     (migration 0009: created and dropped with the environment by a trigger). Its primary key is
     (environment_id, id, user_id): a partitioned table's must contain the partition key, and on
-    Citus the distribution column (migration 0010); ids come from one sequence and stay unique.
+    Citus the distribution column (migration raw_store_batches_and_citus); ids come from one
+    sequence and stay unique.
     """
 
     id = models.BigAutoField(primary_key=True)

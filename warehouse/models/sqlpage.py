@@ -1,4 +1,4 @@
-"""The SQL page's state: role credentials, who may run SQL, the audit log (also each user's history), saved queries."""
+"""The SQL page's state: role credentials, the audit log (also each user's history), saved queries."""
 
 from django.conf import settings
 from django.db import models
@@ -19,25 +19,6 @@ class SqlRole(models.Model):
 
     def __str__(self) -> str:
         return self.role_name
-
-
-class SqlAccess(models.Model):
-    """Permission for one user to run SQL in one environment (superusers always may)."""
-
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = "SQL access"
-        verbose_name_plural = "SQL access"
-        constraints = [models.UniqueConstraint(fields=["environment", "user"], name="sql_access_env_user")]
-
-    def __str__(self) -> str:
-        return f"{self.user} may run SQL in {self.environment}"
 
 
 class SqlRunKind(models.TextChoices):
@@ -90,3 +71,21 @@ class SavedQuery(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TransformRole(models.Model):
+    """Credentials of an environment's transform role (dbt and other tools that build derived tables).
+
+    It reads what the SQL role reads and owns the environment's models schema, the only place it can
+    write. Created on request (`manage.py transform_role`); the SQL page's role never gets these rights.
+    """
+
+    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="transform_role")
+    role_name = models.CharField(max_length=63)
+    schema_name = models.CharField(max_length=63)
+    # Stored in clear because it is shown to the people who run dbt; the database holds a SCRAM hash.
+    password = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.role_name

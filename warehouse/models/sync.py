@@ -18,6 +18,7 @@ class SyncTrigger(models.TextChoices):
     SCHEDULE = "schedule"
     DEFINITION = "definition change"
     MANUAL = "manual"
+    PRIVACY = "privacy"  # a user deletion or a retention run removed raw rows
 
 
 class SyncStatus(models.TextChoices):

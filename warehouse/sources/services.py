@@ -1,6 +1,5 @@
 """Attach other schemas to an environment's SQL access, and load CSV files as tables it can read."""
 
-import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import PurePath
@@ -18,8 +17,9 @@ from warehouse.models import (
     Environment,
     SourceAuditAction,
     SourceAuditEntry,
+    TransformRole,
 )
-from warehouse.models.environments import MAX_IDENTIFIER_BYTES, RESERVED_SCHEMAS
+from warehouse.models.environments import RESERVED_SCHEMAS, schema_with_suffix
 from warehouse.naming import identifier_base, unique_identifiers
 from warehouse.roles import sql_role_name
 from warehouse.sync.tables import PRIVATE_SCHEMA_PREFIX
@@ -37,11 +37,7 @@ class SourceError(ValueError):
 
 
 def uploads_schema_name(environment: Environment) -> str:
-    name = environment.warehouse_schema + UPLOADS_SUFFIX
-    if len(name) <= MAX_IDENTIFIER_BYTES:
-        return name
-    digest = hashlib.sha1(environment.warehouse_schema.encode()).hexdigest()[:8]  # noqa: S324 - a name
-    return f"{environment.warehouse_schema[: MAX_IDENTIFIER_BYTES - len(UPLOADS_SUFFIX) - 9]}_{digest}{UPLOADS_SUFFIX}"
+    return schema_with_suffix(environment.warehouse_schema, UPLOADS_SUFFIX)
 
 
 def _audit(*, environment: Environment, action: str, schema: str, user, table: str = "", detail: str = "") -> None:
@@ -74,6 +70,12 @@ def _refusal_reason(cursor, *, environment: Environment, schema_name: str) -> st
             if other.pk == environment.pk:
                 return f"{schema_name!r} is this environment's own uploads schema; it is always readable"
             return f"{schema_name!r} holds the uploads of environment {other.project.name}/{other.name}"
+    models = TransformRole.objects.filter(schema_name=schema_name).select_related("environment__project").first()
+    if models is not None:
+        if models.environment_id == environment.pk:
+            return f"{schema_name!r} is this environment's own models schema; it is always readable"
+        other = models.environment
+        return f"{schema_name!r} holds the derived models of environment {other.project.name}/{other.name}"
     if AttachedSchema.objects.filter(environment=environment, schema_name=schema_name).exists():
         return f"{schema_name!r} is already attached"
     return None
@@ -120,17 +122,18 @@ def _grant_if_role(cursor, *, environment: Environment, schema: str) -> None:
 
 def sources_grant(*, environment: Environment) -> None:
     """Re-apply read access to the uploads schema and every attached schema (tables made by other tools too)."""
-    schemas = [uploads_schema_name(environment)]
-    schemas += AttachedSchema.objects.filter(environment=environment).values_list("schema_name", flat=True)
+    schemas = readable_extra_schemas(environment)
     with connection.cursor() as cursor:
         for schema in schemas:
             _grant_if_role(cursor, environment=environment, schema=schema)
 
 
 def readable_extra_schemas(environment: Environment) -> list[str]:
-    """Schemas besides the warehouse that the environment's SQL role reads (for the schema browser)."""
+    """Schemas besides the warehouse that the environment's SQL role reads (for the schema browser): uploads,
+    the models schema where dbt writes (when there is one, warehouse/transform.py), attached schemas."""
     attached = AttachedSchema.objects.filter(environment=environment).values_list("schema_name", flat=True)
-    return [uploads_schema_name(environment), *attached]
+    models = TransformRole.objects.filter(environment=environment).values_list("schema_name", flat=True)
+    return [uploads_schema_name(environment), *models, *attached]
 
 
 def csv_stage(

@@ -1,9 +1,8 @@
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from heapsite.access import access_environment
+from warehouse.access import Permission, access_environment
 from warehouse.models import CsvUpload, CsvUploadStatus
 
 from . import selectors, services
@@ -13,15 +12,14 @@ from .sql import COLUMN_TYPES
 
 @require_GET
 def sources_page(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.VIEW)
     context = {"environment": environment, **selectors.sources_overview(environment)}
     return render(request, "sources/index.html", context)
 
 
-@staff_member_required
 @require_POST
 def attach(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.SUPERUSER)
     try:
         services.schema_attach(
             environment=environment, schema_name=request.POST.get("schema_name", ""), user=request.user
@@ -33,10 +31,9 @@ def attach(request, schema: str):
     return redirect("sources", schema=schema)
 
 
-@staff_member_required
 @require_POST
 def detach(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.SUPERUSER)
     try:
         services.schema_detach(
             environment=environment, schema_name=request.POST.get("schema_name", ""), user=request.user
@@ -48,10 +45,9 @@ def detach(request, schema: str):
     return redirect("sources", schema=schema)
 
 
-@staff_member_required
 @require_POST
 def upload_csv(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.EDIT)
     uploaded = request.FILES.get("file")
     if uploaded is None:
         messages.error(request, "Choose a CSV file to upload")
@@ -71,8 +67,8 @@ def upload_csv(request, schema: str):
     return redirect("csv_upload", schema=schema, upload_id=upload.pk)
 
 
-@staff_member_required
 def csv_upload(request, schema: str, upload_id: int):
+    # Anyone who sees the environment sees a staged upload; loading or discarding it (POST) needs EDIT.
     environment = access_environment(request, schema)
     upload = get_object_or_404(CsvUpload, pk=upload_id, environment=environment)
     if request.method == "POST" and upload.status == CsvUploadStatus.STAGED:
@@ -114,10 +110,9 @@ def csv_upload(request, schema: str, upload_id: int):
     )
 
 
-@staff_member_required
 @require_POST
 def drop_upload_table(request, schema: str):
-    environment = access_environment(request, schema)
+    environment = access_environment(request, schema, Permission.EDIT)
     try:
         services.csv_table_drop(
             environment=environment, table_name=request.POST.get("table_name", ""), user=request.user

@@ -628,8 +628,8 @@ def column_types() -> sql.SQL:
     )
 
 
-# The advisory locks of heapsite_raw_batch() (migration 0010): keys BATCH_LOCKS + n as
-# pg_locks shows a bigint key (classid: its upper 32 bits, objid: its lower, objsubid 1).
+# The advisory locks of heapsite_raw_batch() (migration raw_store_batches_and_citus): keys
+# BATCH_LOCKS + n as pg_locks shows a bigint key (classid: its upper 32 bits, objid: its lower, objsubid 1).
 BATCH_LOCK_CLASSID = 0x48530000
 
 

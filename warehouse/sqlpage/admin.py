@@ -1,18 +1,6 @@
 from django.contrib import admin
 
-from warehouse.models import SavedQuery, SqlAccess, SqlQueryRun
-
-
-@admin.register(SqlAccess)
-class SqlAccessAdmin(admin.ModelAdmin):
-    list_display = ["user", "environment", "granted_by", "created_at"]
-    list_filter = ["environment"]
-    autocomplete_fields = ["user"]
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.granted_by = request.user
-        super().save_model(request, obj, form, change)
+from warehouse.models import SavedQuery, SqlQueryRun
 
 
 @admin.register(SqlQueryRun)

@@ -6,6 +6,7 @@ This is the only module that talks to PostgreSQL as an environment's SQL role.
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 
 import psycopg2
 from django.db import connection as app_connection
@@ -14,9 +15,12 @@ from psycopg2 import sql
 from warehouse.models import SqlRole
 from warehouse.roles import sql_role_connect_kwargs
 
+from . import bounded
 from .checks import CheckedQuery
 
 CURSOR_NAME = "heapsite_sql"
+# error_class of a refusal at the role's (or the server's) connection limit.
+CONNECTION_LIMIT = "ConnectionLimit"
 # Type names for the OIDs queries return most; others are looked up in pg_type.
 TYPE_NAMES = {
     16: "boolean",
@@ -60,8 +64,9 @@ class Column:
 class QueryResult:
     columns: list[Column]
     rows: list[tuple]
-    truncated: bool
+    truncated: bool  # by the row cap or the byte budget
     elapsed_ms: float
+    truncated_by_bytes: bool = False
 
     @property
     def row_count(self) -> int:
@@ -84,39 +89,69 @@ def _connect(sql_role: SqlRole):
         conn = psycopg2.connect(**sql_role_connect_kwargs(sql_role))
     except psycopg2.OperationalError as error:
         message = str(error).strip().splitlines()[-1] if str(error).strip() else "could not connect"
-        if "too many connections" in message:
-            message = "this environment already runs as many queries as its connection limit allows; try again soon"
+        if "too many connections" in message or "too many clients" in message:
+            # The role (or the server) is at its connection limit: nothing is wrong with the role itself.
+            raise QueryFailed(
+                "this environment already runs as many queries as its connection limit allows; try again soon",
+                error_class=CONNECTION_LIMIT,
+            ) from None
         raise QueryFailed(message, error_class="ConnectionFailed") from None
     # Transactions are opened explicitly (_start) so the first round trip already does useful work.
     conn.autocommit = True
     return conn
 
 
-def _start(conn, checked: CheckedQuery, *, fetch: int) -> tuple[sql.Composed, int]:
-    """One round trip that opens a read-only transaction with a harmless first statement (the user's
-    statement never opens it), DECLAREs the user's statement as a server-side cursor and FETCHes the
-    first ``fetch`` rows. Also returns how many characters precede the user's text, for error positions.
+@dataclass
+class _Sent:
+    """How many characters preceded the user's text in the last statement sent, for error positions."""
+
+    prefix_length: int = 0
+
+
+def _begin(cursor, checked: CheckedQuery, sent: _Sent) -> None:
+    """The first round trip: open a read-only transaction with a harmless first statement (the user's
+    statement never opens it), then describe the user's statement without running it (bounded.py), or run
+    it if it is an EXPLAIN (its output is small; it cannot be a subquery).
 
     The transaction is never committed: closing the session (_close) rolls it back. The user's text is
-    exactly one complete statement (checks.py), and the newline ends a trailing ``--`` comment, so it
-    cannot run into what follows. EXPLAIN cannot be a cursor; its output is small and read directly.
+    exactly one complete statement (checks.py), and a newline ends a trailing ``--`` comment, so it
+    cannot run into what follows.
     """
-    begin = sql.SQL("BEGIN TRANSACTION READ ONLY; SELECT 1; ")
-    if checked.is_explain:
-        prefix = begin
-        suffix = sql.SQL("")
-    else:
-        prefix = begin + sql.SQL("DECLARE {} NO SCROLL CURSOR FOR ").format(sql.Identifier(CURSOR_NAME))
-        suffix = sql.SQL("\n; FETCH FORWARD {} FROM {}").format(sql.Literal(fetch), sql.Identifier(CURSOR_NAME))
-    return prefix + sql.SQL(checked.text) + suffix, len(prefix.as_string(conn))
+    prefix = sql.SQL("BEGIN TRANSACTION READ ONLY; SELECT 1; ")
+    suffix = sql.SQL("")
+    if not checked.is_explain:
+        describe_prefix, suffix = bounded.describe_statement()
+        prefix += describe_prefix
+    _execute(cursor, checked, prefix, suffix, sent)
 
 
-def _failure(error: psycopg2.Error, checked: CheckedQuery, prefix_length: int) -> QueryFailed:
+def _execute(cursor, checked: CheckedQuery, prefix: sql.Composable, suffix: sql.Composable, sent: _Sent) -> None:
+    """Run prefix + the user's statement + suffix; the length of the prefix places PostgreSQL's error positions."""
+    sent.prefix_length = len(prefix.as_string(cursor.connection))
+    cursor.execute(prefix + sql.SQL(checked.text) + suffix)
+
+
+def _declare(
+    cursor, checked: CheckedQuery, prefix: sql.Composable, suffix: sql.Composable, sent: _Sent, *, fetch: int
+) -> None:
+    """DECLARE the (wrapped) statement as a server-side cursor and FETCH its first rows, in one round trip."""
+    declare = sql.SQL("DECLARE {} NO SCROLL CURSOR FOR ").format(sql.Identifier(CURSOR_NAME)) + prefix
+    first_fetch = sql.SQL("; FETCH FORWARD {} FROM {}").format(sql.Literal(fetch), sql.Identifier(CURSOR_NAME))
+    _execute(cursor, checked, declare, suffix + first_fetch, sent)
+
+
+def _stop_if_cancelled(cancelled: Callable[[], bool] | None) -> None:
+    """Between the describe and the run: a cancel that came while the connection was idle stops the run here."""
+    if cancelled is not None and cancelled():
+        raise QueryFailed("the query was cancelled", error_class="QueryCanceled")
+
+
+def _failure(error: psycopg2.Error, checked: CheckedQuery, sent: _Sent) -> QueryFailed:
     diag = error.diag
     message = diag.message_primary or str(error).strip()
     position = None
     if diag.statement_position:
-        position = int(diag.statement_position) - prefix_length + checked.offset
+        position = int(diag.statement_position) - sent.prefix_length + checked.offset
         if position < 1:
             position = None
     if isinstance(error, psycopg2.errors.QueryCanceled) and "user request" in message:
@@ -139,30 +174,85 @@ def _columns(conn, description) -> list[Column]:
     return [Column(name=col.name, type_name=names.get(col.type_code, "unknown")) for col in description]
 
 
+class TruncatedText(str):
+    """A value cut to the page's cell cap; ``full_bytes`` is the size of the whole value."""
+
+    full_bytes: int
+
+    def __new__(cls, value: str, full_bytes: int):
+        text = super().__new__(cls, value)
+        text.full_bytes = full_bytes
+        return text
+
+
+def _page_rows(records: list[tuple], layout: bounded.Layout, cell_chars: int) -> tuple[list[tuple], bool]:
+    """The user's rows out of page_statement's records (cut values marked), and whether the byte budget
+    ended them."""
+    small = [layout.is_small(index) for index in range(len(layout.type_oids))]
+    rows = []
+    for record in records:
+        if record[-1]:
+            return rows, True
+        values, position = [], 0
+        for is_small in small:
+            if is_small:
+                values.append(record[position])
+                position += 1
+                continue
+            value, size = record[position], record[position + 1]
+            position += 2
+            if value is not None and size > cell_chars and len(value.encode()) < size:
+                value = TruncatedText(value, size)
+            values.append(value)
+        rows.append(tuple(values))
+    return rows, False
+
+
 def run_query(
-    *, sql_role: SqlRole, checked: CheckedQuery, max_rows: int, on_backend: Callable[[int], None] | None = None
+    *,
+    sql_role: SqlRole,
+    checked: CheckedQuery,
+    max_rows: int,
+    max_bytes: int,
+    cell_chars: int,
+    on_backend: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> QueryResult:
-    """Run the statement and fetch at most ``max_rows`` rows (one more is fetched to know it was truncated)."""
+    """Run the statement and fetch at most ``max_rows`` rows (one more is fetched to know it was truncated)
+    and at most ``max_bytes`` of cell text, each value cut to ``cell_chars`` characters."""
     started = time.perf_counter()
     conn = _connect(sql_role)
-    prefix_length = 0
+    sent = _Sent()
+    truncated_by_bytes = False
     try:
         if on_backend is not None:
             on_backend(conn.get_backend_pid())
         with conn.cursor() as cursor:
-            statement, prefix_length = _start(conn, checked, fetch=max_rows + 1)
-            cursor.execute(statement)
-            rows = cursor.fetchmany(max_rows + 1)
-            columns = _columns(conn, cursor.description)
+            _begin(cursor, checked, sent)
+            if checked.is_explain:
+                rows = cursor.fetchmany(max_rows + 1)
+                columns = _columns(conn, cursor.description)
+            else:
+                columns = _columns(conn, cursor.description)
+                layout = bounded.Layout([col.type_code for col in cursor.description])
+                if columns:
+                    prefix, suffix = bounded.page_statement(layout, cell_chars=cell_chars, budget=max_bytes)
+                else:
+                    prefix, suffix = sql.SQL(""), sql.SQL("")  # `SELECT` alone: no columns, no bytes
+                _stop_if_cancelled(cancelled)
+                _declare(cursor, checked, prefix, suffix, sent, fetch=max_rows + 1)
+                records = cursor.fetchall()
+                rows, truncated_by_bytes = _page_rows(records, layout, cell_chars) if columns else (records, False)
     except psycopg2.Error as error:
-        raise _failure(error, checked, prefix_length) from None
+        raise _failure(error, checked, sent) from None
     finally:
         _close(conn)
     truncated = len(rows) > max_rows
     return QueryResult(
         columns=columns,
         rows=rows[:max_rows],
-        truncated=truncated,
+        truncated=truncated or truncated_by_bytes,
+        truncated_by_bytes=truncated_by_bytes,
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
 
@@ -174,32 +264,63 @@ class StreamOutcome:
     error: QueryFailed | None = None
 
 
+def _over_budget(rows: list[tuple], budget: int) -> int | None:
+    """Index of the first row csv_statement sent without its values (its window of rows is over the budget)."""
+    if not rows or max(map(itemgetter(-1), rows)) <= budget:
+        return None
+    return next(index for index, row in enumerate(rows) if row[-1] > budget)
+
+
+def _too_large(row_number: int, budget: int) -> QueryFailed:
+    return QueryFailed(
+        f"row {row_number:,} does not fit in a CSV batch: it and the rows just before it (at most "
+        f"{bounded.CSV_BATCH_ROWS:,}) hold more than {budget:,} bytes (SQLPAGE_CSV_MAX_BATCH_BYTES); "
+        "select fewer or shorter columns, or use psql",
+        error_class="ResultTooLarge",
+    )
+
+
 def stream_query(
     *,
     sql_role: SqlRole,
     checked: CheckedQuery,
     max_rows: int,
+    max_batch_bytes: int,
+    neutralise_formulas: bool,
     outcome: StreamOutcome,
-    batch_size: int = 5000,
     on_backend: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> tuple[list[Column], Iterator[list[tuple]]]:
-    """Columns now, then batches of rows as the caller iterates; the connection closes when iteration ends.
+    """Columns now, then batches of rows (every value text or None) as the caller iterates; the connection
+    closes when iteration ends. Each batch is at most bounded.CSV_BATCH_ROWS rows and ``max_batch_bytes``.
 
-    Errors before the first row raise QueryFailed; later ones end the stream and land in ``outcome``.
+    Errors in the first batch raise QueryFailed; later ones end the stream and land in ``outcome``.
     """
     conn = _connect(sql_role)
-    prefix_length = 0
+    sent = _Sent()
+    batch = min(bounded.CSV_BATCH_ROWS, max_rows + 1)
     try:
         if on_backend is not None:
             on_backend(conn.get_backend_pid())
         cursor = conn.cursor()
-        statement, prefix_length = _start(conn, checked, fetch=min(batch_size, max_rows + 1))
-        cursor.execute(statement)
-        first = cursor.fetchall()
+        _begin(cursor, checked, sent)
         columns = _columns(conn, cursor.description)
+        if checked.is_explain:
+            first = cursor.fetchall()
+        else:
+            layout = bounded.Layout([col.type_code for col in cursor.description])
+            prefix, suffix = bounded.csv_statement(layout, budget=max_batch_bytes, neutralise=neutralise_formulas)
+            if not columns:
+                raise QueryFailed("the query returns no columns: there is nothing to write", error_class="NoColumns")
+            _stop_if_cancelled(cancelled)
+            _declare(cursor, checked, prefix, suffix, sent, fetch=batch)
+            first = cursor.fetchall()
+            over = _over_budget(first, max_batch_bytes)
+            if over is not None:
+                raise _too_large(over + 1, max_batch_bytes)
     except psycopg2.Error as error:
         _close(conn)
-        raise _failure(error, checked, prefix_length) from None
+        raise _failure(error, checked, sent) from None
     except BaseException:
         _close(conn)
         raise
@@ -212,14 +333,22 @@ def stream_query(
                 if len(rows) > room:
                     outcome.truncated = True
                     rows = rows[:room]
-                if rows:
+                if checked.is_explain:
                     outcome.row_count += len(rows)
                     yield rows
-                if outcome.truncated or checked.is_explain:
                     break
-                rows = _fetch(cursor, min(batch_size, max_rows - outcome.row_count + 1))
+                over = _over_budget(rows, max_batch_bytes)
+                if over is not None:
+                    outcome.error = _too_large(outcome.row_count + over + 1, max_batch_bytes)
+                    rows = rows[:over]
+                if rows:
+                    outcome.row_count += len(rows)
+                    yield [row[:-1] for row in rows]
+                if outcome.truncated or outcome.error:
+                    break
+                rows = _fetch(cursor, min(batch, max_rows - outcome.row_count + 1))
         except psycopg2.Error as error:
-            outcome.error = _failure(error, checked, prefix_length)
+            outcome.error = _failure(error, checked, sent)
         finally:
             _close(conn)
 

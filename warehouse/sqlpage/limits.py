@@ -79,8 +79,18 @@ def query_slot_release(*, user_id: int, token: str) -> None:
     client = _redis()
     with client.pipeline() as pipe:
         pipe.zrem(_key("running", user_id), token)
-        pipe.delete(_key("backend", user_id, token))
+        pipe.delete(_key("backend", user_id, token), _key("cancel", user_id, token))
         pipe.execute()
+
+
+def cancel_mark(*, user_id: int, token: str, ttl_seconds: int = 3600) -> None:
+    """Remember that the user cancelled this run: a cancel that reaches the server between two of the run's
+    statements (when pg_cancel_backend has nothing to cancel) still stops it before the next one."""
+    _redis().set(_key("cancel", user_id, token), 1, ex=ttl_seconds)
+
+
+def cancel_marked(*, user_id: int, token: str) -> bool:
+    return bool(_redis().exists(_key("cancel", user_id, token)))
 
 
 def backend_register(*, user_id: int, token: str, pid: int, ttl_seconds: int) -> None:

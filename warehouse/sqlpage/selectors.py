@@ -1,20 +1,14 @@
-"""Reads of the SQL page: permission, the schema browser, history, saved queries."""
+"""Reads of the SQL page: the schema browser, history, saved queries."""
 
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
-from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun
+from warehouse.models import Environment, SavedQuery, SqlQueryRun
 from warehouse.sources.services import readable_extra_schemas
 
 HISTORY_LENGTH = 50
-
-
-def sql_can_run(*, user: AbstractBaseUser, environment: Environment) -> bool:
-    if not user.is_authenticated:
-        return False
-    return user.is_superuser or SqlAccess.objects.filter(environment=environment, user=user).exists()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Writes of the SQL page: running queries (audited), CSV exports, cancelling, saved queries, access grants."""
+"""Writes of the SQL page: running queries (audited), CSV exports, cancelling, saved queries."""
 
 import csv
 import hashlib
@@ -13,15 +13,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from warehouse.models import Environment, SavedQuery, SqlAccess, SqlQueryRun, SqlRole
+from warehouse.models import Environment, SavedQuery, SqlQueryRun, SqlRole
 from warehouse.models.sqlpage import SqlRunKind
-from warehouse.roles import sql_role_connect_kwargs, sql_role_ensure, sql_role_is_current, sql_role_name
+from warehouse.roles import role_connection_info, sql_role_ensure, sql_role_is_current, sql_role_name
 from warehouse.sources.services import sources_grant
 
 from . import limits
 from .checks import CheckedQuery, QueryRejected, check_query
 from .execute import QueryFailed, QueryResult, StreamOutcome, cancel_backend, run_query, stream_query
-from .render import csv_rows
 
 logger = logging.getLogger(__name__)
 AUDIT_SQL_CHARS = 20_000
@@ -96,7 +95,8 @@ def _with_role(environment: Environment, action):
     try:
         return action(current or sql_role_prepare(environment))
     except QueryFailed as error:
-        if current is None or error.error_class != "ConnectionFailed" or "too many connections" in error.message:
+        # Only a failed login means the role is gone or changed; a full connection limit is not (CONNECTION_LIMIT).
+        if current is None or error.error_class != "ConnectionFailed":
             raise
         logger.warning("SQL role of %s could not log in (%s); re-creating it", environment, error.message)
         return action(sql_role_prepare(environment))
@@ -129,9 +129,12 @@ def sql_query_run(*, environment: Environment, user: AbstractBaseUser, text: str
                 sql_role=sql_role,
                 checked=checked,
                 max_rows=settings.SQLPAGE_MAX_ROWS,
+                max_bytes=settings.SQLPAGE_MAX_RESULT_BYTES,
+                cell_chars=settings.SQLPAGE_MAX_CELL_CHARS,
                 on_backend=lambda pid: limits.backend_register(
                     user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.PAGE)
                 ),
+                cancelled=lambda: limits.cancel_marked(user_id=user.pk, token=run_token),
             ),
         )
     except QueryRejected as error:
@@ -155,15 +158,21 @@ def sql_query_run(*, environment: Environment, user: AbstractBaseUser, text: str
     return outcome
 
 
-def sql_query_reject_oversized(*, environment: Environment, user: AbstractBaseUser, size: int) -> RunOutcome:
-    """Audit and explain a request too large for the web server to even read (DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+def sql_query_reject_oversized(*, environment: Environment, user: AbstractBaseUser, size: int, kind: str) -> RunOutcome:
+    """Audit and explain a request whose body is too large to read at all (sqlpage/middleware.py)."""
     limit = settings.SQLPAGE_MAX_QUERY_BYTES
-    run = _audit_start(
-        environment=environment, user=user, text=f"-- request body of {size} bytes, not read", kind="page"
-    )
-    message = f"the query is {size:,} bytes; the limit is {limit:,} bytes"
+    run = _audit_start(environment=environment, user=user, text=f"-- request body of {size} bytes, not read", kind=kind)
+    message = f"the request is {size:,} bytes, too big for a query within the limit; the limit is {limit:,} bytes"
     _audit_finish(run, rows=None, truncated=False, error_class="QueryRejected", error=message)
     return RunOutcome(run=run, sql="", error=message, error_class="QueryRejected")
+
+
+class CsvStreamFailed(Exception):
+    """A CSV export failed after its first bytes were sent (audited; the page's history shows it)."""
+
+    def __init__(self, rows_sent: int, error: QueryFailed):
+        super().__init__(f"CSV export failed after {rows_sent} rows: {error.error_class}: {error.message}")
+        self.error = error
 
 
 @dataclass
@@ -188,10 +197,13 @@ def sql_query_csv(*, environment: Environment, user: AbstractBaseUser, text: str
                 sql_role=sql_role,
                 checked=checked,
                 max_rows=settings.SQLPAGE_CSV_MAX_ROWS,
+                max_batch_bytes=settings.SQLPAGE_CSV_MAX_BATCH_BYTES,
+                neutralise_formulas=settings.SQLPAGE_CSV_NEUTRALISE_FORMULAS,
                 outcome=outcome,
                 on_backend=lambda pid: limits.backend_register(
                     user_id=user.pk, token=run_token, pid=pid, ttl_seconds=_slot_ttl(SqlRunKind.CSV)
                 ),
+                cancelled=lambda: limits.cancel_marked(user_id=user.pk, token=run_token),
             ),
         )
     except (QueryRejected, QueryFailed, limits.LimitExceeded) as error:
@@ -207,11 +219,12 @@ def sql_query_csv(*, environment: Environment, user: AbstractBaseUser, text: str
         writer.writerow([column.name for column in columns])
         try:
             for rows in batches:
-                writer.writerows(csv_rows(columns, rows))
+                # Every value is text or None already (bounded.csv_statement): straight to the writer.
+                writer.writerows(rows)
                 yield buffer.getvalue().encode("utf-8")
                 buffer.seek(0)
                 buffer.truncate()
-            if buffer.tell():
+            if outcome.error is None and buffer.tell():
                 yield buffer.getvalue().encode("utf-8")
         finally:
             batches.close()
@@ -224,6 +237,10 @@ def sql_query_csv(*, environment: Environment, user: AbstractBaseUser, text: str
                 error_class=error.error_class if error else "",
                 error=error.message if error else "",
             )
+        if outcome.error is not None:
+            # Raised, not written: the server then drops the connection before the chunked response's end,
+            # so the browser (or curl) reports a failed download instead of saving a short file.
+            raise CsvStreamFailed(outcome.row_count, outcome.error)
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     return CsvExport(filename=f"{environment.warehouse_schema}-{stamp}.csv", chunks=chunks())
@@ -234,7 +251,9 @@ def sql_query_cancel(*, environment: Environment, user: AbstractBaseUser, run_to
     pid = limits.backend_lookup(user_id=user.pk, token=run_token)
     if pid is None:
         return False
-    return cancel_backend(pid=pid, role_name=sql_role_name(environment))
+    limits.cancel_mark(user_id=user.pk, token=run_token)
+    cancel_backend(pid=pid, role_name=sql_role_name(environment))
+    return True
 
 
 def saved_query_create(
@@ -253,8 +272,9 @@ def saved_query_create(
     return saved
 
 
-def saved_query_delete(*, saved: SavedQuery, user: AbstractBaseUser) -> None:
-    if saved.owner_id != user.pk and not user.is_superuser:
+def saved_query_delete(*, saved: SavedQuery, user: AbstractBaseUser, is_admin: bool) -> None:
+    """Delete a saved query: its owner may, and so may an admin of the environment."""
+    if saved.owner_id != user.pk and not is_admin:
         raise ValidationError("only the person who saved this query (or an admin) can delete it")
     saved.delete()
 
@@ -262,21 +282,4 @@ def saved_query_delete(*, saved: SavedQuery, user: AbstractBaseUser) -> None:
 def sql_role_connection_info(*, environment: Environment, show_password: bool) -> dict[str, str]:
     """Ensure the role and describe how to connect as it (for psql, Metabase, dbt)."""
     sql_role = sql_role_prepare(environment)
-    kwargs = sql_role_connect_kwargs(sql_role)
-    return {
-        "host": str(kwargs.get("host", "localhost")),
-        "port": str(kwargs.get("port", 5432)),
-        "database": kwargs["dbname"],
-        "user": sql_role.role_name,
-        "password": sql_role.password if show_password else "(hidden; pass --show-password)",
-        "schema": environment.warehouse_schema,
-    }
-
-
-def sql_access_grant(*, environment: Environment, user: AbstractBaseUser, granted_by: AbstractBaseUser) -> SqlAccess:
-    access, _ = SqlAccess.objects.get_or_create(environment=environment, user=user, defaults={"granted_by": granted_by})
-    return access
-
-
-def sql_access_revoke(*, environment: Environment, user: AbstractBaseUser) -> None:
-    SqlAccess.objects.filter(environment=environment, user=user).delete()
+    return role_connection_info(role=sql_role, schema=environment.warehouse_schema, show_password=show_password)

@@ -3,7 +3,7 @@
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 
-from heapsite.access import access_environment
+from warehouse.access import Permission, access_environment
+from warehouse.models.sqlpage import SqlRunKind
 
 from . import selectors, services
 from .checks import QueryRejected
@@ -22,12 +23,13 @@ from .starters import starter_queries
 
 
 def sql_environment_view(view):
-    """access_environment, then the per-environment SQL permission; responses are private and never cached."""
+    """access_environment with the SQL permission (a member without it gets a page saying how to get it);
+    responses are private and never cached."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, schema: str, *args, **kwargs):
-        environment = access_environment(request, schema)
-        if not selectors.sql_can_run(user=request.user, environment=environment):
+        environment = access_environment(request, schema, Permission.VIEW)
+        if not request.environment_access.can(Permission.SQL):
             response = render(request, "warehouse/sqlpage/forbidden.html", {"environment": environment}, status=403)
         else:
             response = view(request, environment, *args, **kwargs)
@@ -43,6 +45,11 @@ def _submitted_sql(request: HttpRequest) -> str:
     return request.POST.get("sql", "").replace("\r\n", "\n")
 
 
+def _oversized(request: HttpRequest) -> int:
+    """The size of a body too big to read (OversizedSqlBodyMiddleware), else 0."""
+    return getattr(request, "sql_body_oversized", 0)
+
+
 def _is_fragment(request: HttpRequest) -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
@@ -51,6 +58,8 @@ def _limits() -> dict:
     return {
         "max_rows": settings.SQLPAGE_MAX_ROWS,
         "csv_max_rows": settings.SQLPAGE_CSV_MAX_ROWS,
+        "max_result_bytes": settings.SQLPAGE_MAX_RESULT_BYTES,
+        "max_cell_chars": settings.SQLPAGE_MAX_CELL_CHARS,
         "timeout_s": settings.SQLPAGE_STATEMENT_TIMEOUT_MS / 1000,
     }
 
@@ -110,12 +119,11 @@ def sql_page(request: HttpRequest, environment) -> HttpResponse:
 @require_POST
 @sql_environment_view
 def sql_run(request: HttpRequest, environment) -> HttpResponse:
-    try:
-        text = _submitted_sql(request)
-    except RequestDataTooBig:
-        text = ""
-        size = int(request.META.get("CONTENT_LENGTH") or 0)
-        outcome = services.sql_query_reject_oversized(environment=environment, user=request.user, size=size)
+    text = _submitted_sql(request)
+    if size := _oversized(request):
+        outcome = services.sql_query_reject_oversized(
+            environment=environment, user=request.user, size=size, kind=SqlRunKind.PAGE
+        )
     else:
         outcome = services.sql_query_run(
             environment=environment,
@@ -148,6 +156,12 @@ def sql_cancel(request: HttpRequest, environment) -> HttpResponse:
 @sql_environment_view
 def sql_csv(request: HttpRequest, environment) -> HttpResponse:
     text = _submitted_sql(request)
+    if size := _oversized(request):
+        outcome = services.sql_query_reject_oversized(
+            environment=environment, user=request.user, size=size, kind=SqlRunKind.CSV
+        )
+        context = _page_context(request, environment, csv_error=outcome.error)
+        return render(request, "warehouse/sqlpage/page.html", context, status=413)
     try:
         export = services.sql_query_csv(
             environment=environment,
@@ -174,6 +188,10 @@ def sql_history(request: HttpRequest, environment) -> HttpResponse:
 @require_POST
 @sql_environment_view
 def saved_query_create(request: HttpRequest, environment) -> HttpResponse:
+    if size := _oversized(request):
+        message = f"the query is {size:,} bytes or more; the limit is {settings.SQLPAGE_MAX_QUERY_BYTES:,} bytes"
+        context = _page_context(request, environment, save_errors=[message])
+        return render(request, "warehouse/sqlpage/page.html", context, status=413)
     try:
         saved = services.saved_query_create(
             environment=environment,
@@ -194,7 +212,9 @@ def saved_query_delete(request: HttpRequest, environment, saved_id: int) -> Http
     saved = selectors.saved_query_get(environment=environment, saved_id=saved_id)
     if saved is not None:
         try:
-            services.saved_query_delete(saved=saved, user=request.user)
+            services.saved_query_delete(
+                saved=saved, user=request.user, is_admin=request.environment_access.can(Permission.ADMIN)
+            )
         except ValidationError as error:
             context = _page_context(request, environment, saved=saved, initial_sql=saved.sql)
             context["save_errors"] = error.messages

@@ -30,6 +30,7 @@ from warehouse.sources.services import sources_grant
 from warehouse.sql import sync as q
 from warehouse.sync.apply import ApplySteps, autovacuum_on
 from warehouse.sync.build import Builder, BuiltResult, column_names_for, widen
+from warehouse.sync.deletions import deletions_apply, deletions_pending
 from warehouse.sync.locking import ExclusiveLocks, atomic_with_lock_retry, environment_lock
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
@@ -148,6 +149,9 @@ class _Sync(ApplySteps):
         if state.events_xmin and int(state.events_xmin) > int(until):
             until = state.events_xmin
         self.until = until
+        # Raw rows deleted (user deletions, retention) by transactions below the bound: their
+        # warehouse rows go in this run's apply transaction (warehouse/sync/deletions.py).
+        self.deletions = deletions_pending(self.cursor, environment_id=self.environment.id, until=until)
         tables, problems = environment_event_tables(self.environment.id)
         for problem in problems:
             self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
@@ -228,6 +232,8 @@ class _Sync(ApplySteps):
                 self._create_view(cursor, table, results[table.key].columns)
             cursor.execute(q.all_events_view(self.schema, b.data, [table.table_name for table in tables]))
             checkpoint("mid-swap")
+            # The rebuilt tables hold no deleted rows: this marks the deletions applied (and clears a kept table).
+            self._apply_deletions(cursor)
             BuiltTable.objects.filter(environment=self.environment).delete()
             self._save_built(USERS_KEY, "users", "users", "", users, is_event_table=False)
             self._save_built(SESSIONS_KEY, "sessions", "sessions", "", sessions, is_event_table=False)
@@ -350,6 +356,7 @@ class _Sync(ApplySteps):
             self._apply_merges(cursor, [t.table_name for t in appends])
             self._apply_sessions(cursor, sessions_rebuilt, sessions_added)
             self._apply_users(cursor, users_rebuilt, users_added)
+            deleted = self._apply_deletions(cursor)
             for table in tables:
                 if table.key in recreated:
                     self._create_view(cursor, table, columns[table.key])
@@ -364,7 +371,7 @@ class _Sync(ApplySteps):
             appended = [built[table.key] for table in appends]
             for table, row in zip(appends, appended, strict=True):
                 row.table_name, row.label, row.columns = table.table_name, table.label, columns[table.key]
-                row.row_count += inserted[table.table_name]
+                row.row_count += inserted[table.table_name] - deleted.get(table.table_name, 0)
                 row.built_at = timezone.now()
             BuiltTable.objects.bulk_update(appended, ["table_name", "label", "columns", "row_count", "built_at"])
             for key, rebuilt, merged in (
@@ -382,6 +389,20 @@ class _Sync(ApplySteps):
             on_retry=self._on_retry,
         )
         self.progress.finish_step()
+
+    def _apply_deletions(self, cursor) -> dict[str, int]:
+        """Remove the warehouse rows of the pending deletions; noted on the run's tables."""
+        deleted = deletions_apply(
+            cursor,
+            environment_id=self.environment.id,
+            schema=self.schema,
+            data_schema=self.builder.data,
+            stored_tables=self._tables_in(cursor, self.builder.data),
+            pending=self.deletions,
+        )
+        for table, rows in deleted.items():
+            self.run.tables.setdefault(table, {"rows": 0, "ms": 0, "action": "deleted"})["deleted"] = rows
+        return deleted
 
     def _stage_changed(self, state, built_table, stage, build, reserved):
         """Stage changed users/sessions; if a property no longer fits its column, rebuild the whole table."""

@@ -1,11 +1,11 @@
 """The sync's watermark: the batch number below which no raw row can still appear or change.
 
-Every ingestion transaction writes its rows under one batch number (`heapsite_raw_batch()`,
-migration 0010): it takes a shared "gate" advisory lock, then the next number of raw_batch_seq,
-then an exclusive advisory lock on that number, and holds both until it commits or rolls back
-(or its connection dies). Numbers are handed out in call order but transactions commit in any
-order, so "the highest number committed" is no watermark: batch 7 may commit while 6 is still
-being written. The bound is instead
+Every ingestion transaction writes its rows under one batch number (`heapsite_raw_batch()`, from
+the migration raw_store_batches_and_citus): it takes a shared "gate" advisory lock, then the next
+number of raw_batch_seq, then an exclusive advisory lock on that number, and holds both until it
+commits or rolls back (or its connection dies). Numbers are handed out in call order but
+transactions commit in any order, so "the highest number committed" is no watermark: batch 7 may
+commit while 6 is still being written. The bound is instead
 
     min(S, every batch still locked),  S = a number this function takes after the others
 

@@ -12,7 +12,14 @@ def only_compound(text: str) -> Compound:
 
 @pytest.mark.parametrize(
     ("text", "tag"),
-    [("div", "div"), ("DIV", "DIV"), ("foreignObject", "foreignObject"), ("*", "*"), ("x-card", "x-card")],
+    [
+        ("div", "div"),
+        ("DIV", "DIV"),
+        ("foreignObject", "foreignObject"),
+        ("*", None),
+        ("\\*", "*"),
+        ("x-card", "x-card"),
+    ],
 )
 def test_type_and_universal_selectors(text, tag):
     assert only_compound(text).tag == tag

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from definitions.services import definition_create, definition_rename
+from tests.conftest import drop_warehouse_schemas
 from tests.warehouse.sync.conftest import settle
 from warehouse.models import RawEvent, RawSession
 from warehouse.services import sync_run_foreground
@@ -17,13 +18,7 @@ T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 def env(transactional_db, make_environment):
     environment = make_environment(name="defsync")
     yield environment
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE '\\_hs\\_sync\\_%%'",
-            [environment.warehouse_schema],
-        )
-        for (schema,) in cursor.fetchall():
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # noqa: S608 - names from the catalog
+    drop_warehouse_schemas(environment)
 
 
 def click(environment, event_id, hierarchy, **fields):

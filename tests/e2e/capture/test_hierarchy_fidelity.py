@@ -21,6 +21,7 @@ TARGETS = [
     "widget",
     "inner",
     "math",
+    "namespaced",
     "empty",
     "input",
     "long",
@@ -88,14 +89,34 @@ def test_spot_checks_of_the_tricky_markup(page, site):
         {"tag": "foreignObject", "ns": "svg", "attrs": {"width": "10", "height": "10"}},
     ]
     use = page.evaluate("heap._describe(window.tricky.svgUse)")
-    assert use["hierarchy"][0]["attrs"] == {"xlink:href": "#star-path", "href": "#star-path"}
+    assert use["hierarchy"][0]["attrs"] == {"href": "#star-path"}  # and no Style, whatever its case
+    assert use["hierarchy"][0]["ns_attrs"] == [{"ns": "xlink", "name": "xlink:href", "value": "#star-path"}]
+    svg = use["hierarchy"][1]
+    assert svg["ns_attrs"] == [{"ns": "xmlns", "name": "xmlns:xlink", "value": "http://www.w3.org/1999/xlink"}]
+    namespaced = page.evaluate("heap._describe(window.tricky.namespaced).hierarchy[0]")
+    assert namespaced == {
+        "tag": "div",
+        "id": "ns-host",
+        "classes": ["nb\u00a0sp", "ideo\u3000space"],
+        # On HTML elements the parser keeps xlink:href, xml:lang and xmlns as plain attributes.
+        "attrs": {"xlink:href": "/plain", "xml:lang": "en", "xmlns": "urn:plain", "title": "plain title"},
+        "ns_attrs": [
+            {"ns": "urn:x", "name": "p:data-plan", "value": "namespaced"},
+            {"ns": "urn:y", "name": "q:title", "value": "namespaced title"},
+        ],
+    }
     widget = page.evaluate("heap._describe(window.tricky.widget).hierarchy[0]")
     assert widget == {"tag": "my-widget", "id": "w1", "classes": ["widget"], "attrs": {"some-attr": "x"}}
     empty = page.evaluate("heap._describe(window.tricky.empty).hierarchy[0]")
     assert empty == {"tag": "div", "id": "", "attrs": {"class": "", "title": ""}}  # class="" matches [class]
     math = page.evaluate("heap._describe(window.tricky.math).hierarchy.slice(0, 2)")
     assert math == [
-        {"tag": "mi", "ns": "math", "classes": ["math-var"]},
+        {
+            "tag": "mi",
+            "ns": "math",
+            "classes": ["math-var"],
+            "ns_attrs": [{"ns": "xml", "name": "xml:lang", "value": "en"}],
+        },
         {"tag": "math", "ns": "math", "attrs": {"display": "block"}},
     ]
     long = page.evaluate("heap._describe(window.tricky.long).hierarchy[0]")

@@ -31,7 +31,8 @@ newline" href="/path?q=a%20b&amp;x='y'#frag" data-json='{{"a": [1, 2], "b": "c\\
     <my-widget id="w1" class="widget" some-attr="x" onclick="void 0" style="color:red" value="v" srcdoc="s">
       <x-inner-part class="inner" tabindex="0">custom</x-inner-part>
     </my-widget>
-    <math display="block"><mi class="math-var">x</mi></math>
+    <math display="block"><mi class="math-var" xml:lang="en">x</mi></math>
+    <div id="ns-host" xlink:href="/plain" xml:lang="en" xmlns="urn:plain" class="nb&nbsp;sp ideo&#x3000;space">namespaces</div>
     <div id="" class="" title="">empty id, class and title</div>
     <input id="email" type="email" value="initial value" placeholder="you@example.com" name="email" required>
     <div id="long" data-long="LONG">long attribute</div>
@@ -57,6 +58,12 @@ newline" href="/path?q=a%20b&amp;x='y'#frag" data-json='{{"a": [1, 2], "b": "c\\
   nest("deep-root", 200);
   nest("very-deep-root", 600);
   document.getElementById("long").setAttribute("data-long", "x".repeat(1500));
+  const host = document.getElementById("ns-host");
+  host.setAttributeNS("urn:x", "p:data-plan", "namespaced");
+  host.setAttribute("title", "plain title");
+  host.setAttributeNS("urn:y", "q:title", "namespaced title");  // the same local name as a plain one
+  host.setAttributeNS("urn:z", "z:id", "namespaced id");  // not the element's id, and never captured
+  document.querySelector("use").setAttributeNS(null, "Style", "fill: red");  // never captured, any case
   document.addEventListener("click", (event) => event.preventDefault());  // stay on the page
   window.tricky = {{
     button: document.getElementById('he said "hi"'),
@@ -70,6 +77,7 @@ newline" href="/path?q=a%20b&amp;x='y'#frag" data-json='{{"a": [1, 2], "b": "c\\
     widget: document.getElementById("w1"),
     inner: document.querySelector("x-inner-part"),
     math: document.querySelector("mi"),
+    namespaced: host,
     empty: document.querySelector('div[id=""]'),
     input: document.getElementById("email"),
     long: document.getElementById("long"),
@@ -83,6 +91,11 @@ newline" href="/path?q=a%20b&amp;x='y'#frag" data-json='{{"a": [1, 2], "b": "c\\
 EXPECTED_JS = r"""
 (element) => {
   const NS = {"http://www.w3.org/2000/svg": "svg", "http://www.w3.org/1998/Math/MathML": "math"};
+  const ATTRIBUTE_NS = {
+    "http://www.w3.org/1999/xlink": "xlink",
+    "http://www.w3.org/XML/1998/namespace": "xml",
+    "http://www.w3.org/2000/xmlns/": "xmlns",
+  };
   const cut = (value) => [...value].length > 1024 ? [...value].slice(0, 1024).join("") : value;
   const chain = [];
   for (let node = element; node; node = node.parentElement) chain.push(node);
@@ -91,20 +104,31 @@ EXPECTED_JS = r"""
     let truncated = false;
     const keep = (value) => { const out = cut(value); truncated = truncated || out !== value; return out; };
     if (node.namespaceURI !== "http://www.w3.org/1999/xhtml") entry.ns = NS[node.namespaceURI];
-    if (node.getAttributeNames().includes("id")) entry.id = keep(node.getAttribute("id"));
-    const raw = node.getAttribute("class");
+    const nodes = node.getAttributeNames().map((name) => node.getAttributeNode(name));
+    const plain = nodes.filter((attr) => attr.namespaceURI === null);
+    const idNode = plain.find((attr) => attr.name === "id");
+    if (idNode) entry.id = keep(idNode.value);
+    const classNode = plain.find((attr) => attr.name === "class");
+    const raw = classNode ? classNode.value : null;
     const classes = [];
     for (const token of (raw || "").split(/[ \t\n\f\r]+/)) {
       if (token && !classes.includes(token)) classes.push(token);
     }
     if (classes.length) entry.classes = classes.map(keep);
+    const skipped = (local) => ["id", "style", "value", "srcdoc"].includes(local.toLowerCase()) || /^on/i.test(local);
     const attrs = {};
-    for (const name of node.getAttributeNames()) {
-      if (["id", "style", "value", "srcdoc"].includes(name) || name.toLowerCase().startsWith("on")) continue;
-      if (name === "class" && classes.length && raw === classes.join(" ")) continue;
-      attrs[name] = keep(node.getAttribute(name));
+    const nsAttrs = [];
+    for (const attr of nodes) {
+      if (skipped(attr.localName)) continue;
+      if (attr.namespaceURI !== null) {
+        nsAttrs.push({ns: ATTRIBUTE_NS[attr.namespaceURI] || attr.namespaceURI, name: attr.name, value: keep(attr.value)});
+        continue;
+      }
+      if (attr.name === "class" && classes.length && raw === classes.join(" ")) continue;
+      attrs[attr.name] = keep(attr.value);
     }
     if (Object.keys(attrs).length) entry.attrs = attrs;
+    if (nsAttrs.length) entry.ns_attrs = nsAttrs;
     if (truncated) entry.truncated = true;
     return entry;
   });
@@ -126,11 +150,15 @@ MATCHES_JS = r"""
     if (entry.id === undefined) selector += ":not([id])";
     for (const name of entry.classes || []) selector += "." + CSS.escape(name);
     for (const [name, value] of Object.entries(entry.attrs || {})) {
-      if (name.includes(":")) continue;  // namespaced (xlink:href): needs @namespace in CSS
       const operator = entry.truncated && [...value].length === 1024 ? "^=" : "=";
       selector += `[${CSS.escape(name)}${operator}"${CSS.escape(value)}"]`;
     }
     if (!node || !node.matches(selector)) failures.push({index, selector});
+    // A namespaced attribute never matches an unprefixed selector, unless a plain one has its name.
+    for (const {name} of entry.ns_attrs || []) {
+      const unprefixed = `[${CSS.escape(name)}]`;
+      if (node && node.matches(unprefixed) !== name in (entry.attrs || {})) failures.push({index, selector: unprefixed});
+    }
   });
   return failures;
 }

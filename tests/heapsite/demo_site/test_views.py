@@ -91,3 +91,16 @@ def test_plan_from_the_pricing_page_is_preselected(client, environment):
 
 def test_unknown_post_is_404(client, environment):
     assert client.get("/demo/blog/no-such-post/").status_code == 404
+
+
+def test_the_newsletter_form_posts_so_the_email_stays_out_of_urls(client, environment):
+    html = client.get("/demo/").content.decode()
+    assert 'id="newsletter-form" action="/demo/newsletter/" method="post"' in html
+    assert "you're subscribed" not in html
+    assert client.get("/demo/newsletter/?newsletter_email=a@b.example").status_code == 405
+    answer = client.post("/demo/newsletter/", {"newsletter_email": "nina@example.com"})
+    assert (answer.status_code, answer["Location"]) == (302, "/demo/#newsletter")
+    assert "Thanks, you're subscribed." in client.get("/demo/").content.decode()
+    assert "you're subscribed" not in client.get("/demo/").content.decode(), "said once"
+    client.post("/demo/newsletter/", {"newsletter_email": "not an email"})
+    assert "you're subscribed" not in client.get("/demo/").content.decode()

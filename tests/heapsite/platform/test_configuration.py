@@ -4,8 +4,8 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-# Modules that read the environment: settings, and the bootstrap that runs before settings.
-SOURCES = ["heapsite/settings.py", "heapsite/embedded.py"]
+# Modules that read the environment: settings, the bootstrap that runs before settings, gunicorn's settings.
+SOURCES = ["heapsite/settings.py", "heapsite/embedded.py", "gunicorn.conf.py"]
 READ = re.compile(r"""(?:env_(?:str|bool|int|list)\(|os\.environ\.get\(|os\.environ\[)\s*["']([A-Z][A-Z0-9_]*)["']""")
 NOT_SETTINGS = {"DJANGO_SETTINGS_MODULE"}
 

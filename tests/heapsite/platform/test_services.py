@@ -3,6 +3,7 @@ import io
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management.base import OutputWrapper
+from django.test import RequestFactory
 
 from heapsite.launcher import first_run_setup
 from heapsite.services import admin_user_ensure, demo_environments_ensure, environment_create, environment_rotate_key
@@ -14,7 +15,7 @@ def test_first_admin_gets_a_generated_password_once():
     password = admin_user_ensure()
 
     assert password and len(password) >= 12
-    assert authenticate(username="admin", password=password).is_superuser
+    assert authenticate(RequestFactory().post("/login/"), username="admin", password=password).is_superuser
     assert admin_user_ensure() is None, "never a second admin, never the password again"
 
 

@@ -27,6 +27,12 @@ def sql_role(environment, transactional_db):
     role = sql_role_name(environment)
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        # PUBLIC has no CONNECT once any SQL role was set up (warehouse/roles.py): grant it by name, as ensure does.
+        cursor.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(connection.settings_dict["NAME"]), sql.Identifier(role)
+            )
+        )
     yield role
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))

@@ -2,7 +2,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from warehouse.models import CsvUpload
+from warehouse.models import AttachedSchema, CsvUpload, Membership, Role
 
 pytestmark = pytest.mark.usefixtures("drop_schemas")
 
@@ -34,9 +34,19 @@ def test_bad_file_error_is_shown(environment, admin_client):
     assert "bad.csv: line 3, column &#x27;b&#x27;: the row has fewer fields" in response.content.decode()
 
 
-def test_only_staff_change_sources(environment, client, django_user_model):
-    user = django_user_model.objects.create_user("analyst", password="pw-for-tests-only")
-    client.force_login(user)
-    assert client.get("/e/main_production/sources/").status_code == 200
-    response = client.post("/e/main_production/sources/attach", {"schema_name": "public"})
-    assert response.status_code == 302 and "/admin/login/" in response.url
+def test_viewers_read_sources_and_only_superusers_attach(environment, client, django_user_model):
+    viewer = django_user_model.objects.create_user("analyst")
+    Membership.objects.create(user=viewer, environment=environment, role=Role.VIEWER)
+    admin = django_user_model.objects.create_user("env-admin", is_staff=True)
+    Membership.objects.create(user=admin, environment=environment, role=Role.ADMIN)
+    client.force_login(viewer)
+    page = client.get("/e/main_production/sources/")
+    assert page.status_code == 200 and b"Upload and preview" not in page.content
+    csv_file = SimpleUploadedFile("people.csv", b"email\nann@example.com\n", "text/csv")
+    assert client.post("/e/main_production/sources/upload", {"file": csv_file}).status_code == 403
+    client.force_login(admin)
+    page = client.get("/e/main_production/sources/")
+    assert b"Upload and preview" in page.content and b'name="schema_name"' not in page.content
+    # Attaching opens a schema of the whole database to the environment: beyond an environment's admin.
+    assert client.post("/e/main_production/sources/attach", {"schema_name": "public"}).status_code == 403
+    assert not CsvUpload.objects.exists() and not AttachedSchema.objects.exists()

@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.urls import reverse
 from psycopg2 import sql
 
-from warehouse.models import SqlAccess
+from warehouse.models import Membership
 from warehouse.roles import sql_role_name
 from warehouse.sqlpage import limits
 
@@ -52,7 +52,7 @@ def _sqlpage_settings_and_redis(settings):
 def analyst(db, world, django_user_model):
     # No password: hashing one costs a second per test on a busy machine, and force_login needs none.
     user = django_user_model.objects.create_user("analyst", "analyst@example.com")
-    SqlAccess.objects.create(environment=world.alpha, user=user)
+    Membership.objects.create(environment=world.alpha, user=user, can_run_sql=True)
     return user
 
 

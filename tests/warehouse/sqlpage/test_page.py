@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from warehouse.models import SavedQuery, SqlAccess, SqlQueryRun
+from warehouse.models import Membership, SavedQuery, SqlQueryRun, SqlRole
 from warehouse.roles import sql_role_connect_kwargs, sql_role_name
 from warehouse.sources.services import schema_attach
 from warehouse.sqlpage import limits
@@ -88,7 +88,7 @@ def test_no_truncation_notice_below_the_cap(analyst_client, run_url, world):
         ("SELECT nope FROM pageviews", 'column "nope" does not exist', 8),
         ("SELECT 1,\n  2 FROM nowhere", 'relation "nowhere" does not exist', 20),
         ("SELECT 1 FRM pageviews", 'syntax error at or near "pageviews"', 14),
-        ("SELECT pg_sleep(1)", "pg_sleep() is not allowed", 8),
+        ("SELECT pg_notify('a', 'b')", "pg_notify() is not allowed", 8),
         ("SELECT 1;\n SELECT 2", "only one statement", 12),
     ],
 )
@@ -119,8 +119,11 @@ def test_every_run_is_audited(analyst_client, analyst, run_url, world):
     assert failed.error_class == "InsufficientPrivilege" and "permission denied" in failed.error_message
 
 
-def test_permission_is_per_environment(analyst_client, world):
+def test_permission_is_per_environment(analyst, analyst_client, world):
     beta_run = reverse("sql_run", args=[world.beta.warehouse_schema])
+    # Not a member of beta: it does not exist for them.
+    assert analyst_client.post(beta_run, {"sql": "SELECT 1"}).status_code == 404
+    Membership.objects.create(environment=world.beta, user=analyst)  # a viewer of beta, without SQL
     response = analyst_client.post(beta_run, {"sql": "SELECT 1"})
     assert response.status_code == 403
     assert "do not have permission to run SQL" in response.content.decode()
@@ -180,9 +183,12 @@ def _long_query_in_thread(world, analyst, token):
                 sql_role=world.alpha.sql_role,
                 checked=check_query("SELECT count(*) FROM big a, big b", max_bytes=1000),
                 max_rows=10,
+                max_bytes=1_000_000,
+                cell_chars=1000,
                 on_backend=lambda pid: limits.backend_register(
                     user_id=analyst.pk, token=token, pid=pid, ttl_seconds=60
                 ),
+                cancelled=lambda: limits.cancel_marked(user_id=analyst.pk, token=token),
             )
         except QueryFailed as error:
             outcome["error"] = error
@@ -204,10 +210,25 @@ def test_cancel_stops_the_owners_running_query(analyst_client, analyst, world, s
     assert outcome["error"].message == "the query was cancelled"
 
 
+def test_a_cancel_that_arrives_between_the_runs_statements_still_stops_it(analyst, world):
+    # pg_cancel_backend finds nothing to cancel while the connection is idle between the describe and the
+    # run; the mark the cancel leaves stops the run before its next statement.
+    limits.cancel_mark(user_id=analyst.pk, token="between-statements")
+    with pytest.raises(QueryFailed, match="the query was cancelled"):
+        run_query(
+            sql_role=world.alpha.sql_role,
+            checked=check_query("SELECT count(*) FROM big a, big b", max_bytes=1000),
+            max_rows=10,
+            max_bytes=1_000_000,
+            cell_chars=1000,
+            cancelled=lambda: limits.cancel_marked(user_id=analyst.pk, token="between-statements"),
+        )
+
+
 def test_cancel_by_another_user_does_nothing(analyst, world, django_user_model):
     client = Client()
     other = django_user_model.objects.create_user("other")
-    SqlAccess.objects.create(environment=world.alpha, user=other)
+    Membership.objects.create(environment=world.alpha, user=other, can_run_sql=True)
     client.force_login(other)
     thread, outcome = _long_query_in_thread(world, analyst, "not-yours-to-cancel")
     response = client.post(page_url(world, "sql_cancel"), {"run_token": "not-yours-to-cancel"})
@@ -259,7 +280,7 @@ def test_saved_queries_are_shared_by_link_and_deleted_by_owner(analyst_client, w
     assert f"{page_url(world)}?saved={saved.pk}" in body
 
     other = django_user_model.objects.create_user("colleague")
-    SqlAccess.objects.create(environment=world.alpha, user=other)
+    Membership.objects.create(environment=world.alpha, user=other, can_run_sql=True)
     client.force_login(other)
     response = client.post(page_url(world, "sql_saved_delete", saved.pk))
     assert response.status_code == 403 and SavedQuery.objects.exists()
@@ -328,12 +349,14 @@ def test_schema_browser_lists_attached_schemas_with_qualified_names(analyst_clie
     assert body.index("<code>sqltest_alpha</code>") < body.index("<code>sqltest_crm</code>")
 
 
-def test_admins_manage_sql_access_and_read_the_audit_log(analyst_client, run_url, world, django_user_model):
+def test_superusers_manage_memberships_and_read_the_audit_log_in_the_admin(
+    analyst_client, run_url, world, django_user_model
+):
     run_sql(analyst_client, run_url, "SELECT 1")
     admin_client = Client()
     admin_client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com"))
-    assert admin_client.get("/admin/warehouse/sqlaccess/").status_code == 200
-    assert admin_client.get("/admin/warehouse/sqlaccess/add/").status_code == 200
+    assert admin_client.get("/admin/warehouse/membership/").status_code == 200
+    assert admin_client.get("/admin/warehouse/membership/add/").status_code == 200
     log = admin_client.get("/admin/warehouse/sqlqueryrun/")
     assert log.status_code == 200 and "analyst" in log.content.decode()
     assert admin_client.get("/admin/warehouse/sqlqueryrun/add/").status_code == 403
@@ -349,7 +372,9 @@ def test_every_starter_query_runs_on_the_heap_schema(analyst_client, run_url, wo
         assert "sql-results" in fragment
 
 
-def test_role_connection_limit_has_a_clear_message(analyst_client, run_url, world):
+def test_role_connection_limit_has_a_clear_message_and_leaves_the_role_alone(analyst_client, run_url, world):
+    run_sql(analyst_client, run_url, "SELECT 1")
+    configured = SqlRole.objects.get(environment=world.alpha).updated_at
     held = [psycopg2.connect(**sql_role_connect_kwargs(world.alpha.sql_role)) for _ in range(5)]
     try:
         fragment = run_sql(analyst_client, run_url, "SELECT 1")
@@ -358,3 +383,5 @@ def test_role_connection_limit_has_a_clear_message(analyst_client, run_url, worl
         for conn in held:
             conn.close()
     assert fragment_error(run_sql(analyst_client, run_url, "SELECT 1")) == ""
+    # A full connection limit is not a broken role: it was not set up again (ALTER ROLE, GRANTs).
+    assert SqlRole.objects.get(environment=world.alpha).updated_at == configured

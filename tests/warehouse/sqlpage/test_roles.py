@@ -1,5 +1,7 @@
 """The per-environment LOGIN role: attributes, limits, grants, and what PUBLIC no longer gives it."""
 
+import psycopg2
+import pytest
 from django.db import connection
 from psycopg2 import sql
 
@@ -97,3 +99,43 @@ def test_changed_limits_are_reapplied(make_environment, settings):
     config = one("SELECT rolconfig FROM pg_roles WHERE rolname = %s", [sql_role_name(environment)])[0]
     assert "statement_timeout=4321" in config
     sql_role_drop(environment)
+
+
+def test_catalog_what_public_gave_is_taken_back(world, settings):
+    """Other environments' table names and counts are not in the statistics views; only granted roles connect."""
+    role = sql_role_name(world.alpha)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        app_is_superuser = cursor.fetchone()[0]
+    assert not one("SELECT has_database_privilege('public', current_database(), 'CONNECT')")[0]
+    assert one("SELECT has_database_privilege(%s, current_database(), 'CONNECT')", [role])[0]
+    if app_is_superuser:  # only a superuser may change the catalog views' privileges
+        for view in ("pg_stat_user_tables", "pg_statio_all_tables", "pg_stat_activity", "pg_stat_all_indexes"):
+            assert not one("SELECT has_table_privilege(%s, %s, 'SELECT')", [role, f"pg_catalog.{view}"])[0], view
+    # Privilege-filtered statistics stay, for the role's own columns: tools use them.
+    assert one("SELECT has_table_privilege(%s, 'pg_catalog.pg_stats', 'SELECT')", [role])[0]
+
+
+@pytest.fixture
+def other_database(django_db_setup):
+    """A database of the same server, made and dropped outside the test's transaction (which locks it)."""
+    name = f"{connection.settings_dict['NAME']}_other"[:63]
+    server = psycopg2.connect(**connection.get_connection_params())
+    server.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    with server.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield name
+    with server.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
+    server.close()
+
+
+def test_databases_heapsite_is_told_about_are_closed_to_the_roles(other_database, make_environment, settings):
+    """A database named in SQLPAGE_CLOSED_DATABASES loses PUBLIC CONNECT when a role is set up."""
+    settings.SQLPAGE_CLOSED_DATABASES = [other_database, "no_such_database"]
+    environment = make_environment(project="closed", name="dbs")
+    assert one("SELECT has_database_privilege('public', %s, 'CONNECT')", [other_database])[0]
+    sql_role_ensure(environment)
+    role = sql_role_name(environment)
+    assert not one("SELECT has_database_privilege(%s, %s, 'CONNECT')", [role, other_database])[0]

@@ -6,7 +6,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import django_rq
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -29,27 +28,6 @@ def _specs_file(tmp_path, monkeypatch):
 @pytest.fixture
 def set_specs():
     return provider.set_specs
-
-
-@pytest.fixture
-def sync_env(transactional_db, make_environment):
-    environment = make_environment()
-    yield environment
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE '\\_hs\\_sync\\_%%'",
-            [environment.warehouse_schema],
-        )
-        for (schema,) in cursor.fetchall():
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # noqa: S608 - names from the catalog
-
-
-@pytest.fixture
-def sync_queue():
-    queue = django_rq.get_queue("sync")
-    queue.connection.flushdb()
-    yield queue
-    queue.connection.flushdb()
 
 
 class Raw:

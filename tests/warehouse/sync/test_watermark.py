@@ -18,7 +18,8 @@ INSERT = (
     " hierarchy, library, properties) VALUES (%s, %s, %s, 1, now(), now(), 'pageview', '', '', '', '', '', '', '',"
     " '', '', '{}', '', '', '[]', '', '{}') RETURNING id, batch"
 )
-# BATCH_LOCKS of migration 0010: the gate a writer holds before it takes its number.
+# BATCH_LOCKS of the migration raw_store_batches_and_citus: the gate a writer holds before it
+# takes its number.
 GATE = 0x4853 << 48
 
 

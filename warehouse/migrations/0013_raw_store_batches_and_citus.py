@@ -16,7 +16,7 @@
    it until the transaction ends. The sync reads rows below the lowest batch still in flight
    (warehouse/sync/watermark.py explains why that never skips a committed row, also when
    transactions commit out of order). Existing rows get batch 0 and every environment's next
-   sync is a full one.
+   sync is a full one. A recorded warehouse deletion (privacy) carries its transaction's batch too.
 
 3. **Citus.** When the database has the citus extension (warehouse/citus.py), raw_users,
    raw_sessions and raw_events (partitions included) are distributed by user_id, co-located;
@@ -94,12 +94,16 @@ CREATE INDEX raw_events_env_batch ON raw_events (environment_id, batch);
 CREATE INDEX raw_users_env_batch ON raw_users (environment_id, batch);
 CREATE INDEX raw_sessions_env_batch ON raw_sessions (environment_id, batch);
 CREATE INDEX raw_merges_env_batch ON raw_identity_merges (environment_id, batch);
+-- A recorded warehouse deletion is applied once its transaction has finished: its batch tells.
+ALTER TABLE privacy_warehouse_deletion DROP COLUMN xact_id, ADD COLUMN batch bigint NOT NULL DEFAULT 0;
+ALTER TABLE privacy_warehouse_deletion ALTER COLUMN batch SET DEFAULT heapsite_raw_batch();
 -- Watermarks were transaction ids: every environment starts again with a full sync.
 UPDATE warehouse_environment_sync SET events_xmin = NULL;
 """
 
 BATCHES_BACKWARD = """
 UPDATE warehouse_environment_sync SET events_xmin = NULL;
+ALTER TABLE privacy_warehouse_deletion DROP COLUMN batch, ADD COLUMN xact_id xid8 NOT NULL DEFAULT pg_current_xact_id();
 ALTER TABLE raw_events DROP COLUMN batch, ADD COLUMN xact_id xid8 NOT NULL DEFAULT pg_current_xact_id();
 ALTER TABLE raw_users DROP COLUMN batch, ADD COLUMN xact_id xid8 NOT NULL DEFAULT pg_current_xact_id();
 ALTER TABLE raw_sessions DROP COLUMN batch, ADD COLUMN xact_id xid8 NOT NULL DEFAULT pg_current_xact_id();
@@ -158,7 +162,7 @@ _ENVIRONMENT = models.ForeignKey(
 
 
 class Migration(migrations.Migration):
-    dependencies = [("warehouse", "0009_raw_events_partitioned_by_environment")]
+    dependencies = [("warehouse", "0012_memberships_replace_sql_access")]
 
     operations = [
         *[
