@@ -20,12 +20,16 @@ It is the same on plain PostgreSQL and on Citus: the sequence and the locks live
 app connects to (the coordinator), whatever node a row is stored on. On Citus a transaction that
 spans nodes commits on the workers before the coordinator releases its locks; only if a worker
 could not be told to commit (a node failure mid-commit) would its rows show later, so the sync
-first has Citus finish such transactions (`recover_prepared_transactions()`).
+first has Citus finish such transactions (`recover_prepared_transactions()`; where the app's user
+may not, Citus's own daemon does within a minute, and a run in between could miss such rows).
 """
 
 import logging
 import time
 from datetime import datetime
+
+from django.db import ProgrammingError, transaction
+from psycopg2 import errors
 
 from warehouse.citus import citus_active
 from warehouse.sql import sync as q
@@ -45,11 +49,11 @@ def watermark_bound(cursor) -> tuple[int, datetime]:
     while True:
         cursor.execute(q.raw_batches_held())
         held: dict[str, set[int]] = {}
-        for transaction, batch in cursor.fetchall():
-            held.setdefault(transaction, set()).add(batch)
+        for writer, batch in cursor.fetchall():
+            held.setdefault(writer, set()).add(batch)
         # A batch seen in flight once lowers the bound even if it finished since: only ever safe.
         bound = min([bound, *(batch for batches in held.values() for batch in batches if batch > 0)])
-        between = {transaction for transaction, batches in held.items() if batches == {0}}
+        between = {writer for writer, batches in held.items() if batches == {0}}
         waiting = between if waiting is None else waiting & between
         if not waiting:
             break
@@ -65,7 +69,16 @@ def watermark_bound(cursor) -> tuple[int, datetime]:
 
 
 def _finish_in_doubt_transactions(cursor) -> None:
-    cursor.execute("SELECT recover_prepared_transactions()")
-    recovered = cursor.fetchone()[0]
+    """Have Citus finish in-doubt transactions now; without the right to (a user that is not a
+    superuser), its maintenance daemon does every citus.recover_2pc_interval (a minute by default)."""
+    try:
+        with transaction.atomic():  # a savepoint: a refusal leaves a caller's transaction usable
+            cursor.execute("SELECT recover_prepared_transactions()")
+            recovered = cursor.fetchone()[0]
+    except ProgrammingError as error:
+        if not isinstance(error.__cause__, errors.InsufficientPrivilege):
+            raise
+        logger.warning("the app's database user may not run recover_prepared_transactions(); Citus's daemon will")
+        return
     if recovered:
         logger.warning("the sync finished %s in-doubt Citus transactions before reading raw rows", recovered)
