@@ -4,7 +4,9 @@
 
 Uses the database in DATABASE_URL (environment `bench2_sync`, created and filled once with
 demo-like raw events; re-runs reuse it). Each figure is printed next to the baseline measured in
-the same run: `CREATE TABLE ... AS SELECT * FROM raw_events WHERE environment_id = <env>`.
+the same run: `CREATE TABLE ... AS SELECT * FROM raw_events WHERE environment_id = <env>` (on a
+Citus coordinator, the same copy into a table distributed like the raw events, which every shard
+fills in place: bench/citus.py compares a Citus cluster with one server).
 The machine is noisy, so each figure is the median of --repeat measurements, the baseline's
 interleaved with the full sync's (baseline, full, baseline, full, ...) so both see the same noise;
 the spread is printed too. The 20 definitions are definition groups (as the UI and the API store
@@ -34,10 +36,12 @@ from django.db import connection  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
 from definitions.compiler import compile_definition, definition_event_types  # noqa: E402
+from warehouse.citus import citus_active  # noqa: E402
 from warehouse.models import BuiltTable, Environment, Project  # noqa: E402
 from warehouse.models.raw import raw_events_partition  # noqa: E402
 from warehouse.registry import EventTableSpec, register_event_table_provider  # noqa: E402
 from warehouse.services import sync_run_foreground  # noqa: E402
+from warehouse.sql import sync as q  # noqa: E402
 
 # The project name carries the version of GENERATE_EVENTS: bump it when the data changes, so no
 # database keeps benchmarking the old data (v2: custom events carry all eight event names).
@@ -207,6 +211,8 @@ def checkpoint() -> None:
         )
         if cursor.fetchone()[0]:
             cursor.execute("CHECKPOINT")
+            if citus_active():
+                cursor.execute("SELECT run_command_on_workers('CHECKPOINT')")
 
 
 def baseline(env: Environment) -> float:
@@ -214,9 +220,9 @@ def baseline(env: Environment) -> float:
         cursor.execute("DROP TABLE IF EXISTS bench_sync_baseline")
         checkpoint()
         started = time.monotonic()
-        cursor.execute(
-            "CREATE TABLE bench_sync_baseline AS SELECT * FROM raw_events WHERE environment_id = %s", [env.id]
-        )
+        query = sql.SQL("SELECT * FROM raw_events WHERE environment_id = %(env)s")
+        layout = q.DISTRIBUTED if citus_active() else None
+        cursor.execute(q.create_table_as("public", "bench_sync_baseline", query, citus_layout=layout), {"env": env.id})
         elapsed = time.monotonic() - started
         cursor.execute("DROP TABLE bench_sync_baseline")
     return elapsed

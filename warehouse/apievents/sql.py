@@ -20,11 +20,11 @@ def custom_event_names(cursor, *, environment_id: int, since: str | None, until:
     """Every custom event name written by transactions in [since, until) (all history when since is None).
 
     The environment's own partition of raw_events: a bounded range reads the (environment_id,
-    xact_id) index, so an incremental sync pays for its new events only.
+    batch) index, so an incremental sync pays for its new events only.
     """
-    where = [sql.SQL("e.type = 'custom'"), sql.SQL("e.xact_id < %(until)s::xid8")]
+    where = [sql.SQL("e.type = 'custom'"), sql.SQL("e.batch < %(until)s::bigint")]
     if since is not None:
-        where.append(sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id >= %(since)s::xid8"))
+        where.append(sql.SQL("e.environment_id = %(environment_id)s AND e.batch >= %(since)s::bigint"))
     cursor.execute(
         sql.SQL(
             "SELECT e.event_name, count(*), min(e.id), min(e.time), max(e.time) FROM {} e WHERE {} GROUP BY e.event_name"

@@ -43,8 +43,8 @@ class EnvironmentSync(models.Model):
     interval_seconds = models.PositiveIntegerField(default=60)
     paused = models.BooleanField(default=False)
     last_scheduled_at = models.DateTimeField(null=True, blank=True)
-    # Raw events, users and sessions whose writing transaction id (xid8) is below this were synced
-    # (None: never synced).
+    # The watermark: raw events, users, sessions and merges written by batches below this number
+    # were synced (None: never synced; warehouse/sync/watermark.py).
     events_xmin = models.CharField(max_length=24, null=True, blank=True)
     # Event time of the newest event synced, for _sync_info.synced_to_time.
     synced_to_time = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from psycopg2 import sql
 
+from warehouse.citus import citus_active
 from warehouse.models.raw import raw_events_partition
 from warehouse.naming import reserved_words, unique_identifier
 from warehouse.sql import sync as q
@@ -142,6 +143,11 @@ class Builder:
         # {table key: its property columns before this run}: rebuilt tables keep their columns' names.
         self.kept_columns: dict[str, dict] = {}
         self.budget_ms = settings.SYNC_STATEMENT_TIMEOUT_MS
+        # On Citus the sync's tables are distributed (or reference) tables: warehouse/citus.py. What
+        # an incremental run stages (new events, changed users and sessions) stays on the
+        # coordinator: it is little, and making distributed tables of it would cost more than
+        # bringing it there (a partitioned table per event table; bench/citus.py).
+        self.citus = citus_active()
 
     def on(self, cursor) -> "Builder":
         """This builder with its statements sent to `cursor` (work run on one of self.connections)."""
@@ -241,9 +247,16 @@ class Builder:
         self.execute(sql.SQL("RESET statement_timeout"))
 
     def merge_map(self, *, since: str | None, until: str) -> None:
-        self.execute(q.merge_map(self.work), {"environment_id": self.environment_id, "since": since, "until": until})
+        self.execute(
+            q.merge_map(self.work, citus=self.citus),
+            {"environment_id": self.environment_id, "since": since, "until": until},
+        )
         self.execute(sql.SQL("CREATE INDEX ON {} (from_user_id)").format(sql.Identifier(self.work, "_merge_map")))
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_merge_map")))
+
+    def layout(self, layout: str) -> str | None:
+        """A Citus layout (q.DISTRIBUTED, q.REFERENCE) for q.create_table_as on Citus; None elsewhere."""
+        return layout if self.citus else None
 
     def infer(self, schema: str, table: str) -> dict[str, str]:
         self.cursor.execute(q.property_classes(sql.Identifier(schema, table)))
@@ -268,26 +281,28 @@ class Builder:
         builtin: list[str],
         columns: dict,
         indexes: list[str],
-        unique: str = "",
+        unique: tuple[str, ...],
+        dedupe: bool = False,
     ) -> int:
-        """CREATE build.<name> AS the built-in columns plus typed property columns of work.<source>, ANALYZEd."""
+        """CREATE build.<name> AS the built-in columns plus typed property columns of work.<source>, ANALYZEd.
+
+        `unique` columns get a unique index; with `dedupe`, rows with the same values are kept once.
+        """
         properties = [(key, column, type_) for key, (column, type_) in columns.items()]
-        select = q.typed_select(builtin, properties, sql.Identifier(self.work, source))
-        rows = self.execute(
-            sql.SQL("CREATE TABLE {}{} AS ").format(sql.Identifier(self.build, name), q.NO_AUTOVACUUM) + select
-        )
+        select = q.typed_select(builtin, properties, sql.Identifier(self.work, source), unique if dedupe else ())
+        rows = self.execute(q.create_table_as(self.build, name, select, citus_layout=self.layout(q.DISTRIBUTED)))
         if unique:
-            self.execute(q.create_index(self.build, name, unique, unique=True))
+            self.execute(q.create_index(self.build, name, unique[0], unique=True, also=unique[1:]))
         for column in indexes:
             self.execute(q.create_index(self.build, name, column))
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, name)))
         return rows
 
     def any_events(self, *, since: str, until: str) -> bool:
-        """Whether any raw event of the environment was written by a transaction in [since, until)."""
+        """Whether any raw event of the environment was written by a batch in [since, until)."""
         self.cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM raw_events e WHERE e.environment_id = %(environment_id)s"
-            " AND e.xact_id >= %(since)s::xid8 AND e.xact_id < %(until)s::xid8)",
+            " AND e.batch >= %(since)s::bigint AND e.batch < %(until)s::bigint)",
             {"environment_id": self.environment_id, "since": since, "until": until},
         )
         return self.cursor.fetchone()[0]
@@ -325,21 +340,30 @@ class Builder:
                     table.event_types,
                     partition=partition,
                     workers=workers,
+                    citus=self.citus,
                 )
                 for table in tables
             ]
             written = {table.number: (self.build, table.table_name) for table in tables}
         else:
             numbers = [table.number for table in tables]
-            for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
+            for statement in q.parts_parent(
+                self.work, parent, numbers, logged=parent == "_parts", distributed=self.citus and parent == "_parts"
+            ):
                 self.execute(statement)
             predicates = [(table.number, table.predicate, table.event_types) for table in tables]
-            if since is not None:  # new events only: one statement over the (environment, xact_id) index
-                parts = [q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True)]
+            if since is not None:  # new events only: one statement over the (environment, batch) index
+                parts = [
+                    q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True, citus=self.citus)
+                ]
             else:  # all history: in parts, one statement per part, side by side
                 count = self.connections.size * _PARTS_PER_CONNECTION if self.connections.size > 1 else 1
+                if self.citus:  # one statement, which Citus runs on every shard at once
+                    count = 1
                 parts = [
-                    q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=False, **part)
+                    q.fill_parts(
+                        self.work, parent, predicates, partition=partition, lower_bound=False, citus=self.citus, **part
+                    )
                     for part in self.pass_parts(count)
                 ]
             written = {number: (self.work, f"{parent}{number}") for number in numbers}
@@ -547,10 +571,9 @@ class Builder:
         )
 
     def user_migrations(self) -> int:
+        query = sql.SQL("SELECT from_user_id, to_user_id, time FROM {}").format(sql.Identifier(self.work, "_merge_map"))
         rows = self.execute(
-            sql.SQL("CREATE TABLE {}{} AS SELECT from_user_id, to_user_id, time FROM {}").format(
-                sql.Identifier(self.build, "user_migrations"), q.NO_AUTOVACUUM, sql.Identifier(self.work, "_merge_map")
-            )
+            q.create_table_as(self.build, "user_migrations", query, citus_layout=self.layout(q.REFERENCE))
         )
         self.execute(q.create_index(self.build, "user_migrations", "to_user_id"))
         return rows
@@ -558,7 +581,8 @@ class Builder:
     def stage_users(self, *, only_changed: bool, since: str | None = None) -> dict[str, str]:
         for table in ("_users_src", "_users"):
             self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, table)))
-        for statement in q.stage_users(self.work, only_changed=only_changed):
+        distributed = self.citus and not only_changed
+        for statement in q.stage_users(self.work, only_changed=only_changed, distributed=distributed):
             self.execute(statement, {"environment_id": self.environment_id, "since": since})
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_users")))
         types = self.infer(self.work, "_users")
@@ -569,7 +593,7 @@ class Builder:
     def stage_sessions(self, *, only_changed: bool, since: str | None = None) -> dict[str, str]:
         self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, "_sessions")))
         self.execute(
-            q.stage_sessions(self.work, only_changed=only_changed),
+            q.stage_sessions(self.work, only_changed=only_changed, distributed=self.citus and not only_changed),
             {"environment_id": self.environment_id, "since": since},
         )
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_sessions")))
@@ -585,7 +609,7 @@ class Builder:
             builtin=USER_BUILTIN_COLUMNS,
             columns=columns,
             indexes=["identity"],
-            unique="user_id",
+            unique=("user_id",),
         )
         return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns, omitted)
 
@@ -599,6 +623,7 @@ class Builder:
             builtin=SESSION_BUILTIN_COLUMNS,
             columns=columns,
             indexes=["user_id", "time"],
-            unique="session_id",
+            unique=q.SESSION_UNIQUE,
+            dedupe=True,
         )
         return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns, omitted)

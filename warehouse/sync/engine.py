@@ -1,7 +1,7 @@
 """Running one sync of an environment: full rebuild, or incremental with definition changes.
 
-Order of a run: take the environment's advisory lock; pick the upper bound (the oldest in-flight
-writer's transaction id, so no raw row can still appear below it); build everything that changes
+Order of a run: take the environment's advisory lock; pick the upper bound (the lowest raw-store
+batch still in flight, so no raw row can still appear below it: warehouse/sync/watermark.py); build everything that changes
 under temporary names (warehouse/sync/build.py); then apply it in ONE transaction that waits for
 readers with lock_timeout + retry. A worker killed before that commit changes nothing.
 """
@@ -62,6 +62,7 @@ from warehouse.sync.tables import (
     environment_event_tables,
     legacy_all_events_schema,
 )
+from warehouse.sync.watermark import watermark_bound
 
 logger = logging.getLogger(__name__)
 
@@ -190,8 +191,7 @@ class _Sync(ApplySteps):
         # Before anything is planned: statistics of the raw tables that describe what they hold now.
         self.progress.begin("analyzing raw tables")
         analyze_stale(self.cursor, raw_tables(self.environment.id))
-        self.cursor.execute(q.upper_bound())
-        until, self.snapshot_time = self.cursor.fetchone()
+        until, self.snapshot_time = watermark_bound(self.cursor)
         if state.events_xmin and int(state.events_xmin) > int(until):
             until = state.events_xmin
         self.until = until

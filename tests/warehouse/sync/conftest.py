@@ -14,7 +14,7 @@ from tests.databases import database_url
 from tests.warehouse.sync import provider
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
 from warehouse.services import sync_run_foreground
-from warehouse.sql.sync import upper_bound
+from warehouse.sync.watermark import watermark_bound
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -92,13 +92,12 @@ def raw(sync_env):
 def settle(timeout: float = 30.0) -> None:
     """Wait until every transaction that wrote before now has finished (as the sync's watermark sees it)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_xact_id()::text")
-        mine = int(cursor.fetchone()[0])
+        cursor.execute("SELECT nextval('raw_batch_seq')")
+        mine = cursor.fetchone()[0]
     deadline = time.monotonic() + timeout
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(upper_bound())
-            if int(cursor.fetchone()[0]) > mine:
+            if watermark_bound(cursor)[0] > mine:
                 return
         if time.monotonic() > deadline:
             raise AssertionError("another transaction on the cluster kept the sync watermark back for 30s")

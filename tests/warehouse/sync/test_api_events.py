@@ -13,7 +13,7 @@ from warehouse.apievents.services import api_event_sync_set, api_events_discover
 from warehouse.identity import user_id_for_identity
 from warehouse.models import ApiEvent, BuiltTable, EnvironmentSync
 from warehouse.registry import event_tables_for
-from warehouse.sql.sync import upper_bound
+from warehouse.sync.watermark import watermark_bound
 
 from .conftest import column_types, rows, sync
 
@@ -151,8 +151,7 @@ def test_a_recount_follows_raw_events_that_were_deleted(track, sync_env):
     sync(sync_env)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM raw_events WHERE id = (SELECT min(id) FROM raw_events)")
-        cursor.execute(upper_bound())
-        until = cursor.fetchone()[0]
+        until = watermark_bound(cursor)[0]
         state = EnvironmentSync.objects.get(environment=sync_env)
         discovered = api_events_discover(
             cursor=cursor, environment_id=sync_env.pk, since=state.events_xmin, until=until, recount=True

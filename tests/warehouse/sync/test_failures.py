@@ -183,7 +183,26 @@ def test_a_table_busy_in_one_attempt_is_waited_for_first_in_the_next(raw, sync_e
     holder = psycopg2.connect(**connection.get_connection_params())
     with holder.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {schema}.users IN SHARE UPDATE EXCLUSIVE MODE")
-    timer = threading.Timer(1.0, lambda: (holder.commit(), holder.close()))
+
+    def release_once_waited_for() -> None:
+        # Held until the swap waits for it (its second attempt), however long the build takes.
+        watcher = psycopg2.connect(**connection.get_connection_params())
+        watcher.autocommit = True
+        deadline = time.monotonic() + 60
+        with watcher.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND relation = %s::regclass)",
+                    [f"{schema}.users"],
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.02)
+        watcher.close()
+        holder.commit()
+        holder.close()
+
+    timer = threading.Thread(target=release_once_waited_for)
     timer.start()
     caplog.set_level("INFO", logger="warehouse.sync.locking")
     try:
