@@ -20,7 +20,7 @@ test: $(VENV)/.installed-dev chromium node-clients $(DBT_VENV)/.installed
 # The tests that matter on a distributed database, against a real 3-node Citus cluster started on
 # this machine (coordinator on CITUS_PORT, workers on the next two ports, data in var/citus) and
 # stopped afterwards: tests/citus/run.py. Builds Citus first if it is missing (root, a few minutes).
-CITUS_SCRIPTS ?= $(firstword $(wildcard ../shared/citus ../../shared/citus))
+CITUS_SCRIPTS ?= $(firstword $(wildcard ../shared/citus ../../shared/citus /work/shared/citus))
 CITUS_PORT ?= 9700
 CITUS_TESTS ?= tests/citus tests/warehouse/ingest tests/warehouse/sync tests/warehouse/privacy tests/warehouse/sqlpage/test_hostile.py \
 	tests/definitions/editor/test_sync_integration.py tests/warehouse/demo tests/heapsite/platform/test_dashboard.py
