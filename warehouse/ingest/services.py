@@ -27,18 +27,26 @@ def _new_server_session_id() -> int:
     return ANONYMOUS_ID_LIMIT + secrets.randbelow(_SERVER_SESSION_ID_SPAN)
 
 
+# A client clock this close to the server's is taken as right (docs/api.md, "Clock skew").
+CLOCK_SKEW_TOLERANCE_SECONDS = 5.0
+
+
 def collect_batch_ingest(
     *, environment: Environment, payload: dict, client: ClientInfo, received_at: datetime
 ) -> dict[str, int]:
     """Store one heap.js batch: its session, its user(s), identity merges, user properties, events.
 
     Client clocks are corrected by the difference between `sent_at` and the time the server
-    received the batch; no corrected time lies after `received_at`. Events keep the anonymous
+    received the batch when it is more than CLOCK_SKEW_TOLERANCE_SECONDS (less is transit time,
+    which differs from batch to batch: correcting it would reorder a click and the pageview it led
+    to); no corrected time lies after `received_at`. Events keep the anonymous
     user id they were sent with; an identity (in the batch header or an identify event) is
     recorded as a merge of that anonymous id into the identified id.
     """
     now = received_at.timestamp()
     skew = now - payload["sent_at"]
+    if abs(skew) <= CLOCK_SKEW_TOLERANCE_SECONDS:
+        skew = 0.0
 
     def corrected(seconds: float) -> float:
         return min(seconds + skew, now)

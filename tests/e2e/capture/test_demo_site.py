@@ -20,7 +20,7 @@ def demo(live_server, transactional_db, make_environment):
     return live_server.url + "/demo/", environment
 
 
-def wait_for_rows(page, environment, count: int, timeout: float = 8.0) -> list[RawEvent]:
+def wait_for_rows(page, environment, count: int, timeout: float = 20.0) -> list[RawEvent]:
     deadline = time.monotonic() + timeout
     while True:
         rows = list(RawEvent.objects.filter(environment=environment).order_by("time", "id"))

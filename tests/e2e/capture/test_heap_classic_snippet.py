@@ -48,7 +48,7 @@ def heap_demo(browser_context, live_server, sync_env, sync_queue):
     assert swapped and set(swapped) == {1}, "every demo page carried heapsite's snippet, swapped for Heap's"
 
 
-def wait_for(predicate, timeout: float = 8.0):
+def wait_for(predicate, timeout: float = 20.0):
     deadline = time.monotonic() + timeout
     while not (result := predicate()):
         assert time.monotonic() < deadline, "timed out"

@@ -20,7 +20,7 @@ def demo(live_server, transactional_db, make_environment):
     drop_warehouse_schemas(environment)
 
 
-def wait_for_custom_events(page, environment, count: int, timeout: float = 8.0) -> list[RawEvent]:
+def wait_for_custom_events(page, environment, count: int, timeout: float = 20.0) -> list[RawEvent]:
     deadline = time.monotonic() + timeout
     while True:
         found = list(RawEvent.objects.filter(environment=environment, type="custom").order_by("id"))
