@@ -270,7 +270,7 @@ def parts_parent(
 def _matched_tables(predicates: list[tuple[int, sql.Composable, tuple[str, ...]]]) -> sql.Composed:
     """int[] of the tables an event `e` belongs to, evaluating only the predicates its type can match.
 
-    Predicates are grouped by the event types they declare (`CASE e.type WHEN 'click' THEN ...`),
+    Predicates are grouped by the event types they declare (`CASE WHEN e.type = 'click' THEN ...`),
     so a pageview never evaluates click predicates; those declaring no types go in every branch.
     """
 
@@ -287,8 +287,11 @@ def _matched_tables(predicates: list[tuple[int, sql.Composable, tuple[str, ...]]
     types = sorted({type_ for _, _, declared in predicates for type_ in declared})
     if not types:
         return array(untyped)
+    # A searched CASE (WHEN e.type = ...), not `CASE e.type WHEN ...`: Citus folds a predicate that
+    # reads no column (e.g. `true`) into a constant before it deparses the query for the shards, and
+    # the deparsed simple CASE then compares the type with that boolean.
     branches = [
-        sql.SQL("WHEN {} THEN {}").format(
+        sql.SQL("WHEN e.type = {} THEN {}").format(
             sql.Literal(type_),
             array(
                 [(number, predicate) for number, predicate, declared in predicates if not declared or type_ in declared]
@@ -296,7 +299,7 @@ def _matched_tables(predicates: list[tuple[int, sql.Composable, tuple[str, ...]]
         )
         for type_ in types
     ]
-    return sql.SQL("CASE e.type {} ELSE {} END").format(sql.SQL(" ").join(branches), array(untyped))
+    return sql.SQL("CASE {} ELSE {} END").format(sql.SQL(" ").join(branches), array(untyped))
 
 
 # The raw event columns the pass reads (what STORED_EVENT_COLUMNS' expressions refer to as e).

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import utils as django_db
 from psycopg2 import errors, sql
 
+from warehouse.citus import citus_active
 from warehouse.models.raw import raw_events_partition
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,13 @@ def analyze_stale(cursor, tables: list[str], *, force: bool = False) -> list[str
 
 def statement_budget_ms(cursor, tables: list[str]) -> int:
     """The statement_timeout of a run's statements: a floor plus a share per MB of the raw data it reads."""
-    cursor.execute("SELECT coalesce(sum(pg_relation_size(to_regclass(t))), 0) FROM unnest(%s::text[]) AS t", [tables])
+    size = "pg_relation_size(to_regclass(t))"
+    if citus_active():  # a distributed table's own relation is an empty shell: its shards hold the data
+        size = (
+            "CASE WHEN EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = to_regclass(t))"
+            " THEN citus_relation_size(to_regclass(t)) ELSE pg_relation_size(to_regclass(t)) END"
+        )
+    cursor.execute(f"SELECT coalesce(sum({size}), 0) FROM unnest(%s::text[]) AS t", [tables])  # noqa: S608 - fixed text
     megabytes = int(cursor.fetchone()[0]) / 2**20
     return settings.SYNC_STATEMENT_TIMEOUT_MS + int(megabytes * settings.SYNC_STATEMENT_MS_PER_MB)
 

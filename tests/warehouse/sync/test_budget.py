@@ -6,6 +6,7 @@ import logging
 import pytest
 from django.db import connection
 
+from warehouse.citus import citus_active
 from warehouse.models.raw import raw_events_partition
 from warehouse.services import sync_run_foreground
 
@@ -68,8 +69,13 @@ def test_a_fresh_bulk_load_is_analyzed_before_planning_and_every_statement_runs_
     settle()
     incremental = sync_run_foreground(environment=sync_env, full=False)
     assert incremental.status == "succeeded", incremental.error
-    assert last_analyze(partition)["last_analyze"] >= incremental.started_at
-    assert incremental.tables["budgeted"]["rows"] == 20_000
+    if not citus_active():
+        # On Citus the coordinator's statistics of a distributed table do not follow its shards'
+        # growth: the workers' autovacuum keeps the shards' (docs/scaling.md, "Statistics"). And the
+        # shards evaluate the predicate in sessions without the SET LOCAL (Citus does not pass it
+        # on): the coordinator's statement_timeout bounds the whole distributed statement instead.
+        assert last_analyze(partition)["last_analyze"] >= incremental.started_at
+        assert incremental.tables["budgeted"]["rows"] == 20_000
     messages = [record.getMessage() for record in caplog.records]
     assert any("each statement's time budget is 300." in message for message in messages)  # 300 s + tiny data
     assert not any("went over its" in message for message in messages)
