@@ -152,6 +152,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Django's finders, except that heap.js is found minified (warehouse/ingest/script.py): served so by
+# runserver, collected so by collectstatic; the readable source stays static/heap.js.
+STATICFILES_FINDERS = [
+    "warehouse.ingest.script.MinifiedStaticFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+]
 STATIC_ROOT = HEAPSITE_DATA_DIR / "staticfiles"
 
 SESSION_COOKIE_HTTPONLY = True
