@@ -34,7 +34,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 
 from definitions.browse.filters import Cursor  # noqa: E402
 from definitions.services import definition_create  # noqa: E402
-from warehouse.demo.services import demo_seed  # noqa: E402
+from demo.seed.services import demo_seed  # noqa: E402
 from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser  # noqa: E402
 
 TARGET_MS = 150.0

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "heapsite",
     "warehouse",
     "definitions",
+    "demo",
 ]
 
 MIDDLEWARE = [

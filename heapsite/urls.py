@@ -44,5 +44,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("warehouse.urls")),
     path("", include("definitions.urls")),
-    path("demo/", include("heapsite.demo_site.urls")),
+    path("demo/", include("demo.shop.urls")),
 ]

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from warehouse.demo.services import demo_seed
+from demo.seed.services import demo_seed
 from warehouse.models import RawEvent
 
 pytestmark = pytest.mark.e2e

@@ -2,7 +2,7 @@
 
 import pytest
 
-from heapsite.demo_site.posts import POSTS
+from demo.shop.posts import POSTS
 
 pytestmark = pytest.mark.django_db
 

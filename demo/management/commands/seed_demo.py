@@ -3,7 +3,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from warehouse.demo.services import DemoDataExists, demo_seed
+from demo.seed.services import DemoDataExists, demo_seed
 
 
 def _aware_datetime(value: str) -> datetime:

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Max, Min
 
+from demo.seed.services import DemoDataExists, demo_seed
 from heapsite.progress import ProgressBar, progress
-from warehouse.demo.services import DemoDataExists, demo_seed
 from warehouse.identity import ANONYMOUS_ID_LIMIT, is_identified_user_id, user_id_for_identity
 from warehouse.ingest.payloads import collect_event
 from warehouse.ingest.validation import validate
