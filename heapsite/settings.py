@@ -118,6 +118,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "heapsite.context_processors.environments",
             ],
+            # One way to write times and counts on every page (warehouse/display.py).
+            "builtins": ["warehouse.templatetags.display"],
         },
     },
 ]

@@ -123,6 +123,7 @@ RULES: dict[str, list[Call]] = {
     "csv_upload": [get(V), post(E, data={"discard": "1"})],
     "sources_drop": [post(E, data={"table_name": "people"})],
     "definitions:raw_events": [get(V)],
+    "definitions:raw_events_csv": [get(V)],
     "definitions:raw_top": [get(V)],
     "definitions:raw_event": [get(V)],
     "definitions:users": [get(V)],
