@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from heapsite.selectors import environment_stats
+from heapsite.selectors import COUNT_HELP, environment_stats
 from heapsite.services import environment_rotate_key
 from warehouse.access import Permission, access_environment, environments_visible
 from warehouse.models import Environment
@@ -17,7 +17,8 @@ COLLECT_PATH = "/api/collect"
 @require_GET
 def dashboard(request):
     environments = list(environments_visible(user=request.user))
-    return render(request, "heapsite/dashboard.html", {"stats": environment_stats(environments=environments)})
+    context = {"stats": environment_stats(environments=environments), "count_help": COUNT_HELP}
+    return render(request, "heapsite/dashboard.html", context)
 
 
 def _snippet(request, environment: Environment) -> dict:
@@ -36,6 +37,7 @@ def environment_home(request, schema: str):
     context = {
         "environment": environment,
         "stats": stats,
+        "count_help": COUNT_HELP,
         "snippet": _snippet(request, environment),
         "origin": origin,
         # Heap's classic snippet with only its script host changed (docs/migrating.md).
