@@ -105,3 +105,31 @@ def environment_stats(*, environments: list[Environment], now: datetime | None =
                 counts[name] = Count(value)
         stats.append(EnvironmentStats(environment=environment, **counts))
     return stats
+
+
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What deleting an environment removes, for the confirmation page."""
+
+    stats: EnvironmentStats
+    tables: int
+    definitions: int
+    saved_queries: int
+    members: int
+    uploads: int
+
+
+def environment_deletion_summary(*, environment: Environment) -> DeletionSummary:
+    # Imported here: the dashboard's counts do not need the definitions app.
+    from definitions.models import Definition
+    from warehouse.models import BuiltTable, CsvUpload, Membership, SavedQuery
+
+    (stats,) = environment_stats(environments=[environment])
+    return DeletionSummary(
+        stats=stats,
+        tables=BuiltTable.objects.filter(environment=environment).count(),
+        definitions=Definition.objects.filter(environment=environment).count(),
+        saved_queries=SavedQuery.objects.filter(environment=environment).count(),
+        members=Membership.objects.filter(environment=environment).count(),
+        uploads=CsvUpload.objects.filter(environment=environment).exclude(table_name="").count(),
+    )

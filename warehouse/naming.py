@@ -1,4 +1,4 @@
-"""Warehouse identifiers from names people chose (DESIGN.md §4).
+"""Warehouse identifiers from names people chose (docs/architecture.md §4).
 
 One set of rules for defined-event tables, property columns and uploaded-CSV columns:
 lowercase; every run of other characters becomes `_`; a leading digit gets a `_` in front; at

@@ -95,6 +95,11 @@ def _csv_file(w: "World") -> dict:
 # One line per URL name: who may call it and a request that would change something if let through.
 RULES: dict[str, list[Call]] = {
     "environment_home": [get(V)],
+    "environment_settings": [post(A, data={"display_name": "Walked"})],
+    # Deleting needs the admin role of the whole project (none of the walk's actors has it) or a superuser. The
+    # walk types a wrong name: a real deletion drops a partition, which cannot happen inside its transaction
+    # (tests/heapsite/platform/test_environments_in_app.py deletes for real).
+    "environment_delete": [get(SU), post(SU, ok=400, changes=False, data={"confirm": "not_the_schema"})],
     "environment_server_key_rotate": [post(A, ok=200)],
     "environment_keyless_server_api": [post(A, data={"keyless_server_api": "on"})],
     "heap-script": [get(PUBLIC)],

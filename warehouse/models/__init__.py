@@ -1,5 +1,6 @@
 from .access import Membership, Role
 from .environments import Environment, IpMode, Project
+from .preferences import UserPreferences
 from .privacy import (
     DeletionSource,
     DeletionStatus,
@@ -45,6 +46,7 @@ __all__ = [
     "TableChangeRequest",
     "TransformRole",
     "UserDeletionRequest",
+    "UserPreferences",
     "WarehouseDeletion",
     "WarehouseDeletionKind",
 ]

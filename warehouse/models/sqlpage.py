@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from .environments import Environment
 
@@ -68,6 +69,9 @@ class SavedQuery(models.Model):
     class Meta:
         db_table = "sql_saved_queries"
         ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "environment", name="saved_query_unique_name_per_environment")
+        ]
 
     def __str__(self) -> str:
         return self.name

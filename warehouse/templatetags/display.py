@@ -35,8 +35,10 @@ def exact(value, precision: str = "seconds"):
 
 @register.filter
 def counted(value, noun: str) -> str:
+    """`1 event`, `2 events`; an estimate (an object with .value and .approximate) reads `≈ 2,000 events`."""
+    approximate = getattr(value, "approximate", False)
     try:
-        number = int(value)
+        number = int(getattr(value, "value", value))
     except (TypeError, ValueError):
         return ""
-    return plural(number, noun)
+    return ("≈ " if approximate else "") + plural(number, noun)

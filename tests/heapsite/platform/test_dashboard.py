@@ -76,11 +76,11 @@ def test_users_are_people_as_the_warehouse_counts_them(environment, monkeypatch)
     assert stats.users.approximate
 
 
-def test_dashboard_without_environments_points_to_admin(admin_client, db):
+def test_dashboard_without_environments_points_to_the_new_environment_page(admin_client, db):
     html = admin_client.get("/").content.decode()
 
     assert "No environments yet" in html
-    assert 'href="/admin/warehouse/environment/add/"' in html
+    assert 'href="/environments/new"' in html
 
 
 def test_environment_page_shows_counts_snippet_and_app_id(admin_client, environment, django_assert_num_queries):
