@@ -119,7 +119,8 @@ RULES: dict[str, list[Call]] = {
     "sql_csv": [post(S, ok=400, data={"sql": "DELETE FROM pageviews"})],
     "sql_history": [get(S)],
     "sql_saved_create": [post(S, data={"name": "Walked", "sql": "SELECT 1"})],
-    # The saved query is viewer_sql's own: its owner and admins delete it.
+    # The saved query is viewer_sql's own: its owner and admins change and delete it.
+    "sql_saved_update": [post(S, data={"name": "Renamed", "sql": "SELECT 2"})],
     "sql_saved_delete": [post(S)],
     "sources": [get(V)],
     "sources_attach": [post(SU, data={"schema_name": "walk_external"})],

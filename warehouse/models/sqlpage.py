@@ -51,6 +51,12 @@ class SqlQueryRun(models.Model):
         return f"{self.user} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
 
     @property
+    def error_headline(self) -> str:
+        from warehouse.sqlpage.render import error_headline  # the page's words for it
+
+        return error_headline(self.error_class)
+
+    @property
     def elapsed_ms(self) -> int | None:
         if self.finished_at is None:
             return None
