@@ -16,7 +16,14 @@ from . import portability
 from .compiler import KINDS
 from .models import Definition
 from .selectors import definition_list, definition_preview, definitions_of, errors_in_words, prefill_from_event
-from .services import MAX_NAME, DefinitionInvalid, definition_create, definition_delete, definition_restore, definition_update
+from .services import (
+    MAX_NAME,
+    DefinitionInvalid,
+    definition_create,
+    definition_delete,
+    definition_restore,
+    definition_update,
+)
 
 CONDITION_OPS = {
     "text": ["exact", "contains", "regex"],
