@@ -23,6 +23,15 @@ def _load_tick():
     return module.tick
 
 
+def _heartbeat() -> None:
+    """Tell the sync page the scheduler is alive (warehouse/heartbeat.py), where that module exists."""
+    try:
+        from warehouse.heartbeat import scheduler_heartbeat_record
+    except ImportError:
+        return
+    scheduler_heartbeat_record()
+
+
 def scheduler_run(*, interval_seconds: float, once: bool = False, stop: threading.Event | None = None) -> int:
     """Call tick() every interval until stopped; returns how many ticks ran."""
     stop = stop or threading.Event()
@@ -42,6 +51,7 @@ def scheduler_run(*, interval_seconds: float, once: bool = False, stop: threadin
             try:
                 tick()
                 ticks += 1
+                _heartbeat()
             except Exception:
                 logger.exception("scheduler tick failed; trying again in %ss", interval_seconds)
         if once:
