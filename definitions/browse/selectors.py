@@ -1,5 +1,6 @@
 """Reads for the raw data browser: event pages, live rows, event detail, top interactions, users."""
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -10,13 +11,14 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from psycopg2 import sql
 
+from definitions.selectors import suggested_selector
 from warehouse.display import format_time
 from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser
 from warehouse.registry import EventTableSpec, event_tables_for
 
 from . import sql as browse_sql
 from .filters import Cursor, EventFilters
-from .labels import event_label, hierarchy_lines, short_selector
+from .labels import event_label, hierarchy_lines, short_selector, shorten
 
 PAGE_SIZE = 50
 # Rows a page may look at when only non-indexed filters apply: bounds the time of a page with a rare
@@ -415,6 +417,7 @@ class TopGroup:
     count: int
     sample_id: int
     filter_query: dict[str, str] = field(default_factory=dict)
+    sample_text: str = ""  # an element's text, as one example (it may vary between its events)
 
 
 TOP_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -441,24 +444,40 @@ def top_interactions(*, environment: Environment, since: datetime, limit: int = 
     for title, rows in found.items():
         rows.sort(key=lambda row: (-row[9], -row[10]))
         items = []
-        for _, kind, tag, element_id, classes, text, domain, path, event_name, count, sample in rows[:limit]:
+        for _, kind, tag, element_id, classes, text, domain, path, event_name, count, sample, hierarchy in rows[:limit]:
+            sample_text = ""
             if kind == "pageview":
                 label, query = f"{domain}{path}", {"path": path}
             elif kind == "custom":
                 label, query = event_name, {"event": event_name}
             else:
-                label = event_label(
-                    type=kind,
-                    event_name="",
-                    domain="",
-                    path="",
-                    tag=tag,
-                    element_id=element_id,
-                    classes=classes,
-                    text=text,
+                # A raw cursor hands jsonb over as text.
+                selector = suggested_selector(json.loads(hierarchy) if isinstance(hierarchy, str) else hierarchy or [])
+                label = (
+                    short_selector(tag, element_id, classes or [])
+                    if kind != "click"
+                    else event_label(
+                        type=kind,
+                        event_name="",
+                        domain="",
+                        path="",
+                        tag=tag,
+                        element_id=element_id,
+                        classes=classes or [],
+                        text=text,
+                    )
                 )
-                query = {"text": text} if text else {}
-            items.append(TopGroup(label=label, count=count, sample_id=sample, filter_query={**query, "type": kind}))
+                sample_text = shorten(text) if kind != "click" else ""
+                query = {"selector": selector} if selector else {}
+            items.append(
+                TopGroup(
+                    label=label,
+                    count=count,
+                    sample_id=sample,
+                    filter_query={**query, "type": kind},
+                    sample_text=sample_text,
+                )
+            )
         sections[title] = items
     return sections
 

@@ -177,20 +177,21 @@ def not_covered(specs: list) -> tuple[sql.Composable, dict[str, Any]]:
     return sql.SQL("NOT ({})").format(any_match), params
 
 
-# GROUPING() bits, in the order (target_tag, domain, event_name): a set bit = not grouped by it.
+# GROUPING() bits, in the order (hierarchy, domain, event_name): a set bit = not grouped by it.
 ELEMENT_GROUPS, PAGE_GROUPS, NAME_GROUPS = 0b011, 0b101, 0b110
 
 
 def interaction_counts(*, environment_id: int, since) -> list[tuple]:
-    """One pass over the range: counts per (type, element, text), per (type, page), per (type, name).
+    """One pass over the range: counts per (type, element), per (type, page), per (type, name).
 
-    Rows: (grouping, type, tag, id, classes, text, domain, path, event_name, count, newest id).
+    An element is what identifies it, its hierarchy (tag, id, classes, attributes, ancestors), not its text:
+    a form whose validation messages change its text is still one form. The text comes along as a sample.
+    Rows: (grouping, type, tag, id, classes, sample text, domain, path, event_name, count, newest id, hierarchy).
     """
     statement = sql.SQL(
-        "SELECT GROUPING(e.target_tag, e.domain, e.event_name), e.type, e.target_tag, e.target_id, e.target_classes,"
-        " e.target_text, e.domain, e.path, e.event_name, count(*), max(e.id)"
+        "SELECT GROUPING(e.hierarchy, e.domain, e.event_name), e.type, min(e.target_tag), min(e.target_id),"
+        " min(e.target_classes), min(e.target_text), e.domain, e.path, e.event_name, count(*), max(e.id), e.hierarchy"
         " FROM raw_events e WHERE e.environment_id = %(environment_id)s AND e.time >= %(since)s"
-        " GROUP BY GROUPING SETS ((e.type, e.target_tag, e.target_id, e.target_classes, e.target_text),"
-        " (e.type, e.domain, e.path), (e.type, e.event_name))"
+        " GROUP BY GROUPING SETS ((e.type, e.hierarchy), (e.type, e.domain, e.path), (e.type, e.event_name))"
     )
     return _run(statement, {"environment_id": environment_id, "since": since}, "top interactions")

@@ -313,3 +313,35 @@ def test_rows_of_merged_anonymous_ids_show_their_persons_identity(admin_client, 
     assert f'href="/e/{SCHEMA}/users/{merge.to_user_id}/"' in body  # the link goes to the person
     detail = admin_client.get(raw_url(f"{event.id}/")).content.decode()
     assert person.identity in detail and str(merge.to_user_id) in detail
+
+
+def test_top_interactions_group_an_element_by_what_identifies_it_not_its_text(admin_client, make_environment):
+    environment = make_environment("top", "grouping")
+    form = [
+        {"tag": "form", "id": "signup-form", "attrs": {"method": "post"}},
+        {"tag": "main"},
+        {"tag": "body"},
+        {"tag": "html"},
+    ]
+    now = timezone.now()
+    texts = ["Name Email Create", "Name This field is required. Email Create", "Name Email Enter a valid email. Create"]
+    for number, text in enumerate(texts):
+        RawEvent.objects.create(
+            environment=environment,
+            event_id=f"submit-{number}",
+            user_id=1,
+            session_id=1,
+            time=now - timedelta(minutes=number),
+            received_at=now,
+            type="submit",
+            path="/signup/",
+            target_tag="form",
+            target_id="signup-form",
+            target_text=text,
+            hierarchy=form,
+        )
+    body = admin_client.get("/e/top_grouping/raw/top/").content.decode()
+    section = body[body.index("<h2>Form submits</h2>") : body.index("<h2>Field changes</h2>")]
+    assert section.count("<tr><td>") == 1, section  # one form, not three
+    assert 'type=submit">form#signup-form</a>' in section.replace("selector=%23signup-form&amp;", "")
+    assert "e.g. “Name" in section and '<td class="num">3</td>' in section
