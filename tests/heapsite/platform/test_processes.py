@@ -47,3 +47,14 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period():
     assert gone(children[0].process.pid)
     assert time.monotonic() - started < 10
     assert signal.getsignal(signal.SIGINT) is handler_before, "handlers are restored"
+
+
+def test_ready_is_announced_only_while_every_child_runs():
+    """Two `up` started at once: the one whose web server loses the race never says it is running."""
+    said = []
+    loser = [Child("web server", [sys.executable, "-c", "raise SystemExit(1)"])]
+    assert run_together(loser, log=lambda *_: None, ready=lambda: False, on_ready=lambda: said.append("running")) == 1
+    assert said == []
+    winner = [Child("web server", [sys.executable, "-c", "import time; time.sleep(0.6)"])]
+    run_together(winner, log=lambda *_: None, ready=lambda: True, on_ready=lambda: said.append("running"))
+    assert said == ["running"]
