@@ -86,7 +86,7 @@ COMPANIES = [
     ("Monarch Labs", "monarch.example"),
     ("Nakatomi", "nakatomi.example"),
 ]
-ROLES = ["Marketing Manager", "Founder", "Growth Lead", "Developer", "Content Writer", "Head of Marketing", "CTO"]
+ROLES = ["Engineering Manager", "Founder", "Product Manager", "Developer", "Designer", "Scrum Master", "CTO"]
 COMPANY_SIZES = ["1-10", "11-50", "51-200", "201-1000", "1000+"]
 
 # (weight, browser, platform, device_type)
@@ -120,33 +120,33 @@ PLACES = [
 ]
 
 # How a visit starts. (weight, name, referrer, search keywords, utm (source, medium, campaign, term, content),
-# landing page kinds). Landing kinds: home, pricing, post, docs, signup.
+# landing page kinds). Landing kinds: home, pricing, post, signup.
 SOURCES = [
-    (24, "direct", "", [], None, ["home", "home", "pricing", "docs"]),
+    (24, "direct", "", [], None, ["home", "home", "pricing"]),
     (
         18,
         "google",
         "https://www.google.com/",
         [
-            "email marketing software",
-            "best newsletter tool",
-            "mailchimp alternative",
-            "how to improve open rates",
-            "dkim setup",
-            "paperplane pricing",
+            "kanban board software",
+            "trello alternative",
+            "sprint planning tool",
+            "remote retrospective template",
+            "wip limits kanban",
+            "acme boards pricing",
             "",
         ],
         None,
-        ["post", "post", "home", "docs", "pricing"],
+        ["post", "post", "home", "pricing"],
     ),
-    (3, "bing", "https://www.bing.com/", ["email marketing", "newsletter software", ""], None, ["home", "post"]),
-    (1, "duckduckgo", "https://duckduckgo.com/", [""], None, ["home", "docs"]),
+    (3, "bing", "https://www.bing.com/", ["kanban board", "team planning software", ""], None, ["home", "post"]),
+    (1, "duckduckgo", "https://duckduckgo.com/", [""], None, ["home"]),
     (
         9,
         "google_ads",
         "https://www.google.com/",
         [""],
-        ("google", "cpc", "brand_search", "paperplane", "text_ad_a"),
+        ("google", "cpc", "brand_search", "acme boards", "text_ad_a"),
         ["home", "pricing"],
     ),
     (
@@ -154,7 +154,7 @@ SOURCES = [
         "google_ads_competitor",
         "https://www.google.com/",
         [""],
-        ("google", "cpc", "competitor_mailchimp", "mailchimp alternative", "text_ad_b"),
+        ("google", "cpc", "competitor_trello", "trello alternative", "text_ad_b"),
         ["pricing", "home"],
     ),
     (5, "newsletter", "", [], ("newsletter", "email", "weekly_digest", "", "top_story"), ["post"]),
@@ -176,13 +176,12 @@ SOURCES = [
         ("producthunt", "referral", "ph_launch", "", ""),
         ["home", "signup"],
     ),
-    (4, "github", "https://github.com/", [], None, ["docs"]),
     (
         2,
         "partner",
-        "https://blog.partner.example/best-email-tools",
+        "https://blog.partner.example/best-kanban-tools",
         [],
-        ("partner", "affiliate", "best_tools_2025", "", "table"),
+        ("partner", "affiliate", "best_tools_2026", "", "table"),
         ["pricing", "home"],
     ),
 ]

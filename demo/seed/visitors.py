@@ -157,7 +157,7 @@ class Visitors:
         referrer = keyword = query = ""
         utm = ("", "", "", "", "")
         if kind == "app":
-            landing = "app:dashboard" if rng.random() < 0.7 else rng.choice(["app:campaigns", "app:campaign-new"])
+            landing = "app:dashboard" if rng.random() < 0.7 else rng.choice(["app:board:1", "app:board:2"])
         elif kind == "login":
             landing = "login"
         elif kind == "purchase":
@@ -266,7 +266,7 @@ class Visitors:
         user.first_seen = start
         existing_customer = rng.random() < 0.06
         if existing_customer:
-            user.plan = rng.choice(["starter", "pro", "pro", "business"])
+            user.plan = rng.choice(["starter", "pro", "pro", "enterprise"])
             self._identify(user, at=start, method=rng.choice(["email", "google"]))
         for index in range(self._session_count()):
             if start > self.end_ms:
@@ -328,7 +328,7 @@ class Visitors:
     def _plan_power_user(self, identity: str, share: float) -> None:
         rng = self.rng
         user = self._new_user()
-        user.plan = "business"
+        user.plan = "enterprise"
         user.device = people.DEVICES[0]
         wanted = int(self.target * share)
         times = sorted(self._time_on_day(self.day_picker(rng)) for _ in range(max(1, wanted // 9)))

@@ -58,20 +58,10 @@ class SiteWalker:
 
     def _custom_properties(self, name: str, user: User, page: Page) -> dict:
         rng = self.rng
-        if name == "Signed Up":
-            return {"method": rng.choice(["email", "email", "google"]), "plan": "free"}
-        if name == "Newsletter Subscribed":
-            return {"form": "post" if page.key.startswith("post:") else "footer"}
-        if name == "Campaign Created":
-            return {"template": rng.choice(["newsletter", "announcement", "product-update", "blank"])}
-        if name == "Teammate Invited":
-            return {"role": rng.choice(["editor", "editor", "admin", "viewer"])}
-        if name == "Campaign Sent":
-            return {
-                "campaign_id": int(page.path.rsplit("/", 1)[1]),
-                "recipients": int(rng.lognormvariate(7, 1.3)),
-                "ab_test": rng.random() < 0.3,
-            }
+        if name == "Signed Up":  # the welcome page's heap.track("Signed Up", {plan})
+            return {"plan": rng.choice(["starter", "pro", "pro", "pro", "enterprise"])}
+        if name == "Board Created":  # the app's "New board" button
+            return {"template": "blank"}
         if name == "Order Completed":
             self.order_seq += 1
             plan = page.query.split("=")[1]
@@ -200,8 +190,8 @@ class SiteWalker:
                 f"{self.environment_id}\t{session.user_id}\t{user.identified_id}\t{self.fmt(t)}\n"
             )
             return t
-        if name in ("Order Completed", "Campaign Sent"):
-            # Server-side: the backend tracks these once the payment/send went through.
+        if name == "Order Completed":
+            # Server-side: the backend tracks it once the payment went through.
             props = self._props_part(user, name, page)
             if name == "Order Completed":
                 user.plan = page.query.split("=")[1]

@@ -15,3 +15,8 @@ class SignupForm(forms.Form):
 
 class NewsletterForm(forms.Form):
     newsletter_email = forms.EmailField(max_length=200)
+
+
+class LoginForm(forms.Form):
+    email = forms.EmailField(max_length=200)
+    password = forms.CharField(max_length=200, widget=forms.PasswordInput)

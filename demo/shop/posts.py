@@ -57,5 +57,48 @@ POSTS = (
 )
 
 
+POSTS += (
+    Post(
+        slug="wip-limits",
+        title="WIP limits: why fewer cards in Doing ships more",
+        author="Dana Ortiz",
+        date="2026-09-12",
+        tag="Process",
+        summary="A limit on work in progress turns a busy board into a finishing board.",
+        paragraphs=(
+            "Every card in Doing is a promise. Ten promises at once means none is kept on time.",
+            "Set a limit per column and make it visible: the board turns red when it is exceeded.",
+            "Teams that tried it for a month finished a third more cards with the same people.",
+        ),
+    ),
+    Post(
+        slug="sprint-reviews",
+        title="Sprint reviews people want to attend",
+        author="Sam Lee",
+        date="2026-08-27",
+        tag="Product",
+        summary="Show working software, invite a customer, and keep it to half an hour.",
+        paragraphs=(
+            "A review is not a status meeting: demo what changed, nothing else.",
+            "One customer in the room changes the conversation more than any slide.",
+            "Thirty minutes, a clear owner for each follow-up, and the board updated before people leave.",
+        ),
+    ),
+    Post(
+        slug="swimlanes",
+        title="Swimlanes for teams that share one board",
+        author="Priya Natarajan",
+        date="2026-08-05",
+        tag="Product",
+        summary="One board, many teams: swimlanes keep each team's work apart without splitting the board.",
+        paragraphs=(
+            "Splitting a board per team hides the dependencies between them.",
+            "A swimlane per team keeps the columns shared and the ownership clear.",
+            "Filter by lane when you plan, show every lane when you review.",
+        ),
+    ),
+)
+
+
 def post_by_slug(slug: str) -> Post | None:
     return next((post for post in POSTS if post.slug == slug), None)

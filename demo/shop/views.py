@@ -9,7 +9,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .forms import PLANS, NewsletterForm, SignupForm
+from .forms import PLANS, LoginForm, NewsletterForm, SignupForm
 from .posts import POSTS, post_by_slug
 from .selectors import ENVIRONMENT_COOKIE, demo_environment, demo_environment_name
 
@@ -73,6 +73,20 @@ def signup(request):
 
 
 @login_not_required
+@require_http_methods(["GET", "POST"])
+def login(request):
+    """Any email and password log in (the demo has no accounts): the app then identifies that person."""
+    if request.method == "POST":
+        form = LoginForm(request.POST)
+        if form.is_valid():
+            request.session["demo_login"] = form.cleaned_data["email"]
+            return redirect("demo:app")
+    else:
+        form = LoginForm()
+    return render_demo(request, "demo/login.html", {"form": form})
+
+
+@login_not_required
 @require_GET
 def welcome(request):
     signup = request.session.pop("demo_signup", None)
@@ -100,4 +114,5 @@ def blog_post(request, slug: str):
 @login_not_required
 @require_GET
 def spa(request):
-    return render_demo(request, "demo/app.html")
+    # Who just logged in, to identify them once (nothing is stored).
+    return render_demo(request, "demo/app.html", {"login": request.session.pop("demo_login", None)})

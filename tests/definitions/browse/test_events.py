@@ -69,13 +69,13 @@ def test_paging_to_the_end_visits_every_event_once(admin_client, demo_environmen
     [
         ("type=click", lambda e: e.type == "click"),
         ("type=click&type=submit", lambda e: e.type in ("click", "submit")),
-        ("path=/blog/*", lambda e: e.path.startswith("/blog/")),
-        ("path=/pricing", lambda e: e.path == "/pricing"),
+        ("path=/demo/blog/*", lambda e: e.path.startswith("/demo/blog/")),
+        ("path=/demo/pricing/", lambda e: e.path == "/demo/pricing/"),
         ("text=start+FREE", lambda e: "start free" in e.target_text.lower()),
         ("event=Signed+Up", lambda e: e.type == "custom" and e.event_name == "Signed Up"),
         ("prop=plan", lambda e: "plan" in e.properties),
-        ("prop=form&value=footer", lambda e: e.properties.get("form") == "footer"),
-        ("type=change&path=/signup", lambda e: e.type == "change" and e.path == "/signup"),
+        ("prop=template&value=blank", lambda e: e.properties.get("template") == "blank"),
+        ("type=change&path=/demo/signup/", lambda e: e.type == "change" and e.path == "/demo/signup/"),
         ("selector=form%23signup-form+input%5Btype%3Demail%5D", lambda e: e.target_id == "signup-email"),
         ("selector=.md%5C%3Apx-4", lambda e: "md:px-4" in e.target_classes),
     ],
@@ -203,13 +203,13 @@ def test_definitions_matched_and_not_covered(admin_client, demo_environment, raw
     definition_create(
         environment=demo_environment,
         name="Viewed pricing",
-        groups=[{"kind": "pageview", "conditions": [{"type": "path", "value": "/pricing"}]}],
+        groups=[{"kind": "pageview", "conditions": [{"type": "path", "value": "/demo/pricing/"}]}],
     )
-    response = admin_client.get(raw_url() + "?path=/pricing&type=pageview")
+    response = admin_client.get(raw_url() + "?path=/demo/pricing/&type=pageview")
     assert response.content.decode().count('<span class="defined"') == len(rows(response)) > 0
     uncovered = admin_client.get(raw_url() + "?uncovered=1&type=pageview")
     ids = [i for _, i in rows(uncovered)]
-    assert ids and not RawEvent.objects.filter(id__in=ids, path="/pricing").exists()
+    assert ids and not RawEvent.objects.filter(id__in=ids, path="/demo/pricing/").exists()
 
 
 def test_top_interactions_link_to_prefilled_definitions(admin_client, demo_environment, raw_url, monkeypatch):
@@ -219,8 +219,8 @@ def test_top_interactions_link_to_prefilled_definitions(admin_client, demo_envir
     assert response.status_code == 200
     for title in ("Clicks", "Pages", "Form submits", "Field changes", "Custom events"):
         assert f"<h2>{title}</h2>" in body
-    assert "“Start free trial” a#hero-cta" in body
-    assert "www.paperplane.example/pricing" in body
+    assert "“Start your free trial” a#hero-cta" in body
+    assert "127.0.0.1/demo/pricing/" in body
     assert body.count("/definitions/new?from_event=") >= 40
     counts = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', body)]
     assert counts and max(counts) > 20
@@ -246,8 +246,8 @@ def test_custom_event_name_uses_its_index_and_needs_no_scan_budget(
     admin_client, demo_environment, raw_url, monkeypatch
 ):
     monkeypatch.setattr(selectors, "SCAN_BUDGET", 10)
-    response = admin_client.get(raw_url(), {"event": "Campaign Created"})
-    expected = RawEvent.objects.filter(environment=demo_environment, type="custom", event_name="Campaign Created")
+    response = admin_client.get(raw_url(), {"event": "Board Created"})
+    expected = RawEvent.objects.filter(environment=demo_environment, type="custom", event_name="Board Created")
     ids = [i for _, i in rows(response)]
     assert ids == list(expected.order_by("-time", "-id").values_list("id", flat=True)[:50])
     assert "Search older events" not in response.content.decode()
