@@ -9,7 +9,7 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError, OutputWrapper
 from django.urls import Resolver404, resolve
 
-from heapsite.processes import Child, manage_py, run_together
+from heapsite.processes import Child, listens_on, manage_py, run_together
 from heapsite.services import admin_user_ensure, demo_environments_ensure
 from warehouse.models import RawEvent
 
@@ -48,14 +48,6 @@ def port_check(host: str, port: int) -> None:
         )
         raise CommandError(f"port {port} on {host} is already in use (is heapsite already running?). {advice}")
     raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}")
-
-
-def accepts_connections(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _serves(path: str) -> bool:
@@ -110,11 +102,11 @@ def up(*, host: str, port: int, demo: bool, demo_events: int | None, out: Output
     out.write("\n" + notes.getvalue(), ending="")
 
     def announce() -> None:
-        # Only once the web server answers: two `up` started at once both pass port_check, and the one whose
-        # server loses the race must not say it is running.
+        # Only once our web server listens: two `up` started at once both pass port_check, and the one whose
+        # server loses the race must not say it is running (another program answering the port is not ours).
         if _serves("/demo/"):
             out.write(f"Demo shop carrying the snippet: {base}/demo/")
         out.write(f"heapsite is running at {base}/  (web server, RQ worker and scheduler)")
         out.write("Press Ctrl+C to stop everything.\n")
 
-    return run_together(children, log=out.write, ready=lambda: accepts_connections(host, port), on_ready=announce)
+    return run_together(children, log=out.write, ready=lambda started: listens_on(started[0], port), on_ready=announce)

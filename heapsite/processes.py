@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psutil
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -31,13 +33,13 @@ def run_together(
     *,
     grace_seconds: float = 10.0,
     log=print,
-    ready: Callable[[], bool] | None = None,
+    ready: Callable[[list[Child]], bool] | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> int:
     """Start every child; when one exits, or on Ctrl+C / SIGTERM, stop the rest. Returns an exit code.
 
-    `on_ready` is called once, as soon as `ready()` is true while every child still runs (e.g. the web server
-    accepts connections): what it announces is then true, never said by a run that is about to fail."""
+    `on_ready` is called once, as soon as `ready(children)` is true while every child still runs (e.g. the web
+    server listens): what it announces is then true, never said by a run that is about to fail."""
     stop_requested: list[int] = []
 
     def request_stop(signum, frame):
@@ -59,7 +61,7 @@ def run_together(
                 log(f"{exited.name} exited with status {exited.process.returncode}; stopping the others")
                 exit_code = 1
                 break
-            if not announced and (ready is None or ready()):
+            if not announced and (ready is None or ready(children)):
                 on_ready()
                 announced = True
             time.sleep(0.2)
@@ -94,3 +96,12 @@ def manage_py(*args: str) -> list[str]:
     from django.conf import settings
 
     return [sys.executable, str(settings.BASE_DIR / "manage.py"), *args]
+
+
+def listens_on(child: Child, port: int) -> bool:
+    """Whether the child itself (not another program on the machine) listens on the TCP port."""
+    try:
+        connections = psutil.Process(child.process.pid).net_connections(kind="tcp")
+    except (psutil.Error, AttributeError):
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in connections)

@@ -287,22 +287,11 @@ def raw_events_page(
 
 
 EXPORT_MAX_ROWS = 50_000
+# The list's columns (its raw id last, as event_row_id), with the person's identity after user_id.
 EXPORT_COLUMNS = [
-    "time",
-    "type",
-    "event_name",
-    "domain",
-    "path",
-    "query",
-    "target_tag",
-    "target_id",
-    "target_classes",
-    "target_text",
-    "target_href",
-    "user_id",
+    *(name for name in browse_sql.LIST_COLUMNS[1:] if name != "session_id"),
     "identity",
     "session_id",
-    "library",
     "event_row_id",
 ]
 
@@ -319,24 +308,9 @@ def raw_events_export(
             environment=environment, filters=filters, cursor=cursor, limit=min(1000, max_rows - sent), matches=False
         )
         for row in page.rows:
-            yield [
-                row.time_iso,
-                row.type,
-                row.event_name,
-                row.domain,
-                row.path,
-                row.query,
-                row.target_tag,
-                row.target_id,
-                " ".join(row.target_classes),
-                row.target_text,
-                row.target_href,
-                str(row.user_id),
-                row.identity,
-                str(row.session_id),
-                row.library,
-                str(row.id),
-            ]
+            values = {**vars(row), "time": row.time_iso, "target_classes": " ".join(row.target_classes)}
+            values["event_row_id"] = row.id
+            yield [str(values[name]) for name in EXPORT_COLUMNS]
         sent += len(page.rows)
         following = page.next_cursor or page.continue_cursor
         if not following:
