@@ -9,13 +9,24 @@ NODE_CLIENTS_SPEC := tests/warehouse/ingest/clients
 NODE_CLIENTS := $(VENV)/node-clients
 DBT_VENV := $(VENV)/dbt
 
-.PHONY: run test bench bench-report dbshell lint chromium node-clients
+.PHONY: run test test-citus bench bench-report dbshell lint chromium node-clients
 
 run: $(VENV)/.installed-runtime
 	$(BIN)/python manage.py up --port $(PORT)
 
 test: $(VENV)/.installed-dev chromium node-clients $(DBT_VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests that matter on a distributed database, against a real 3-node Citus cluster started on
+# this machine (coordinator on CITUS_PORT, workers on the next two ports, data in var/citus) and
+# stopped afterwards: tests/citus/run.py. Builds Citus first if it is missing (root, a few minutes).
+CITUS_SCRIPTS ?= $(firstword $(wildcard ../shared/citus ../../shared/citus /work/shared/citus))
+CITUS_PORT ?= 9700
+CITUS_TESTS ?= tests/citus tests/warehouse/ingest tests/warehouse/sync tests/warehouse/privacy tests/warehouse/sqlpage/test_hostile.py \
+	tests/definitions/editor/test_sync_integration.py tests/warehouse/demo tests/heapsite/platform/test_dashboard.py
+test-citus: $(VENV)/.installed-dev node-clients
+	@test -n "$(CITUS_SCRIPTS)" || { echo "test-citus: set CITUS_SCRIPTS to the folder with Citus's build.sh and cluster.sh"; exit 1; }
+	$(BIN)/python tests/citus/run.py --scripts $(CITUS_SCRIPTS) --port $(CITUS_PORT) -- $(CITUS_TESTS) $(PYTEST_ARGS)
 
 # Every bench/*.py at one size (BENCH_EVENTS; e.g. make bench BENCH_EVENTS=100000 for a quick run),
 # each figure next to its same-run baseline; writes bench/RESULTS.md's summary and bench/charts/*.png.

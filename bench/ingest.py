@@ -157,6 +157,41 @@ def other_backends_cpu_seconds() -> float:
         return sum(process_cpu_seconds(pid) for (pid,) in cursor.fetchall())
 
 
+def cluster_cpu_seconds() -> dict[str, float]:
+    """On a Citus cluster running on this machine: CPU used so far by each node's PostgreSQL processes.
+
+    Each node's postmaster with the children it reaped (cutime, cstime) and those still running,
+    so backends that came and went in between count too. Empty on plain PostgreSQL.
+    """
+    import psycopg2
+    from django.db import connection
+
+    from warehouse.citus import citus_active
+
+    if not citus_active():
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'coordinator', NULL, NULL UNION ALL SELECT 'worker ' || nodeport, nodename, nodeport"
+            " FROM pg_dist_node WHERE groupid <> 0 ORDER BY 1"
+        )
+        nodes = cursor.fetchall()
+    seconds = {}
+    params = connection.get_connection_params()
+    for name, host, port in nodes:
+        conn = psycopg2.connect(**{**params, **({"host": host, "port": port} if host else {})})
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+            checkpointer = cursor.fetchone()[0]
+        conn.close()
+        postmaster = int(Path(f"/proc/{checkpointer}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        own = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        seconds[name] = own + sum(process_cpu_seconds(int(pid)) for pid in children)
+    return seconds
+
+
 def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
     command = [
         sys.executable,
@@ -271,12 +306,13 @@ def main() -> None:
         with context.Pool(args.clients) as pool:
             pool.starmap(send_all, [(args.clients, args.port), (args.clients + 1, args.port)])
             server_before, database_before = workers_cpu_seconds(server), other_backends_cpu_seconds()
-            children_before = children_cpu_seconds()
+            children_before, cluster_before = children_cpu_seconds(), cluster_cpu_seconds()
             started = time.perf_counter()
             results = pool.starmap(send_all, [(index, args.port) for index in range(args.clients)])
             api_seconds = time.perf_counter() - started
             server_cpu = workers_cpu_seconds(server) - server_before
             database_cpu = other_backends_cpu_seconds() - database_before
+            cluster_cpu = {node: used - cluster_before[node] for node, used in cluster_cpu_seconds().items()}
         clients_cpu = children_cpu_seconds() - children_before
         stop(server)
         stored = sum(result[0] for result in results)
@@ -307,6 +343,15 @@ def main() -> None:
             f" PostgreSQL {database_cpu / stored * 1e6:.0f}); clients {clients_cpu / stored * 1e6:.0f} ms;"
             f" COPY {copy_cpu_per_row * 1e6:.0f} ms -> CPU ratio {copy_cpu_per_row / api_cpu_per_event:.1%}"
         )
+        if cluster_cpu:
+            per_node = ", ".join(f"{node} {used / stored * 1e6:.0f}" for node, used in cluster_cpu.items())
+            print(f"Citus CPU per 1000 events, every PostgreSQL process of each node: {per_node} ms")
+            report.figure(
+                "Citus: CPU per 1000 events, all nodes' PostgreSQL processes",
+                sum(cluster_cpu.values()) / stored * 1e6,
+                "ms",
+                extra={f"{node} ms": used / stored * 1e6 for node, used in cluster_cpu.items()},
+            )
         print(
             "load average      : {:.1f} {:.1f} {:.1f} (1/5/15 min, {} cores)".format(*os.getloadavg(), os.cpu_count())
         )

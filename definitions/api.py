@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -30,6 +31,7 @@ from .services import (
     definition_check_groups,
     definition_create,
     definition_delete,
+    definition_sync_set,
     definition_update,
 )
 
@@ -86,14 +88,24 @@ def definition_json(definition: Definition) -> dict[str, Any]:
         "kind": definition.kind,
         "table_name": definition.table_name,
         "groups": definition.groups,
+        "sync_enabled": definition.sync_enabled,
         "updated_at": definition.updated_at.isoformat(),
         "version": definition.versions.values_list("number", flat=True).first(),
     }
 
 
+def _sync_enabled(body: dict) -> bool | None:
+    """The "sync to warehouse" switch if the body sets it."""
+    if "sync_enabled" not in body:
+        return None
+    if not isinstance(body["sync_enabled"], bool):
+        raise IngestError(400, "invalid definition", "sync_enabled", "must be true or false")
+    return body["sync_enabled"]
+
+
 def _fields(body: dict, *, partial: bool) -> dict[str, Any]:
     known = {"name", "description", "category", "groups"}
-    unknown = sorted(set(body) - known - {"id", "kind", "table_name", "updated_at", "version"})
+    unknown = sorted(set(body) - known - {"id", "kind", "table_name", "sync_enabled", "updated_at", "version"})
     if unknown:
         raise IngestError(400, "invalid definition", unknown[0], "unknown field")
     fields = {k: body[k] for k in known if k in body}
@@ -109,7 +121,11 @@ def collection(request: HttpRequest, environment: Environment, body: dict) -> Js
     if request.method == "GET":
         definitions = Definition.objects.filter(environment=environment).order_by("name")
         return JsonResponse({"definitions": [definition_json(d) for d in definitions]})
-    definition = definition_create(environment=environment, **_fields(body, partial=False))
+    sync_enabled = _sync_enabled(body)
+    with transaction.atomic():
+        definition = definition_create(environment=environment, **_fields(body, partial=False))
+        if sync_enabled is not None:
+            definition = definition_sync_set(definition=definition, enabled=sync_enabled)
     return JsonResponse(definition_json(definition), status=201)
 
 
@@ -123,7 +139,11 @@ def item(request: HttpRequest, environment: Environment, body: dict, pk: int) ->
     if request.method == "DELETE":
         definition_delete(definition=definition)
         return HttpResponse(status=204)
-    definition = definition_update(definition=definition, **_fields(body, partial=request.method == "PATCH"))
+    sync_enabled = _sync_enabled(body)
+    with transaction.atomic():
+        definition = definition_update(definition=definition, **_fields(body, partial=request.method == "PATCH"))
+        if sync_enabled is not None:
+            definition = definition_sync_set(definition=definition, enabled=sync_enabled)
     return JsonResponse(definition_json(definition))
 
 

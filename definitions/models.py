@@ -15,6 +15,8 @@ class Definition(models.Model):
     groups = models.JSONField(default=list)
     # Derived from the name (docs/architecture.md §4) when created or renamed; edits keep it.
     table_name = models.CharField(max_length=63)
+    # "Sync to warehouse": off drops the table at the next sync (the definition stays), on rebuilds it.
+    sync_enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(

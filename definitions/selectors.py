@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from psycopg2 import sql
 
@@ -16,10 +17,10 @@ from warehouse.models import Environment, RawEvent
 from warehouse.registry import EventTableSpec
 
 from . import sql as definitions_sql
-from .compiler import CompileError, compile_definition, definition_event_types
+from .compiler import CompileError, compile_definition, definition_custom_event_name, definition_event_types
 from .compiler.css import ascii_lower
 from .models import Definition
-from .services import combo_resolver, definition_check_groups
+from .services import DefinitionInvalid, combo_resolver, definition_check_groups
 
 logger = logging.getLogger(__name__)
 
@@ -49,28 +50,70 @@ def predicate_version(predicate: sql.Composable, params: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def _compile_problem(error: BaseException) -> str:
+    if isinstance(error, CompileError):
+        return f"the definition does not compile: {error}"
+    if isinstance(error, RecursionError):
+        return "the definition does not compile: it is nested too deeply"
+    return f"the definition does not compile: {type(error).__name__}: {error}"
+
+
+def definition_compiled_or_error(
+    definition: Definition, environment: Environment | None = None
+) -> tuple[tuple[sql.Composable, dict[str, Any]] | None, str]:
+    """(compiled predicate and params, "") or (None, why it does not compile), for any stored definition.
+
+    Saved definitions compile (checked at save), but a stored one may not any more (an older
+    compiler accepted it, a row written by hand, a combo whose member changed): pages and the sync
+    must show that, not fail on it.
+    """
+    try:
+        return definition_compiled(definition, environment), ""
+    except (CompileError, RecursionError) as error:
+        return None, _compile_problem(error)
+    except Exception as error:  # malformed stored groups (wrong types) the compiler did not anticipate
+        logger.exception("definition %s does not compile", definition.pk)
+        return None, _compile_problem(error)
+
+
+def _definition_spec(definition: Definition, environment: Environment) -> EventTableSpec:
+    predicate, params = definition_compiled(definition, environment)
+    return EventTableSpec(
+        key=definition.event_table_key,
+        table_name=definition.table_name,
+        predicate=predicate,
+        params=params,
+        version=predicate_version(predicate, params),
+        label=definition.name,
+        event_types=definition_event_types(definition.groups),
+        sync=definition.sync_enabled,
+        custom_event_name=definition_custom_event_name(definition.groups),
+        url=reverse("definitions:edit", args=[environment.warehouse_schema, definition.pk]),
+    )
+
+
 def definition_event_tables(environment_id: int) -> list[EventTableSpec]:
-    """The registry provider: one EventTableSpec per definition of the environment."""
+    """The registry provider: one EventTableSpec per definition of the environment, its switch as `sync`
+    (with `error` when it cannot be made: the sync then keeps its table's last good version and reports why)."""
     specs = []
     environment = Environment.objects.get(pk=environment_id)
     for definition in Definition.objects.filter(environment=environment):
         try:
-            predicate, params = definition_compiled(definition, environment)
-        except CompileError:
-            # Saved definitions compile (checked at save); this only guards against old data.
-            logger.exception("definition %s does not compile; its table is skipped", definition.pk)
-            continue
-        specs.append(
-            EventTableSpec(
-                key=definition.event_table_key,
-                table_name=definition.table_name,
-                predicate=predicate,
-                params=params,
-                version=predicate_version(predicate, params),
-                label=definition.name,
-                event_types=definition_event_types(definition.groups),
+            specs.append(_definition_spec(definition, environment))
+        except Exception as error:
+            if not isinstance(error, CompileError | RecursionError):
+                logger.exception("definition %s does not compile", definition.pk)
+            specs.append(
+                EventTableSpec(
+                    key=definition.event_table_key,
+                    table_name=definition.table_name,
+                    predicate=sql.SQL("false"),
+                    label=definition.name,
+                    sync=definition.sync_enabled,
+                    url=reverse("definitions:edit", args=[environment.warehouse_schema, definition.pk]),
+                    error=_compile_problem(error),
+                )
             )
-        )
     return specs
 
 
@@ -78,21 +121,37 @@ def definition_event_tables(environment_id: int) -> list[EventTableSpec]:
 class DefinitionRow:
     definition: Definition
     matches_last_7_days: int | None
+    # Why its matches cannot be counted (it does not compile, or its predicate fails when run).
+    error: str = ""
 
 
 def definition_list(environment: Environment) -> list[DefinitionRow]:
+    """Every definition with its matches over the last LIST_DAYS days: one scan for all of them; if
+    one predicate fails when run, each is counted alone so the others still show their counts."""
     definitions = list(definitions_of(environment))
     compiled, rows = [], []
     for definition in definitions:
-        try:
-            compiled.append((definition, definition_compiled(definition, environment)))
-        except CompileError:
-            rows.append(DefinitionRow(definition, None))
+        predicate, error = definition_compiled_or_error(definition, environment)
+        if predicate is None:
+            rows.append(DefinitionRow(definition, None, error))
+        else:
+            compiled.append((definition, predicate))
     since = timezone.now() - timedelta(days=LIST_DAYS)
-    counts = definitions_sql.counts_by_definition(
-        environment_id=environment.pk, since=since, predicates=[c for _, c in compiled]
-    )
-    rows += [DefinitionRow(d, n) for (d, _), n in zip(compiled, counts, strict=True)]
+    try:
+        counts = definitions_sql.counts_by_definition(
+            environment_id=environment.pk, since=since, predicates=[c for _, c in compiled]
+        )
+        rows += [DefinitionRow(d, n) for (d, _), n in zip(compiled, counts, strict=True)]
+    except definitions_sql.PREDICATE_ERRORS:
+        for definition, predicate in compiled:
+            try:
+                (count,) = definitions_sql.counts_by_definition(
+                    environment_id=environment.pk, since=since, predicates=[predicate]
+                )
+            except definitions_sql.PREDICATE_ERRORS as error:
+                rows.append(DefinitionRow(definition, None, f"its predicate fails when run: {error}".strip()))
+            else:
+                rows.append(DefinitionRow(definition, count))
     rows.sort(key=lambda row: row.definition.name.lower())
     return rows
 
@@ -149,16 +208,32 @@ def definition_preview(
                 definition_id=definition.pk,
                 resolve_combo=combo_resolver(environment),
             )
-        except CompileError:
+        except (CompileError, RecursionError):  # the saved version no longer compiles: nothing to compare
             previous = None
-    rows = definitions_sql.daily_counts(
-        environment_id=environment.pk,
-        since=since,
-        predicate=predicate,
-        params=params,
-        previous=previous,
-        previous_params=previous_params,
-    )
+
+    def counts(previous, previous_params):
+        return definitions_sql.daily_counts(
+            environment_id=environment.pk,
+            since=since,
+            predicate=predicate,
+            params=params,
+            previous=previous,
+            previous_params=previous_params,
+        )
+
+    try:
+        try:
+            rows = counts(previous, previous_params)
+        except definitions_sql.PREDICATE_ERRORS:
+            if previous is None:
+                raise
+            previous = None  # the saved version fails when run: preview the edited one alone
+            rows = counts(None, None)
+        samples = definitions_sql.sample_events(
+            environment_id=environment.pk, since=since, predicate=predicate, params=params, limit=SAMPLE_SIZE
+        )
+    except definitions_sql.PREDICATE_ERRORS as error:
+        raise DefinitionInvalid({"groups": f"The definition fails when run: {error}".strip()}) from None
     by_day = {row[0]: row for row in rows}
     preview = Preview(compared=previous is not None)
     for offset in range(days):
@@ -170,9 +245,7 @@ def definition_preview(
             preview.gained += by_day[day][2]
             preview.lost += by_day[day][3]
     preview.max_day = max((count for _, count in preview.days), default=0)
-    preview.samples = definitions_sql.sample_events(
-        environment_id=environment.pk, since=since, predicate=predicate, params=params, limit=SAMPLE_SIZE
-    )
+    preview.samples = samples
     return preview
 
 

@@ -6,13 +6,13 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from warehouse.apievents.selectors import api_event_table_names
 from warehouse.ingest.validation import join_key, unstorable_character
 from warehouse.models import Environment
-from warehouse.naming import unique_identifier
+from warehouse.naming import BUILTIN_TABLE_NAMES, unique_identifier
 from warehouse.registry import TableChange, notify_event_table_changed
-from warehouse.sync.tables import BUILTIN_TABLE_NAMES
 
-from .compiler import CompileError, compile_definition
+from .compiler import CompileError, compile_definition, definition_custom_event_name
 from .compiler.postgres import postgres_regex_error
 from .models import Definition, DefinitionVersion
 
@@ -91,6 +91,8 @@ def definition_check_groups(
         )
     except CompileError as error:
         raise DefinitionInvalid({error.path or "groups": error.message}) from None
+    except RecursionError:  # a safety net: the compiler bounds nesting itself
+        raise DefinitionInvalid({"groups": "The definition is nested too deeply to compile"}) from None
 
 
 def _clean_name(*, environment: Environment, name: Any, exclude_id: int | None) -> str:
@@ -117,10 +119,13 @@ def _clean_text(value: Any, field_name: str, limit: int) -> str:
     return value.strip()
 
 
-def _table_name(*, environment: Environment, name: str, exclude_id: int | None) -> str:
+def _table_name(*, environment: Environment, name: str, exclude_id: int | None, groups: Any) -> str:
+    """A free table name: no other definition's, no API event's, except that a definition which is
+    exactly one API event may share that event's name (docs/warehouse.md, "Definitions and API events")."""
     taken = set(
         Definition.objects.filter(environment=environment).exclude(pk=exclude_id).values_list("table_name", flat=True)
     )
+    taken |= api_event_table_names(environment, sharing=definition_custom_event_name(groups))
     return unique_identifier(name, taken=taken, reserved=BUILTIN_TABLE_NAMES, empty="event")
 
 
@@ -207,7 +212,7 @@ def definition_create(
         description=description,
         category=category,
         groups=groups,
-        table_name=_table_name(environment=environment, name=name, exclude_id=None),
+        table_name=_table_name(environment=environment, name=name, exclude_id=None, groups=groups),
         updated_by=_user(user),
     )
     _snapshot(definition, summary="Created", user=user)
@@ -244,7 +249,12 @@ def definition_update(
         if clean != definition.name:
             changes.append(f"Renamed from {definition.name!r} to {clean!r}")
             definition.name = clean
-            table_name = _table_name(environment=environment, name=clean, exclude_id=definition.pk)
+            table_name = _table_name(
+                environment=environment,
+                name=clean,
+                exclude_id=definition.pk,
+                groups=definition.groups if groups is None else groups,
+            )
             renamed = table_name != definition.table_name
             definition.table_name = table_name
     saved = False
@@ -276,6 +286,20 @@ def definition_update(
         _notify(definition, "renamed")
     if saved:
         _notify(definition, "saved")
+    return definition
+
+
+@transaction.atomic
+def definition_sync_set(*, definition: Definition, enabled: bool, user: AbstractBaseUser | None = None) -> Definition:
+    """The "sync to warehouse" switch: off drops the table at the next sync, on rebuilds it from all history."""
+    _lock(definition.environment)
+    definition.refresh_from_db()
+    if definition.sync_enabled == enabled:
+        return definition
+    definition.sync_enabled = enabled
+    definition.save(update_fields=["sync_enabled"])
+    _snapshot(definition, summary="Sync to warehouse turned " + ("on" if enabled else "off"), user=user)
+    _notify(definition, "switched")
     return definition
 
 

@@ -10,10 +10,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DataError, ProgrammingError, connection, transaction
 from psycopg2 import sql
 
 logger = logging.getLogger(__name__)
+
+# What running a compiled predicate can raise because of the predicate itself (a regex PostgreSQL
+# rejects, a cast that fails on some event, a missing parameter, SQL nested too deeply to print),
+# as opposed to an outage.
+PREDICATE_ERRORS = (DataError, ProgrammingError, KeyError, ValueError, RecursionError)
 
 SAMPLE_COLUMNS = [
     "id",

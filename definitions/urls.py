@@ -14,6 +14,7 @@ urlpatterns = [
     path("e/<str:schema>/definitions/copy", views.definition_copy, name="copy"),
     path("e/<str:schema>/definitions/<int:pk>/", views.definition_edit, name="edit"),
     path("e/<str:schema>/definitions/<int:pk>/delete", views.definition_remove, name="delete"),
+    path("e/<str:schema>/definitions/<int:pk>/sync", views.definition_sync, name="sync"),
     path("e/<str:schema>/definitions/<int:pk>/history", views.definition_history, name="history"),
     path(
         "e/<str:schema>/definitions/<int:pk>/history/<int:number>/restore",

@@ -7,21 +7,33 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from warehouse.access import Permission, access_environment, environments_visible
+from warehouse.apievents.selectors import api_event_rows
+from warehouse.apievents.views import switch_redirect
 from warehouse.models import Environment
+from warehouse.selectors import sync_table_failure
 
 from . import portability
 from .compiler import KINDS
 from .models import Definition
-from .selectors import definition_list, definition_preview, definitions_of, errors_in_words, prefill_from_event
+from .selectors import (
+    definition_compiled_or_error,
+    definition_list,
+    definition_preview,
+    definitions_of,
+    errors_in_words,
+    prefill_from_event,
+)
 from .services import (
     MAX_NAME,
     DefinitionInvalid,
     definition_create,
     definition_delete,
     definition_restore,
+    definition_sync_set,
     definition_update,
 )
 
@@ -57,10 +69,16 @@ def _editor_context(environment: Environment, definition: Definition | None, dat
     others = [
         {"id": d.pk, "name": d.name} for d in definitions_of(environment) if definition is None or d.pk != definition.pk
     ]
+    sync_failure = compile_error = None
+    if definition is not None:
+        sync_failure = sync_table_failure(environment=environment, key=definition.event_table_key)
+        compile_error = definition_compiled_or_error(definition, environment)[1]
     group_errors = {k: v for k, v in errors.items() if k.startswith("groups")}
     return {
         "environment": environment,
         "definition": definition,
+        "sync_failure": sync_failure,
+        "compile_error": compile_error,
         "data": data,
         "groups_json": json.dumps(data["groups"], indent=2, ensure_ascii=False),
         "errors": errors,
@@ -77,7 +95,14 @@ def definition_index(request: HttpRequest, schema: str) -> HttpResponse:
     environment = access_environment(request, schema, Permission.VIEW)
     rows = definition_list(environment)
     targets = environments_visible(user=request.user, permission=Permission.EDIT).exclude(pk=environment.pk)
-    context = {"environment": environment, "rows": rows, "copy_targets": list(targets)}
+    api_rows, api_left_out = api_event_rows(environment)
+    context = {
+        "environment": environment,
+        "rows": rows,
+        "copy_targets": list(targets),
+        "api_rows": api_rows,
+        "api_left_out": api_left_out,
+    }
     return render(request, "definitions/list.html", context)
 
 
@@ -189,6 +214,20 @@ def definition_remove(request: HttpRequest, schema: str, pk: int) -> HttpRespons
         return redirect("definitions:edit", schema=schema, pk=pk)
     messages.success(request, f"Deleted {definition.name!r}; its table will be dropped.")
     return redirect("definitions:index", schema=schema)
+
+
+@require_POST
+def definition_sync(request: HttpRequest, schema: str, pk: int) -> HttpResponse:
+    """The definition's "sync to warehouse" switch."""
+    environment = access_environment(request, schema, Permission.EDIT)
+    definition = _definition(environment, pk)
+    enabled = request.POST.get("sync") == "on"
+    definition_sync_set(definition=definition, enabled=enabled, user=request.user)
+    done = "its table is built from all history" if enabled else "its table is dropped"
+    messages.success(
+        request, f"Sync to warehouse of {definition.name!r} turned {request.POST.get('sync')}: {done} at the next sync."
+    )
+    return switch_redirect(request, schema=schema, page_url=reverse("definitions:edit", args=[schema, pk]))
 
 
 @require_GET

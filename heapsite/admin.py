@@ -62,6 +62,21 @@ class EnvironmentAdmin(admin.ModelAdmin):
             obj.set_api_key(request._new_server_key)
         super().save_model(request, obj, form, change)
 
+    def get_deleted_objects(self, objs, request):
+        """What the confirmation page lists: each environment and the kinds of data that go with it.
+
+        Django would read every raw row of the environment to list it (millions of them; on Citus a
+        parallel read of distributed tables, after which the deletion's schema changes may not run
+        in the same transaction). environment_delete removes them by environment instead.
+        """
+        gone = [
+            "its raw events, users, sessions and identity merges",
+            "its warehouse schema, the sync's tables and runs, its SQL role, saved queries and history",
+            "its definitions, data sources and uploads",
+        ]
+        listed = [item for obj in objs for item in (str(obj), gone)]
+        return listed, {"environments": len(objs)}, set(), []
+
     def delete_model(self, request, obj):
         environment_delete(environment=obj)
 

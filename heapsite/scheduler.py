@@ -9,6 +9,8 @@ import logging
 import signal
 import threading
 
+from django.db import close_old_connections
+
 logger = logging.getLogger("heapsite.scheduler")
 TICK_MODULE = "warehouse.scheduling"
 
@@ -23,15 +25,6 @@ def _load_tick():
     return module.tick
 
 
-def _heartbeat() -> None:
-    """Tell the sync page the scheduler is alive (warehouse/heartbeat.py), where that module exists."""
-    try:
-        from warehouse.heartbeat import scheduler_heartbeat_record
-    except ImportError:
-        return
-    scheduler_heartbeat_record()
-
-
 def scheduler_run(*, interval_seconds: float, once: bool = False, stop: threading.Event | None = None) -> int:
     """Call tick() every interval until stopped; returns how many ticks ran."""
     stop = stop or threading.Event()
@@ -40,6 +33,7 @@ def scheduler_run(*, interval_seconds: float, once: bool = False, stop: threadin
             signal.signal(signum, lambda *_: stop.set())
     logger.info("scheduler started: a tick every %ss", interval_seconds)
     ticks = 0
+    failed_in_a_row = 0
     said_unavailable = False
     while not stop.is_set():
         tick = _load_tick()
@@ -48,12 +42,27 @@ def scheduler_run(*, interval_seconds: float, once: bool = False, stop: threadin
                 logger.warning("scheduling is not available (no %s module); periodic syncs are off", TICK_MODULE)
                 said_unavailable = True
         else:
+            # A connection PostgreSQL terminated (a restart, a failover) stays broken until closed:
+            # close what is broken or too old before every tick, so the next one reconnects.
+            close_old_connections()
             try:
                 tick()
                 ticks += 1
-                _heartbeat()
-            except Exception:
-                logger.exception("scheduler tick failed; trying again in %ss", interval_seconds)
+            except Exception as error:
+                failed_in_a_row += 1
+                first_line = (str(error).strip().splitlines() or [""])[0]
+                logger.error(
+                    "scheduler tick failed (%s: %s); trying again in %ss",
+                    type(error).__name__,
+                    first_line,
+                    interval_seconds,
+                )
+                logger.debug("the failed tick", exc_info=True)
+                close_old_connections()
+            else:
+                if failed_in_a_row:
+                    logger.info("scheduler tick succeeded again after %s failed", failed_in_a_row)
+                failed_in_a_row = 0
         if once:
             break
         stop.wait(interval_seconds)

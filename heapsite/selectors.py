@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 from psycopg2 import sql
 
+from warehouse.citus import citus_active
 from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser
 
 EXACT_COUNT_LIMIT = 100_000
@@ -56,10 +57,12 @@ def _condition(*, since: bool, people: bool) -> sql.Composable:
     return condition + _NOT_MERGED if people else condition
 
 
-def _capped_count(table: str, *, since: bool, people: bool) -> sql.Composable:
+def _capped_count(table: str, *, since: bool, people: bool, environment_id: int) -> sql.Composable:
+    condition = _condition(since=since, people=people)
     return sql.SQL(
-        "(SELECT count(*) FROM (SELECT 1 FROM {table} t WHERE t.environment_id = e.id{condition} LIMIT %(cap)s) s)"
-    ).format(table=sql.Identifier(table), condition=_condition(since=since, people=people))
+        "(SELECT count(*) FROM (SELECT 1 FROM {table} t WHERE t.environment_id = {environment}{condition}"
+        " LIMIT %(cap)s) s)"
+    ).format(table=sql.Identifier(table), environment=sql.Literal(environment_id), condition=condition)
 
 
 # (name, table, counts the last 24 hours only, counts people as the warehouse does)
@@ -78,7 +81,11 @@ def _estimate(table: str, environment_id: int, since: datetime | None, people: b
     with connection.cursor() as cursor:
         cursor.execute(query.as_string(cursor.connection), {"id": environment_id, "since": since})
         plan = cursor.fetchone()[0]
-    return int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+    top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    if citus_active():  # the coordinator's plan holds no estimate: one shard's, times the shards
+        job = top["Distributed Query"]["Job"]
+        return int(job["Tasks"][0]["Remote Plan"][0][0]["Plan"]["Plan Rows"] * job["Task Count"])
+    return int(top["Plan Rows"])
 
 
 def environment_stats(*, environments: list[Environment], now: datetime | None = None) -> list[EnvironmentStats]:
@@ -87,10 +94,19 @@ def environment_stats(*, environments: list[Environment], now: datetime | None =
     if not environments:
         return []
     since = (now or timezone.now()) - timedelta(hours=24)
-    query = sql.SQL("SELECT e.id, {} FROM unnest(%(ids)s::bigint[]) AS e(id)").format(
-        sql.SQL(", ").join(_capped_count(table, since=recent, people=people) for _, table, recent, people in METRICS)
+    params = {"since": since, "cap": EXACT_COUNT_LIMIT + 1}
+    # One row per environment, its counts uncorrelated subqueries: Citus runs those on the shards
+    # (it cannot run a subquery with a LIMIT once per row of another relation).
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {}, {}").format(
+            sql.Literal(environment.id),
+            sql.SQL(", ").join(
+                _capped_count(table, since=recent, people=people, environment_id=environment.id)
+                for _, table, recent, people in METRICS
+            ),
+        )
+        for environment in environments
     )
-    params = {"ids": [e.id for e in environments], "since": since, "cap": EXACT_COUNT_LIMIT + 1}
     with connection.cursor() as cursor:
         cursor.execute(query.as_string(cursor.connection), params)
         rows = {row[0]: row[1:] for row in cursor.fetchall()}

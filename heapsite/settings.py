@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "heapsite.middleware.UnstorableInputMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "heapsite.middleware.ServiceUnavailableMiddleware",
 ]
 AUTHENTICATION_BACKENDS = [
     # Refuses a login while its username and address are locked out, before the password is checked.
@@ -278,6 +280,19 @@ SYNC_MAINTENANCE_WORK_MEM = env_str("SYNC_MAINTENANCE_WORK_MEM", "256MB")
 SYNC_ANALYZE_EVENT_TABLES = env_bool("SYNC_ANALYZE_EVENT_TABLES", False)
 # Connections a sync builds on side by side (the pass over raw events, the finished tables); 1: one.
 SYNC_PARALLELISM = env_int("SYNC_PARALLELISM", 2, minimum=1)
+# Property columns per warehouse table at most (users and sessions also stay within a page per
+# row); the most used properties get them, the others stay in the raw store (docs/warehouse.md).
+SYNC_MAX_PROPERTY_COLUMNS = env_int("SYNC_MAX_PROPERTY_COLUMNS", 500, minimum=1)
+# Time budget (statement_timeout) of every sync statement: this many ms, plus SYNC_STATEMENT_MS_PER_MB
+# for each MB of the raw data the environment's sync reads (warehouse/sync/budget.py).
+SYNC_STATEMENT_TIMEOUT_MS = env_int("SYNC_STATEMENT_TIMEOUT_MS", 300_000, minimum=100)
+SYNC_STATEMENT_MS_PER_MB = env_int("SYNC_STATEMENT_MS_PER_MB", 200, minimum=0)
+# An environment whose last successful sync is older than this many of its intervals is "stalled"
+# (its pages, `manage.py sync_status` and /healthz say so).
+SYNC_STALL_INTERVALS = env_int("SYNC_STALL_INTERVALS", 3, minimum=1)
 # How long the swap waits for readers' locks per attempt, and how many attempts before failing.
 SYNC_LOCK_TIMEOUT_MS = env_int("SYNC_LOCK_TIMEOUT_MS", 2000, minimum=10)
 SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)
+# Events logged via the API that get a table automatically, per environment (first seen first);
+# names past it are listed on the sync page and can be turned on by hand (docs/warehouse.md).
+SYNC_API_EVENT_TABLES_MAX = env_int("SYNC_API_EVENT_TABLES_MAX", 300, minimum=0)

@@ -31,6 +31,7 @@ rq_urlpatterns = [
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's, the RQ dashboard's).
     path("favicon.ico", views.favicon, name="favicon"),
     path("environments/new", views.environment_new, name="environment_new"),

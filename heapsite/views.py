@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -22,12 +22,16 @@ from warehouse.access import (
     project_is_administered_by,
     projects_administered,
 )
+from warehouse.apievents.selectors import api_event_table_preview
+from warehouse.health import environment_sync_health, health_report
 from warehouse.models import Environment
 from warehouse.preferences import preferences_of, preferences_update, time_zone_names
 from warehouse.privacy.selectors import privacy_overview
 from warehouse.services import environment_settings_update
 
 COLLECT_PATH = "/api/collect"
+# The custom event of the environment page's server-side example.
+EXAMPLE_EVENT = "Signed Up"
 
 
 @login_not_required
@@ -159,6 +163,7 @@ def environment_home(request, schema: str):
     origin = request.build_absolute_uri("/").rstrip("/")
     context = {
         "environment": environment,
+        "sync_health": environment_sync_health(environment=environment),
         "stats": stats,
         "count_help": COUNT_HELP,
         "snippet": _snippet(request, environment),
@@ -167,6 +172,8 @@ def environment_home(request, schema: str):
         "heap_snippet": {"app_id": environment.app_id, "origin": origin},
         "privacy": privacy_overview(environment=environment),
         "may_delete": _may_delete(request, environment),
+        "example_event": EXAMPLE_EVENT,
+        "example_table": api_event_table_preview(environment, EXAMPLE_EVENT),
     }
     return render(request, "heapsite/environment.html", context)
 
@@ -190,3 +197,21 @@ def environment_server_key_rotate(request, schema: str):
     # Rendered, not redirected: the key exists only in this response.
     context = {"environment": environment, "server_key": key, "back_url": reverse("environment_home", args=[schema])}
     return render(request, "heapsite/server_key.html", context)
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    """For load balancers and monitoring: database, Redis, scheduler heartbeat, workers, stalled syncs.
+
+    200 when all is well, 503 otherwise. Anonymous callers get counts only; a logged-in user also
+    gets the problems of the environments they may see, and staff what is wrong with the processes.
+    """
+    try:
+        user = request.user
+        names = set(environments_visible(user=user).values_list("warehouse_schema", flat=True))
+        details = user.is_authenticated and user.is_staff
+    except Exception:  # the session lives in PostgreSQL, which may be what is down
+        names, details = set(), False
+    report = health_report(names=names, details=details)
+    return JsonResponse(report, status=200 if report["ok"] else 503)

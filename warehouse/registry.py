@@ -31,10 +31,23 @@ class EventTableSpec:
     # (e.g. ("click",)); empty means "any type". A promise: the sync evaluates the predicate only on
     # raw events of these types, so a predicate that could match another type must leave this empty.
     event_types: tuple[str, ...] = ()
+    # The "sync to warehouse" switch: False keeps the spec known (the raw browser still labels its
+    # events) but the sync builds no table for it (and drops the one it had).
+    sync: bool = True
+    # When the table is exactly the custom events of one name (a definition with one custom group
+    # and no conditions): that name. Under the same table name, the API event's automatic table and
+    # this one are the same table (docs/warehouse.md, "Definitions and API events").
+    custom_event_name: str = ""
+    # The page where people manage the event (its switch), linked from the sync status page.
+    url: str = ""
+    # Set when the provider cannot make this table's predicate (e.g. a stored definition that no
+    # longer compiles): the sync builds nothing for it, keeps its last good version, and reports
+    # this message on the sync page and in _sync_history until the spec comes without one.
+    error: str = ""
 
 
 EventTableProvider = Callable[[int], list[EventTableSpec]]
-TableChange = Literal["saved", "renamed", "deleted"]
+TableChange = Literal["saved", "renamed", "deleted", "switched"]
 TableChangeListener = Callable[..., None]
 
 _providers: list[EventTableProvider] = []

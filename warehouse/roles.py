@@ -17,7 +17,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from psycopg2 import errors, sql
 
+from warehouse.citus import citus_active
 from warehouse.models import Environment, SqlRole
+from warehouse.sync.tables import sync_private_schema
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,20 @@ def sql_role_grant_schema(*, cursor, environment: Environment) -> None:
     cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
     if cursor.fetchone() is None:
         return
-    _grant_schema(cursor, sql.Identifier(environment.warehouse_schema), sql.Identifier(role))
+    for schema in _readable_schemas(environment):
+        _grant_schema(cursor, schema, sql.Identifier(role))
+
+
+def _readable_schemas(environment: Environment) -> list[sql.Identifier]:
+    """The schemas the role reads: the warehouse schema, and on Citus the event tables' stored rows.
+
+    Citus runs a query's pieces on the workers as the querying role, against the tables under the
+    views: there the role needs the rows its views show (its own environment's, nothing more).
+    """
+    schemas = [sql.Identifier(environment.warehouse_schema)]
+    if citus_active():
+        schemas.append(sql.Identifier(sync_private_schema("data", environment.id)))
+    return schemas
 
 
 def _grant_schema(cursor, schema: sql.Identifier, ident: sql.Identifier) -> None:
@@ -115,8 +130,9 @@ def sql_role_ensure(environment: Environment) -> SqlRole:
 
             cursor.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, ident))
             # So the role works (an empty schema) before the first sync has run.
-            cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
-            _grant_schema(cursor, schema, ident)
+            for readable in _readable_schemas(environment):
+                cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(readable))
+                _grant_schema(cursor, readable, ident)
             _close_public_defaults(cursor, database)
         SqlRole.objects.update_or_create(
             environment=environment,
@@ -183,6 +199,15 @@ def _close_public_defaults(cursor, database: sql.Identifier) -> None:
         "AND has_table_privilege('public', c.oid, 'SELECT')"
     )
     views = [row[0] for row in cursor.fetchall()]
+    if citus_active():
+        # Citus's own views of the cluster's activity, locks, statistics and shard sizes.
+        cursor.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_depend d ON d.classid = 'pg_class'::regclass"
+            " AND d.objid = c.oid AND d.deptype = 'e' JOIN pg_extension e ON e.oid = d.refobjid"
+            " WHERE e.extname = 'citus' AND c.relkind = 'v' AND c.relname LIKE 'citus\\_%%'"
+            " AND has_table_privilege('public', c.oid, 'SELECT')"
+        )
+        views += [row[0] for row in cursor.fetchall()]
     if views:
         # Names from the catalog itself (regclass text is already quoted where needed).
         cursor.execute(sql.SQL("REVOKE SELECT ON {} FROM PUBLIC").format(sql.SQL(", ").join(map(sql.SQL, views))))

@@ -5,12 +5,23 @@ from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
-from warehouse.models import Environment, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
+from warehouse.models import (
+    Environment,
+    SchedulerHeartbeat,
+    SyncKind,
+    SyncRun,
+    SyncStatus,
+    SyncTrigger,
+    TableChangeRequest,
+)
 from warehouse.privacy.jobs import retention_enqueue, user_deletion_requeue_stale
 from warehouse.privacy.services import retention_due
 from warehouse.services import environment_sync_state, sync_request
 from warehouse.sources.services import csv_stale_discard
+from warehouse.sync.failures import connection_lost
+from warehouse.sync.recovery import sync_runs_recover, worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -18,33 +29,64 @@ logger = logging.getLogger(__name__)
 def tick() -> list[int]:
     """Queue an incremental sync for every unpaused environment whose interval elapsed; returns run ids.
 
-    Also re-queues environments with definition changes nobody is working on (e.g. a lost job),
-    drops the staging tables of CSV uploads abandoned before loading, queues the daily retention
-    run of environments with retention on, and re-queues user deletions whose job was lost.
+    Also settles runs that cannot finish (a dead worker's, a queued one whose job is not in Redis:
+    warehouse/sync/recovery.py), re-queues environments with definition changes nobody is working
+    on, drops the staging tables of CSV uploads abandoned before loading, queues the daily retention
+    run of environments with retention on, re-queues user deletions whose job was lost, and records
+    its heartbeat (warehouse.health). With Redis down the syncs wait queued (and the rest waits for
+    the next tick); with PostgreSQL down the tick fails as a whole (the scheduler logs it and tries
+    again).
     """
     now = timezone.now()
+    problems: list[str] = []
+    try:
+        sync_runs_recover()
+    except RedisError as error:
+        logger.error("Redis is unavailable (%s): queued syncs wait for it", error)
+        problems.append(f"Redis is unavailable: {error}")
     queued: list[int] = []
     for environment in Environment.objects.all():
-        state = environment_sync_state(environment=environment)
-        due = not state.paused and (
-            state.last_scheduled_at is None
-            or now - state.last_scheduled_at >= timedelta(seconds=state.interval_seconds)
-        )
-        orphaned_changes = (
-            TableChangeRequest.objects.filter(environment=environment, handled_at__isnull=True).exists()
-            and not SyncRun.objects.filter(
-                Q(status=SyncStatus.QUEUED) | Q(status=SyncStatus.RUNNING), environment=environment
-            ).exists()
-        )
-        if not (due or orphaned_changes):
+        try:
+            run_id = _schedule(environment, now)
+        except Exception as error:
+            if connection_lost(error):
+                raise
+            logger.error("scheduling %s failed: %s: %s", environment, type(error).__name__, error)
+            problems.append(f"{environment}: {type(error).__name__}: {error}")
             continue
-        run = sync_request(environment=environment, kind=SyncKind.INCREMENTAL, trigger=SyncTrigger.SCHEDULE)
-        if due:
-            state.last_scheduled_at = now
-            state.save(update_fields=["last_scheduled_at"])
-        queued.append(run.pk)
+        if run_id is not None:
+            queued.append(run_id)
     csv_stale_discard()
-    for environment_id in retention_due(now=now):
-        retention_enqueue(environment_id=environment_id)
-    user_deletion_requeue_stale()
+    try:
+        for environment_id in retention_due(now=now):
+            retention_enqueue(environment_id=environment_id)
+        user_deletion_requeue_stale()
+    except RedisError as error:
+        if not problems:
+            logger.error("Redis is unavailable (%s): retention and deletions wait for it", error)
+        problems.append(f"Redis is unavailable: {error}")
+    SchedulerHeartbeat.objects.update_or_create(
+        name="scheduler",
+        defaults={"ticked_at": timezone.now(), "process": worker_name(), "problem": "; ".join(dict.fromkeys(problems))},
+    )
     return queued
+
+
+def _schedule(environment: Environment, now) -> int | None:
+    state = environment_sync_state(environment=environment)
+    due = not state.paused and (
+        state.last_scheduled_at is None or now - state.last_scheduled_at >= timedelta(seconds=state.interval_seconds)
+    )
+    orphaned_changes = (
+        TableChangeRequest.objects.filter(environment=environment, handled_at__isnull=True).exists()
+        and not SyncRun.objects.filter(
+            Q(status=SyncStatus.QUEUED) | Q(status=SyncStatus.RUNNING), environment=environment
+        ).exists()
+    )
+    if not (due or orphaned_changes):
+        return None
+    run = sync_request(environment=environment, kind=SyncKind.INCREMENTAL, trigger=SyncTrigger.SCHEDULE)
+    if due:
+        state.last_scheduled_at = now
+        state.save(update_fields=["last_scheduled_at"])
+    return run.pk

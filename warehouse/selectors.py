@@ -1,11 +1,25 @@
 """Reads of the warehouse app: what the sync status page shows."""
 
+from django.conf import settings
 from django.utils import timezone
 
-from warehouse.models import BuiltTable, Environment, SyncRun, SyncStatus, TableChangeRequest
+from warehouse.apievents.selectors import LIMIT, OFF, api_event_states
+from warehouse.health import environment_sync_health, failing_tables
+from warehouse.models import (
+    FINISHED_STATUSES,
+    ApiEvent,
+    BuiltTable,
+    Environment,
+    EnvironmentSync,
+    SyncRun,
+    SyncStatus,
+    TableChangeRequest,
+)
+from warehouse.registry import event_tables_for
 from warehouse.services import environment_sync_state
 
 CHART_WIDTH, CHART_HEIGHT = 600, 120
+LIMIT_SHOWN = 200  # API events past the cap listed by name (the most frequent)
 
 
 def sync_run_progress(*, run: SyncRun | None) -> dict:
@@ -93,10 +107,27 @@ def run_steps(run: SyncRun | None) -> list[dict]:
     return steps
 
 
+def _events_not_synced(environment: Environment) -> dict:
+    """API events past the cap (most events first) and events switched off, defined or logged via the API."""
+    registered = event_tables_for(environment.pk)
+    events = ApiEvent.objects.filter(environment=environment).order_by("first_seen_id")
+    states = api_event_states(events, registered=registered)
+    limited = sorted((s for s in states if s.state == LIMIT), key=lambda s: (-s.event.event_count, s.event.name))
+    return {
+        "api_events_synced": sum(1 for s in states if s.synced),
+        "api_events_total": len(states),
+        "api_events_cap": settings.SYNC_API_EVENT_TABLES_MAX,
+        "limit_reached": limited[:LIMIT_SHOWN],
+        "limit_reached_more": max(0, len(limited) - LIMIT_SHOWN),
+        "paused_api_events": [s for s in states if s.state == OFF],
+        "paused_definitions": [spec for spec in registered if not spec.sync],
+    }
+
+
 def sync_status(*, environment: Environment) -> dict:
     state = environment_sync_state(environment=environment)
     runs = list(SyncRun.objects.filter(environment=environment).order_by("-created_at", "-id")[:50])
-    finished = [run for run in runs if run.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED)][:40]
+    finished = [run for run in runs if run.status in FINISHED_STATUSES][:40]
     current = next((run for run in runs if run.status == SyncStatus.RUNNING), None)
     shown = current or next((run for run in runs if run.status != SyncStatus.QUEUED), None)
     return {
@@ -108,6 +139,14 @@ def sync_status(*, environment: Environment) -> dict:
         "queued": [run for run in runs if run.status == SyncStatus.QUEUED],
         "history": [run for run in runs if run.status != SyncStatus.QUEUED],
         "pending_changes": _pending_changes(environment, current),
+        "sync_health": environment_sync_health(environment=environment),
         "tables": list(BuiltTable.objects.filter(environment=environment).order_by("is_event_table", "table_name")),
         "chart": _chart(finished),
-    }
+    } | _events_not_synced(environment)
+
+
+def sync_table_failure(*, environment: Environment, key: str) -> dict | None:
+    """Why the sync cannot build the table of this key (EventTableSpec.key), since when; None when it can."""
+    failing = EnvironmentSync.objects.filter(environment=environment).values_list("failing_tables", flat=True).first()
+    found = [failure for failure in failing_tables(failing or {}) if failure["key"] == key]
+    return found[0] if found else None

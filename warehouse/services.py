@@ -4,6 +4,8 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
 
 from warehouse.models import (
     Environment,
@@ -30,7 +32,11 @@ def sync_request(
 ) -> SyncRun:
     """Queue a sync of the environment, or return the one already queued (upgraded to full if asked).
 
-    Every run also handles the pending definition changes, so one queued run serves all requests.
+    Every run also handles the pending definition changes, so one queued run serves all requests. A
+    queued run is joined only while it can still run: its job is queued or running in RQ, or missing
+    from Redis (then it is enqueued again); one whose job ended without running it is marked failed
+    and a new run is queued. With Redis down, the run waits queued (`run.rq_job_id` stays empty) and
+    the scheduler enqueues it when Redis is back.
     """
     from warehouse import jobs  # jobs imports the engine; keep model-only imports light for apps.ready
 
@@ -43,16 +49,28 @@ def sync_request(
             .order_by("created_at")
             .first()
         )
-        if queued is not None and jobs.sync_job_is_alive(queued):
+        if queued is not None:
+            try:
+                job_state, why = jobs.sync_job_state(queued)
+            except RedisError:
+                job_state, why = jobs.LIVE, "Redis is unavailable: it is enqueued when Redis is back"
+            if job_state == jobs.ENDED:
+                queued.status, queued.error = SyncStatus.FAILED, f"the run never started: {why}"
+                queued.finished_at = timezone.now()
+                queued.save(update_fields=["status", "error", "finished_at"])
+                queued = None
+            elif job_state == jobs.MISSING:
+                logger.warning("sync run %s is enqueued again: %s", queued.pk, why)
+                run_id = queued.pk
+                transaction.on_commit(lambda: jobs.sync_run_enqueue(run_id=run_id))
+        if queued is not None:
             if kind == SyncKind.FULL and queued.kind != SyncKind.FULL:
                 queued.kind = SyncKind.FULL
                 queued.save(update_fields=["kind"])
             return queued
-        if queued is not None:
-            queued.status, queued.error = SyncStatus.FAILED, "its queued job disappeared from Redis"
-            queued.save(update_fields=["status", "error"])
         run = SyncRun.objects.create(environment=environment, kind=kind, trigger=trigger)
         transaction.on_commit(lambda: jobs.sync_run_enqueue(run_id=run.pk))
+    run.refresh_from_db(fields=["rq_job_id"])
     return run
 
 

@@ -13,6 +13,7 @@ urlpatterns: list = [
     path("", include("warehouse.sqlpage.urls")),
     path("", include("warehouse.privacy.urls")),
     path("", include("warehouse.members.urls")),
+    path("", include("warehouse.apievents.urls")),
     path("e/<str:schema>/sync/", views.sync_status_page, name="warehouse_sync_status"),
     path("e/<str:schema>/sync/progress.json", views.sync_progress, name="warehouse_sync_progress"),
     path("e/<str:schema>/sync/run", views.sync_now, name="warehouse_sync_now"),

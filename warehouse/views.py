@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from warehouse.access import Permission, access_environment
-from warehouse.heartbeat import scheduler_heartbeat
+from warehouse.health import scheduler_heartbeat
 from warehouse.models import SyncKind, SyncTrigger
 from warehouse.selectors import sync_live_progress, sync_status
 from warehouse.services import environment_sync_settings_update, sync_request
@@ -33,7 +33,14 @@ def sync_now(request, schema: str):
     environment = access_environment(request, schema, Permission.EDIT)
     kind = SyncKind.FULL if request.POST.get("kind") == "full" else SyncKind.INCREMENTAL
     run = sync_request(environment=environment, kind=kind, trigger=SyncTrigger.MANUAL)
-    messages.info(request, f"{run.kind.capitalize()} sync #{run.pk} queued.")
+    if run.rq_job_id:
+        messages.info(request, f"{run.kind.capitalize()} sync #{run.pk} queued.")
+    else:
+        messages.warning(
+            request,
+            f"{run.kind.capitalize()} sync #{run.pk} is queued, but Redis (the job queue) cannot be reached: "
+            "it starts by itself when Redis is back.",
+        )
     return redirect("warehouse_sync_status", schema=schema)
 
 

@@ -4,12 +4,19 @@ Public API (the raw-data browser and the sync use these):
 - `compile_selector(text, prefix=...) -> (sql.Composable, params)`: `target.matches(text)`.
 - `compile_definition(groups, prefix=..., resolve_combo=..., validate_regex=...) -> (sql, params)`.
 - `definition_event_types(groups)`: the `e.type`s a definition can match (() = any; for the sync).
+- `definition_custom_event_name(groups)`: the custom event name a definition is exactly, or "".
 - `parse_selector_list(text)`: raises `CompileError` (message names the problem and its position).
 Predicates never evaluate to NULL and use only `%(<prefix>N)s` placeholders.
 """
 
 from .css import parse_selector_list
-from .definition import KINDS, compile_definition, compile_selector, definition_event_types
+from .definition import (
+    KINDS,
+    compile_definition,
+    compile_selector,
+    definition_custom_event_name,
+    definition_event_types,
+)
 from .errors import CompileError
 
 __all__ = [
@@ -17,6 +24,7 @@ __all__ = [
     "CompileError",
     "compile_definition",
     "compile_selector",
+    "definition_custom_event_name",
     "definition_event_types",
     "parse_selector_list",
 ]

@@ -202,6 +202,17 @@ def definition_event_types(groups) -> tuple[str, ...]:
     return tuple(sorted(kinds))
 
 
+def definition_custom_event_name(groups) -> str:
+    """The custom event name a definition is exactly (one custom group, no conditions), else ""."""
+    if not isinstance(groups, list) or len(groups) != 1 or not isinstance(groups[0], dict):
+        return ""
+    group = groups[0]
+    name = group.get("event_name")
+    if group.get("kind") != "custom" or group.get("conditions") or not isinstance(name, str):
+        return ""
+    return name
+
+
 def compile_selector(text: str, *, prefix: str = "sel_") -> tuple[sql.Composable, dict[str, Any]]:
     """`target.matches(text)` as a boolean (never NULL) over raw_events `e`."""
     params = Params(prefix)

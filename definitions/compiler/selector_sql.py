@@ -17,7 +17,10 @@ import json
 
 from psycopg2 import sql
 
+from warehouse.citus import citus_active
+
 from .css import Complex, Compound, ascii_lower
+from .errors import CompileError
 from .params import Params
 
 # HTML's attributes whose values selectors match ASCII case-insensitively in HTML documents
@@ -315,6 +318,16 @@ class SelectorCompiler:
             only = floating[0][0] if len(floating) == 1 and len(floating[0]) == 1 else None
             # `A B` (the common case): one parallel-safe jsonpath scan of the ancestors, no subquery.
             walk = self.jsonpath_exists(only, start=len(anchored)) if only is not None else None
+            if walk is None and len(floating) > 2 and citus_active():
+                # Citus cannot run the subquery walk past two steps (a correlated subquery inside one
+                # over the hierarchy's elements): the jsonpath walk, where the compounds allow it.
+                walk = self.jsonpath_walk(floating, len(anchored))
+                if walk is None:
+                    raise CompileError(
+                        "on this Citus cluster a selector may have at most two descendant steps (a space)"
+                        " above the element unless every step uses only tags, ids and classes:"
+                        " drop attribute tests from the ancestors or join some steps with '>'"
+                    )
             if walk is None:
                 # Fixed positions are cheap; searching the whole hierarchy (containment, jsonpath) is not.
                 walk = self.unrolled_placement(floating, len(anchored))

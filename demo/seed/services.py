@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from heapsite.progress import progress
+from warehouse.citus import citus_mixed_transaction
 from warehouse.models import Environment, IdentityMerge, Project, RawEvent, RawSession, RawUser
 
 from .copy import analyze_people_tables, copy_lines, insert_demo_events
@@ -79,6 +80,8 @@ def demo_seed(
     started = time.monotonic()
     end = end or timezone.now()
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            citus_mixed_transaction(cursor)
         environment, created, api_key = environment_for_schema(schema)
         raw_models = (RawEvent, RawSession, RawUser, IdentityMerge)
         if any(model.objects.filter(environment=environment).exists() for model in raw_models):

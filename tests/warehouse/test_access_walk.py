@@ -30,6 +30,7 @@ from definitions.models import Definition
 from definitions.services import definition_create, definition_update
 from warehouse.access import Permission
 from warehouse.models import (
+    ApiEvent,
     AttachedSchema,
     CsvUpload,
     Environment,
@@ -109,6 +110,8 @@ RULES: dict[str, list[Call]] = {
     "members_remove": [post(A)],
     "privacy_settings": [post(A, data={"redacted_query_params": "", "ip_mode": "none"})],
     "privacy_user_delete": [post(A)],
+    "warehouse_api_event": [get(V)],
+    "warehouse_api_event_sync": [post(E, data={"sync": "off"})],
     "warehouse_sync_status": [get(V)],
     "warehouse_sync_progress": [get(V)],
     "warehouse_sync_now": [post(E, data={"kind": "full"})],
@@ -144,6 +147,7 @@ RULES: dict[str, list[Call]] = {
     "definitions:edit": [get(V), post(E, data=_definition_form)],
     "definitions:delete": [post(E)],
     "definitions:history": [get(V)],
+    "definitions:sync": [post(E, data={"sync": "off"})],
     "definitions:restore": [post(E)],
     "definitions:api-collection": [
         api("GET"),
@@ -208,6 +212,7 @@ class World:
     definition: Definition
     event: RawEvent
     raw_user: RawUser
+    api_event: ApiEvent
     saved: SavedQuery
     upload: CsvUpload
     memberships: dict[str, Membership]
@@ -248,6 +253,9 @@ def build_world(django_user_model) -> World:
         environment=a, event_id="walk-1", type="click", user_id=7, session_id=7, time=now, received_at=now
     )
     raw_user = RawUser.objects.create(environment=a, user_id=7, joindate=now - timedelta(days=1), last_modified=now)
+    api_event = ApiEvent.objects.create(
+        environment=a, name="Signed Up", name_hash="walk", first_seen_id=1, first_seen_at=now, last_seen_at=now
+    )
     saved = SavedQuery.objects.create(environment=a, owner=users["viewer_sql"], name="Mine", sql="SELECT 1")
     upload = csv_stage(
         environment=a, fileobj=io.BytesIO(b"x\n1\n"), filename="staged.csv", size=4, delimiter=None, user=None
@@ -263,7 +271,7 @@ def build_world(django_user_model) -> World:
     for name, user in users.items():
         actors[name] = Client()
         actors[name].force_login(user)
-    return World(a, a2, b, definition, event, raw_user, saved, upload, memberships, actors)
+    return World(a, a2, b, definition, event, raw_user, api_event, saved, upload, memberships, actors)
 
 
 def url_kwargs(w: World, name: str) -> dict[str, Any]:
@@ -274,6 +282,7 @@ def url_kwargs(w: World, name: str) -> dict[str, Any]:
         "number": 1,
         "event_id": w.event.pk,
         "user_id": w.raw_user.user_id,
+        "api_event_id": w.api_event.pk,
         "saved_id": w.saved.pk,
         "upload_id": w.upload.pk,
         "membership_id": w.memberships["viewer"].pk,

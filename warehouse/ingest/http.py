@@ -17,7 +17,7 @@ from warehouse.models import Environment
 
 from . import payloads
 from .selectors import environment_for_app_id, environment_for_server_key
-from .validation import Spec, type_name, validate
+from .validation import Spec, text_problem, type_name, validate
 
 JSON_TYPES = frozenset({"application/json"})
 IDENTITY_ENCODING = frozenset({"identity"})
@@ -163,8 +163,8 @@ def environment_for(body: dict, request: HttpRequest | None = None) -> Environme
     Returns None when app_id is missing or not a string, which validation then reports.
     """
     app_id = body.get("app_id")
-    if not isinstance(app_id, str) or not app_id:
-        return None
+    if not isinstance(app_id, str) or not app_id or text_problem(app_id):
+        return None  # validation names the problem (PostgreSQL would refuse a NUL as a query parameter)
     environment = environment_for_app_id(app_id, cached=request is None)
     if environment is None:
         raise IngestError(401, "unknown app id", "app_id", "no environment has this app id")

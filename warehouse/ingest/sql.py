@@ -6,6 +6,11 @@ travel as float seconds since the epoch.
 
 Every event and session row is redacted here, by the environment's privacy settings, before it
 is written (warehouse/ingest/redact.py): whichever endpoint hands rows over, nothing escapes it.
+
+Every row written is stamped with the transaction's batch number (`heapsite_raw_batch()`, computed
+once per statement), the sync's watermark (warehouse/sync/watermark.py). On Citus the statements
+run on the coordinator, which routes each row to its user's shard; the conflict targets contain
+user_id, as keys of a table distributed by it must.
 """
 
 import json
@@ -21,7 +26,7 @@ _INSERT_EVENTS = sql.SQL("""
 INSERT INTO raw_events (
     environment_id, event_id, user_id, session_id, time, received_at, type, event_name,
     domain, path, query, hash, title, referrer,
-    target_tag, target_id, target_classes, target_text, target_href, hierarchy, library, properties
+    target_tag, target_id, target_classes, target_text, target_href, hierarchy, library, properties, batch
 )
 SELECT
     %(environment_id)s, r.event_id, r.user_id, r.session_id, to_timestamp(r.time), %(received_at)s, r.type,
@@ -29,39 +34,42 @@ SELECT
     coalesce(r.hash, ''), coalesce(r.title, ''), coalesce(r.referrer, ''), coalesce(r.target_tag, ''),
     coalesce(r.target_id, ''), coalesce(r.target_classes, '{}'), coalesce(r.target_text, ''),
     coalesce(r.target_href, ''), coalesce(r.hierarchy, '[]'), coalesce(r.library, %(library)s),
-    coalesce(r.properties, '{}')
+    coalesce(r.properties, '{}'), (SELECT heapsite_raw_batch())
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     event_id text, user_id bigint, session_id bigint, time float8, type text, event_name text,
     domain text, path text, query text, hash text, title text, referrer text,
     target_tag text, target_id text, target_classes text[], target_text text, target_href text,
     hierarchy jsonb, library text, properties jsonb
 )
-ON CONFLICT (environment_id, event_id) DO NOTHING
+ON CONFLICT (environment_id, event_id, user_id) DO NOTHING
+RETURNING 1
 """)
 
 # Only touch an existing user when something changes, so repeated batches cause no writes.
 _UPSERT_USERS = sql.SQL("""
-INSERT INTO raw_users (environment_id, user_id, identity, joindate, last_modified, properties)
-SELECT %(environment_id)s, r.user_id, r.identity, to_timestamp(r.joindate), %(now)s, coalesce(r.properties, '{}')
+INSERT INTO raw_users (environment_id, user_id, identity, joindate, last_modified, properties, batch)
+SELECT %(environment_id)s, r.user_id, r.identity, to_timestamp(r.joindate), %(now)s, coalesce(r.properties, '{}'),
+    (SELECT heapsite_raw_batch())
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(user_id bigint, identity text, joindate float8, properties jsonb)
 ORDER BY r.user_id
 ON CONFLICT (environment_id, user_id) DO UPDATE SET
     identity = coalesce(raw_users.identity, excluded.identity),
     joindate = least(raw_users.joindate, excluded.joindate),
     properties = raw_users.properties || excluded.properties,
-    last_modified = excluded.last_modified
+    last_modified = excluded.last_modified,
+    batch = excluded.batch
 WHERE raw_users.joindate > excluded.joindate
    OR NOT raw_users.properties @> excluded.properties
    OR (raw_users.identity IS NULL AND excluded.identity IS NOT NULL)
 """)
 
 # Session data is set when the session is first seen; later batches only extend last_event_time
-# (not last_modified: nothing the warehouse shows changes).
+# (not last_modified nor batch: nothing the warehouse shows changes).
 _UPSERT_SESSIONS = sql.SQL("""
 INSERT INTO raw_sessions (
     environment_id, session_id, user_id, time, last_event_time, last_modified, library, platform, device_type,
     browser, country, region, city, ip, referrer, landing_page, landing_page_query, landing_page_hash,
-    search_keyword, utm_source, utm_medium, utm_campaign, utm_term, utm_content, properties
+    search_keyword, utm_source, utm_medium, utm_campaign, utm_term, utm_content, properties, batch
 )
 SELECT
     %(environment_id)s, r.session_id, r.user_id, to_timestamp(r.time), to_timestamp(r.last_event_time), %(now)s,
@@ -69,7 +77,8 @@ SELECT
     coalesce(r.country, ''), coalesce(r.region, ''), coalesce(r.city, ''), r.ip, coalesce(r.referrer, ''),
     coalesce(r.landing_page, ''), coalesce(r.landing_page_query, ''), coalesce(r.landing_page_hash, ''),
     coalesce(r.search_keyword, ''), coalesce(r.utm_source, ''), coalesce(r.utm_medium, ''),
-    coalesce(r.utm_campaign, ''), coalesce(r.utm_term, ''), coalesce(r.utm_content, ''), '{}'::jsonb
+    coalesce(r.utm_campaign, ''), coalesce(r.utm_term, ''), coalesce(r.utm_content, ''), '{}'::jsonb,
+    (SELECT heapsite_raw_batch())
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     session_id bigint, user_id bigint, time float8, last_event_time float8, library text, platform text,
     device_type text, browser text, country text, region text, city text, ip inet, referrer text,
@@ -77,13 +86,13 @@ FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     utm_source text, utm_medium text, utm_campaign text, utm_term text, utm_content text
 )
 ORDER BY r.session_id
-ON CONFLICT (environment_id, session_id) DO UPDATE SET last_event_time = excluded.last_event_time
+ON CONFLICT (environment_id, session_id, user_id) DO UPDATE SET last_event_time = excluded.last_event_time
 WHERE raw_sessions.last_event_time < excluded.last_event_time
 """)
 
 _INSERT_MERGES = sql.SQL("""
-INSERT INTO raw_identity_merges (environment_id, from_user_id, to_user_id, time)
-SELECT %(environment_id)s, r.from_user_id, r.to_user_id, to_timestamp(r.time)
+INSERT INTO raw_identity_merges (environment_id, from_user_id, to_user_id, time, batch)
+SELECT %(environment_id)s, r.from_user_id, r.to_user_id, to_timestamp(r.time), (SELECT heapsite_raw_batch())
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(from_user_id bigint, to_user_id bigint, time float8)
 ORDER BY r.from_user_id
 ON CONFLICT (environment_id, from_user_id) DO NOTHING
@@ -158,7 +167,10 @@ def events_insert(
 ) -> None:
     """Append events (redacted first), skipping ids already stored. Last in a batch, the rowcount is the rows written.
 
-    `library` is the events' library unless a row names its own."""
+    `library` is the events' library unless a row names its own. The statement returns a row per
+    event written: Citus counts the rows an INSERT ... SELECT through the coordinator sent, not
+    those written, unless they are returned.
+    """
     if rows:
         redact_event_rows(rows, _privacy(batch, environment_id))
         params = {"environment_id": environment_id, "received_at": received_at, "library": library}

@@ -1,4 +1,5 @@
 from .access import Membership, Role
+from .api_events import ApiEvent, ApiEventSync
 from .environments import Environment, IpMode, Project
 from .preferences import UserPreferences
 from .privacy import (
@@ -13,9 +14,22 @@ from .privacy import (
 from .raw import IdentityMerge, RawEvent, RawSession, RawUser
 from .sources import AttachedSchema, CsvUpload, CsvUploadStatus, SourceAuditAction, SourceAuditEntry
 from .sqlpage import SavedQuery, SqlQueryRun, SqlRole, TransformRole
-from .sync import BuiltTable, EnvironmentSync, SyncKind, SyncRun, SyncStatus, SyncTrigger, TableChangeRequest
+from .sync import (
+    FINISHED_STATUSES,
+    BuiltTable,
+    EnvironmentSync,
+    SchedulerHeartbeat,
+    SyncKind,
+    SyncRun,
+    SyncStatus,
+    SyncTrigger,
+    TableChangeRequest,
+)
 
 __all__ = [
+    "ApiEvent",
+    "ApiEventSync",
+    "FINISHED_STATUSES",
     "AttachedSchema",
     "BuiltTable",
     "CsvUpload",
@@ -35,6 +49,7 @@ __all__ = [
     "RetentionRunStatus",
     "Role",
     "SavedQuery",
+    "SchedulerHeartbeat",
     "SourceAuditAction",
     "SourceAuditEntry",
     "SqlQueryRun",

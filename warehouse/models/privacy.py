@@ -69,8 +69,9 @@ class WarehouseDeletionKind(models.TextChoices):
 class WarehouseDeletion(models.Model):
     """Raw rows deleted since the warehouse was built: the next sync deletes their warehouse rows.
 
-    `xact_id` (xid8, the writing transaction's id, added by the migration) tells the sync whether
-    the deletion has committed (below its upper bound), like the raw tables' own xact_id.
+    `batch` (the deleting transaction's raw-store batch, added by migration
+    raw_store_batches_and_citus) tells the sync whether the deletion has committed (below its upper
+    bound), like the raw tables' own batch.
     """
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")

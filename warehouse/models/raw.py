@@ -9,6 +9,28 @@ from django.db import models
 
 from .environments import Environment
 
+# The raw tables' link to their environment. Citus distributes them by user_id, and a distributed
+# table cannot reference a plain one: the key is checked by the code that writes (an environment
+# looked up by its app id) and deleted rows follow their environment through Django's CASCADE
+# (heapsite/services.py environment_delete), on plain PostgreSQL as on Citus.
+_RAW_ENVIRONMENT = {"on_delete": models.CASCADE, "related_name": "+", "db_index": False, "db_constraint": False}
+
+
+def raw_batch() -> models.Func:
+    """The current transaction's raw-store batch number (heapsite_raw_batch(), migration
+    raw_store_batches_and_citus).
+
+    Every raw row's `batch` is the batch of the transaction that last wrote it: the sync's
+    watermark (warehouse/sync/watermark.py). Inserts get it by default; an update that changes what
+    the warehouse shows sets it too: `RawUser.objects.filter(...).update(..., batch=raw_batch())`.
+    A scalar subquery: Citus evaluates it once, on the coordinator (it refuses volatile functions
+    in an UPDATE of a distributed table, which its workers would evaluate).
+    """
+    return models.Func(template="(SELECT heapsite_raw_batch())", output_field=models.BigIntegerField())
+
+
+_BATCH = {"db_default": models.Func(function="heapsite_raw_batch", output_field=models.BigIntegerField())}
+
 
 class EventType(models.TextChoices):
     PAGEVIEW = "pageview"
@@ -20,8 +42,10 @@ class EventType(models.TextChoices):
 
 class RawUser(models.Model):
     # No index of its own: every index of the table leads with environment_id (a lone one only
-    # costs ingestion writes and lures the planner away from the composite ones).
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # costs ingestion writes and lures the planner away from the composite ones). No database
+    # constraint either (_RAW_ENVIRONMENT above).
+    environment = models.ForeignKey(Environment, **_RAW_ENVIRONMENT)
+    batch = models.BigIntegerField(**_BATCH, editable=False)
     user_id = models.BigIntegerField()
     identity = models.CharField(max_length=255, null=True, blank=True)
     joindate = models.DateTimeField()
@@ -29,22 +53,26 @@ class RawUser(models.Model):
     properties = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        # The database's primary key is (environment_id, user_id) (migration
+        # raw_store_batches_and_citus); identities map to one user id each (warehouse/identity.py),
+        # so that key also keeps identities unique.
         db_table = "raw_users"
-        constraints = [
-            models.UniqueConstraint(fields=["environment", "user_id"], name="raw_users_env_user"),
-            models.UniqueConstraint(
+        indexes = [
+            models.Index(fields=["environment", "last_modified"], name="raw_users_env_modified"),
+            models.Index(
                 fields=["environment", "identity"],
                 condition=models.Q(identity__isnull=False),
                 name="raw_users_env_identity",
             ),
         ]
-        indexes = [models.Index(fields=["environment", "last_modified"], name="raw_users_env_modified")]
 
 
 class RawSession(models.Model):
     # No index of its own: every index of the table leads with environment_id (a lone one only
-    # costs ingestion writes and lures the planner away from the composite ones).
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # costs ingestion writes and lures the planner away from the composite ones). No database
+    # constraint either (_RAW_ENVIRONMENT above).
+    environment = models.ForeignKey(Environment, **_RAW_ENVIRONMENT)
+    batch = models.BigIntegerField(**_BATCH, editable=False)
     session_id = models.BigIntegerField()
     user_id = models.BigIntegerField()
     time = models.DateTimeField(help_text="Session start")
@@ -71,8 +99,10 @@ class RawSession(models.Model):
     properties = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        # The database's primary key is (environment_id, session_id, user_id) (migration
+        # raw_store_batches_and_citus): a session is its user's, and unique keys contain the column
+        # Citus distributes by.
         db_table = "raw_sessions"
-        constraints = [models.UniqueConstraint(fields=["environment", "session_id"], name="raw_sessions_env_session")]
         indexes = [
             models.Index(fields=["environment", "user_id", "time"], name="raw_sessions_env_user_time"),
             models.Index(fields=["environment", "last_modified"], name="raw_sessions_env_modified"),
@@ -86,14 +116,17 @@ class RawEvent(models.Model):
 
     The table is partitioned by environment, one partition `raw_events_<environment id>` each
     (migration 0009: created and dropped with the environment by a trigger). Its primary key is
-    (environment_id, id), as a partitioned table's must contain the partition key; ids come from
-    one sequence and stay unique.
+    (environment_id, id, user_id): a partitioned table's must contain the partition key, and on
+    Citus the distribution column (migration raw_store_batches_and_citus); ids come from one
+    sequence and stay unique.
     """
 
     id = models.BigAutoField(primary_key=True)
     # No index of its own: every index of the table leads with environment_id (a lone one only
-    # costs ingestion writes and lures the planner away from the composite ones).
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # costs ingestion writes and lures the planner away from the composite ones). No database
+    # constraint either (_RAW_ENVIRONMENT above).
+    environment = models.ForeignKey(Environment, **_RAW_ENVIRONMENT)
+    batch = models.BigIntegerField(**_BATCH, editable=False)
     # Client-chosen (or server-generated) id; retries with the same id are written once.
     event_id = models.CharField(max_length=64)
     user_id = models.BigIntegerField()
@@ -120,8 +153,11 @@ class RawEvent(models.Model):
 
     class Meta:
         db_table = "raw_events"
-        constraints = [models.UniqueConstraint(fields=["environment", "event_id"], name="raw_events_env_event_id")]
-        # (environment_id, id) is the primary key's index.
+        # An event id is written once per user (a retry repeats both); user_id is in the key for Citus.
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "event_id", "user_id"], name="raw_events_env_event_id")
+        ]
+        # (environment_id, id, user_id) is the primary key's index.
         indexes = [
             models.Index(fields=["environment", "time"], name="raw_events_env_time"),
             models.Index(fields=["environment", "user_id", "time"], name="raw_events_env_user_time"),
@@ -140,8 +176,10 @@ class IdentityMerge(models.Model):
     """An anonymous user who identified: their history shows under to_user_id in the warehouse."""
 
     # No index of its own: every index of the table leads with environment_id (a lone one only
-    # costs ingestion writes and lures the planner away from the composite ones).
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # costs ingestion writes and lures the planner away from the composite ones). No database
+    # constraint either (_RAW_ENVIRONMENT above).
+    environment = models.ForeignKey(Environment, **_RAW_ENVIRONMENT)
+    batch = models.BigIntegerField(**_BATCH, editable=False)
     from_user_id = models.BigIntegerField()
     to_user_id = models.BigIntegerField()
     time = models.DateTimeField()

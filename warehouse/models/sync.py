@@ -6,6 +6,7 @@ was built from which definition version and how far the raw store has been synce
 
 from django.db import models
 
+from .api_events import KEY_PREFIX as API_EVENT_KEY_PREFIX
 from .environments import Environment
 
 
@@ -25,7 +26,14 @@ class SyncStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
+    # Finished, but some tables could not be built: they kept their last good version (run.tables
+    # names them with their errors; EnvironmentSync.failing_tables has them until they build again).
+    PARTIAL = "partial"
     FAILED = "failed"
+
+
+# Statuses of a run that is over.
+FINISHED_STATUSES = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 
 
 class EnvironmentSync(models.Model):
@@ -35,12 +43,15 @@ class EnvironmentSync(models.Model):
     interval_seconds = models.PositiveIntegerField(default=60)
     paused = models.BooleanField(default=False)
     last_scheduled_at = models.DateTimeField(null=True, blank=True)
-    # Raw events, users and sessions whose writing transaction id (xid8) is below this were synced
-    # (None: never synced).
+    # The watermark: raw events, users, sessions and merges written by batches below this number
+    # were synced (None: never synced; warehouse/sync/watermark.py).
     events_xmin = models.CharField(max_length=24, null=True, blank=True)
     # Event time of the newest event synced, for _sync_info.synced_to_time.
     synced_to_time = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    # Tables the last run could not build (they keep their last good version; every run tries them
+    # again): {table key: {"table", "label", "error", "since" (ISO time of the first failure)}}.
+    failing_tables = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "warehouse_environment_sync"
@@ -60,6 +71,9 @@ class BuiltTable(models.Model):
     last_duration_ms = models.PositiveIntegerField(default=0)
     # Property columns: {property key: [column name, type]}, kept stable across incremental syncs.
     columns = models.JSONField(default=dict, blank=True)
+    # Property keys that got no column (the table is at its limit): {"count", "keys" (the first 100,
+    # most used first), "limit"}; empty when every key has one.
+    omitted_properties = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "warehouse_built_table"
@@ -70,6 +84,11 @@ class BuiltTable(models.Model):
 
     def __str__(self) -> str:
         return self.table_name
+
+    @property
+    def is_api_event(self) -> bool:
+        """The table of an event logged via the API (warehouse/apievents/), not of a definition."""
+        return self.key.startswith(API_EVENT_KEY_PREFIX)
 
 
 class TableChangeRequest(models.Model):
@@ -107,6 +126,11 @@ class SyncRun(models.Model):
     steps = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")
+    # host:pid of the process that ran it (named when that process dies mid-run).
+    worker = models.CharField(max_length=200, blank=True, default="")
+    # Whether the environment's _sync_history has this run's row (a run killed with its worker or its
+    # connection gets it from the next run).
+    history_recorded = models.BooleanField(default=False)
 
     class Meta:
         db_table = "warehouse_sync_run"
@@ -126,3 +150,17 @@ class SyncRun(models.Model):
     def total_rows(self) -> int:
         """Rows the run wrote (all_events, a view over the event tables, adds none of its own)."""
         return sum(int(entry.get("rows", 0)) for entry in self.tables.values() if entry.get("action") != "view")
+
+
+class SchedulerHeartbeat(models.Model):
+    """The scheduler's last tick (one row): a health check tells a stopped scheduler from a quiet one."""
+
+    name = models.CharField(max_length=32, primary_key=True, default="scheduler")
+    ticked_at = models.DateTimeField()
+    # host:pid of the scheduler process.
+    process = models.CharField(max_length=200, blank=True, default="")
+    # What went wrong in the last tick (e.g. Redis unavailable), "" when nothing did.
+    problem = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "warehouse_scheduler_heartbeat"

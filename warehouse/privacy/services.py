@@ -15,6 +15,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg2 import errors
 
+from warehouse.citus import citus_mixed_transaction
 from warehouse.identity import user_id_for_identity
 from warehouse.ingest.redact import name_words
 from warehouse.ingest.selectors import environment_cache_forget
@@ -80,6 +81,9 @@ def user_deletion_execute(*, request_id) -> UserDeletionRequest:
 
 def _user_deletion_transaction(request_id) -> tuple[UserDeletionRequest, bool]:
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # It deletes from the merges' reference table and from distributed tables (warehouse/citus.py).
+            citus_mixed_transaction(cursor)
         request = UserDeletionRequest.objects.select_for_update().select_related("environment").get(pk=request_id)
         if request.status != DeletionStatus.PENDING:
             return request, False

@@ -97,20 +97,21 @@ def old_sessions_delete(cursor, *, environment_id: int, before, limit: int) -> i
 
 def pending_warehouse_deletions(cursor, *, environment_id: int, until: str) -> list[tuple[int, str, list, object]]:
     """(id, kind, user_ids, before) of the deletions not applied yet whose transaction has finished
-    (xact_id below the sync's upper bound `until`)."""
+    (batch below the sync's upper bound `until`, warehouse/sync/watermark.py)."""
     cursor.execute(
         "SELECT id, kind, user_ids, before FROM privacy_warehouse_deletion"
-        " WHERE environment_id = %s AND applied_at IS NULL AND xact_id < %s::xid8 ORDER BY id",
+        " WHERE environment_id = %s AND applied_at IS NULL AND batch < %s::bigint ORDER BY id",
         [environment_id, until],
     )
     return cursor.fetchall()
 
 
 # The warehouse rows a pending deletion may remove, and where the raw store says whether each still
-# exists: {table: (rows of the deleted users or past the retention cutoff, raw table, its key, the row's key)}.
-_BY_USERS = sql.SQL("w.user_id = ANY(%(user_ids)s)")
-_BY_USERS_OR_TIME = sql.SQL("(w.user_id = ANY(%(user_ids)s) OR w.time < %(before)s)")
-_BY_MIGRATION_USERS = sql.SQL("(w.from_user_id = ANY(%(user_ids)s) OR w.to_user_id = ANY(%(user_ids)s))")
+# exists: {table: (rows of the deleted users or past the retention cutoff, as SQL over an alias,
+# raw table, its key, the row's key)}. The same condition picks the raw rows that may still back them.
+_BY_USERS = "{a}.user_id = ANY(%(user_ids)s)"
+_BY_USERS_OR_TIME = "({a}.user_id = ANY(%(user_ids)s) OR {a}.time < %(before)s)"
+_BY_MIGRATION_USERS = "({a}.from_user_id = ANY(%(user_ids)s) OR {a}.to_user_id = ANY(%(user_ids)s))"
 WAREHOUSE_TABLES = {
     "sessions": (_BY_USERS_OR_TIME, "raw_sessions", "session_id", "session_id"),
     "users": (_BY_USERS, "raw_users", "user_id", "user_id"),
@@ -121,21 +122,28 @@ WAREHOUSE_TABLES = {
 def warehouse_rows_delete(cursor, *, table: sql.Composable, kind: str | None, environment_id: int, params: dict) -> int:
     """Delete the rows of `table` of the deleted users (or older than the retention cutoff) whose raw
     row is gone, so rows that arrived later for the same user stay. `kind` is a WAREHOUSE_TABLES
-    key, or None for an event table's stored rows."""
+    key, or None for an event table's stored rows.
+
+    The raw rows that still exist are read by a subquery of their own, not one per warehouse row:
+    on Citus the warehouse rows and the raw rows of a merged user are on different nodes, and the
+    raw rows of the same users or times are all that can back them (a person's ids include every id
+    merged into them; an event keeps its time).
+    """
     if kind is None:
         match, raw, raw_key, key = _BY_USERS_OR_TIME, raw_events_partition(environment_id), "id", "event_id"
     else:
         match, raw, raw_key, key = WAREHOUSE_TABLES[kind]
     cursor.execute(
         sql.SQL(
-            "DELETE FROM {table} w WHERE {match} AND NOT EXISTS ("
-            " SELECT 1 FROM {raw} r WHERE r.environment_id = %(environment_id)s AND r.{raw_key} = w.{key})"
+            "DELETE FROM {table} w WHERE {match} AND w.{key} NOT IN ("
+            " SELECT r.{raw_key} FROM {raw} r WHERE r.environment_id = %(environment_id)s AND {raw_match})"
         ).format(
             table=table,
-            match=match,
+            match=sql.SQL(match.format(a="w")),
             raw=sql.Identifier(raw),
             raw_key=sql.Identifier(raw_key),
             key=sql.Identifier(key),
+            raw_match=sql.SQL(match.format(a="r")),
         ),
         {**params, "environment_id": environment_id},
     )

@@ -8,6 +8,8 @@ import hashlib
 
 from psycopg2 import sql
 
+from warehouse import citus
+
 # (name, type) of the warehouse `sessions` built-in columns, in contract order (docs/architecture.md §4).
 SESSION_COLUMNS: list[tuple[str, str]] = [
     ("session_id", "bigint"),
@@ -96,6 +98,47 @@ PROPERTY_TYPES = ("boolean", "bigint", "double precision", "timestamptz", "text"
 # swap turns it back on for what it publishes (the stored rows, users, sessions, user_migrations).
 NO_AUTOVACUUM = sql.SQL(" WITH (autovacuum_enabled = false)")
 
+# On Citus (warehouse/citus.py), how a table the sync creates is laid out: distributed by user_id
+# (co-located with the raw store), or a reference table (a copy on every node); else a plain table.
+DISTRIBUTED = "distributed"
+REFERENCE = "reference"
+
+
+def distribute(schema: str, table: str, layout: str) -> sql.Composed:
+    """Make schema.table a Citus table of `layout` (DISTRIBUTED by user_id, or REFERENCE)."""
+    relation = sql.SQL("(quote_ident({}) || '.' || quote_ident({}))::regclass").format(
+        sql.Literal(schema), sql.Literal(table)
+    )
+    if layout == REFERENCE:
+        return sql.SQL("SELECT create_reference_table({})").format(relation)
+    return sql.SQL("SELECT create_distributed_table({}, {}, colocate_with => {})").format(
+        relation, sql.Literal(citus.DISTRIBUTION_COLUMN), sql.Literal(citus.COLOCATE_WITH)
+    )
+
+
+def create_table_as(
+    schema: str, table: str, query: sql.Composable, *, citus_layout: str | None, unlogged: bool = False
+) -> sql.Composed:
+    """CREATE [UNLOGGED] TABLE schema.table AS query, with autovacuum off.
+
+    With `citus_layout` (on Citus only), the table is created empty, laid out, then filled by
+    INSERT ... SELECT, which runs on the workers (shard by shard, or repartitioned when the rows
+    change shard): CREATE TABLE AS would gather every row into a plain table on the coordinator.
+    One string either way; its row count is the rows written.
+    """
+    create = sql.SQL("CREATE {}TABLE {}{} AS ").format(
+        sql.SQL("UNLOGGED " if unlogged else ""), sql.Identifier(schema, table), NO_AUTOVACUUM
+    )
+    if citus_layout is None:
+        return create + query
+    return sql.SQL("; ").join(
+        [
+            create + query + sql.SQL(" WITH NO DATA"),
+            distribute(schema, table, citus_layout),
+            sql.SQL("INSERT INTO {} ").format(sql.Identifier(schema, table)) + query,
+        ]
+    )
+
 
 def _identifier_list(names) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(name) for name in names)
@@ -103,14 +146,16 @@ def _identifier_list(names) -> sql.Composed:
 
 def value_class() -> sql.Composable:
     """The narrowest warehouse type of one jsonb property value `v` (inference happens in SQL)."""
-    # No regex where a cheaper test decides (a regex costs ~1 µs a value): an integer is a number of
+    # Numbers double precision cannot hold (PostgreSQL refuses to cast 1e-400 or 1e400 to it, and the
+    # raw store's jsonb keeps any) are text. No regex where a cheaper test decides (a regex costs ~1 µs a value): an integer is a number of
     # scale 0 with at most 18 digits (what its text `^-?[0-9]{1,18}$` says), and only a string of
     # an ISO date-time's length, with its `-` after the year, is tried against the pattern.
     return sql.SQL(
         "CASE jsonb_typeof(v) "
         "WHEN 'boolean' THEN 'boolean' "
         "WHEN 'number' THEN CASE WHEN scale(v::numeric) = 0 AND abs(v::numeric) < 1e18 THEN 'bigint' "
-        "  WHEN abs(v::numeric) < 1e300 THEN 'double precision' ELSE 'text' END "
+        "  WHEN abs(v::numeric) < 1e300 AND (abs(v::numeric) > 1e-300 OR v::numeric = 0) THEN 'double precision'"
+        "  ELSE 'text' END "
         "WHEN 'string' THEN CASE WHEN octet_length(v #>> '{{}}') BETWEEN 16 AND 40 "
         "  AND substr(v #>> '{{}}', 5, 1) = '-' AND (v #>> '{{}}') ~ {iso} AND heapsite_is_timestamptz(v #>> '{{}}') "
         "  THEN 'timestamptz' ELSE 'text' END "
@@ -119,11 +164,13 @@ def value_class() -> sql.Composable:
 
 
 def property_classes(table: sql.Composable) -> sql.Composed:
-    """(key, classes[]) for every property key present (not null) in `table`.properties."""
+    """(key, classes[]) for every property key present (not null) in `table`.properties, the most
+    used first (rows with a value), then by key: the order in which keys get columns (docs/warehouse.md, "Property columns")."""
     return sql.SQL(
         "SELECT kv.key, array_agg(DISTINCT {cls}) FROM {table} p "
         "CROSS JOIN LATERAL jsonb_each(p.properties) AS kv(key, v) "
-        "WHERE p.properties <> '{{}}'::jsonb AND jsonb_typeof(kv.v) <> 'null' GROUP BY kv.key"
+        "WHERE p.properties <> '{{}}'::jsonb AND jsonb_typeof(kv.v) <> 'null' GROUP BY kv.key "
+        'ORDER BY count(*) DESC, kv.key COLLATE "C"'
     ).format(cls=value_class(), table=table)
 
 
@@ -139,42 +186,63 @@ def property_value(key: str, type_: str, source: str = "p") -> sql.Composed:
     return sql.SQL("{}::{}").format(expression, sql.SQL(type_))
 
 
-def typed_select(columns: list[str], properties: list[tuple[str, str, str]], source: sql.Composable) -> sql.Composed:
-    """SELECT the built-in columns plus one typed column per (key, column, type) from `source` p."""
+def typed_select(
+    columns: list[str],
+    properties: list[tuple[str, str, str]],
+    source: sql.Composable,
+    unique: tuple[str, ...] = (),
+) -> sql.Composed:
+    """SELECT the built-in columns plus one typed column per (key, column, type) from `source` p.
+
+    With `unique` columns, one row per value of them (the earliest by `time`): on
+    Citus the columns must contain user_id, the distribution column, for the rows to stay on their node.
+    """
     parts = [sql.SQL("p.{}").format(sql.Identifier(name)) for name in columns]
     parts += [
         sql.SQL("{} AS {}").format(property_value(key, type_), sql.Identifier(column))
         for key, column, type_ in properties
     ]
-    return sql.SQL("SELECT {} FROM {} p").format(sql.SQL(", ").join(parts), source)
+    distinct = sql.SQL("")
+    order = sql.SQL("")
+    if unique:
+        keys = sql.SQL(", ").join(sql.SQL("p.{}").format(sql.Identifier(name)) for name in unique)
+        distinct = sql.SQL("DISTINCT ON ({}) ").format(keys)
+        order = sql.SQL(" ORDER BY {}, p.time").format(keys)
+    return sql.SQL("SELECT {}{} FROM {} p{}").format(distinct, sql.SQL(", ").join(parts), source, order)
 
 
-def merge_map(stage: str) -> sql.Composed:
+def merge_map(stage: str, *, citus: bool) -> sql.Composed:
     """stage._merge_map(from_user_id, to_user_id, time, changed): follow merge chains to the last id.
 
     `changed` is true when any merge on the chain was written at or after %(since)s (null: all).
+    A reference table on Citus, as raw_identity_merges is: every node joins it locally.
     """
-    return sql.SQL(
-        "CREATE UNLOGGED TABLE {table}{no_autovacuum} AS "
+    query = sql.SQL(
         "WITH RECURSIVE chain AS ("
         "  SELECT m.from_user_id, m.to_user_id, m.time, 1 AS depth,"
-        "    (%(since)s::xid8 IS NULL OR m.xact_id >= %(since)s::xid8) AS changed"
+        "    (%(since)s::bigint IS NULL OR m.batch >= %(since)s::bigint) AS changed"
         "  FROM raw_identity_merges m"
-        "  WHERE m.environment_id = %(environment_id)s AND m.xact_id < %(until)s::xid8"
+        "  WHERE m.environment_id = %(environment_id)s AND m.batch < %(until)s::bigint"
         "  UNION ALL"
         "  SELECT c.from_user_id, m.to_user_id, c.time, c.depth + 1,"
-        "    c.changed OR %(since)s::xid8 IS NULL OR m.xact_id >= %(since)s::xid8"
+        "    c.changed OR %(since)s::bigint IS NULL OR m.batch >= %(since)s::bigint"
         "  FROM chain c JOIN raw_identity_merges m ON m.environment_id = %(environment_id)s"
-        "    AND m.from_user_id = c.to_user_id AND m.xact_id < %(until)s::xid8"
+        "    AND m.from_user_id = c.to_user_id AND m.batch < %(until)s::bigint"
         "  WHERE c.depth < 32 AND m.to_user_id <> c.from_user_id"
         ") "
         "SELECT DISTINCT ON (from_user_id) from_user_id, to_user_id, time, changed "
         "FROM chain ORDER BY from_user_id, depth DESC"
-    ).format(table=sql.Identifier(stage, "_merge_map"), no_autovacuum=NO_AUTOVACUUM)
+    )
+    return create_table_as(stage, "_merge_map", query, citus_layout=REFERENCE if citus else None, unlogged=True)
 
 
-def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: bool) -> list[sql.Composed]:
-    """DDL of stage.<parent>, LIST-partitioned by table number: one partition <parent><n> per event table."""
+def parts_parent(
+    stage: str, parent: str, table_numbers: list[int], *, logged: bool, distributed: bool
+) -> list[sql.Composed]:
+    """DDL of stage.<parent>, LIST-partitioned by table number: one partition <parent><n> per event table.
+
+    `distributed` (on Citus): the parent, and with it every partition, is distributed by user_id.
+    """
     columns = [sql.SQL("tbl int")]
     columns += [
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_, _ in STORED_EVENT_COLUMNS
@@ -194,6 +262,8 @@ def parts_parent(stage: str, parent: str, table_numbers: list[int], *, logged: b
                 NO_AUTOVACUUM,
             )
         )
+    if distributed:
+        statements.append(distribute(stage, parent, DISTRIBUTED))
     return statements
 
 
@@ -244,25 +314,49 @@ def fill_parts(
     partition: str,
     lower_bound: bool,
     blocks: tuple[int, int | None] | None = None,
+    citus: bool = False,
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
     `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
-    `partition` is the environment's own partition of raw_events. Events with xact_id in
+    `partition` is the environment's own partition of raw_events. Events with batch in
     [%(since)s, %(until)s) are read (no lower bound for a rebuild); with `blocks` (first, next
     first or None), only those stored in that range of the partition's blocks (Builder.pass_parts).
+    On Citus, without the planner fence (see below), which it cannot push down to the shards.
     """
     where = [sql.SQL("true")]
-    if lower_bound:  # new events only: a range of the (environment_id, xact_id) index
-        where.append(sql.SQL("e.environment_id = %(environment_id)s AND e.xact_id >= %(since)s::xid8"))
+    if lower_bound:  # new events only: a range of the (environment_id, batch) index
+        where.append(sql.SQL("e.environment_id = %(environment_id)s AND e.batch >= %(since)s::bigint"))
     if blocks is not None:
         first, end = blocks
         where.append(sql.SQL("e.ctid >= {}::tid").format(sql.Literal(f"({first},0)")))
         if end is not None:
             where.append(sql.SQL("e.ctid < {}::tid").format(sql.Literal(f"({end},0)")))
+    if citus:
+        # Every shard runs these (in parallel), without the fence (Citus would gather the fenced
+        # subquery's rows on the coordinator): the predicates are evaluated once per raw event, in
+        # the select list, and the unnest drops the events that match nothing (see _by_merge).
+        where.append(sql.SQL("e.batch < %(until)s::bigint"))
+        matched = sql.SQL("SELECT {columns}, {tables} AS tables FROM {source} e WHERE {where}").format(
+            columns=_MATCHED_COLUMNS,
+            tables=_matched_tables(predicates),
+            source=sql.Identifier(partition),
+            where=sql.SQL(" AND ").join(where),
+        )
+        inserts = [
+            sql.SQL("INSERT INTO {parts} ({names}) SELECT unnest(e.tables), {select} FROM ({matched}) e {join}").format(
+                parts=sql.Identifier(stage, parent),
+                names=sql.SQL(", ").join(sql.Identifier(name) for name in ["tbl", *STORED_NAMES]),
+                select=select,
+                matched=matched,
+                join=join,
+            )
+            for select, join in _by_merge(stage)
+        ]
+        return sql.SQL("SET LOCAL enable_nestloop = off; ") + sql.SQL("; ").join(inserts)
     matched = sql.SQL(
-        "SELECT * FROM (SELECT {columns}, e.xact_id, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
-        " e WHERE cardinality(e.tables) > 0 AND e.xact_id < %(until)s::xid8"
+        "SELECT * FROM (SELECT {columns}, e.batch, {tables} AS tables FROM {source} e WHERE {where} OFFSET 0)"
+        " e WHERE cardinality(e.tables) > 0 AND e.batch < %(until)s::bigint"
     ).format(
         columns=_MATCHED_COLUMNS,
         tables=_matched_tables(predicates),
@@ -283,10 +377,42 @@ def fill_parts(
     ).format(
         parts=sql.Identifier(stage, parent),
         names=sql.SQL(", ").join(sql.Identifier(name) for name in ["tbl", *STORED_NAMES]),
-        select=sql.SQL(", ").join(sql.SQL(expression) for _, _, expression in STORED_EVENT_COLUMNS),
+        select=_stored_select(),
         matched=matched,
         merge_map=sql.Identifier(stage, "_merge_map"),
     )
+
+
+def _stored_select(*, user_id: str | None = None, cast: bool = False) -> sql.Composed:
+    """STORED_EVENT_COLUMNS' expressions over `e` and `m`, user_id's replaced by `user_id` if given;
+    with `cast`, each cast to its stored type and named."""
+    columns = []
+    for name, type_, expression in STORED_EVENT_COLUMNS:
+        column = sql.SQL(user_id if name == "user_id" and user_id else expression)
+        if cast:
+            column = sql.SQL("({})::{} AS {}").format(column, sql.SQL(type_), sql.Identifier(name))
+        columns.append(column)
+    return sql.SQL(", ").join(columns)
+
+
+def _by_merge(stage: str, *, cast: bool = False) -> list[tuple[sql.Composed, sql.Composed]]:
+    """(select list of STORED_EVENT_COLUMNS, join) for the raw events `e` of users not merged, then merged.
+
+    On Citus a row is stored on its (merged) user's node. Rows of users not merged stay where their
+    raw event is: with user_id taken as is, Citus runs the INSERT ... SELECT on each shard in place.
+    Only merged users' rows move to another shard, and only they go through Citus's repartitioning.
+    """
+    merge_map = sql.Identifier(stage, "_merge_map")
+    return [
+        (
+            _stored_select(user_id="e.user_id", cast=cast),
+            sql.SQL("WHERE NOT EXISTS (SELECT 1 FROM {} m WHERE m.from_user_id = e.user_id)").format(merge_map),
+        ),
+        (
+            _stored_select(user_id="m.to_user_id", cast=cast),
+            sql.SQL("JOIN {} m ON m.from_user_id = e.user_id").format(merge_map),
+        ),
+    ]
 
 
 def rebuild_table(
@@ -298,6 +424,7 @@ def rebuild_table(
     *,
     partition: str,
     workers: int,
+    citus: bool = False,
 ) -> sql.Composed:
     """One table's stored rows from all history, as build.<table>: a `CREATE TABLE AS` filtering the raw events.
 
@@ -305,84 +432,112 @@ def rebuild_table(
     workers share the scan block by block and evaluate the predicate, the join included; the
     leader writes, by the bulk path of CREATE TABLE AS): measured faster than the partitioned
     pass's block ranges on two connections (bench/RESULTS.md, 2026-12-05), with up to `workers`
-    parallel workers. Events with xact_id below %(until)s, of the declared `types` (any when
-    empty), matching `predicate`.
+    parallel workers. Events with batch below %(until)s, of the declared `types` (any when
+    empty), matching `predicate`. On Citus, a table distributed by user_id that every shard of
+    the raw events fills (create_table_as), merged users' rows apart (_by_merge).
     """
-    where = sql.SQL("e.xact_id < %(until)s::xid8 AND ({})").format(predicate)
+    where = sql.SQL("e.batch < %(until)s::bigint AND ({})").format(predicate)
     if types:
         where = sql.SQL("e.type IN ({}) AND ").format(sql.SQL(", ").join(sql.Literal(t) for t in types)) + where
+    source = sql.SQL("(SELECT {columns} FROM {source} e WHERE {where}) e").format(
+        columns=_MATCHED_COLUMNS, source=sql.Identifier(partition), where=where
+    )
+    if citus:
+        (unmerged, not_merged), (merged, join) = _by_merge(stage, cast=True)
+        create = sql.SQL("{}; INSERT INTO {} SELECT {} FROM {} {}").format(
+            create_table_as(
+                build,
+                table,
+                sql.SQL("SELECT {} FROM {} {}").format(unmerged, source, not_merged),
+                citus_layout=DISTRIBUTED,
+            ),
+            sql.Identifier(build, table),
+            merged,
+            source,
+            join,
+        )
+    else:
+        query = sql.SQL("SELECT {select} FROM {source} LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id").format(
+            # Cast to the stored types (raw `type` is a varchar), as the partitions of the pass declare them.
+            select=_stored_select(cast=True),
+            source=source,
+            merge_map=sql.Identifier(stage, "_merge_map"),
+        )
+        create = create_table_as(build, table, query, citus_layout=None)
     return sql.SQL(
-        "SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = {workers}; "
-        "CREATE TABLE {table} ({names}){no_autovacuum} AS SELECT {select} "
-        "FROM (SELECT {columns} FROM {source} e WHERE {where}) e "
-        "LEFT JOIN {merge_map} m ON m.from_user_id = e.user_id"
-    ).format(
-        workers=sql.Literal(workers),
-        table=sql.Identifier(build, table),
-        names=sql.SQL(", ").join(sql.Identifier(name) for name in STORED_NAMES),
-        no_autovacuum=NO_AUTOVACUUM,
-        # Cast to the stored types (raw `type` is a varchar), as the partitions of the pass declare them.
-        select=sql.SQL(", ").join(
-            sql.SQL("({})::{}").format(sql.SQL(expression), sql.SQL(type_))
-            for _, type_, expression in STORED_EVENT_COLUMNS
-        ),
-        columns=_MATCHED_COLUMNS,
-        source=sql.Identifier(partition),
-        where=where,
-        merge_map=sql.Identifier(stage, "_merge_map"),
+        "SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = {workers}; {create}"
+    ).format(workers=sql.Literal(workers), create=create)
+
+
+def probe_predicate(
+    partition: str, predicate: sql.Composable, types: tuple[str, ...], *, lower_bound: bool
+) -> sql.Composed:
+    """Evaluate one table's predicate on the raw events a pass evaluates it on (to find the one that fails).
+
+    The events of the declared `types` in the environment's partition, from %(since)s on when
+    `lower_bound` (an incremental pass); the pass checks the upper bound only after matching.
+    """
+    where = [sql.SQL("e.environment_id = %(environment_id)s AND e.batch >= %(since)s::bigint")] if lower_bound else []
+    if types:
+        where.append(sql.SQL("e.type IN ({})").format(sql.SQL(", ").join(sql.Literal(t) for t in types)))
+    where.append(sql.SQL("({})").format(predicate))
+    return sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} e WHERE {} OFFSET 0) e").format(
+        sql.Identifier(partition), sql.SQL(" AND ").join(where)
     )
 
 
-def stage_users(stage: str, *, only_changed: bool) -> list[sql.Composed]:
+def stage_users(stage: str, *, only_changed: bool, distributed: bool) -> list[sql.Composed]:
     """stage._users: one row per surviving user id, merged-away users folded into their target.
 
     Properties of merged users are combined, the target's own values winning over older merges.
-    With only_changed, just the users changed by transactions from %(since)s on or touched by a changed merge.
+    With only_changed, just the users written by batches from %(since)s on or touched by a changed merge.
+    `distributed` (on Citus): both tables are distributed by the surviving user id.
     """
+    layout = DISTRIBUTED if distributed else None
     affected = sql.SQL("")
     if only_changed:
         affected = sql.SQL(
             " AND coalesce(m.to_user_id, u.user_id) IN ("
             "   SELECT coalesce(m2.to_user_id, u2.user_id) FROM raw_users u2"
             "   LEFT JOIN {mm} m2 ON m2.from_user_id = u2.user_id"
-            "   WHERE u2.environment_id = %(environment_id)s AND u2.xact_id >= %(since)s::xid8"
+            "   WHERE u2.environment_id = %(environment_id)s AND u2.batch >= %(since)s::bigint"
             "   UNION SELECT to_user_id FROM {mm} WHERE changed)"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
     source = sql.SQL(
-        "CREATE UNLOGGED TABLE {src}{no_autovacuum} AS "
-        "SELECT coalesce(m.to_user_id, u.user_id) AS uid, m.to_user_id IS NULL AS is_self, m.time AS merged_at,"
+        "SELECT coalesce(m.to_user_id, u.user_id) AS user_id, m.to_user_id IS NULL AS is_self, m.time AS merged_at,"
         "  u.identity, u.joindate, u.last_modified, u.properties"
         " FROM raw_users u LEFT JOIN {mm} m ON m.from_user_id = u.user_id"
         " WHERE u.environment_id = %(environment_id)s{affected}"
-    ).format(
-        src=sql.Identifier(stage, "_users_src"),
-        mm=sql.Identifier(stage, "_merge_map"),
-        affected=affected,
-        no_autovacuum=NO_AUTOVACUUM,
-    )
+    ).format(mm=sql.Identifier(stage, "_merge_map"), affected=affected)
     users = sql.SQL(
-        "CREATE UNLOGGED TABLE {users}{no_autovacuum} AS "
         "WITH props AS ("
-        "  SELECT src.uid,"
+        "  SELECT src.user_id,"
         "    jsonb_object_agg(kv.key, kv.value ORDER BY src.is_self, src.merged_at NULLS LAST) AS properties"
-        "  FROM {src} src CROSS JOIN LATERAL jsonb_each(src.properties) kv GROUP BY src.uid"
+        "  FROM {src} src CROSS JOIN LATERAL jsonb_each(src.properties) kv GROUP BY src.user_id"
         ") "
         "SELECT a.user_id, a.identity, props.properties ->> 'handle' AS handle,"
         "  props.properties ->> 'email' AS email, a.joindate, a.last_modified,"
         "  coalesce(props.properties, '{{}}'::jsonb) AS properties "
-        "FROM (SELECT src.uid AS user_id,"
+        "FROM (SELECT src.user_id,"
         "    coalesce(max(src.identity) FILTER (WHERE src.is_self), max(src.identity)) AS identity,"
         "    min(src.joindate) AS joindate, max(src.last_modified) AS last_modified"
-        "  FROM {src} src GROUP BY src.uid) a "
-        "LEFT JOIN props ON props.uid = a.user_id"
-    ).format(
-        users=sql.Identifier(stage, "_users"), src=sql.Identifier(stage, "_users_src"), no_autovacuum=NO_AUTOVACUUM
-    )
-    return [source, sql.SQL("ANALYZE {}").format(sql.Identifier(stage, "_users_src")), users]
+        "  FROM {src} src GROUP BY src.user_id) a "
+        "LEFT JOIN props ON props.user_id = a.user_id"
+    ).format(src=sql.Identifier(stage, "_users_src"))
+    return [
+        create_table_as(stage, "_users_src", source, citus_layout=layout, unlogged=True),
+        sql.SQL("ANALYZE {}").format(sql.Identifier(stage, "_users_src")),
+        create_table_as(stage, "_users", users, citus_layout=layout, unlogged=True),
+    ]
 
 
-def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
-    """stage._sessions: warehouse session rows (user ids merged), all or those changed since the last run."""
+def stage_sessions(stage: str, *, only_changed: bool, distributed: bool) -> sql.Composed:
+    """stage._sessions: warehouse session rows (user ids merged), all or those changed since the last run.
+
+    All the raw rows of a changed session id are staged (the apply replaces sessions by id). Two raw
+    sessions with one id whose users merge into one become one row when typed (SESSION_UNIQUE).
+    `distributed` (on Citus): distributed by the merged user id.
+    """
     select = ["coalesce(m.to_user_id, s.user_id)" if name == "user_id" else f"s.{name}" for name, _ in SESSION_COLUMNS]
     changed = sql.SQL("")
     if only_changed:
@@ -390,17 +545,15 @@ def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
         changed = sql.SQL(
             " AND s.session_id IN ("
             "SELECT c.session_id FROM raw_sessions c"
-            " WHERE c.environment_id = %(environment_id)s AND c.xact_id >= %(since)s::xid8 UNION "
+            " WHERE c.environment_id = %(environment_id)s AND c.batch >= %(since)s::bigint UNION "
             "SELECT c.session_id FROM raw_sessions c WHERE c.environment_id = %(environment_id)s"
             " AND c.user_id IN (SELECT from_user_id FROM {mm} WHERE changed))"
         ).format(mm=sql.Identifier(stage, "_merge_map"))
-    return sql.SQL(
-        "CREATE UNLOGGED TABLE {sessions}{no_autovacuum} AS SELECT {select}, s.properties "
+    query = sql.SQL(
+        "SELECT {select}, s.properties "
         "FROM raw_sessions s LEFT JOIN {mm} m ON m.from_user_id = s.user_id "
         "WHERE s.environment_id = %(environment_id)s{changed}"
     ).format(
-        sessions=sql.Identifier(stage, "_sessions"),
-        no_autovacuum=NO_AUTOVACUUM,
         select=sql.SQL(", ").join(
             sql.SQL("{} AS {}").format(sql.SQL(expr), sql.Identifier(name))
             for expr, (name, _) in zip(select, SESSION_COLUMNS, strict=True)
@@ -408,14 +561,23 @@ def stage_sessions(stage: str, *, only_changed: bool) -> sql.Composed:
         mm=sql.Identifier(stage, "_merge_map"),
         changed=changed,
     )
+    return create_table_as(stage, "_sessions", query, citus_layout=DISTRIBUTED if distributed else None, unlogged=True)
 
 
-def create_index(schema: str, table: str, column: str, *, unique: bool = False) -> sql.Composed:
-    return sql.SQL("CREATE {unique}INDEX {name} ON {table} ({column})").format(
+# The warehouse `sessions` key: a session is its user's (raw sessions are keyed by both, and on
+# Citus a unique key must contain user_id). Typed rows keep one row per key (typed_select).
+SESSION_UNIQUE = ("session_id", "user_id")
+
+
+def create_index(
+    schema: str, table: str, column: str, *, unique: bool = False, also: tuple[str, ...] = ()
+) -> sql.Composed:
+    """CREATE INDEX <table>_<column> on (column, *also)."""
+    return sql.SQL("CREATE {unique}INDEX {name} ON {table} ({columns})").format(
         unique=sql.SQL("UNIQUE " if unique else ""),
         name=sql.Identifier(index_name(table, column)),
         table=sql.Identifier(schema, table),
-        column=sql.Identifier(column),
+        columns=_identifier_list([column, *also]),
     )
 
 
@@ -438,9 +600,10 @@ def event_view(
 ) -> sql.Composed:
     """DDL of the view schema.<table>: the contract's columns over the stored rows data.<table>.
 
-    Session columns come from the warehouse `sessions` (an outer join on its unique session_id,
-    which the planner leaves out of queries that use none of them); each property column is its
-    (key, column, type) extracted from the stored properties.
+    Session columns come from the warehouse `sessions` (an outer join on its unique (session_id,
+    user_id), which the planner leaves out of queries that use none of them; on Citus the join on
+    the distribution column stays on each node); each property column is its (key, column, type)
+    extracted from the stored properties.
     """
     expressions = dict(EVENT_COLUMNS)
     parts = [sql.SQL("{} AS {}").format(sql.SQL(expressions[name]), sql.Identifier(name)) for name in builtin]
@@ -448,7 +611,9 @@ def event_view(
         sql.SQL("{} AS {}").format(property_value(key, type_, "e"), sql.Identifier(column))
         for key, column, type_ in properties
     ]
-    return sql.SQL("CREATE VIEW {} AS SELECT {} FROM {} e LEFT JOIN {} s ON s.session_id = e.session_id").format(
+    return sql.SQL(
+        "CREATE VIEW {} AS SELECT {} FROM {} e LEFT JOIN {} s ON s.session_id = e.session_id AND s.user_id = e.user_id"
+    ).format(
         sql.Identifier(schema, table),
         sql.SQL(", ").join(parts),
         sql.Identifier(data, table),
@@ -484,28 +649,20 @@ def column_types() -> sql.SQL:
     )
 
 
-def upper_bound() -> sql.SQL:
-    """(xid8 bound, now): raw rows written by transactions below the bound can no longer appear or change.
+# The advisory locks of heapsite_raw_batch() (migration raw_store_batches_and_citus): keys
+# BATCH_LOCKS + n as pg_locks shows a bigint key (classid: its upper 32 bits, objid: its lower, objsubid 1).
+BATCH_LOCK_CLASSID = 0x48530000
 
-    The bound is the oldest transaction still writing in THIS database (its 32-bit backend_xid
-    widened to xid8 against the snapshot), or the snapshot's xmax when none is. Transactions of
-    other databases on the cluster do not hold it back. Without the right to see other sessions'
-    xids (pg_read_all_stats) it falls back to the cluster-wide pg_snapshot_xmin.
+
+def raw_batches_held() -> sql.Composed:
+    """(transaction, batch) of every raw-store writer's lock in this database, but this session's.
+
+    batch 0 is the gate a writer holds from before it takes its number; n > 0 marks batch n in
+    flight. Transactions are told apart by virtual transaction id (a pooled connection runs many).
     """
     return sql.SQL(
-        "WITH snap AS (SELECT pg_current_snapshot() AS s), "
-        "bounds AS (SELECT pg_snapshot_xmin(s)::text::numeric AS xmin, pg_snapshot_xmax(s)::text::numeric AS xmax,"
-        "  ARRAY(SELECT pg_snapshot_xip(s)::text::numeric) AS xip FROM snap), "
-        "writers AS ("
-        "  SELECT b.xmax - mod(mod(b.xmax, 4294967296) - a.backend_xid::text::numeric + 4294967296, 4294967296) AS xid"
-        "  FROM pg_stat_activity a, bounds b"
-        "  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()"
-        "  UNION ALL"
-        "  SELECT b.xmax - mod(mod(b.xmax, 4294967296) - p.transaction::text::numeric + 4294967296, 4294967296)"
-        "  FROM pg_prepared_xacts p, bounds b WHERE p.database = current_database()"
-        ") "
-        "SELECT CASE WHEN pg_has_role('pg_read_all_stats', 'USAGE')"
-        "  THEN least(b.xmax, (SELECT min(w.xid) FROM writers w WHERE w.xid = ANY(b.xip)))"
-        "  ELSE b.xmin END::text, now() "
-        "FROM bounds b"
-    )
+        "SELECT l.virtualtransaction, ((l.classid::bigint - {base}) << 32) + l.objid::bigint FROM pg_locks l "
+        "WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.classid::bigint BETWEEN {base} AND {last} "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND l.pid IS DISTINCT FROM pg_backend_pid()"
+    ).format(base=sql.Literal(BATCH_LOCK_CLASSID), last=sql.Literal(BATCH_LOCK_CLASSID + 0xFFFF))

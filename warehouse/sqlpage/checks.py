@@ -80,6 +80,38 @@ DENIED_FUNCTION_PREFIXES = (
     "pg_drop_replication",
     "pg_backup_",
     "pg_wal_replay",
+    # Citus (docs/scaling.md) grants most of its functions to every role and checks inside. These
+    # run SQL given as text on other nodes, write or read intermediate results, lock shards or
+    # change the cluster: none is for a read-only query.
+    "citus_",
+    "master_",
+    "worker_",
+    "run_command_on_",
+    "lock_shard_",
+    "create_distributed_",
+    "create_reference_",
+    "undistribute_",
+    "alter_distributed_",
+    "rebalance_",
+    "replicate_",
+    "isolate_tenant",
+    "update_distributed_",
+    "truncate_local_data",
+    "start_replication_origin",
+    "stop_replication_origin",
+    "create_intermediate_",
+    "broadcast_intermediate_",
+    "read_intermediate_",
+    "fetch_intermediate_",
+    "dump_",
+    "get_all_active_transactions",
+    "get_global_active_transactions",
+    "acquire_citus_",
+    "lock_relation_if_exists",
+    "alter_role_if_exists",
+    "database_command",
+    "assign_distributed_transaction_id",
+    "mark_node_not_synced",
 )
 
 

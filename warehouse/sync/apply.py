@@ -89,10 +89,12 @@ class ApplySteps:
                 )
             )
 
-    def _insert_typed(self, cursor, table: str, builtin: list[str], columns: dict, source: str) -> int:
+    def _insert_typed(
+        self, cursor, table: str, builtin: list[str], columns: dict, source: str, unique: tuple[str, ...] = ()
+    ) -> int:
         properties = [(key, column, type_) for key, (column, type_) in columns.items()]
         names = builtin + [column for _, column, _ in properties]
-        select = q.typed_select(builtin, properties, sql.Identifier(self.builder.work, source))
+        select = q.typed_select(builtin, properties, sql.Identifier(self.builder.work, source), unique)
         cursor.execute(
             sql.SQL("INSERT INTO {} ({}) ").format(
                 self.ident(table), sql.SQL(", ").join(sql.Identifier(n) for n in names)
@@ -119,11 +121,19 @@ class ApplySteps:
         cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE changed)").format(work_map))
         if not cursor.fetchone()[0]:
             return
+        names = sql.SQL(", ").join(sql.Identifier(name) for name in q.STORED_NAMES)
+        moved = sql.SQL(", ").join(
+            sql.SQL("m.to_user_id AS {}" if name == "user_id" else "t.{0} AS {0}").format(sql.Identifier(name))
+            for name in q.STORED_NAMES
+        )
         for table in event_tables:
+            # A merged user's rows move to their new user id: deleted and written again, rather than
+            # an UPDATE of user_id, which Citus refuses (the rows move to another node).
             cursor.execute(
                 sql.SQL(
-                    "UPDATE {} t SET user_id = m.to_user_id FROM {} m WHERE m.changed AND t.user_id = m.from_user_id"
-                ).format(self.stored(table), work_map)
+                    "WITH moved AS (DELETE FROM {stored} t USING {map} m WHERE m.changed AND t.user_id = m.from_user_id"
+                    " RETURNING {moved}) INSERT INTO {stored} ({names}) SELECT {names} FROM moved"
+                ).format(stored=self.stored(table), map=work_map, moved=moved, names=names)
             )
         cursor.execute(
             sql.SQL("DELETE FROM {} WHERE from_user_id IN (SELECT from_user_id FROM {} WHERE changed)").format(
@@ -150,7 +160,7 @@ class ApplySteps:
         self._add_columns(cursor, "sessions", added)
         columns = BuiltTable.objects.get(environment=self.environment, key=SESSIONS_KEY).columns
         columns.update({key: [column, type_] for key, column, type_ in added})
-        self._insert_typed(cursor, "sessions", SESSION_BUILTIN_COLUMNS, columns, "_sessions")
+        self._insert_typed(cursor, "sessions", SESSION_BUILTIN_COLUMNS, columns, "_sessions", q.SESSION_UNIQUE)
 
     def _apply_users(self, cursor, rebuilt: BuiltResult | None, added: list) -> None:
         if rebuilt:

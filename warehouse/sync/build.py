@@ -10,19 +10,26 @@ the start of every run, so a killed worker leaves nothing that matters behind.
 import copy
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from psycopg2 import sql
 
+from warehouse.citus import citus_active
 from warehouse.models.raw import raw_events_partition
-from warehouse.naming import unique_identifier
+from warehouse.naming import reserved_words, unique_identifier
 from warehouse.sql import sync as q
+from warehouse.sync.budget import StatementOverBudget, analyze_stale, over_budget, raw_tables, statement_budget_ms
+from warehouse.sync.failures import TablesFailed, connection_lost, error_message
 from warehouse.sync.parallel import Connections
 from warehouse.sync.progress import Progress, checkpoint
 from warehouse.sync.tables import (
     SESSION_BUILTIN_COLUMNS,
+    SESSIONS_KEY,
     USER_BUILTIN_COLUMNS,
+    USERS_KEY,
     EventTable,
     sync_private_schema,
 )
@@ -45,10 +52,55 @@ _MIN_SAMPLE_TO_SPLIT = 200
 _PARTS_PER_CONNECTION = 2
 
 
-def column_names_for(keys, reserved: set[str]) -> dict[str, str]:
-    """Property key -> column name by the shared naming rules (warehouse/naming.py), keys in sorted order."""
-    taken: set[str] = set()
-    return {key: unique_identifier(key, taken=taken, reserved=reserved, empty="property") for key in sorted(keys)}
+# PostgreSQL limits the property columns stay inside, whatever the data (docs/warehouse.md,
+# "Property columns"). A view (an event table) selects at most 1664 columns. A stored row (users,
+# sessions) must fit in an 8 kB page: at most 8160 bytes, of which the tuple header with the null
+# bitmap of up to 1600 columns takes 224; a column takes at most 24 bytes whatever its value (a
+# varlena over 24 bytes is compressed or moved out of line behind an 18-byte pointer; an 8-byte
+# value with its alignment padding takes 15).
+_VIEW_COLUMNS = 1664
+_ROW_PAYLOAD_BYTES = 8160 - 224
+_COLUMN_WORST_BYTES = 24
+
+
+def property_column_limit(builtin: list[str], *, stored_row: bool) -> int:
+    """How many property columns a table with these built-in columns gets: SYNC_MAX_PROPERTY_COLUMNS,
+    within what a view (event tables) or a stored row (users, sessions) can hold."""
+    ceiling = _ROW_PAYLOAD_BYTES // _COLUMN_WORST_BYTES if stored_row else _VIEW_COLUMNS
+    return max(0, min(settings.SYNC_MAX_PROPERTY_COLUMNS, ceiling - len(builtin)))
+
+
+def columns_left_out(keys: list[str], limit: int) -> dict:
+    """What a table records about the property keys that got no column (at most 100 named, the most used first)."""
+    shown = keys[:_OMITTED_SHOWN]
+    return {"count": len(keys), "keys": shown, "limit": limit} if keys else {}
+
+
+def omitted_merge(previous: dict, keys: list[str], limit: int) -> dict:
+    """`previous` (columns_left_out) plus keys an incremental run left out ("count" stops being exact past 100 keys)."""
+    known = set(previous.get("keys", []))
+    fresh = [key for key in keys if key not in known]
+    if not fresh:
+        return previous
+    count = previous.get("count", 0) + len(fresh)
+    return {"count": count, "keys": (previous.get("keys", []) + fresh)[:_OMITTED_SHOWN], "limit": limit}
+
+
+_OMITTED_SHOWN = 100
+
+
+def column_names_for(keys, reserved: set[str], kept: dict | None = None) -> dict[str, str]:
+    """Property key -> column name by the shared naming rules (warehouse/naming.py), keys in sorted order.
+
+    A key in `kept` ({key: [column, type]}, the table's columns before this build) keeps its
+    column's name: a rebuild never renames a column, whatever the naming rules were then.
+    """
+    names = {key: column for key, (column, _) in (kept or {}).items() if key in keys}
+    taken = set(names.values())
+    for key in sorted(keys):
+        if key not in names:
+            names[key] = unique_identifier(key, taken=taken, reserved=reserved, empty="property")
+    return {key: names[key] for key in sorted(keys)}
 
 
 def widen(classes) -> str:
@@ -66,6 +118,7 @@ class BuiltResult:
     rows: int
     ms: int
     columns: dict  # {property key: [column, type]}
+    omitted: dict = field(default_factory=dict)  # property keys without a column (columns_left_out)
 
 
 @dataclass
@@ -87,6 +140,14 @@ class Builder:
         self.data = sync_private_schema("data", environment_id)
         self.progress = progress
         self.connections: Connections | None = None
+        # {table key: its property columns before this run}: rebuilt tables keep their columns' names.
+        self.kept_columns: dict[str, dict] = {}
+        self.budget_ms = settings.SYNC_STATEMENT_TIMEOUT_MS
+        # On Citus the sync's tables are distributed (or reference) tables: warehouse/citus.py. What
+        # an incremental run stages (new events, changed users and sessions) stays on the
+        # coordinator: it is little, and making distributed tables of it would cost more than
+        # bringing it there (a partitioned table per event table; bench/citus.py).
+        self.citus = citus_active()
 
     def on(self, cursor) -> "Builder":
         """This builder with its statements sent to `cursor` (work run on one of self.connections)."""
@@ -95,8 +156,30 @@ class Builder:
         return clone
 
     def execute(self, statement: sql.Composable, params: dict | None = None) -> int:
+        """Run one build statement; over its time budget, ANALYZE the raw tables and try once more."""
         started = time.monotonic()
-        self.cursor.execute(statement, params or {})
+        try:
+            self.cursor.execute(statement, params or {})
+        except Exception as error:
+            if not over_budget(error):
+                raise
+            text = statement.as_string(self.cursor.connection)
+            logger.warning(
+                "sync env %s: a statement went over its %g s budget; analyzing the raw tables and trying again: %s",
+                self.environment_id,
+                self.budget_ms / 1000,
+                text[:200],
+            )
+            analyze_stale(self.cursor, raw_tables(self.environment_id), force=True)
+            try:
+                self.cursor.execute(statement, params or {})
+            except Exception as again:
+                if not over_budget(again):
+                    raise
+                raise StatementOverBudget(
+                    f"a statement went over its time budget of {self.budget_ms / 1000:g} s twice (the second time"
+                    f" on fresh statistics): {text[:300]}"
+                ) from again
         elapsed = time.monotonic() - started
         if elapsed > 0.5:
             logger.info(
@@ -109,11 +192,15 @@ class Builder:
         return self.cursor.rowcount
 
     def reset(self) -> None:
+        if self.connections is not None:  # a build started again without the tables that failed
+            self.connections.close()
         for schema in (self.work, self.build):
             self.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             self.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         self.cursor.execute("SHOW TimeZone")
         time_zone = self.cursor.fetchone()[0]
+        self.budget_ms = statement_budget_ms(self.cursor, raw_tables(self.environment_id))
+        logger.info("sync env %s: each statement's time budget is %g s", self.environment_id, self.budget_ms / 1000)
 
         def configure(cursor) -> None:
             cursor.execute(sql.SQL("SET work_mem = {}").format(sql.Literal(settings.SYNC_WORK_MEM)))
@@ -127,6 +214,8 @@ class Builder:
             # A killed worker's backends stop within a second instead of finishing their statement.
             cursor.execute("SET client_connection_check_interval = 1000")
             cursor.execute(sql.SQL("SET TimeZone = {}").format(sql.Literal(time_zone)))
+            # No statement runs unbounded (warehouse/sync/budget.py).
+            cursor.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(self.budget_ms)))
 
         def configure_build_connection(cursor) -> None:
             configure(cursor)
@@ -137,6 +226,9 @@ class Builder:
             cursor.execute("SET synchronous_commit = off")
 
         configure(self.cursor)
+        # Column names depend on the server's reserved words: read them here, on the worker's own
+        # connection, not first on a build thread (whose Django connection nobody would close).
+        reserved_words()
         self.connections = Connections(
             cursor=self.cursor, size=settings.SYNC_PARALLELISM, setup=configure_build_connection
         )
@@ -152,19 +244,34 @@ class Builder:
         self.execute(sql.SQL("RESET maintenance_work_mem"))
         self.execute(sql.SQL("RESET default_statistics_target"))
         self.execute(sql.SQL("RESET client_connection_check_interval"))
+        self.execute(sql.SQL("RESET statement_timeout"))
 
     def merge_map(self, *, since: str | None, until: str) -> None:
-        self.execute(q.merge_map(self.work), {"environment_id": self.environment_id, "since": since, "until": until})
+        self.execute(
+            q.merge_map(self.work, citus=self.citus),
+            {"environment_id": self.environment_id, "since": since, "until": until},
+        )
         self.execute(sql.SQL("CREATE INDEX ON {} (from_user_id)").format(sql.Identifier(self.work, "_merge_map")))
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_merge_map")))
+
+    def layout(self, layout: str) -> str | None:
+        """A Citus layout (q.DISTRIBUTED, q.REFERENCE) for q.create_table_as on Citus; None elsewhere."""
+        return layout if self.citus else None
 
     def infer(self, schema: str, table: str) -> dict[str, str]:
         self.cursor.execute(q.property_classes(sql.Identifier(schema, table)))
         return {key: widen(classes) for key, classes in self.cursor.fetchall()}
 
-    def property_columns(self, types: dict[str, str], reserved: list[str]) -> dict[str, list[str]]:
-        names = column_names_for(list(types), set(reserved))
-        return {key: [names[key], types[key]] for key in sorted(types)}
+    def property_columns(
+        self, types: dict[str, str], reserved: list[str], table_key: str, *, stored_row: bool = False
+    ) -> tuple[dict[str, list[str]], dict]:
+        """({key: [column, type]}, columns_left_out) for the keys of `types` (most used first) that fit
+        the limit; a key the table had before keeps its column's name."""
+        limit = property_column_limit(reserved, stored_row=stored_row)
+        keys = list(types)
+        kept = keys[:limit]
+        names = column_names_for(kept, set(reserved), self.kept_columns.get(table_key))
+        return {key: [names[key], types[key]] for key in sorted(kept)}, columns_left_out(keys[limit:], limit)
 
     def typed_table(
         self,
@@ -174,26 +281,28 @@ class Builder:
         builtin: list[str],
         columns: dict,
         indexes: list[str],
-        unique: str = "",
+        unique: tuple[str, ...],
+        dedupe: bool = False,
     ) -> int:
-        """CREATE build.<name> AS the built-in columns plus typed property columns of work.<source>, ANALYZEd."""
+        """CREATE build.<name> AS the built-in columns plus typed property columns of work.<source>, ANALYZEd.
+
+        `unique` columns get a unique index; with `dedupe`, rows with the same values are kept once.
+        """
         properties = [(key, column, type_) for key, (column, type_) in columns.items()]
-        select = q.typed_select(builtin, properties, sql.Identifier(self.work, source))
-        rows = self.execute(
-            sql.SQL("CREATE TABLE {}{} AS ").format(sql.Identifier(self.build, name), q.NO_AUTOVACUUM) + select
-        )
+        select = q.typed_select(builtin, properties, sql.Identifier(self.work, source), unique if dedupe else ())
+        rows = self.execute(q.create_table_as(self.build, name, select, citus_layout=self.layout(q.DISTRIBUTED)))
         if unique:
-            self.execute(q.create_index(self.build, name, unique, unique=True))
+            self.execute(q.create_index(self.build, name, unique[0], unique=True, also=unique[1:]))
         for column in indexes:
             self.execute(q.create_index(self.build, name, column))
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, name)))
         return rows
 
     def any_events(self, *, since: str, until: str) -> bool:
-        """Whether any raw event of the environment was written by a transaction in [since, until)."""
+        """Whether any raw event of the environment was written by a batch in [since, until)."""
         self.cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM raw_events e WHERE e.environment_id = %(environment_id)s"
-            " AND e.xact_id >= %(since)s::xid8 AND e.xact_id < %(until)s::xid8)",
+            " AND e.batch >= %(since)s::bigint AND e.batch < %(until)s::bigint)",
             {"environment_id": self.environment_id, "since": since, "until": until},
         )
         return self.cursor.fetchone()[0]
@@ -205,8 +314,9 @@ class Builder:
 
         Partitions of `_parts` are logged: each becomes a finished table's stored rows (detached,
         never copied); `_inc` partitions only feed appends. One table from all history (a rebuilt
-        definition) is built by a statement of its own instead, straight into the build schema
-        (q.rebuild_table). `alongside`: {name: work(builder)} independent of the pass (users,
+        definition), or several an index finds the rows of (EventTable.selective), are built by a
+        statement each instead, straight into the build schema (q.rebuild_table). `alongside`:
+        {name: work(builder)} independent of the pass (users,
         sessions), run side by side with it on the build connections; their results are returned
         by name, with each table's rows and property types, read from what the pass wrote once
         it is done (Builder.survey).
@@ -215,11 +325,12 @@ class Builder:
         for table in tables:
             params.update(table.params)
         partition = raw_events_partition(self.environment_id)
-        rebuilt_alone = since is None and len(tables) == 1
+        # One table, or only tables an index finds the rows of (API events first seen in an
+        # incremental run): a statement each, costing its own rows rather than all history.
+        rebuilt_alone = since is None and (len(tables) == 1 or all(table.selective for table in tables))
         if rebuilt_alone:
-            table = tables[0]
             # As many processes as the build has connections: this one and its parallel workers.
-            workers = max(0, self.connections.size - 1)
+            workers = max(0, self.connections.size - 1) if len(tables) == 1 else 0
             parts = [
                 q.rebuild_table(
                     self.work,
@@ -229,20 +340,30 @@ class Builder:
                     table.event_types,
                     partition=partition,
                     workers=workers,
+                    citus=self.citus,
                 )
+                for table in tables
             ]
-            written = {table.number: (self.build, table.table_name)}
+            written = {table.number: (self.build, table.table_name) for table in tables}
         else:
             numbers = [table.number for table in tables]
-            for statement in q.parts_parent(self.work, parent, numbers, logged=parent == "_parts"):
+            for statement in q.parts_parent(
+                self.work, parent, numbers, logged=parent == "_parts", distributed=self.citus and parent == "_parts"
+            ):
                 self.execute(statement)
             predicates = [(table.number, table.predicate, table.event_types) for table in tables]
-            if since is not None:  # new events only: one statement over the (environment, xact_id) index
-                parts = [q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True)]
+            if since is not None:  # new events only: one statement over the (environment, batch) index
+                parts = [
+                    q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True, citus=self.citus)
+                ]
             else:  # all history: in parts, one statement per part, side by side
                 count = self.connections.size * _PARTS_PER_CONNECTION if self.connections.size > 1 else 1
+                if self.citus:  # one statement, which Citus runs on every shard at once
+                    count = 1
                 parts = [
-                    q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=False, **part)
+                    q.fill_parts(
+                        self.work, parent, predicates, partition=partition, lower_bound=False, citus=self.citus, **part
+                    )
                     for part in self.pass_parts(count)
                 ]
             written = {number: (self.work, f"{parent}{number}") for number in numbers}
@@ -258,10 +379,24 @@ class Builder:
             return builder.execute(what, params)
 
         staged = Staged(rows={}, types={}, side={}, partitioned=not rebuilt_alone)
-        for (kind, what), result in self.connections.map(run, jobs):
+        results, failed = self._map_isolated(run, jobs)
+        for (kind, what), result in results:
             if kind == "side":
                 staged.side[what] = result
-        surveyed = self.connections.map(lambda cursor, item: self.on(cursor).survey(*item[1]), written.items())
+        # A side task failing is its table's failure; a part failing is one of the predicates'.
+        errors = {f"builtin:{what}": error for (kind, what), error in failed if kind == "side"}
+        part_errors = [error for (kind, _), error in failed if kind == "part"]
+        if part_errors:
+            culprits = {tables[0].key: part_errors[0]} if len(tables) == 1 else self.diagnose(tables, params, since)
+            if not culprits:
+                raise part_errors[0]
+            errors.update(culprits)
+        if errors:
+            raise TablesFailed({key: error_message(error) for key, error in errors.items()})
+        numbers = {table.number: table.key for table in tables}
+        surveyed, failed = self._map_isolated(lambda cursor, item: self.on(cursor).survey(*item[1]), written.items())
+        if failed:
+            raise TablesFailed({numbers[number]: error_message(error) for (number, _), error in failed})
         for (number, _), (rows, types) in surveyed:
             staged.rows[number], staged.types[number] = rows, types
         self.progress.finish_step(0)
@@ -272,6 +407,61 @@ class Builder:
             len(tables),
         )
         return staged
+
+    def _each_isolated(self, work, items) -> Iterator[tuple[Any, Any, BaseException | None]]:
+        """self.connections.map(work, items), a failing item not stopping the others: (item, result,
+        error) as each finishes. A lost connection is no item's fault: it is raised."""
+
+        def guarded(cursor, item):
+            try:
+                return work(cursor, item), None
+            except Exception as error:
+                if connection_lost(error):
+                    raise
+                logger.warning("sync env %s: %s", self.environment_id, error_message(error))
+                return None, error
+
+        for item, (result, error) in self.connections.map(guarded, items):
+            yield item, result, error
+
+    def run_isolated(self, tasks: dict) -> dict:
+        """{name: work(builder)} for every task, on this builder's cursor; a failing task is its
+        table's (`builtin:<name>`) failure."""
+        results, errors = {}, {}
+        for name, work in tasks.items():
+            try:
+                results[name] = work(self)
+            except Exception as error:
+                if connection_lost(error):
+                    raise
+                errors[f"builtin:{name}"] = error_message(error)
+        if errors:
+            raise TablesFailed(errors)
+        return results
+
+    def _map_isolated(self, work, items) -> tuple[list, list]:
+        """([(item, result)], [(item, error)]) of _each_isolated."""
+        results, failed = [], []
+        for item, result, error in self._each_isolated(work, items):
+            if error is None:
+                results.append((item, result))
+            else:
+                failed.append((item, error))
+        return results, failed
+
+    def diagnose(self, tables: list[EventTable], params: dict, since: str | None) -> dict[str, BaseException]:
+        """After a pass over several tables failed: the tables whose predicate fails on its own, with its error.
+
+        One probe per table over the events the pass read (in the failure case only: a scan each).
+        """
+        partition = raw_events_partition(self.environment_id)
+
+        def probe(cursor, table: EventTable) -> int:
+            statement = q.probe_predicate(partition, table.predicate, table.event_types, lower_bound=since is not None)
+            return self.on(cursor).execute(statement, params)
+
+        self.progress.begin("finding the tables that fail")
+        return {table.key: error for table, _, error in self._each_isolated(probe, tables) if error is not None}
 
     def survey(self, schema: str, table: str) -> tuple[int, dict[str, str]]:
         """(rows, {property key: type}) of what the pass wrote for one table.
@@ -343,17 +533,26 @@ class Builder:
         jobs = [(table, column) for table in ordered for column in q.EVENT_INDEXED_COLUMNS]
         pending = dict.fromkeys((table.number for table in tables), len(q.EVENT_INDEXED_COLUMNS))
         results = {}
-        for (table, _), _ in self.connections.map(index, jobs):
+        failed = {}
+        for (table, _), _, error in self._each_isolated(index, jobs):
+            if error is not None:
+                failed[table.key] = error_message(error)
+            if error is not None or table.key in failed:
+                continue
             pending[table.number] -= 1
             if pending[table.number]:
                 continue
             rows = staged.rows[table.number]
-            columns = self.property_columns(staged.types.get(table.number, {}), table.builtin_columns)
-            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
+            columns, omitted = self.property_columns(
+                staged.types.get(table.number, {}), table.builtin_columns, table.key
+            )
+            results[table.key] = BuiltResult(rows, int((time.monotonic() - started) * 1000), columns, omitted)
             self.progress.begin("building table", table.table_name)
             self.progress.finish_step(rows)
             if len(results) == 1:
                 checkpoint("mid-build")
+        if failed:
+            raise TablesFailed(failed)
         if settings.SYNC_ANALYZE_EVENT_TABLES:
             for table in tables:
                 self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))
@@ -372,10 +571,9 @@ class Builder:
         )
 
     def user_migrations(self) -> int:
+        query = sql.SQL("SELECT from_user_id, to_user_id, time FROM {}").format(sql.Identifier(self.work, "_merge_map"))
         rows = self.execute(
-            sql.SQL("CREATE TABLE {}{} AS SELECT from_user_id, to_user_id, time FROM {}").format(
-                sql.Identifier(self.build, "user_migrations"), q.NO_AUTOVACUUM, sql.Identifier(self.work, "_merge_map")
-            )
+            q.create_table_as(self.build, "user_migrations", query, citus_layout=self.layout(q.REFERENCE))
         )
         self.execute(q.create_index(self.build, "user_migrations", "to_user_id"))
         return rows
@@ -383,7 +581,8 @@ class Builder:
     def stage_users(self, *, only_changed: bool, since: str | None = None) -> dict[str, str]:
         for table in ("_users_src", "_users"):
             self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, table)))
-        for statement in q.stage_users(self.work, only_changed=only_changed):
+        distributed = self.citus and not only_changed
+        for statement in q.stage_users(self.work, only_changed=only_changed, distributed=distributed):
             self.execute(statement, {"environment_id": self.environment_id, "since": since})
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_users")))
         types = self.infer(self.work, "_users")
@@ -394,7 +593,7 @@ class Builder:
     def stage_sessions(self, *, only_changed: bool, since: str | None = None) -> dict[str, str]:
         self.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(self.work, "_sessions")))
         self.execute(
-            q.stage_sessions(self.work, only_changed=only_changed),
+            q.stage_sessions(self.work, only_changed=only_changed, distributed=self.citus and not only_changed),
             {"environment_id": self.environment_id, "since": since},
         )
         self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, "_sessions")))
@@ -403,27 +602,28 @@ class Builder:
     def users(self, types: dict[str, str]) -> BuiltResult:
         """build.users from work._users (no progress reported: it may run on a build connection)."""
         started = time.monotonic()
-        columns = self.property_columns(types, USER_BUILTIN_COLUMNS)
+        columns, omitted = self.property_columns(types, USER_BUILTIN_COLUMNS, USERS_KEY, stored_row=True)
         rows = self.typed_table(
             source="_users",
             name="users",
             builtin=USER_BUILTIN_COLUMNS,
             columns=columns,
             indexes=["identity"],
-            unique="user_id",
+            unique=("user_id",),
         )
-        return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
+        return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns, omitted)
 
     def sessions(self, types: dict[str, str]) -> BuiltResult:
         """build.sessions from work._sessions (no progress reported: it may run on a build connection)."""
         started = time.monotonic()
-        columns = self.property_columns(types, SESSION_BUILTIN_COLUMNS)
+        columns, omitted = self.property_columns(types, SESSION_BUILTIN_COLUMNS, SESSIONS_KEY, stored_row=True)
         rows = self.typed_table(
             source="_sessions",
             name="sessions",
             builtin=SESSION_BUILTIN_COLUMNS,
             columns=columns,
             indexes=["user_id", "time"],
-            unique="session_id",
+            unique=q.SESSION_UNIQUE,
+            dedupe=True,
         )
-        return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns)
+        return BuiltResult(rows, int((time.monotonic() - started) * 1000), columns, omitted)

@@ -1,22 +1,25 @@
 """Running one sync of an environment: full rebuild, or incremental with definition changes.
 
-Order of a run: take the environment's advisory lock; pick the upper bound (the oldest in-flight
-writer's transaction id, so no raw row can still appear below it); build everything that changes
+Order of a run: take the environment's advisory lock; pick the upper bound (the lowest raw-store
+batch still in flight, so no raw row can still appear below it: warehouse/sync/watermark.py); build everything that changes
 under temporary names (warehouse/sync/build.py); then apply it in ONE transaction that waits for
 readers with lock_timeout + retry. A worker killed before that commit changes nothing.
 """
 
+import contextlib
 import logging
 import time
 import traceback
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from psycopg2 import sql
 
+from warehouse.apievents.services import api_events_discover, api_events_record
 from warehouse.models import (
+    FINISHED_STATUSES,
     BuiltTable,
     Environment,
     EnvironmentSync,
@@ -29,10 +32,26 @@ from warehouse.roles import sql_role_grant_schema
 from warehouse.sources.services import sources_grant
 from warehouse.sql import sync as q
 from warehouse.sync.apply import ApplySteps, autovacuum_on
-from warehouse.sync.build import Builder, BuiltResult, column_names_for, widen
+from warehouse.sync.budget import analyze_stale, raw_tables
+from warehouse.sync.build import (
+    Builder,
+    BuiltResult,
+    column_names_for,
+    omitted_merge,
+    property_column_limit,
+    widen,
+)
 from warehouse.sync.deletions import deletions_apply, deletions_pending
+from warehouse.sync.failures import TableFailure, TablesFailed, connection_lost, error_message
+from warehouse.sync.history import (
+    ensure_kept_tables,
+    history_record,
+    history_record_dead_runs,
+    history_record_failure,
+)
 from warehouse.sync.locking import ExclusiveLocks, atomic_with_lock_retry, environment_lock
-from warehouse.sync.progress import Progress, checkpoint
+from warehouse.sync.progress import Progress, checkpoint, step_text
+from warehouse.sync.recovery import sync_runs_reap, worker_name
 from warehouse.sync.tables import (
     KEPT_TABLE_NAMES,
     SESSION_BUILTIN_COLUMNS,
@@ -43,8 +62,12 @@ from warehouse.sync.tables import (
     environment_event_tables,
     legacy_all_events_schema,
 )
+from warehouse.sync.watermark import watermark_bound
 
 logger = logging.getLogger(__name__)
+
+# Builds of one run: each one after the first leaves out the tables whose statements failed in the last.
+_BUILD_ATTEMPTS = 4
 
 
 def sync_run_execute(*, run_id: int, on_update=None) -> SyncRun:
@@ -53,84 +76,105 @@ def sync_run_execute(*, run_id: int, on_update=None) -> SyncRun:
     progress = Progress(run, on_update=on_update)
     with environment_lock(run.environment_id):
         run.refresh_from_db()
-        if run.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED):
+        if run.status in FINISHED_STATUSES:
             return run
         # We hold the lock, so any other "running" run belongs to a worker that died.
-        SyncRun.objects.filter(environment_id=run.environment_id, status=SyncStatus.RUNNING).exclude(pk=run.pk).update(
-            status=SyncStatus.FAILED, finished_at=timezone.now(), error="the worker stopped before finishing"
-        )
+        sync_runs_reap(environment_id=run.environment_id, current_run_id=run.pk)
         run.status, run.started_at, run.error, run.traceback = SyncStatus.RUNNING, timezone.now(), "", ""
-        run.save(update_fields=["status", "started_at", "error", "traceback"])
+        run.worker = worker_name()
+        run.save(update_fields=["status", "started_at", "error", "traceback", "worker"])
         started = time.monotonic()
-        builder = None
+        builder = sync = None
         try:
             with connection.cursor() as cursor:
                 sync = _Sync(cursor=cursor, environment=run.environment, run=run, progress=progress)
                 builder = sync.builder
                 sync.execute()
         except Exception as error:
-            run.status, run.finished_at = SyncStatus.FAILED, timezone.now()
-            run.error, run.traceback = f"{type(error).__name__}: {error}", traceback.format_exc()
-            run.save(update_fields=["status", "finished_at", "error", "traceback"])
-            _record_failure(run)
+            _fail(run, error, traceback.format_exc(), progress)
             raise
         finally:
             if builder is not None:
-                with connection.cursor() as cursor:
-                    builder.cursor = cursor
-                    builder.drop_private_schemas()
-        run.status, run.finished_at, run.progress, run.step = SyncStatus.SUCCEEDED, timezone.now(), 1.0, "done"
-        run.current_table = ""
-        run.save(update_fields=["status", "finished_at", "progress", "step", "current_table", "tables"])
-        logger.info("sync %s of %s finished in %.1fs", run.kind, run.environment, time.monotonic() - started)
+                _drop_private_schemas(builder)
+        run.status = SyncStatus.PARTIAL if sync.failures else SyncStatus.SUCCEEDED
+        run.error = sync.failure_summary()
+        run.tables.update(
+            {
+                failure.table_name: {"rows": 0, "ms": 0, "action": "failed", "error": failure.error, "key": key}
+                for key, failure in sync.failures.items()
+            }
+        )
+        run.finished_at, run.progress, run.step, run.current_table = timezone.now(), 1.0, "done", ""
+        run.history_recorded = True
+        run.save(
+            update_fields=[
+                "status",
+                "error",
+                "finished_at",
+                "progress",
+                "step",
+                "current_table",
+                "tables",
+                "history_recorded",
+            ]
+        )
+        logger.info("sync %s of %s %s in %.1fs", run.kind, run.environment, run.status, time.monotonic() - started)
     return run
 
 
-def _record_failure(run: SyncRun) -> None:
+def _fail(run: SyncRun, error: Exception, trace: str, progress: Progress) -> None:
+    """Record why the run failed, also when the cause is the database connection itself."""
+    step = step_text(progress.step, progress.table) or "starting"
+    if connection_lost(error):
+        # A connection PostgreSQL terminated (or lost) stays broken: record the failure on a new one.
+        connection.close()
+        reason = f"the database connection was lost while the run was {step}: {error_message(error)}"
+    else:
+        reason = error_message(error)
+        with contextlib.suppress(Exception), connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")  # the run's budget is not the bookkeeping's
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            schema = run.environment.warehouse_schema
-            cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            _ensure_kept_tables(cursor, schema)
-            cursor.execute(
-                sql.SQL("INSERT INTO {} VALUES ('failed', %s, %s, %s, NULL)").format(
-                    sql.Identifier(schema, "_sync_history")
-                ),
-                [run.started_at, run.finished_at, run.error],
-            )
-    except Exception:
-        logger.exception("could not record the failed sync in _sync_history")
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncStatus.FAILED, finished_at=timezone.now(), error=reason, traceback=trace
+        )
+    except Exception as again:
+        logger.error(
+            "sync run %s failed (%s) and could not be recorded (%s); the scheduler will", run.pk, reason, again
+        )
+        return
+    history_record_failure(run)
 
 
-def _ensure_kept_tables(cursor, schema: str) -> None:
-    cursor.execute(
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (event_table_name text, sync_started timestamptz, sync_ended timestamptz,"
-            " synced_to_time timestamptz, inserted_row_count bigint)"
-        ).format(sql.Identifier(schema, "_sync_info"))
-    )
-    cursor.execute(
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (status text, start_time timestamptz, finish_time timestamptz,"
-            " error text, next_scheduled_sync_at timestamptz)"
-        ).format(sql.Identifier(schema, "_sync_history"))
-    )
+def _drop_private_schemas(builder: Builder) -> None:
+    try:
+        with connection.cursor() as cursor:
+            builder.cursor = cursor
+            builder.drop_private_schemas()
+    except Exception as error:  # the next run drops them anyway (Builder.reset)
+        logger.warning("could not drop the sync's private schemas: %s", error)
 
 
-def _reconcile_columns(existing: dict, types: dict[str, str], reserved: list[str]):
-    """Property columns {key: [column, type]} after a run saw `types`: (merged mapping, added [(key,
-    column, type)], widened). New keys get columns; a type that no longer fits every value widens.
-    An event table's view just casts to the wider type; users and sessions are rebuilt."""
+def _reconcile_columns(
+    existing: dict, types: dict[str, str], reserved: list[str], *, omitted: dict, stored_row: bool = False
+):
+    """Property columns {key: [column, type]} after a run saw `types` (most used first): (merged
+    mapping, added [(key, column, type)], widened, `omitted` with the keys left out this time). New
+    keys get columns while the table has fewer than its limit (existing columns always stay); a type
+    that no longer fits every value widens. An event table's view just casts to the wider type;
+    users and sessions are rebuilt."""
     merged = {
         key: [column, widen({type_, types[key]}) if key in types else type_]
         for key, (column, type_) in existing.items()
     }
     widened = any(merged[key][1] != type_ for key, (_, type_) in existing.items())
     new_keys = [key for key in types if key not in merged]
+    limit = property_column_limit(reserved, stored_row=stored_row)
+    room = max(0, limit - len(merged))
+    new_keys, left_out = new_keys[:room], new_keys[room:]
     names = column_names_for(new_keys, set(reserved) | {column for column, _ in merged.values()})
     added = [(key, names[key], types[key]) for key in sorted(new_keys)]
     merged.update({key: [column, type_] for key, column, type_ in added})
-    return merged, added, widened
+    return merged, added, widened, omitted_merge(omitted, left_out, limit)
 
 
 class _Sync(ApplySteps):
@@ -144,17 +188,29 @@ class _Sync(ApplySteps):
 
     def execute(self) -> None:
         state, _ = EnvironmentSync.objects.get_or_create(environment=self.environment)
-        self.cursor.execute(q.upper_bound())
-        until, self.snapshot_time = self.cursor.fetchone()
+        # Before anything is planned: statistics of the raw tables that describe what they hold now.
+        self.progress.begin("analyzing raw tables")
+        analyze_stale(self.cursor, raw_tables(self.environment.id))
+        until, self.snapshot_time = watermark_bound(self.cursor)
         if state.events_xmin and int(state.events_xmin) > int(until):
             until = state.events_xmin
         self.until = until
         # Raw rows deleted (user deletions, retention) by transactions below the bound: their
         # warehouse rows go in this run's apply transaction (warehouse/sync/deletions.py).
         self.deletions = deletions_pending(self.cursor, environment_id=self.environment.id, until=until)
-        tables, problems = environment_event_tables(self.environment.id)
-        for problem in problems:
-            self.run.tables[f"(skipped) {problem.split(':')[0]}"] = {"rows": 0, "ms": 0, "action": problem}
+        # Custom event names first seen in this run's new events join the API events, whose tables
+        # are among the event tables (warehouse/apievents/).
+        self.discovered = api_events_discover(
+            cursor=self.cursor,
+            environment_id=self.environment.id,
+            since=state.events_xmin,
+            until=until,
+            recount=bool(self.deletions),
+        )
+        tables, failures = environment_event_tables(self.environment.id)
+        # Tables that cannot be built this run (their spec, then their statements): each keeps its last
+        # good version; the run is partial (docs/warehouse.md, "Isolation").
+        self.failures: dict[str, TableFailure] = {failure.key: failure for failure in failures}
         # A warehouse missing, or built before its event tables and all_events were views: build it all again.
         layout_current = (
             self._relkind(self.cursor, "pageviews") == "v" and self._relkind(self.cursor, "all_events") == "v"
@@ -167,50 +223,80 @@ class _Sync(ApplySteps):
             or USERS_KEY not in built
             or SESSIONS_KEY not in built
         )
-        self.builder.reset()
-        if full:
-            self.full(state, tables)
-        else:
-            self.incremental(state, tables, built)
+        names = {table.key: (table.table_name, table.label) for table in tables}
+        names |= {USERS_KEY: ("users", "Users"), SESSIONS_KEY: ("sessions", "Sessions")}
+        for attempt in range(1, _BUILD_ATTEMPTS + 1):
+            live = [table for table in tables if table.key not in self.failures]
+            self.builder.reset()
+            self.builder.kept_columns = {key: table.columns for key, table in built.items()}
+            try:
+                if full:
+                    self.full(state, live, built)
+                else:
+                    self.incremental(state, live, built)
+                return
+            except TablesFailed as failed:
+                if attempt == _BUILD_ATTEMPTS:
+                    raise
+                for key, error in failed.errors.items():
+                    name, label = names[key]
+                    self.failures[key] = TableFailure(key, name, label, error)
+                logger.warning(
+                    "sync of %s: building again without %s", self.environment, ", ".join(sorted(failed.errors))
+                )
+
+    def frozen(self, built: dict[str, BuiltTable], live: list[EventTable]) -> list[tuple[EventTable, dict]]:
+        """The failing event tables that keep their last good version: (table as built, its property columns)."""
+        taken = {table.table_name for table in live}
+        kept = []
+        for key in self.failures:
+            row = built.get(key)
+            if row is None or not row.is_event_table or row.table_name in taken:
+                continue
+            table = EventTable(-1, key, row.table_name, row.version, row.label, sql.SQL("false"))
+            kept.append((table, row.columns))
+        return kept
 
     # -- full ------------------------------------------------------------------------------------
 
-    def full(self, state: EnvironmentSync, tables: list[EventTable]) -> None:
+    def full(self, state: EnvironmentSync, tables: list[EventTable], built: dict[str, BuiltTable]) -> None:
         b = self.builder
+        frozen = self.frozen(built, tables)
         self.progress.plan(len(tables) + 5)
         self.progress.begin("resolving identity merges")
         b.merge_map(since=None, until=self.until)
         self.progress.finish_step()
-        # Users and sessions are built side by side with the pass over the raw events.
-        staged = b.event_parts(
-            tables,
-            parent="_parts",
-            since=None,
-            until=self.until,
-            alongside={
-                "sessions": lambda x: x.sessions(x.stage_sessions(only_changed=False)),
-                "users": lambda x: x.users(x.stage_users(only_changed=False)),
-            },
-        )
-        sessions, users = staged.side["sessions"], staged.side["users"]
+        # Users and sessions are built side by side with the pass over the raw events (unless failing:
+        # then they keep their last version).
+        side = {
+            "sessions": lambda x: x.sessions(x.stage_sessions(only_changed=False)),
+            "users": lambda x: x.users(x.stage_users(only_changed=False)),
+        }
+        side = {name: work for name, work in side.items() if f"builtin:{name}" not in self.failures}
+        if SESSIONS_KEY in self.failures and SESSIONS_KEY not in built:
+            raise RuntimeError(f"sessions cannot be built: {self.failures[SESSIONS_KEY].error}")
+        staged = b.event_parts(tables, parent="_parts", since=None, until=self.until, alongside=side)
+        sessions, users = staged.side.get("sessions"), staged.side.get("users")
         for name, result in (("sessions", sessions), ("users", users)):
             self.progress.begin("building table", name)
-            self.progress.finish_step(result.rows)
+            self.progress.finish_step(result.rows if result else 0)
         results = b.event_tables(tables, staged)
         all_events_rows = sum(result.rows for result in results.values())
         b.user_migrations()
         checkpoint("before-swap")
         self.progress.begin("swapping in new tables")
         locks = ExclusiveLocks()
+        moved_in = ["user_migrations"] + [name for name, result in (("users", users), ("sessions", sessions)) if result]
 
         def swap(cursor):
             cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-            _ensure_kept_tables(cursor, self.schema)
+            ensure_kept_tables(cursor, self.schema)
             # Everything the run replaces: the views (all_events first), then the tables (users,
             # sessions, user_migrations, and event tables from before they were views), then
-            # the stored rows under the views.
+            # the stored rows under the views. A failing users or sessions keeps its table.
             views = sorted(self._relations_in(cursor, self.schema, "v"), key=lambda name: name != "all_events")
-            replaced = [name for name in self._tables_in(cursor, self.schema) if name not in KEPT_TABLE_NAMES]
+            kept = KEPT_TABLE_NAMES | ({"users", "sessions"} - set(moved_in))
+            replaced = [name for name in self._tables_in(cursor, self.schema) if name not in kept]
             stored = self._tables_in(cursor, b.data)
             locks.take(
                 cursor,
@@ -219,9 +305,17 @@ class _Sync(ApplySteps):
             self._drop_views(cursor, views)
             for name in replaced:
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.ident(name)))
+            # Failing tables keep their stored rows: into the build schema, which becomes the data schema.
+            still_there = [(table, columns) for table, columns in frozen if table.table_name in stored]
+            for table, _ in still_there:
+                cursor.execute(
+                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                        self.stored(table.table_name), sql.Identifier(b.build)
+                    )
+                )
             for schema in (b.data, legacy_all_events_schema(self.environment.id)):
                 cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-            for name in ("users", "sessions", "user_migrations"):
+            for name in moved_in:
                 self._move_in(cursor, name)
             # What is left in the build schema are the event tables' stored rows: it becomes the data schema.
             cursor.execute(
@@ -230,13 +324,20 @@ class _Sync(ApplySteps):
             for table in tables:
                 autovacuum_on(cursor, self.stored(table.table_name))
                 self._create_view(cursor, table, results[table.key].columns)
-            cursor.execute(q.all_events_view(self.schema, b.data, [table.table_name for table in tables]))
+            for table, columns in still_there:
+                self._create_view(cursor, table, columns)
+            shown = [table.table_name for table in tables] + [table.table_name for table, _ in still_there]
+            cursor.execute(q.all_events_view(self.schema, b.data, shown))
             checkpoint("mid-swap")
             # The rebuilt tables hold no deleted rows: this marks the deletions applied (and clears a kept table).
             self._apply_deletions(cursor)
-            BuiltTable.objects.filter(environment=self.environment).delete()
-            self._save_built(USERS_KEY, "users", "users", "", users, is_event_table=False)
-            self._save_built(SESSIONS_KEY, "sessions", "sessions", "", sessions, is_event_table=False)
+            keep = [table.key for table, _ in still_there]
+            keep += [key for key, result in ((USERS_KEY, users), (SESSIONS_KEY, sessions)) if not result]
+            BuiltTable.objects.filter(environment=self.environment).exclude(key__in=keep).delete()
+            if users:
+                self._save_built(USERS_KEY, "users", "users", "", users, is_event_table=False)
+            if sessions:
+                self._save_built(SESSIONS_KEY, "sessions", "sessions", "", sessions, is_event_table=False)
             for table in tables:
                 self._save_built(table.key, table.table_name, table.label, table.version, results[table.key])
             inserted = {table.table_name: results[table.key].rows for table in tables}
@@ -251,7 +352,7 @@ class _Sync(ApplySteps):
         )
         self.progress.finish_step()
         self.run.tables.update(
-            {"users": _entry(users, "built"), "sessions": _entry(sessions, "built")}
+            {name: _entry(result, "built") for name, result in (("users", users), ("sessions", sessions)) if result}
             | {table.table_name: _entry(results[table.key], "built") for table in tables}
             | {"all_events": {"rows": all_events_rows, "ms": 0, "action": "view"}}
         )
@@ -261,9 +362,16 @@ class _Sync(ApplySteps):
     def incremental(self, state: EnvironmentSync, tables: list[EventTable], built: dict[str, BuiltTable]) -> None:
         b = self.builder
         since = state.events_xmin
-        current = {table.key: table for table in tables}
+        # Failing tables are not dropped: they keep their last good version, under their last name.
+        frozen = self.frozen(built, tables)
+        current = {table.key for table in tables} | set(self.failures)
         drops = [bt for key, bt in built.items() if bt.is_event_table and key not in current]
-        rebuild = [t for t in tables if t.key not in built or built[t.key].version != t.version]
+        # A table that failed in an earlier run missed the events since: it is built again from all history.
+        rebuild = [
+            t
+            for t in tables
+            if t.key not in built or built[t.key].version != t.version or t.key in state.failing_tables
+        ]
         appends = [t for t in tables if t not in rebuild]
         renames = {built[t.key].table_name: t.table_name for t in appends if built[t.key].table_name != t.table_name}
         self.progress.plan(len(rebuild) + 7)
@@ -271,6 +379,7 @@ class _Sync(ApplySteps):
         b.merge_map(since=since, until=self.until)
         self.progress.finish_step()
         columns: dict[str, dict] = {table.key: built[table.key].columns for table in appends}
+        omitted: dict[str, dict] = {table.key: built[table.key].omitted_properties for table in appends}
         # Tables whose view changes shape: a new property key adds a column, a value that no longer
         # fits its column widens it. Their stored rows stay as they are (the view casts the values).
         reshaped: set[str] = set()
@@ -280,11 +389,14 @@ class _Sync(ApplySteps):
             inferred = b.event_parts(appends, parent="_inc", since=since, until=self.until).types
             for table in appends:
                 types = inferred.get(table.number, {})
-                merged, added, widened = _reconcile_columns(columns[table.key], types, table.builtin_columns)
+                merged, added, widened, omitted[table.key] = _reconcile_columns(
+                    columns[table.key], types, table.builtin_columns, omitted=omitted[table.key]
+                )
                 if added or widened:
                     columns[table.key] = merged
                     reshaped.add(table.key)
-        # Changed users and sessions, staged side by side with the rebuild's pass if there is one.
+        # Changed users and sessions, staged side by side with the rebuild's pass if there is one (a
+        # failing one is left as it is, and rebuilt by a later run).
         side = {
             "users": lambda x: self._stage_changed(
                 state, built[USERS_KEY], x.stage_users, x.users, USER_BUILTIN_COLUMNS
@@ -293,16 +405,24 @@ class _Sync(ApplySteps):
                 state, built[SESSIONS_KEY], x.stage_sessions, x.sessions, SESSION_BUILTIN_COLUMNS
             ),
         }
+        side = {name: work for name, work in side.items() if f"builtin:{name}" not in self.failures}
         results: dict[str, BuiltResult] = {}
         if rebuild:
             staged = b.event_parts(rebuild, parent="_parts", since=None, until=self.until, alongside=side)
             side = staged.side
             results = b.event_tables(rebuild, staged)
         else:
-            side = {name: work(b) for name, work in side.items()}
-        users_rebuilt, users_merged, users_added = side["users"]
-        sessions_rebuilt, sessions_merged, sessions_added = side["sessions"]
+            side = b.run_isolated(side)
+        unchanged = {
+            key: (None, built[key].columns, [], built[key].omitted_properties) for key in (USERS_KEY, SESSIONS_KEY)
+        }
+        users_rebuilt, users_merged, users_added, users_omitted = side.get("users", unchanged[USERS_KEY])
+        sessions_rebuilt, sessions_merged, sessions_added, sessions_omitted = side.get(
+            "sessions", unchanged[SESSIONS_KEY]
+        )
         columns.update({table.key: results[table.key].columns for table in rebuild})
+        columns.update({table.key: kept for table, kept in frozen})
+        shown = tables + [table for table, _ in frozen]
         checkpoint("before-swap")
         self.progress.begin("applying changes")
         locks = ExclusiveLocks()
@@ -317,9 +437,9 @@ class _Sync(ApplySteps):
             # (every view reads it). Their current ones go first, under their current names.
             recreated = {t.key for t in rebuild} | reshaped | {t.key for t in appends if t.table_name in renamed_from}
             if sessions_rebuilt:
-                recreated = {t.key for t in tables}
+                recreated = {t.key for t in shown}
             old_views = [t.table_name for t in drops]
-            old_views += [built[t.key].table_name for t in tables if t.key in recreated and t.key in built]
+            old_views += [built[t.key].table_name for t in shown if t.key in recreated and t.key in built]
             views_held = sorted(set(old_views) & set(self._relations_in(cursor, self.schema, "v")))
             replaced = [t.table_name for t in drops] + [built[t.key].table_name for t in rebuild if t.key in built]
             stored_held = sorted(set(replaced + list(renames)) & set(self._tables_in(cursor, b.data)))
@@ -354,14 +474,16 @@ class _Sync(ApplySteps):
                 self.run.tables[table.table_name] = entry
             inserted["all_events"] = sum(inserted.values())
             self._apply_merges(cursor, [t.table_name for t in appends])
-            self._apply_sessions(cursor, sessions_rebuilt, sessions_added)
-            self._apply_users(cursor, users_rebuilt, users_added)
+            if "sessions" in side:
+                self._apply_sessions(cursor, sessions_rebuilt, sessions_added)
+            if "users" in side:
+                self._apply_users(cursor, users_rebuilt, users_added)
             deleted = self._apply_deletions(cursor)
-            for table in tables:
+            for table in shown:
                 if table.key in recreated:
                     self._create_view(cursor, table, columns[table.key])
             if recreate_all_events:
-                cursor.execute(q.all_events_view(self.schema, b.data, [table.table_name for table in tables]))
+                cursor.execute(q.all_events_view(self.schema, b.data, [table.table_name for table in shown]))
             for table in drops:
                 table.delete()
             for table in rebuild:
@@ -371,15 +493,19 @@ class _Sync(ApplySteps):
             appended = [built[table.key] for table in appends]
             for table, row in zip(appends, appended, strict=True):
                 row.table_name, row.label, row.columns = table.table_name, table.label, columns[table.key]
+                row.omitted_properties = omitted[table.key]
                 row.row_count += inserted[table.table_name] - deleted.get(table.table_name, 0)
                 row.built_at = timezone.now()
-            BuiltTable.objects.bulk_update(appended, ["table_name", "label", "columns", "row_count", "built_at"])
-            for key, rebuilt, merged in (
-                (USERS_KEY, users_rebuilt, users_merged),
-                (SESSIONS_KEY, sessions_rebuilt, sessions_merged),
+            BuiltTable.objects.bulk_update(
+                appended, ["table_name", "label", "columns", "omitted_properties", "row_count", "built_at"]
+            )
+            for key, rebuilt, merged, left_out in (
+                (USERS_KEY, users_rebuilt, users_merged, users_omitted),
+                (SESSIONS_KEY, sessions_rebuilt, sessions_merged, sessions_omitted),
             ):
-                columns_now = rebuilt.columns if rebuilt else merged
-                BuiltTable.objects.filter(environment=self.environment, key=key).update(columns=columns_now)
+                BuiltTable.objects.filter(environment=self.environment, key=key).update(
+                    columns=rebuilt.columns if rebuilt else merged, omitted_properties=left_out
+                )
             self._finish(cursor, state, inserted, full=False)
 
         atomic_with_lock_retry(
@@ -405,13 +531,18 @@ class _Sync(ApplySteps):
         return deleted
 
     def _stage_changed(self, state, built_table, stage, build, reserved):
-        """Stage changed users/sessions; if a property no longer fits its column, rebuild the whole table."""
+        """Stage changed users/sessions; if a property no longer fits its column, rebuild the whole table.
+
+        (rebuilt result or None, property columns, added columns, keys left out)."""
         types = stage(only_changed=True, since=state.events_xmin)
-        merged, added, widened = _reconcile_columns(built_table.columns, types, reserved)
-        if not widened:
-            return None, merged, added
+        merged, added, widened, omitted = _reconcile_columns(
+            built_table.columns, types, reserved, omitted=built_table.omitted_properties, stored_row=True
+        )
+        # A table that failed in an earlier run missed the changes since: rebuilt from all users/sessions.
+        if not widened and built_table.key not in state.failing_tables:
+            return None, merged, added, omitted
         result = build(stage(only_changed=False))
-        return result, result.columns, []
+        return result, result.columns, [], result.omitted
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
@@ -427,44 +558,100 @@ class _Sync(ApplySteps):
             built_at=timezone.now(),
             last_duration_ms=result.ms,
             columns=result.columns,
+            omitted_properties=result.omitted,
         )
 
     def _finish(self, cursor, state: EnvironmentSync, inserted: dict[str, int], *, full: bool) -> None:
         """Last statements of the apply transaction: sync tables, watermark, grants."""
         now = timezone.now()
-        info = self.ident("_sync_info")
-        names = list(
+        built_names = dict(
             BuiltTable.objects.filter(environment=self.environment, is_event_table=True).values_list(
-                "table_name", flat=True
+                "key", "table_name"
             )
-        ) + ["all_events"]
-        cursor.execute(sql.SQL("DELETE FROM {}").format(info))
-        cursor.execute(
-            sql.SQL("INSERT INTO {} SELECT n, %s, %s, %s, r FROM unnest(%s::text[], %s::bigint[]) AS t(n, r)").format(
-                info
-            ),
-            [self.run.started_at, now, self.snapshot_time, names, [inserted.get(name, 0) for name in names]],
         )
+        self._write_sync_info(cursor, built_names, inserted, now)
         next_at = None
         if not state.paused:
             next_at = now + timedelta(seconds=state.interval_seconds)
-        cursor.execute(
-            sql.SQL("INSERT INTO {} VALUES ('succeeded', %s, %s, NULL, %s)").format(self.ident("_sync_history")),
-            [self.run.started_at, now, next_at],
+        history_record(
+            cursor,
+            self.schema,
+            status=SyncStatus.PARTIAL if self.failures else SyncStatus.SUCCEEDED,
+            started=self.run.started_at,
+            finished=now,
+            error=self.failure_summary() or None,
+            next_at=next_at,
         )
+        history_record_dead_runs(cursor, self.environment)
+        # With its row: a run that dies between this commit and its own record is not written twice.
+        SyncRun.objects.filter(pk=self.run.pk).update(history_recorded=True)
+        previous = state.failing_tables
+        state.failing_tables = {
+            key: failure.as_dict() | {"since": previous.get(key, {}).get("since", now.isoformat())}
+            for key, failure in self.failures.items()
+        }
         state.events_xmin = self.until
         state.synced_to_time = self.snapshot_time
-        update_fields = ["events_xmin", "synced_to_time"]
+        update_fields = ["events_xmin", "synced_to_time", "failing_tables"]
         if full:
             state.last_full_sync_at = now
             update_fields.append("last_full_sync_at")
         state.save(update_fields=update_fields)
+        api_events_record(cursor=cursor, discovered=self.discovered)
         TableChangeRequest.objects.filter(
             environment=self.environment, handled_at__isnull=True, created_at__lte=self.run.started_at
         ).update(handled_at=now, handled_by=self.run)
         sql_role_grant_schema(cursor=cursor, environment=self.environment)
         # Tables other tools made in attached schemas, which default privileges may not cover.
         sources_grant(environment=self.environment)
+
+    def _write_sync_info(self, cursor, built_names: dict[str, str], inserted: dict[str, int], now) -> None:
+        """One row per event table and all_events; a failing table keeps its last times, with the error."""
+        info = self.ident("_sync_info")
+        failing = {
+            built_names.get(key, failure.table_name): failure.error
+            for key, failure in self.failures.items()
+            if key not in (USERS_KEY, SESSIONS_KEY)
+        }
+        cursor.execute(
+            sql.SQL(
+                "SELECT event_table_name, sync_started, sync_ended, synced_to_time FROM {}"
+                " WHERE event_table_name = ANY(%s)"
+            ).format(info),
+            [list(failing)],
+        )
+        last = {row[0]: row[1:] for row in cursor.fetchall()}
+        names = sorted(set(built_names.values()) | set(failing)) + ["all_events"]
+        times = [
+            last.get(name, (None, None, None)) if name in failing else (self.run.started_at, now, self.snapshot_time)
+            for name in names
+        ]
+        cursor.execute(sql.SQL("DELETE FROM {}").format(info))
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {} (event_table_name, sync_started, sync_ended, synced_to_time, inserted_row_count, error)"
+                " SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[],"
+                " %s::bigint[], %s::text[])"
+            ).format(info),
+            [
+                names,
+                [t[0] for t in times],
+                [t[1] for t in times],
+                [t[2] for t in times],
+                [inserted.get(name, 0) for name in names],
+                [failing.get(name) for name in names],
+            ],
+        )
+
+    def failure_summary(self) -> str:
+        """The tables this run could not build, for the run record and _sync_history ("" when none)."""
+        if not self.failures:
+            return ""
+        parts = [f"{f.table_name} ({f.label}): {f.error}" for f in self.failures.values()]
+        count = len(parts)
+        return f"{count} table{'s' if count > 1 else ''} could not be built and kept their last version: " + "; ".join(
+            parts
+        )
 
     def _on_retry(self, attempt: int) -> None:
         self.progress.begin(f"waiting for readers (attempt {attempt + 1})")

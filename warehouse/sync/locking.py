@@ -22,8 +22,11 @@ def environment_lock(environment_id: int):
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, environment_id])
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, environment_id])
+        except Exception as error:  # a lost connection took the lock with it
+            logger.warning("could not release the sync lock of environment %s: %s", environment_id, error)
 
 
 def environment_is_locked(environment_id: int) -> bool:

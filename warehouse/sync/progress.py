@@ -17,7 +17,8 @@ MAX_RECORDED_STEPS = 500
 
 
 def checkpoint(name: str) -> None:
-    """Test hook: when HEAPSITE_SYNC_PAUSE_AT names this point, announce it in a file and wait to be killed."""
+    """Test hook: when HEAPSITE_SYNC_PAUSE_AT names this point, announce it in a file and wait to be
+    killed, or to go on once the test removes the file."""
     if os.environ.get(PAUSE_AT_ENV) != name:
         return
     marker = os.environ.get(PAUSE_FILE_ENV)
@@ -25,8 +26,13 @@ def checkpoint(name: str) -> None:
         with open(marker, "w") as handle:
             handle.write(f"{os.getpid()}\n")
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (not marker or os.path.exists(marker)):
         time.sleep(0.05)
+
+
+def step_text(step: str, table: str) -> str:
+    """ "building table pageviews": what a run is doing, for messages about it ("" before its first step)."""
+    return " ".join(part for part in (step, table) if part)
 
 
 class Progress:

@@ -1,4 +1,5 @@
-"""Which tables an environment's warehouse has: built-ins plus one per EventTableSpec."""
+"""Which tables an environment's warehouse has: built-ins, one per registered EventTableSpec whose
+sync switch is on, and one per event logged via the API that gets a table (warehouse/apievents/)."""
 
 import re
 from collections.abc import Mapping
@@ -7,15 +8,15 @@ from typing import Any
 
 from psycopg2 import sql
 
+from warehouse.apievents.services import api_event_tables
+from warehouse.naming import BUILTIN_TABLE_NAMES
 from warehouse.registry import event_tables_for
 from warehouse.sql.sync import EVENT_COLUMNS, PAGEVIEW_COLUMNS, SESSION_COLUMNS, USER_COLUMNS
+from warehouse.sync.failures import TableFailure
 
 PAGEVIEWS_KEY = "builtin:pageviews"
 USERS_KEY = "builtin:users"
 SESSIONS_KEY = "builtin:sessions"
-BUILTIN_TABLE_NAMES = frozenset(
-    {"users", "sessions", "pageviews", "all_events", "user_migrations", "_sync_info", "_sync_history"}
-)
 # Tables the sync keeps in place across runs (appended to, never swapped).
 KEPT_TABLE_NAMES = frozenset({"_sync_info", "_sync_history"})
 _TABLE_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -52,31 +53,47 @@ class EventTable:
     predicate: sql.Composable
     params: Mapping[str, Any] = field(default_factory=dict)
     event_types: tuple[str, ...] = ()  # empty: any raw event type (see EventTableSpec.event_types)
+    # Its predicate finds its rows through an index (an API event's name): rebuilt from all history
+    # by a statement of its own, beside others, rather than by a pass over every raw event.
+    selective: bool = False
 
     @property
     def builtin_columns(self) -> list[str]:
         return PAGEVIEW_BUILTIN_COLUMNS if self.key == PAGEVIEWS_KEY else EVENT_BUILTIN_COLUMNS
 
 
-def environment_event_tables(environment_id: int) -> tuple[list[EventTable], list[str]]:
-    """Pageviews plus every valid registered spec; problems name the specs that were left out and why."""
+def environment_event_tables(environment_id: int) -> tuple[list[EventTable], list[TableFailure]]:
+    """Pageviews, every valid registered spec switched on, and the API events' tables; failures are
+    the specs that cannot be built, and why."""
+    registered = event_tables_for(environment_id)
+    specs = [spec for spec in registered if spec.sync]
+    automatic = api_event_tables(environment_id=environment_id, registered=registered)
+    specs += automatic
+    selective = {spec.key for spec in automatic}
     tables = [
         EventTable(0, PAGEVIEWS_KEY, "pageviews", "1", "Pageviews", sql.SQL("e.type = 'pageview'"), {}, ("pageview",))
     ]
-    problems: list[str] = []
+    failures: list[TableFailure] = []
     names: set[str] = set()
     params: set[str] = set()
-    for number, spec in enumerate(event_tables_for(environment_id), start=1):
+    for number, spec in enumerate(specs, start=1):
         name = spec.table_name
+
+        def fail(error: str, spec=spec) -> None:
+            failures.append(TableFailure(spec.key, spec.table_name, spec.label or spec.table_name, error))
+
+        if spec.error:
+            fail(spec.error)
+            continue
         if not _TABLE_NAME_RE.match(name) or len(name.encode()) > 63:
-            problems.append(f"{spec.key}: table name {name!r} is not a valid warehouse identifier")
+            fail(f"table name {name!r} is not a valid warehouse identifier")
             continue
         if name in BUILTIN_TABLE_NAMES or name in names:
-            problems.append(f"{spec.key}: table name {name!r} is already taken")
+            fail(f"table name {name!r} is already taken")
             continue
         clashing = params & set(spec.params)
         if clashing:
-            problems.append(f"{spec.key}: parameter names {sorted(clashing)} are used by another table")
+            fail(f"parameter names {sorted(clashing)} are used by another table")
             continue
         names.add(name)
         params |= set(spec.params)
@@ -90,6 +107,7 @@ def environment_event_tables(environment_id: int) -> tuple[list[EventTable], lis
                 spec.predicate,
                 dict(spec.params),
                 tuple(sorted(set(spec.event_types))),
+                spec.key in selective,
             )
         )
-    return tables, problems
+    return tables, failures

@@ -42,6 +42,17 @@ def test_create_get_update_list_delete(api, environment):
     assert api("get", f"{pk}").status_code == 404
 
 
+def test_the_sync_switch_through_the_api(api, environment):
+    created = api("post", body={"name": "Clicked CTA", "groups": CTA, "sync_enabled": False}).json()
+    assert created["sync_enabled"] is False
+    assert Definition.objects.get().sync_enabled is False
+    assert api("patch", f"{created['id']}", body={"sync_enabled": True}).json()["sync_enabled"] is True
+    response = api("patch", f"{created['id']}", body={"sync_enabled": "yes"})
+    assert response.status_code == 400
+    assert response.json()["details"] == [{"field": "sync_enabled", "message": "must be true or false"}]
+    assert Definition.objects.get().sync_enabled is True
+
+
 def test_bad_definitions_get_400_naming_each_field(api):
     response = api(
         "post",

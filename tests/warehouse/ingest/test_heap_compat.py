@@ -108,7 +108,8 @@ def test_heap_script_is_heap_js_configured_for_the_environment(client, environme
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("app_id", ["999", "%00", "x*<script>", "9" * 40])
+# A NUL in the URL never reaches the view (tests/heapsite/platform/test_unstorable_urls.py: 400).
+@pytest.mark.parametrize("app_id", ["999", "x*<script>", "9" * 40])
 def test_heap_script_for_an_unknown_app_id_is_a_404(client, db, app_id):
     response = client.get(f"/js/heap-{app_id}.js")
     assert response.status_code == 404

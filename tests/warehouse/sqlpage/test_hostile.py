@@ -63,6 +63,19 @@ CASES = [
     ("copy-to-file", "COPY pageviews TO '/tmp/heapsite-stolen.csv'", "COPY is not allowed"),
     ("copy-to-stdout", "COPY pageviews TO STDOUT", "COPY is not allowed"),
     ("dblink", "SELECT * FROM dblink('dbname=postgres', 'select 1') AS t(a int)", denied("dblink")),
+    # Citus: SQL text on the workers, intermediate results on disk, shard locks.
+    (
+        "citus-run-command-on-workers",
+        "SELECT * FROM run_command_on_workers('SELECT pg_sleep(30)')",
+        denied("run_command_on_workers"),
+    ),
+    (
+        "citus-intermediate-result",
+        "SELECT create_intermediate_result('x', 'SELECT 1')",
+        denied("create_intermediate_result"),
+    ),
+    ("citus-lock-shard", "SELECT lock_shard_resources(7, ARRAY[102008])", denied("lock_shard_resources")),
+    ("citus-local-command", "SELECT citus_run_local_command('SELECT 1')", denied("citus_run_local_command")),
     ("query-to-xml", "SELECT query_to_xml('delete from pageviews', true, true, '')", denied("query_to_xml")),
     # Creating and changing things.
     ("do-block", "DO $$ BEGIN DELETE FROM pageviews; END $$", "DO is not allowed"),

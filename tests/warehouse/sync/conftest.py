@@ -13,7 +13,8 @@ from django.db import connection
 from tests.databases import database_url
 from tests.warehouse.sync import provider
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
-from warehouse.sql.sync import upper_bound
+from warehouse.services import sync_run_foreground
+from warehouse.sync.watermark import watermark_bound
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -28,6 +29,14 @@ def _specs_file(tmp_path, monkeypatch):
 @pytest.fixture
 def set_specs():
     return provider.set_specs
+
+
+def sync(environment, full: bool = False):
+    """Run a sync in this process once every earlier write is visible to it; it must succeed."""
+    settle()
+    run = sync_run_foreground(environment=environment, full=full)
+    assert run.status == "succeeded", run.traceback
+    return run
 
 
 class Raw:
@@ -83,13 +92,12 @@ def raw(sync_env):
 def settle(timeout: float = 30.0) -> None:
     """Wait until every transaction that wrote before now has finished (as the sync's watermark sees it)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_xact_id()::text")
-        mine = int(cursor.fetchone()[0])
+        cursor.execute("SELECT nextval('raw_batch_seq')")
+        mine = cursor.fetchone()[0]
     deadline = time.monotonic() + timeout
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(upper_bound())
-            if int(cursor.fetchone()[0]) > mine:
+            if watermark_bound(cursor)[0] > mine:
                 return
         if time.monotonic() > deadline:
             raise AssertionError("another transaction on the cluster kept the sync watermark back for 30s")

@@ -67,10 +67,14 @@ def test_multi_group_and_combo_tables(raw, sync_env, set_specs):
     assert [(r["plan"], r["seats"]) for r in signed] == [("pro", None), ("team", 5)]
     assert column_types(schema, "signed_up")["seats"] == "bigint"
     counts = rows(f"SELECT event_table_name, count(*) AS n FROM {schema}.all_events GROUP BY 1 ORDER BY 1")
+    # The custom event "Signed Up" has a table of its own too (as every event logged via the API):
+    # `signed_up` is the definition's, another event (it also matches a click), so it is `signed_up_2`.
+    assert ids(schema, "signed_up_2") == [custom.id]
     assert counts == [
         {"event_table_name": "converted", "n": 3},
         {"event_table_name": "pageviews", "n": 1},
         {"event_table_name": "signed_up", "n": 2},
+        {"event_table_name": "signed_up_2", "n": 1},
         {"event_table_name": "viewed_pricing", "n": 1},
     ]
 
@@ -92,7 +96,7 @@ def test_property_types_widen_and_names_follow_the_rules(raw, sync_env, set_spec
     assert types["count"] == "bigint"
     assert types["ratio"] == "double precision"
     assert types["flag"] == "boolean"
-    assert types["when"] == "timestamp with time zone"
+    assert types["when_"] == "timestamp with time zone"  # WHEN is reserved: the column works unquoted
     assert types["mixed"] == "text"
     assert types["time_2"] == "text"  # "Time" collides with the built-in `time` column
     assert types["_9_lives"] == "bigint"
@@ -177,6 +181,7 @@ def test_predicates_grouped_by_declared_event_types(raw, sync_env, set_specs):
     assert ids(schema, "converted") == [click.id, custom.id, pricing.id]
     assert sorted((r["event_table_name"], r["event_id"]) for r in rows(f"SELECT * FROM {schema}.all_events")) == sorted(
         [("signed_up", click.id), ("signed_up", custom.id), ("viewed_pricing", pricing.id)]
+        + [("signed_up_2", custom.id)]  # the API event's own table (test_multi_group_and_combo_tables)
         + [("converted", i) for i in (click.id, custom.id, pricing.id)]
         + [("pageviews", pricing.id), ("pageviews", blog.id)]
     )
@@ -271,9 +276,20 @@ def test_property_types_at_the_edges_of_each_type(raw, sync_env, set_specs):
         "not_a_day": "2026-13-45T03:04:05Z",
         "dashed_text": "2026-is-a-year-of-change",
     }
-    raw.event("custom", user_id=7, event_name="x", properties=edges)
+    event = raw.event("custom", user_id=7, event_name="x", properties=edges)
+    # Numbers only the raw store's jsonb can hold (the API parses JSON into doubles): double precision
+    # cannot, so they are text, and the view over them reads without an error.
+    outside = {"tiny": "1e-400", "huge": "1e400", "small": "1e-310"}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE raw_events SET properties = properties || %s::jsonb WHERE id = %s",
+            ["{" + ", ".join(f'"{key}": {value}' for key, value in outside.items()) + "}", event.id],
+        )
+    edges |= outside
     sync(sync_env)
     types = {key: column_types(sync_env.warehouse_schema, "custom_all")[key] for key in edges}
+    (row,) = rows(f"SELECT tiny, huge, small FROM {sync_env.warehouse_schema}.custom_all")  # noqa: S608
+    assert row["tiny"].startswith("0.000") and row["huge"].startswith("1000")
     assert types == {
         "digits18": "bigint",
         "digits19": "double precision",
@@ -284,4 +300,7 @@ def test_property_types_at_the_edges_of_each_type(raw, sync_env, set_specs):
         "no_zone": "text",
         "not_a_day": "text",
         "dashed_text": "text",
+        "tiny": "text",
+        "huge": "text",
+        "small": "text",
     }

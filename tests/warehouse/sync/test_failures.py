@@ -81,8 +81,14 @@ def test_sigkill_leaves_previous_tables_and_next_run_completes(raw, sync_env, sy
     assert SyncRun.objects.get(pk=run.pk).status != "succeeded"
     next_run = sync(sync_env)
     assert count(schema) == 5
-    assert SyncRun.objects.get(pk=run.pk).status == "failed"
-    assert next_run.status == "succeeded"
+    killed = SyncRun.objects.get(pk=run.pk)
+    assert next_run.status == "succeeded" and killed.status == "failed"
+    # The true reason: the worker process, where it was, and what RQ saw.
+    assert f"the worker {killed.worker} stopped while the run was" in killed.error
+    assert "waitpid returned 9 (signal 9)" in killed.error
+    history = rows(f"SELECT status, start_time, error FROM {schema}._sync_history ORDER BY start_time")
+    assert [row["status"] for row in history] == ["succeeded", "failed", "succeeded"]
+    assert history[1]["start_time"] == killed.started_at and history[1]["error"] == killed.error
 
 
 def test_readers_during_swaps_see_no_errors(raw, sync_env):
@@ -177,7 +183,26 @@ def test_a_table_busy_in_one_attempt_is_waited_for_first_in_the_next(raw, sync_e
     holder = psycopg2.connect(**connection.get_connection_params())
     with holder.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {schema}.users IN SHARE UPDATE EXCLUSIVE MODE")
-    timer = threading.Timer(1.0, lambda: (holder.commit(), holder.close()))
+
+    def release_once_waited_for() -> None:
+        # Held until the swap waits for it (its second attempt), however long the build takes.
+        watcher = psycopg2.connect(**connection.get_connection_params())
+        watcher.autocommit = True
+        deadline = time.monotonic() + 60
+        with watcher.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND relation = %s::regclass)",
+                    [f"{schema}.users"],
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.02)
+        watcher.close()
+        holder.commit()
+        holder.close()
+
+    timer = threading.Thread(target=release_once_waited_for)
     timer.start()
     caplog.set_level("INFO", logger="warehouse.sync.locking")
     try:

@@ -3,9 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from warehouse.identity import user_id_for_identity
-from warehouse.models import RawSession, RawUser
+from warehouse.ingest.enrich import ClientInfo
+from warehouse.ingest.services import collect_batch_ingest
+from warehouse.models import RawSession
+from warehouse.models.raw import raw_batch
 from warehouse.services import sync_run_foreground
 
 from .conftest import T0, column_types, rows, settle
@@ -33,7 +37,7 @@ def test_incremental_appends_and_applies_merges_users_sessions(raw, sync_env):
     # Later: the anonymous user identifies as bob, changes a property, and the session's geo fills in.
     raw.user(BOB, identity="bob", properties={"plan": "pro", "team size": 4})
     raw.merge(21, BOB)
-    RawSession.objects.filter(session_id=1).update(country="DE", last_modified=RawSession.objects.get().last_modified)
+    RawSession.objects.filter(session_id=1).update(country="DE", batch=raw_batch())
     raw.session(2, BOB)
     second = raw.event("pageview", user_id=21, session_id=1, path="/later")
     third = raw.event("pageview", user_id=BOB, session_id=2, path="/b")
@@ -61,7 +65,6 @@ def test_incremental_appends_and_applies_merges_users_sessions(raw, sync_env):
     before = rows(f"SELECT * FROM {schema}.pageviews ORDER BY event_id")
     sync(sync_env, full=True)
     assert rows(f"SELECT * FROM {schema}.pageviews ORDER BY event_id") == before
-    RawUser.objects.filter(user_id=BOB).update(properties={"plan": "team"})
 
 
 def test_event_committed_late_below_a_visible_id_is_not_missed(raw, sync_env):
@@ -95,7 +98,7 @@ def test_event_committed_late_below_a_visible_id_is_not_missed(raw, sync_env):
 
 
 def test_user_change_committed_after_a_sync_read_the_users_is_not_missed(raw, sync_env):
-    """Users are re-read by their writer's transaction id: a slow writer's change lands in the next sync."""
+    """Users are re-read by their writer's batch: a slow writer's change lands in the next sync."""
     import psycopg2
     from django.db import connection
 
@@ -106,7 +109,7 @@ def test_user_change_committed_after_a_sync_read_the_users_is_not_missed(raw, sy
     other = psycopg2.connect(**connection.get_connection_params())  # a slow add_user_properties request
     with other.cursor() as cursor:
         cursor.execute(
-            'UPDATE raw_users SET properties = properties || \'{"plan": "pro"}\' '
+            'UPDATE raw_users SET properties = properties || \'{"plan": "pro"}\', batch = (SELECT heapsite_raw_batch()) '
             "WHERE environment_id = %s AND user_id = %s",
             [sync_env.id, BOB],
         )
@@ -120,22 +123,40 @@ def test_user_change_committed_after_a_sync_read_the_users_is_not_missed(raw, sy
     assert rows(f"SELECT plan FROM {schema}.users") == [{"plan": "pro"}]
 
 
-def test_only_changes_the_warehouse_shows_mark_a_session_for_the_next_sync(raw, sync_env):
-    """Every batch of a live session moves last_event_time; that alone does not make the sync re-read it."""
+def test_only_changes_the_warehouse_shows_mark_rows_for_the_next_sync(sync_env):
+    """A live session's later batches only move last_event_time: its batch stays, so the sync does not
+    re-read it; a user whose properties change (and only then) gets the new batch."""
 
-    def stamp():
-        return rows("SELECT xact_id::text AS x FROM raw_sessions WHERE environment_id = %s", [sync_env.id])[0]["x"]
+    def stamps():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT batch FROM raw_sessions WHERE environment_id = %(e)s),"
+                " (SELECT batch FROM raw_users WHERE environment_id = %(e)s AND identity IS NOT NULL)",
+                {"e": sync_env.id},
+            )
+            return cursor.fetchone()
 
-    raw.session(1, BOB)
-    created = stamp()
-    RawSession.objects.filter(environment=sync_env, session_id=1).update(last_event_time=T0 + timedelta(minutes=5))
-    assert stamp() == created
-    RawSession.objects.filter(environment=sync_env, session_id=1).update(country="DE")
-    assert int(stamp()) > int(created)
-    raw_user = raw.user(7)
-    before = rows("SELECT xact_id::text AS x FROM raw_users WHERE id = %s", [raw_user.pk])[0]["x"]
-    RawUser.objects.filter(pk=raw_user.pk).update(properties={"plan": "pro"})
-    assert int(rows("SELECT xact_id::text AS x FROM raw_users WHERE id = %s", [raw_user.pk])[0]["x"]) > int(before)
+    def send(seconds, **properties):
+        events = [{"type": "user_properties", "time": T0.timestamp() + seconds, "properties": properties}]
+        payload = {
+            "sent_at": T0.timestamp() + seconds,
+            "user_id": 77,
+            "identity": "bob",
+            "library": "web",
+            "session": {"id": 1, "start_time": T0.timestamp()},
+            "events": events,
+        }
+        collect_batch_ingest(
+            environment=sync_env, payload=payload, client=ClientInfo(), received_at=T0 + timedelta(seconds=seconds)
+        )
+
+    send(1, plan="free")
+    first = stamps()
+    send(60, plan="free")
+    assert stamps() == first
+    send(120, plan="pro")
+    session, user = stamps()
+    assert session == first[0] and user > first[1]
 
 
 def test_a_wider_session_property_replaces_sessions_and_every_view_reads_the_new_table(raw, sync_env, set_specs):
@@ -171,3 +192,26 @@ def test_a_merge_alone_moves_the_merged_users_sessions(raw, sync_env):
         {"session_id": 5, "user_id": BOB},
         {"session_id": 6, "user_id": 32},
     ]
+
+
+def test_one_session_id_sent_by_two_visitors_who_become_one_user_is_one_session(raw, sync_env):
+    """Raw sessions are keyed by (session id, user): two anonymous visitors sending one session id
+    (a buggy or hostile client) who both identify as bob make one warehouse session, not a failed sync."""
+    raw.session(1, 21, browser="Firefox")
+    raw.session(1, 22, time=T0 + timedelta(minutes=1), browser="Chrome")
+    raw.event("pageview", user_id=21, session_id=1)
+    raw.event("pageview", user_id=22, session_id=1)
+    raw.merge(21, BOB)
+    sync(sync_env)
+    schema = sync_env.warehouse_schema
+    sessions = f"SELECT session_id, user_id, browser FROM {schema}.sessions ORDER BY user_id"
+    assert rows(sessions) == [
+        {"session_id": 1, "user_id": 22, "browser": "Chrome"},
+        {"session_id": 1, "user_id": BOB, "browser": "Firefox"},
+    ]
+    raw.merge(22, BOB)
+    sync(sync_env)  # incremental: both raw rows of session 1 land on bob, the earlier one kept
+    assert rows(sessions) == [{"session_id": 1, "user_id": BOB, "browser": "Firefox"}]
+    assert rows(f"SELECT user_id, browser FROM {schema}.pageviews") == [{"user_id": BOB, "browser": "Firefox"}] * 2
+    sync(sync_env, full=True)
+    assert rows(sessions) == [{"session_id": 1, "user_id": BOB, "browser": "Firefox"}]

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from heapsite.progress import progress
-from warehouse.models import Environment
+from warehouse.models import Environment, SyncStatus
 from warehouse.services import sync_run_foreground
 
 
@@ -34,3 +34,6 @@ class Command(BaseCommand):
         )
         for name, entry in sorted(run.tables.items()):
             self.stdout.write(f"  {name:<40} {entry.get('action', ''):<10} {entry.get('rows', 0):>12,} rows")
+        if run.status == SyncStatus.PARTIAL:
+            # Exit status 3: the other tables are synced; these kept their last version (see the sync page).
+            raise CommandError(f"sync partial: {run.error}", returncode=3)

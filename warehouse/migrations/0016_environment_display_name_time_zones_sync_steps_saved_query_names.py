@@ -30,7 +30,7 @@ def rename_duplicate_saved_queries(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('warehouse', '0012_memberships_replace_sql_access'),
+        ('warehouse', '0015_raw_store_batches_and_citus'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

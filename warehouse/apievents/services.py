@@ -1,0 +1,164 @@
+"""Writes of the API-event catalog: what the sync finds in the raw events, table names, the switch.
+
+The sync (warehouse/sync/engine.py) calls, in this order: `api_events_discover` before it decides
+its tables (new names join the catalog); `api_event_tables` through warehouse/sync/tables.py (the
+events that get a table, named); `api_events_record` in its apply transaction (the run's counts,
+committed with the watermark, so a failed run counts nothing twice).
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from psycopg2 import sql
+
+from warehouse.models import ApiEvent, ApiEventSync, Environment
+from warehouse.models.api_events import api_event_name_hash
+from warehouse.naming import unique_identifier
+from warehouse.registry import EventTableSpec
+from warehouse.services import table_change_record
+
+from . import sql as api_sql
+from .selectors import AUTO, DEFINED, EMPTY_NAME, ON, api_event_states, standing_for, taken_table_names
+
+
+@dataclass
+class Discovered:
+    """The custom event names of the raw events one sync run covers, with their counts."""
+
+    environment_id: int
+    counts: list[api_sql.NameCount]
+    full: bool  # the counts cover all history (they replace the catalog's), else they add to them
+
+
+def api_events_discover(
+    *, cursor, environment_id: int, since: str | None, until: str, recount: bool = False
+) -> Discovered:
+    """Add the names of the raw events written in [since, until) to the catalog, with their counts.
+
+    New raw events only add to the counts, so adding up each run's counts keeps them exact, in a
+    full run too: all history is read only when the catalog has not been started (the
+    environment's first sync, or the first after the upgrade that brought the catalog), or with
+    `recount` (a run that applies deletions of raw events: user deletion, retention), whose counts
+    then replace the catalog's. That spares a full sync a scan of every raw event (~5% of it at 1M
+    events, bench/sync.py). Names are committed at once (a name is a fact of the raw store,
+    whatever the run does next); the counts wait for `api_events_record`.
+    """
+    started = ApiEvent.objects.filter(environment_id=environment_id).exists()
+    if recount or (
+        since is not None and not started and api_sql.any_custom_events(cursor, environment_id=environment_id)
+    ):
+        since = None
+    counts = api_sql.custom_event_names(cursor, environment_id=environment_id, since=since, until=until)
+    ApiEvent.objects.bulk_create(
+        [
+            ApiEvent(
+                environment_id=environment_id,
+                name=row.name,
+                name_hash=api_event_name_hash(row.name),
+                first_seen_id=row.first_id,
+                first_seen_at=row.first_time,
+                last_seen_at=row.last_time,
+            )
+            for row in counts
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    return Discovered(environment_id, counts, full=since is None)
+
+
+def api_events_record(*, cursor, discovered: Discovered) -> None:
+    """Inside the sync's apply transaction: the run's counts join the catalog."""
+    api_sql.record_counts(
+        cursor,
+        environment_id=discovered.environment_id,
+        counts=discovered.counts,
+        hashes=[api_event_name_hash(row.name) for row in discovered.counts],
+        full=discovered.full,
+    )
+
+
+def _candidates(environment_id: int, registered: list[EventTableSpec], cap: int) -> list[ApiEvent]:
+    """The events that can get (or share) a table, first seen first, in a number bounded by the cap.
+
+    Not the whole catalog: a client that sent a hundred thousand names costs each run no more than
+    the cap. Past the first `cap` automatic events that no definition stands for, no automatic
+    event gets a table, so those are not read.
+    """
+    events = ApiEvent.objects.filter(environment_id=environment_id)
+    names = [api_event_name_hash(name) for name in standing_for(registered)]
+    chosen = {event.pk: event for event in events.filter(Q(sync=ApiEventSync.ON) | Q(name_hash__in=names))}
+    automatic = events.filter(sync=ApiEventSync.AUTO).order_by("first_seen_id")[: cap + len(names)]
+    chosen.update({event.pk: event for event in automatic})
+    return sorted(chosen.values(), key=lambda event: event.first_seen_id)
+
+
+def api_event_tables(*, environment_id: int, registered: list[EventTableSpec]) -> list[EventTableSpec]:
+    """Specs of the API events that get a table of their own (selectors.api_event_states).
+
+    Gives a table name to each that has none yet, and a new one to an event whose name a
+    registered table now holds (a definition that stood for the event and was edited keeps its
+    name). Under the environment's row lock, which definitions' writes take too, so a definition
+    saved meanwhile cannot take the same name.
+    """
+    with transaction.atomic():
+        schema = (
+            Environment.objects.select_for_update().values_list("warehouse_schema", flat=True).get(pk=environment_id)
+        )
+        events = _candidates(environment_id, registered, settings.SYNC_API_EVENT_TABLES_MAX)
+        held = {spec.table_name for spec in registered}
+        taken = taken_table_names(environment_id, registered=registered)
+        owners = dict(
+            ApiEvent.objects.filter(environment_id=environment_id)
+            .exclude(table_name="")
+            .values_list("table_name", "pk")
+        )
+        specs = []
+        for state in api_event_states(events, registered=registered):
+            event = state.event
+            if state.state == DEFINED and not event.table_name and owners.get(state.definition.table_name) is None:
+                event.table_name = state.definition.table_name  # shared: kept if the definition goes away
+                event.save(update_fields=["table_name"])
+            if state.state not in (ON, AUTO):
+                continue
+            if not event.table_name or event.table_name in held:
+                event.table_name = unique_identifier(event.name, taken=taken, empty=EMPTY_NAME)
+                event.save(update_fields=["table_name"])
+            specs.append(_spec(event, schema))
+    return specs
+
+
+def _spec(event: ApiEvent, schema: str) -> EventTableSpec:
+    env, name = f"a{event.pk}_env", f"a{event.pk}_name"
+    return EventTableSpec(
+        key=event.event_table_key,
+        table_name=event.table_name,
+        # environment_id and the name: the partial index raw_events_env_custom_name finds a
+        # rebuilt table's events without reading the others.
+        predicate=sql.SQL("e.environment_id = {} AND e.type = 'custom' AND e.event_name = {}").format(
+            sql.Placeholder(env), sql.Placeholder(name)
+        ),
+        params={env: event.environment_id, name: event.name},
+        version="1",
+        label=event.name[:200],
+        event_types=("custom",),
+        custom_event_name=event.name,
+        url=reverse("warehouse_api_event", args=[schema, event.pk]),
+    )
+
+
+def api_event_sync_set(*, event: ApiEvent, sync: str) -> ApiEvent:
+    """The event's "sync to warehouse" switch: on (whatever the cap), off, or auto. The next sync applies it."""
+    if sync not in ApiEventSync.values:
+        raise ValueError(f"the sync setting must be one of {', '.join(ApiEventSync.values)}, not {sync!r}")
+    if event.sync == sync:
+        return event
+    with transaction.atomic():
+        event.sync, event.sync_changed_at = sync, timezone.now()
+        event.save(update_fields=["sync", "sync_changed_at"])
+        table_change_record(environment_id=event.environment_id, key=event.event_table_key, change="switched")
+    return event
