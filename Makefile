@@ -78,7 +78,7 @@ $(DBT_VENV)/.installed: examples/dbt/requirements.txt | $(BIN)/python
 	$(DBT_VENV)/bin/python -m pip install -q -r examples/dbt/requirements.txt
 	touch $@
 
-# Browser tests drive Debian's Chromium (DESIGN.md §9); install it when we can.
+# Browser tests drive Debian's Chromium (docs/architecture.md §9); install it when we can.
 chromium:
 	@if [ -x /usr/bin/chromium ]; then \
 		true; \

@@ -34,7 +34,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 
 from definitions.browse.filters import Cursor  # noqa: E402
 from definitions.services import definition_create  # noqa: E402
-from warehouse.demo.services import demo_seed  # noqa: E402
+from demo.seed.services import demo_seed  # noqa: E402
 from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser  # noqa: E402
 
 TARGET_MS = 150.0
@@ -104,7 +104,7 @@ def main() -> None:
         ("no filter", {}),
         ("type=click", {"type": "click"}),
         ("type=custom", {"type": "custom"}),
-        ("path=/blog/*", {"path": "/blog/*"}),
+        ("path=/demo/blog/*", {"path": "/demo/blog/*"}),
         ("text contains 'pricing'", {"text": "pricing"}),
         ("selector form#signup-form input", {"selector": "form#signup-form input"}),
         ("user (identity)", {"user": person.identity}),
@@ -113,8 +113,8 @@ def main() -> None:
         ("property plan=pro", {"prop": "plan", "value": "pro"}),
         ("not covered by a definition", {"uncovered": "1"}),
         ("since 30 days", {"since": month_ago}),
-        ("click + path=/pricing", {"type": "click", "path": "/pricing"}),
-        ("change + /signup + 30 days", {"type": "change", "path": "/signup", "since": month_ago}),
+        ("click + path=/demo/pricing/", {"type": "click", "path": "/demo/pricing/"}),
+        ("change + /demo/signup/ + 30 days", {"type": "change", "path": "/demo/signup/", "since": month_ago}),
         ("Order Completed + plan=pro", {"event": "Order Completed", "prop": "plan", "value": "pro"}),
     ]
     deep = deep_cursor(environment, 0.9)
@@ -127,7 +127,7 @@ def main() -> None:
     # Definitions only for this run: everything happens in one transaction that is rolled back.
     with transaction.atomic():
         for name, groups in (
-            ("Viewed pricing", [{"kind": "pageview", "conditions": [{"type": "path", "value": "/pricing"}]}]),
+            ("Viewed pricing", [{"kind": "pageview", "conditions": [{"type": "path", "value": "/demo/pricing/"}]}]),
             ("Clicked hero CTA", [{"kind": "click", "conditions": [{"type": "selector", "value": "#hero-cta"}]}]),
             ("Signed up", [{"kind": "custom", "event_name": "Signed Up"}]),
         ):

@@ -5,21 +5,28 @@
 Serves a demo-like page (no server: Playwright answers the requests) and dispatches --events
 clicks on a button 8 elements deep, then on a button 200 elements deep, timing the click loop
 in the page with performance.now(). Baseline: the same page and loop without heap.js, measured
-in the same run. Every click must reach the (intercepted) endpoint. Also reports the size of
-static/heap.js. Targets: under 0.5 ms per click on a typical button (a 60 Hz frame is 16.7 ms),
-under 5 ms at depth 200, under 10 KiB gzipped.
+in the same run. Every click must reach the (intercepted) endpoint. The page runs heap.js as it
+is served (minified from static/heap.js by warehouse/ingest/minify.py), and the size reported is
+of those bytes, next to the readable source's. Targets: under 0.5 ms per click on a typical button
+(a 60 Hz frame is 16.7 ms), under 5 ms at depth 200, under 10 KiB gzipped.
 """
 
 import argparse
 import gzip
 import json
 import statistics
+import sys
 from pathlib import Path
 
 from _report import Report, add_json_argument
 from playwright.sync_api import sync_playwright
 
-HEAP_JS = Path(__file__).resolve().parent.parent / "static" / "heap.js"
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from warehouse.ingest.minify import minify_js  # noqa: E402
+
+HEAP_JS = REPO / "static" / "heap.js"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 SNIPPET = (
@@ -66,11 +73,13 @@ def main() -> None:
         "/without": f"<!DOCTYPE html><html lang=en><head><title>Pricing</title></head><body>{BODY}</body></html>",
     }
     received = []
+    source = HEAP_JS.read_text(encoding="utf-8")
+    served = minify_js(source)
 
     def serve(route):
         path = route.request.url.removeprefix("http://shop.test")
         if path == "/heap.js":
-            route.fulfill(content_type="application/javascript", body=HEAP_JS.read_text())
+            route.fulfill(content_type="application/javascript", body=served)
         else:
             route.fulfill(content_type="text/html", body=pages[path])
 
@@ -104,8 +113,9 @@ def main() -> None:
         browser.close()
 
     expected = 6 * args.events
-    raw = HEAP_JS.read_bytes()
+    raw = served.encode()
     gzipped = len(gzip.compress(raw, compresslevel=9))
+    source_gzipped = len(gzip.compress(source.encode(), compresslevel=9))
     print(f"clicks delivered: {len(clicks)} of {expected}, {len({e['id'] for e in clicks})} distinct ids")
     rows = [
         ("per click, typical button (depth 8)", typical, base_typical, 0.5),
@@ -127,10 +137,19 @@ def main() -> None:
             met=value - baseline < target,
         )
     print(
-        f"heap.js size: {len(raw)} bytes, {gzipped} bytes gzipped — target < 10240 gzipped: "
-        f"{'ok' if gzipped < 10240 else 'MISSED'}"
+        f"heap.js as served (minified): {len(raw)} bytes, {gzipped} bytes gzipped — target < 10240 gzipped: "
+        f"{'ok' if gzipped < 10240 else 'MISSED'} (readable source: {len(source.encode())} bytes, "
+        f"{source_gzipped} gzipped)"
     )
-    report.figure("heap.js size, gzipped", gzipped / 1024, "KiB", target="< 10 KiB", met=gzipped < 10240)
+    report.figure(
+        "heap.js size as served (minified), gzipped",
+        gzipped / 1024,
+        "KiB",
+        baseline=source_gzipped / 1024,
+        baseline_name="the readable source, gzipped",
+        target="< 10 KiB",
+        met=gzipped < 10240,
+    )
     if len(clicks) != expected:
         raise SystemExit("not every click was delivered")
     report.write(args.json)

@@ -112,8 +112,8 @@ def main() -> None:
     from django.utils import timezone
     from psycopg2 import sql
 
+    from demo.seed.services import demo_seed
     from heapsite.services import environment_delete
-    from warehouse.demo.services import demo_seed
     from warehouse.models import Environment, RawEvent
     from warehouse.models.raw import raw_events_partition
     from warehouse.privacy.services import retention_run

@@ -24,7 +24,7 @@ from _report import Report, add_json_argument  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
-from warehouse.demo.services import demo_seed, environment_for_schema  # noqa: E402
+from demo.seed.services import demo_seed, environment_for_schema  # noqa: E402
 from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser  # noqa: E402
 
 SEED_SCHEMA = "bench_seed"

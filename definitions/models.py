@@ -13,7 +13,7 @@ class Definition(models.Model):
     category = models.CharField(max_length=100, blank=True, default="")
     # The match groups (a list) in the format of definitions/compiler/definition.py, checked by the compiler.
     groups = models.JSONField(default=list)
-    # Derived from the name (DESIGN.md §4) when created or renamed; edits keep it.
+    # Derived from the name (docs/architecture.md §4) when created or renamed; edits keep it.
     table_name = models.CharField(max_length=63)
     # "Sync to warehouse": off drops the table at the next sync (the definition stays), on rebuilds it.
     sync_enabled = models.BooleanField(default=True)

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -313,3 +314,44 @@ def prefill_from_event(environment: Environment, event_id: Any) -> dict[str, Any
     label = event.target_text or event.title or event.path or event.type
     verb = {"pageview": "Viewed", "click": "Clicked", "submit": "Submitted", "change": "Changed"}[event.type]
     return {"name": f"{verb} {label}"[:200], "groups": [{"kind": event.type, "conditions": conditions}]}
+
+
+_PATH_PART_RE = re.compile(r"^groups\[(\d+)\](?:\.conditions\[(\d+)\]|\.definitions\[(\d+)\]|\.(\w+))?")
+_CONDITION_WORDS = {
+    "selector": "CSS selector",
+    "text": "target text",
+    "href": "link href",
+    "domain": "domain",
+    "path": "path",
+    "query": "query",
+    "hash": "hash",
+    "property": "property",
+}
+
+
+def error_place(path: str, groups: Any) -> str:
+    """Where in a definition an error is, in words: `groups[0].conditions[1]` -> "Group 1, condition 2 (path)"."""
+    match = _PATH_PART_RE.match(path)
+    if not match:
+        return {"name": "Name", "category": "Category", "description": "Description"}.get(path, "Match groups")
+    group_index, condition_index, member_index, key = match.groups()
+    place = f"Group {int(group_index) + 1}"
+    if condition_index is not None:
+        place += f", condition {int(condition_index) + 1}"
+        try:
+            kind = groups[int(group_index)]["conditions"][int(condition_index)].get("type")
+        except (IndexError, KeyError, TypeError, AttributeError):
+            kind = None
+        if kind in _CONDITION_WORDS:
+            place += f" ({_CONDITION_WORDS[kind]})"
+    elif member_index is not None:
+        place += f", combined definition {int(member_index) + 1}"
+    elif key == "event_name":
+        place += ", event name"
+    return place
+
+
+def errors_in_words(errors: dict[str, str], groups: Any) -> list[dict[str, str]]:
+    """[{path, place, message}] for the page: the path places the message next to its field (the form's
+    script), the place says where in words (without the script)."""
+    return [{"path": path, "place": error_place(path, groups), "message": message} for path, message in errors.items()]

@@ -16,7 +16,8 @@ from .compiler import CompileError, compile_definition, definition_custom_event_
 from .compiler.postgres import postgres_regex_error
 from .models import Definition, DefinitionVersion
 
-MAX_NAME = 200
+# Long enough for any name people use; longer ones only stretched every page that lists them.
+MAX_NAME = 120
 
 
 class DefinitionInvalid(ValueError):

@@ -24,9 +24,11 @@ from .selectors import (
     definition_list,
     definition_preview,
     definitions_of,
+    errors_in_words,
     prefill_from_event,
 )
 from .services import (
+    MAX_NAME,
     DefinitionInvalid,
     definition_create,
     definition_delete,
@@ -71,6 +73,7 @@ def _editor_context(environment: Environment, definition: Definition | None, dat
     if definition is not None:
         sync_failure = sync_table_failure(environment=environment, key=definition.event_table_key)
         compile_error = definition_compiled_or_error(definition, environment)[1]
+    group_errors = {k: v for k, v in errors.items() if k.startswith("groups")}
     return {
         "environment": environment,
         "definition": definition,
@@ -79,7 +82,10 @@ def _editor_context(environment: Environment, definition: Definition | None, dat
         "data": data,
         "groups_json": json.dumps(data["groups"], indent=2, ensure_ascii=False),
         "errors": errors,
-        "group_errors": {k: v for k, v in errors.items() if k.startswith("groups")},
+        # Shown next to their group or condition by the form's script; listed in words without it.
+        "group_errors": errors_in_words(group_errors, data["groups"]),
+        "group_errors_by_path": group_errors,
+        "max_name": MAX_NAME,
         "builder_config": {"kinds": list(KINDS), "ops": CONDITION_OPS, "definitions": others},
     }
 
@@ -124,10 +130,10 @@ def definition_new(request: HttpRequest, schema: str) -> HttpResponse:
                 errors["from_event"] = f"There is no raw event {request.GET['from_event']!r} in this environment"
             else:
                 data.update(draft)
+    # The preview first: its problems are the form's too (shown next to their fields).
+    preview = _preview_or_error(environment, data["groups"], None, errors) if request.method == "POST" else None
     context = _editor_context(environment, None, data, errors)
-    context["preview"] = (
-        _preview_or_error(environment, data["groups"], None, errors) if request.method == "POST" else None
-    )
+    context["preview"] = preview
     return render(request, "definitions/edit.html", context, status=400 if errors else 200)
 
 
@@ -185,7 +191,15 @@ def definition_preview_fragment(request: HttpRequest, schema: str) -> HttpRespon
             raise Http404("No such definition")
         definition = _definition(environment, int(request.POST["definition"]))
     preview = _preview_or_error(environment, data["groups"], definition, errors)
-    context = {"environment": environment, "preview": preview, "errors": errors, "definition": definition}
+    context = {
+        "environment": environment,
+        "preview": preview,
+        "errors": errors,
+        "error_list": errors_in_words(errors, data["groups"]),
+        "errors_json": json.dumps(errors),
+        "page_errors": None,
+        "definition": definition,
+    }
     return render(request, "definitions/_preview.html", context, status=400 if errors else 200)
 
 

@@ -19,7 +19,11 @@ class EnvironmentForm(forms.ModelForm):
     class Meta:
         model = Environment
         fields = ["project", "name", "warehouse_schema"]
-        help_texts = {"warehouse_schema": "Leave empty for <project>_<environment>. Cannot be changed later."}
+        # The admin shows help texts as HTML: no angle brackets.
+        help_texts = {
+            "warehouse_schema": "Leave empty for the project and environment names joined by _ (e.g. main_production). "
+            "Cannot be changed later."
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

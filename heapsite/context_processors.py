@@ -16,4 +16,23 @@ def environments(request: HttpRequest) -> dict:
     if current is None and visible:
         # The first one created: on a fresh install that is main/production, where the demo data is.
         current = min(visible, key=lambda e: e.pk)
-    return {"environments": visible, "current_environment": current, "environment_access": access}
+    return {
+        "environments": visible,
+        "current_environment": current,
+        "environment_access": access,
+        "environment_section": environment_section(request.path, current_schema if match else None),
+    }
+
+
+def environment_section(path: str, schema: str | None) -> str:
+    """The section of an environment page (`raw/top/`, `definitions/`), so the switcher lands on the same section
+    of the other environment. Ids (a definition, a user) do not carry over, so the path stops before the first."""
+    prefix = f"/e/{schema}/" if schema else None
+    if not prefix or not path.startswith(prefix):
+        return ""
+    parts = []
+    for part in path[len(prefix) :].split("/"):
+        if not part or part.isdigit() or "." in part:
+            break
+        parts.append(part)
+    return "".join(f"{part}/" for part in parts)

@@ -1,4 +1,4 @@
-"""Embedded PostgreSQL and Redis for machines that have only Python (DESIGN.md §2).
+"""Embedded PostgreSQL and Redis for machines that have only Python (docs/architecture.md §2).
 
 `ensure_services()` runs before Django reads its settings. For each of DATABASE_URL / REDIS_URL
 that is not set it makes sure an embedded server is running with its data under

@@ -9,27 +9,45 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError, OutputWrapper
 from django.urls import Resolver404, resolve
 
-from heapsite.processes import Child, manage_py, run_together
+from heapsite.processes import Child, listens_on, manage_py, run_together
 from heapsite.services import admin_user_ensure, demo_environments_ensure
 from warehouse.models import RawEvent
 
 WORKER_QUEUES = ["default", "sync"]
 
 
-def port_check(host: str, port: int) -> None:
-    """Fail early, and say what to do, when the web server could not listen there."""
+def _bind_error(host: str, port: int) -> OSError | None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
         # Like runserver: connections of a previous run in TIME_WAIT do not make the port "taken".
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise CommandError(
-                    f"port {port} on {host} is already in use (is heapsite already running?). Pick another one: "
-                    f"`make run PORT={port + 1}` or `python manage.py up --port {port + 1}`."
-                ) from None
-            raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+            return error
+    return None
+
+
+def free_port_after(host: str, port: int, *, tries: int = 20) -> int | None:
+    """The first port after `port` that one could listen on now, or None."""
+    return next(
+        (candidate for candidate in range(port + 1, port + 1 + tries) if not _bind_error(host, candidate)), None
+    )
+
+
+def port_check(host: str, port: int) -> None:
+    """Fail early, and say what to do, when the web server could not listen there."""
+    error = _bind_error(host, port)
+    if error is None:
+        return
+    if error.errno == errno.EADDRINUSE:
+        other = free_port_after(host, port)
+        advice = (
+            f"Pick another one: `make run PORT={other}` or `python manage.py up --port {other}` ({other} is free now)."
+            if other
+            else "No port in the next 20 is free either: stop what uses them or pick another with PORT=."
+        )
+        raise CommandError(f"port {port} on {host} is already in use (is heapsite already running?). {advice}")
+    raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}")
 
 
 def _serves(path: str) -> bool:
@@ -82,8 +100,13 @@ def up(*, host: str, port: int, demo: bool, demo_events: int | None, out: Output
     ]
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     out.write("\n" + notes.getvalue(), ending="")
-    if _serves("/demo/"):
-        out.write(f"Demo shop carrying the snippet: {base}/demo/")
-    out.write(f"heapsite is running at {base}/  (web server, RQ worker and scheduler)")
-    out.write("Press Ctrl+C to stop everything.\n")
-    return run_together(children, log=out.write)
+
+    def announce() -> None:
+        # Only once our web server listens: two `up` started at once both pass port_check, and the one whose
+        # server loses the race must not say it is running (another program answering the port is not ours).
+        if _serves("/demo/"):
+            out.write(f"Demo shop carrying the snippet: {base}/demo/")
+        out.write(f"heapsite is running at {base}/  (web server, RQ worker and scheduler)")
+        out.write("Press Ctrl+C to stop everything.\n")
+
+    return run_together(children, log=out.write, ready=lambda started: listens_on(started[0], port), on_ready=announce)

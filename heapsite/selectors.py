@@ -1,5 +1,7 @@
 """Reads for the dashboard: per-environment counts that stay fast on millions of raw rows.
 
+Users are people as the warehouse's `users` table counts them (a merged anonymous id is its person).
+
 Each count walks an (environment, ...) index but stops after EXACT_COUNT_LIMIT rows; past that
 the planner's estimate is shown instead (marked approximate), so the page costs the same on a
 demo database and on a billion events.
@@ -14,9 +16,18 @@ from django.utils import timezone
 from psycopg2 import sql
 
 from warehouse.citus import citus_active
-from warehouse.models import Environment, RawEvent, RawSession, RawUser
+from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser
 
 EXACT_COUNT_LIMIT = 100_000
+# What each count counts, shown with it (the dashboard and the environment page).
+COUNT_HELP = {
+    "users": "People, as the warehouse's users table counts them: an anonymous id merged into an identified "
+    "user counts once",
+    "sessions": "Sessions started (the warehouse's sessions table)",
+    "events_last_24h": "Raw events (pageviews, clicks, submits, changes, custom events) whose time is in the last "
+    "24 hours",
+    "events": "Every raw event captured or sent, all time",
+}
 
 
 @dataclass(frozen=True)
@@ -34,28 +45,39 @@ class EnvironmentStats:
     events: Count
 
 
-def _capped_count(table: str, *, since: bool, environment_id: int) -> sql.Composable:
+# Users are counted as the warehouse's `users` table has them: an anonymous id merged into an
+# identified user is that user, not another one.
+_NOT_MERGED = sql.SQL(
+    " AND NOT EXISTS (SELECT 1 FROM {merges} m WHERE m.environment_id = t.environment_id AND m.from_user_id = t.user_id)"
+).format(merges=sql.Identifier(IdentityMerge._meta.db_table))
+
+
+def _condition(*, since: bool, people: bool) -> sql.Composable:
     condition = sql.SQL(" AND t.time >= %(since)s") if since else sql.SQL("")
+    return condition + _NOT_MERGED if people else condition
+
+
+def _capped_count(table: str, *, since: bool, people: bool, environment_id: int) -> sql.Composable:
+    condition = _condition(since=since, people=people)
     return sql.SQL(
         "(SELECT count(*) FROM (SELECT 1 FROM {table} t WHERE t.environment_id = {environment}{condition}"
         " LIMIT %(cap)s) s)"
     ).format(table=sql.Identifier(table), environment=sql.Literal(environment_id), condition=condition)
 
 
+# (name, table, counts the last 24 hours only, counts people as the warehouse does)
 METRICS = [
-    ("users", RawUser._meta.db_table, False),
-    ("sessions", RawSession._meta.db_table, False),
-    ("events_last_24h", RawEvent._meta.db_table, True),
-    ("events", RawEvent._meta.db_table, False),
+    ("users", RawUser._meta.db_table, False, True),
+    ("sessions", RawSession._meta.db_table, False, False),
+    ("events_last_24h", RawEvent._meta.db_table, True, False),
+    ("events", RawEvent._meta.db_table, False, False),
 ]
 
 
-def _estimate(table: str, environment_id: int, since: datetime | None) -> int:
-    query = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t WHERE t.environment_id = %(id)s").format(
-        sql.Identifier(table)
+def _estimate(table: str, environment_id: int, since: datetime | None, people: bool) -> int:
+    query = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t WHERE t.environment_id = %(id)s{}").format(
+        sql.Identifier(table), _condition(since=since is not None, people=people)
     )
-    if since is not None:
-        query += sql.SQL(" AND t.time >= %(since)s")
     with connection.cursor() as cursor:
         cursor.execute(query.as_string(cursor.connection), {"id": environment_id, "since": since})
         plan = cursor.fetchone()[0]
@@ -79,7 +101,8 @@ def environment_stats(*, environments: list[Environment], now: datetime | None =
         sql.SQL("SELECT {}, {}").format(
             sql.Literal(environment.id),
             sql.SQL(", ").join(
-                _capped_count(table, since=recent, environment_id=environment.id) for _, table, recent in METRICS
+                _capped_count(table, since=recent, people=people, environment_id=environment.id)
+                for _, table, recent, people in METRICS
             ),
         )
         for environment in environments
@@ -90,11 +113,39 @@ def environment_stats(*, environments: list[Environment], now: datetime | None =
     stats = []
     for environment in environments:
         counts = {}
-        for (name, table, recent), value in zip(METRICS, rows[environment.id], strict=True):
+        for (name, table, recent, people), value in zip(METRICS, rows[environment.id], strict=True):
             if value > EXACT_COUNT_LIMIT:
-                estimate = _estimate(table, environment.id, since if recent else None)
+                estimate = _estimate(table, environment.id, since if recent else None, people)
                 counts[name] = Count(max(estimate, EXACT_COUNT_LIMIT), approximate=True)
             else:
                 counts[name] = Count(value)
         stats.append(EnvironmentStats(environment=environment, **counts))
     return stats
+
+
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What deleting an environment removes, for the confirmation page."""
+
+    stats: EnvironmentStats
+    tables: int
+    definitions: int
+    saved_queries: int
+    members: int
+    uploads: int
+
+
+def environment_deletion_summary(*, environment: Environment) -> DeletionSummary:
+    # Imported here: the dashboard's counts do not need the definitions app.
+    from definitions.models import Definition
+    from warehouse.models import BuiltTable, CsvUpload, Membership, SavedQuery
+
+    (stats,) = environment_stats(environments=[environment])
+    return DeletionSummary(
+        stats=stats,
+        tables=BuiltTable.objects.filter(environment=environment).count(),
+        definitions=Definition.objects.filter(environment=environment).count(),
+        saved_queries=SavedQuery.objects.filter(environment=environment).count(),
+        members=Membership.objects.filter(environment=environment).count(),
+        uploads=CsvUpload.objects.filter(environment=environment).exclude(table_name="").count(),
+    )

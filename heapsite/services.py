@@ -4,10 +4,12 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from psycopg2 import sql
 
 from warehouse.models import Environment, Project
+from warehouse.models.environments import validate_identifier_part
 from warehouse.models.raw import raw_events_partition
 from warehouse.roles import sql_role_drop
 from warehouse.sources.services import uploads_schema_name
@@ -34,16 +36,52 @@ def admin_user_ensure(*, username: str = ADMIN_USERNAME) -> str | None:
     return password
 
 
+def environment_schema_for(*, project_name: str, name: str) -> str:
+    """The warehouse schema an environment gets: `<project>_<environment>` (e.g. main_production)."""
+    return f"{project_name}_{name}"
+
+
 @transaction.atomic
-def environment_create(*, project_name: str, name: str) -> tuple[Environment, str]:
-    """A new environment and its server key (returned once; only its hash is stored)."""
+def environment_create(*, project_name: str, name: str, display_name: str = "") -> tuple[Environment, str]:
+    """A new environment (and its project, if new) and its server key (returned once; only its hash is stored).
+    Raises ValidationError naming the field (project, name, display_name) and the problem in words."""
+    project_name, name, display_name = project_name.strip(), name.strip(), " ".join(display_name.split())
+    for field, value, what in (("project", project_name, "project"), ("name", name, "environment name")):
+        if not value:
+            raise ValidationError({field: f"give the {what}"})
+        try:
+            validate_identifier_part(value)
+        except ValidationError:
+            raise ValidationError(
+                {field: f"the {what} {value!r} must start with a lowercase letter and have only a-z, 0-9 and _"}
+            ) from None
     project, _ = Project.objects.get_or_create(name=project_name)
-    environment = Environment(project=project, name=name, warehouse_schema=f"{project_name}_{name}")
+    if Environment.objects.filter(project=project, name=name).exists():
+        raise ValidationError({"name": f"{project_name} already has an environment named {name!r}"})
+    schema = environment_schema_for(project_name=project_name, name=name)
+    if Environment.objects.filter(warehouse_schema=schema).exists():
+        raise ValidationError({"name": f"another environment already uses the warehouse schema {schema!r}"})
+    environment = Environment(project=project, name=name, warehouse_schema=schema, display_name=display_name)
     key = generate_server_key()
     environment.set_api_key(key)
-    environment.full_clean()
+    try:
+        environment.full_clean()
+    except ValidationError as error:
+        raise ValidationError(
+            {"name" if key == "warehouse_schema" else key: messages for key, messages in error.message_dict.items()}
+        ) from None
     environment.save()
     return environment, key
+
+
+def environment_rename(*, environment: Environment, display_name: str) -> Environment:
+    """Change what pages call the environment; its schema, app id and key stay."""
+    display_name = " ".join(display_name.split())
+    if len(display_name) > 100:
+        raise ValidationError({"display_name": "a display name has at most 100 characters"})
+    environment.display_name = display_name
+    environment.save(update_fields=["display_name"])
+    return environment
 
 
 def environment_rotate_key(*, environment: Environment) -> str:

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "heapsite",
     "warehouse",
     "definitions",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -90,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Times on every page in the person's own zone (their preferences, kept in the session).
+    "warehouse.preferences.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -119,6 +122,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "heapsite.context_processors.environments",
             ],
+            # One way to write times and counts on every page (warehouse/display.py).
+            "builtins": ["warehouse.templatetags.display"],
         },
     },
 ]
@@ -154,6 +159,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Django's finders, except that heap.js is found minified (warehouse/ingest/script.py): served so by
+# runserver, collected so by collectstatic; the readable source stays static/heap.js.
+STATICFILES_FINDERS = [
+    "warehouse.ingest.script.MinifiedStaticFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+]
 STATIC_ROOT = HEAPSITE_DATA_DIR / "staticfiles"
 
 SESSION_COOKIE_HTTPONLY = True
@@ -193,7 +204,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "warehouse.ingest.enrich.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
-# Ingestion (warehouse/ingest, docs/api.md). Limits from DESIGN.md §8.
+# Ingestion (warehouse/ingest, docs/api.md). Limits from docs/architecture.md §8.
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", 1000, minimum=1)
 # A MaxMind .mmdb file (GeoLite2/GeoIP2 City or Country) for session country/region/city.
@@ -220,7 +231,7 @@ RETENTION_BATCH_PAUSE_MS = env_int("RETENTION_BATCH_PAUSE_MS", 100, minimum=0)
 # Seconds between scheduler ticks (each tick lets the sync decide which environments are due).
 SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 5, minimum=1)
 
-# SQL page (DESIGN.md §7, docs/sql.md): input caps, row caps, the per-environment role's limits, per-user limits.
+# SQL page (docs/architecture.md §7, docs/sql.md): input caps, row caps, the per-environment role's limits, per-user limits.
 SQLPAGE_MAX_QUERY_BYTES = env_int("SQLPAGE_MAX_QUERY_BYTES", 100_000, minimum=100)
 SQLPAGE_MAX_ROWS = env_int("SQLPAGE_MAX_ROWS", 5_000, minimum=1)
 SQLPAGE_CSV_MAX_ROWS = env_int("SQLPAGE_CSV_MAX_ROWS", 1_000_000, minimum=1)

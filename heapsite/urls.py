@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import URLPattern, include, path
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 
-from heapsite import views
+from heapsite import docs, views
 
 
 def superuser_only(view):
@@ -32,7 +32,15 @@ rq_urlpatterns = [
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, the RQ dashboard's).
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("environments/new", views.environment_new, name="environment_new"),
+    path("account/", views.account, name="account"),
+    path("docs/", docs.docs_page, name="docs_index"),
+    path("docs/<str:name>/", docs.docs_page, name="docs"),
     path("e/<str:schema>/", views.environment_home, name="environment_home"),
+    path("e/<str:schema>/settings", views.environment_settings, name="environment_settings"),
+    path("e/<str:schema>/delete", views.environment_delete_page, name="environment_delete"),
     path("e/<str:schema>/server-key/", views.environment_server_key_rotate, name="environment_server_key_rotate"),
     path(
         "e/<str:schema>/keyless-server-api/",
@@ -45,5 +53,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("warehouse.urls")),
     path("", include("definitions.urls")),
-    path("demo/", include("heapsite.demo_site.urls")),
+    path("demo/", include("demo.shop.urls")),
 ]

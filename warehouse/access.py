@@ -1,4 +1,4 @@
-"""Who may see and do what in an environment: the one place every environment-scoped view asks (DESIGN.md §9).
+"""Who may see and do what in an environment: the one place every environment-scoped view asks (docs/architecture.md §9).
 
 A user sees an environment when they are a member of it or of its project, or a superuser. Roles
 grant permissions (ROLE_PERMISSIONS); the SQL switch of a membership adds SQL. An environment one
@@ -105,6 +105,13 @@ def environments_visible(
     return environments.filter(
         Q(pk__in=member_of.values("environment_id")) | Q(project_id__in=member_of.values("project_id"))
     )
+
+
+def projects_administered(*, user: AbstractBaseUser) -> list[Project]:
+    """Projects where the user may create environments: all for superusers, else those they administer whole."""
+    if user.is_superuser:
+        return list(Project.objects.all())
+    return list(Project.objects.filter(memberships__user=user, memberships__role=Role.ADMIN).distinct())
 
 
 def project_is_administered_by(*, user: AbstractBaseUser, project: Project) -> bool:

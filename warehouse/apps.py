@@ -6,6 +6,7 @@ class WarehouseConfig(AppConfig):
     verbose_name = "Warehouse"
 
     def ready(self) -> None:
+        from warehouse import preferences  # noqa: F401 - connects its login signal
         from warehouse.registry import register_table_change_listener
         from warehouse.services import table_change_record
 

@@ -203,3 +203,21 @@ def health_report(*, names: set[str] | None, details: bool) -> dict:
     report["sync"] = sync
     report["ok"] = all(check["ok"] for check in report.values() if isinstance(check, dict))
     return report
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """The scheduler's last tick, as the sync page shows it (RQ's dashboard only knows RQ's own cron
+    schedulers and says "No running cron schedulers" about heapsite's)."""
+
+    ticked_at: datetime | None
+    problem: str = ""
+
+    @property
+    def alive(self) -> bool:
+        return self.ticked_at is not None and timezone.now() - self.ticked_at <= _scheduler_stale_after()
+
+
+def scheduler_heartbeat() -> Heartbeat:
+    beat = SchedulerHeartbeat.objects.filter(name="scheduler").first()
+    return Heartbeat(ticked_at=beat.ticked_at, problem=beat.problem) if beat else Heartbeat(ticked_at=None)

@@ -1,4 +1,4 @@
-"""Warehouse identifiers from names people chose (DESIGN.md §4, docs/warehouse.md "Table and column names").
+"""Warehouse identifiers from names people chose (docs/architecture.md §4, docs/warehouse.md "Table and column names").
 
 One set of rules for every table and column the warehouse makes from a name: defined events'
 tables, tables of events logged via the API, property columns and uploaded CSVs' tables and

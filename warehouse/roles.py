@@ -1,4 +1,4 @@
-"""The per-environment PostgreSQL role the SQL page connects as (DESIGN.md §7, docs/sql.md).
+"""The per-environment PostgreSQL role the SQL page connects as (docs/architecture.md §7, docs/sql.md).
 
 Roles are cluster-wide, so the name carries a hash of the database name: a test database and a
 development database on one server never share a role.

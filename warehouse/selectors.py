@@ -86,6 +86,27 @@ def _pending_changes(environment: Environment, current: SyncRun | None) -> int:
     return changes.count()
 
 
+def run_steps(run: SyncRun | None) -> list[dict]:
+    """The run's steps with how long each took (until the next began, the last until the run ended or now)."""
+    if run is None or not run.steps:
+        return []
+    end = run.duration_seconds
+    if end is None and run.started_at:
+        end = (timezone.now() - run.started_at).total_seconds()
+    steps = []
+    for index, step in enumerate(run.steps):
+        following = run.steps[index + 1]["at"] if index + 1 < len(run.steps) else end
+        seconds = max(0.0, following - step["at"]) if following is not None else None
+        steps.append(
+            {
+                **step,
+                "seconds": seconds,
+                "running": following is None or (index + 1 == len(run.steps) and run.finished_at is None),
+            }
+        )
+    return steps
+
+
 def _events_not_synced(environment: Environment) -> dict:
     """API events past the cap (most events first) and events switched off, defined or logged via the API."""
     registered = event_tables_for(environment.pk)
@@ -108,7 +129,10 @@ def sync_status(*, environment: Environment) -> dict:
     runs = list(SyncRun.objects.filter(environment=environment).order_by("-created_at", "-id")[:50])
     finished = [run for run in runs if run.status in FINISHED_STATUSES][:40]
     current = next((run for run in runs if run.status == SyncStatus.RUNNING), None)
+    shown = current or next((run for run in runs if run.status != SyncStatus.QUEUED), None)
     return {
+        "steps_run": shown,
+        "steps": run_steps(shown),
         "state": state,
         "current": current,
         "progress": sync_run_progress(run=current),

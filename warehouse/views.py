@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from warehouse.access import Permission, access_environment
+from warehouse.health import scheduler_heartbeat
 from warehouse.models import SyncKind, SyncTrigger
 from warehouse.selectors import sync_live_progress, sync_status
 from warehouse.services import environment_sync_settings_update, sync_request
@@ -12,7 +14,11 @@ from warehouse.services import environment_sync_settings_update, sync_request
 @require_GET
 def sync_status_page(request, schema: str):
     environment = access_environment(request, schema, Permission.VIEW)
-    context = sync_status(environment=environment) | {"environment": environment}
+    context = sync_status(environment=environment) | {
+        "environment": environment,
+        "heartbeat": scheduler_heartbeat(),
+        "tick_seconds": settings.SCHEDULER_TICK_SECONDS,
+    }
     return render(request, "warehouse/sync/status.html", context)
 
 

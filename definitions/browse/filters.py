@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from warehouse.models.raw import EventType
@@ -55,9 +56,10 @@ class EventFilters:
 
 
 def parse_time(value: str) -> datetime:
-    """YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (a datetime-local input) or ISO 8601 with offset; naive means UTC."""
+    """YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (a datetime-local input) or ISO 8601 with offset; without an offset,
+    in the viewer's time zone (the one the page shows times in)."""
     parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.get_current_timezone())
 
 
 def parse_filters(query: QueryDict) -> tuple[EventFilters, dict[str, str]]:

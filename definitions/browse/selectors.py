@@ -1,20 +1,24 @@
 """Reads for the raw data browser: event pages, live rows, event detail, top interactions, users."""
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from psycopg2 import sql
 
+from definitions.selectors import suggested_selector
+from warehouse.display import format_time
 from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser
 from warehouse.registry import EventTableSpec, event_tables_for
 
 from . import sql as browse_sql
 from .filters import Cursor, EventFilters
-from .labels import event_label, hierarchy_lines, short_selector
+from .labels import event_label, hierarchy_lines, short_selector, shorten
 
 PAGE_SIZE = 50
 # Rows a page may look at when only non-indexed filters apply: bounds the time of a page with a rare
@@ -42,6 +46,7 @@ class EventRow:
     library: str
     identity: str = ""
     definitions: list[str] = field(default_factory=list)
+    person: "Person | None" = None
 
     @property
     def label(self) -> str:
@@ -56,14 +61,14 @@ class EventRow:
             text=self.target_text,
         )
 
-    # Pre-formatted (UTC, as stored): the |date filter per row is a large part of a page's render time.
+    # Formatted here, not with a template filter per row (a large part of a page's render time otherwise).
     @property
     def time_text(self) -> str:
-        return self.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return format_time(self.time)
 
     @property
     def time_hms(self) -> str:
-        return self.time.astimezone(UTC).strftime("%H:%M:%S")
+        return timezone.localtime(self.time).strftime("%H:%M:%S")
 
     @property
     def time_iso(self) -> str:
@@ -78,11 +83,56 @@ class EventRow:
 class EventsPage:
     rows: list[EventRow]
     next_cursor: str | None  # older rows exist: link to them
+    # Newer rows exist (a page reached by Older or Newer): link to the page just above this one.
+    newer_cursor: str | None = None
     # Set when the scan budget ran out before a full page matched: where the search stopped.
     searched_to: datetime | None = None
     continue_cursor: str | None = None
     latest_id: int = 0
     any_events: bool = True
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a raw user id is: the user it was merged into (if any), with their identity and email."""
+
+    user_id: int  # the id the warehouse shows the events under (the merge target, or the id itself)
+    raw_user_id: int  # the id the event was captured with
+    identity: str = ""
+    email: str = ""
+
+    @property
+    def merged(self) -> bool:
+        return self.user_id != self.raw_user_id
+
+    @property
+    def name(self) -> str:
+        """What a page shows for this person: the identity, else "anonymous"."""
+        return self.identity or "anonymous"
+
+
+def people_of(*, environment: Environment, user_ids: set[int]) -> dict[int, Person]:
+    """raw user id -> Person, following identity merges: two queries, whatever the number of ids."""
+    if not user_ids:
+        return {}
+    merged_into = dict(
+        IdentityMerge.objects.filter(environment=environment, from_user_id__in=user_ids).values_list(
+            "from_user_id", "to_user_id"
+        )
+    )
+    targets = {merged_into.get(user_id, user_id) for user_id in user_ids}
+    details = {
+        user_id: (identity or "", email if isinstance(email, str) else "")
+        for user_id, identity, email in RawUser.objects.filter(environment=environment, user_id__in=targets)
+        .annotate(email=KeyTextTransform("email", "properties"))
+        .values_list("user_id", "identity", "email")
+    }
+    people = {}
+    for user_id in user_ids:
+        target = merged_into.get(user_id, user_id)
+        identity, email = details.get(target, ("", ""))
+        people[user_id] = Person(user_id=target, raw_user_id=user_id, identity=identity, email=email)
+    return people
 
 
 class FilterError(Exception):
@@ -165,42 +215,107 @@ def _rows(raw_rows: list[tuple]) -> list[EventRow]:
     return [EventRow(*row) for row in raw_rows]
 
 
-def _enrich(environment: Environment, rows: list[EventRow], specs: list[EventTableSpec] | None = None) -> None:
-    """Identities and matching defined events for a page of rows: two queries, whatever the page size."""
+def _enrich(
+    environment: Environment, rows: list[EventRow], specs: list[EventTableSpec] | None = None, *, matches: bool = True
+) -> None:
+    """Identities (and emails) and matching defined events for a page of rows: a few queries, whatever the page
+    size."""
     if not rows:
         return
-    user_ids = {row.user_id for row in rows}
-    identities = dict(
-        RawUser.objects.filter(environment=environment, user_id__in=user_ids, identity__isnull=False).values_list(
-            "user_id", "identity"
-        )
-    )
-    specs = event_tables_for(environment.id) if specs is None else specs
-    matches = browse_sql.matching_tables(environment_id=environment.id, event_ids=[row.id for row in rows], specs=specs)
+    found = people_of(environment=environment, user_ids={row.user_id for row in rows})
     for row in rows:
-        row.identity = identities.get(row.user_id, "")
-        row.definitions = [specs[i].label or specs[i].table_name for i in matches.get(row.id, [])]
+        person = found.get(row.user_id)
+        row.person = person
+        row.identity = person.identity if person else ""
+    if not matches:
+        return
+    specs = event_tables_for(environment.id) if specs is None else specs
+    matched = browse_sql.matching_tables(environment_id=environment.id, event_ids=[row.id for row in rows], specs=specs)
+    for row in rows:
+        row.definitions = [specs[i].label or specs[i].table_name for i in matched.get(row.id, [])]
 
 
 def raw_events_page(
-    *, environment: Environment, filters: EventFilters, cursor: Cursor | None = None, limit: int = PAGE_SIZE
+    *,
+    environment: Environment,
+    filters: EventFilters,
+    cursor: Cursor | None = None,
+    newer: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+    matches: bool = True,
 ) -> EventsPage:
+    """A page of rows, newest first: the newest, the ones older than `cursor`, or the ones just newer than
+    `newer` (the "Newer" link; when those reach the newest row, the page has no newer link)."""
     scope, where = compile_filters(environment, filters)
-    before = (cursor.time, cursor.id) if cursor else None
     budget = None if where.selective else SCAN_BUDGET
+    if newer is not None:
+        raw, boundary = browse_sql.events_page(
+            environment_id=environment.id,
+            scope=scope,
+            filters=where,
+            before=None,
+            after=(newer.time, newer.id),
+            limit=limit + 1,
+            scan_budget=budget,
+        )
+        rows = _rows(list(reversed(raw[:limit])))
+        more_newer = len(raw) > limit or boundary is not None
+        page = EventsPage(
+            rows=rows,
+            # The rows older than the newest shown include the page this one was reached from.
+            next_cursor=rows[-1].cursor if rows else newer.encode(),
+            newer_cursor=(rows[0].cursor if rows else Cursor(*boundary).encode()) if more_newer else None,
+        )
+        _enrich(environment, rows, matches=matches)
+        return page
+    before = (cursor.time, cursor.id) if cursor else None
     raw, boundary = browse_sql.events_page(
         environment_id=environment.id, scope=scope, filters=where, before=before, limit=limit + 1, scan_budget=budget
     )
     rows = _rows(raw[:limit])
     page = EventsPage(rows=rows, next_cursor=rows[-1].cursor if len(raw) > limit else None)
+    if cursor is not None:
+        page.newer_cursor = rows[0].cursor if rows else cursor.encode()
     if boundary is not None and len(raw) <= limit:
         page.searched_to = boundary[0]
         page.continue_cursor = Cursor(*boundary).encode()
     if cursor is None:
         page.latest_id = browse_sql.latest_event_id(environment_id=environment.id)
         page.any_events = bool(page.latest_id)
-    _enrich(environment, rows)
+    _enrich(environment, rows, matches=matches)
     return page
+
+
+EXPORT_MAX_ROWS = 50_000
+# The list's columns (its raw id last, as event_row_id), with the person's identity after user_id.
+EXPORT_COLUMNS = [
+    *(name for name in browse_sql.LIST_COLUMNS[1:] if name != "session_id"),
+    "identity",
+    "session_id",
+    "event_row_id",
+]
+
+
+def raw_events_export(
+    *, environment: Environment, filters: EventFilters, max_rows: int = EXPORT_MAX_ROWS
+) -> Iterator[list[str]]:
+    """The rows of the filtered list as CSV values (EXPORT_COLUMNS), newest first, at most `max_rows`:
+    the list's own keyset pages, so memory stays at one page whatever the filter."""
+    cursor: Cursor | None = None
+    sent = 0
+    while sent < max_rows:
+        page = raw_events_page(
+            environment=environment, filters=filters, cursor=cursor, limit=min(1000, max_rows - sent), matches=False
+        )
+        for row in page.rows:
+            values = {**vars(row), "time": row.time_iso, "target_classes": " ".join(row.target_classes)}
+            values["event_row_id"] = row.id
+            yield [str(values[name]) for name in EXPORT_COLUMNS]
+        sent += len(page.rows)
+        following = page.next_cursor or page.continue_cursor
+        if not following:
+            return
+        cursor = Cursor.decode(following)
 
 
 def raw_events_live(*, environment: Environment, filters: EventFilters, after_id: int) -> tuple[list[EventRow], int]:
@@ -227,6 +342,7 @@ class EventDetail:
     session: RawSession | None
     user: RawUser | None
     merged_into: int | None
+    person: Person
     definitions: list[str]
     session_position: tuple[int, int]  # (n-th event of the session, events in the session)
 
@@ -263,6 +379,7 @@ def raw_event_detail(*, environment: Environment, event_id: int) -> EventDetail 
         session=session,
         user=user,
         merged_into=merged_into,
+        person=people_of(environment=environment, user_ids={event.user_id})[event.user_id],
         definitions=[specs[i].label or specs[i].table_name for i in matches.get(event.id, [])],
         session_position=(position, in_session.count()),
     )
@@ -274,6 +391,7 @@ class TopGroup:
     count: int
     sample_id: int
     filter_query: dict[str, str] = field(default_factory=dict)
+    sample_text: str = ""  # an element's text, as one example (it may vary between its events)
 
 
 TOP_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -300,37 +418,58 @@ def top_interactions(*, environment: Environment, since: datetime, limit: int = 
     for title, rows in found.items():
         rows.sort(key=lambda row: (-row[9], -row[10]))
         items = []
-        for _, kind, tag, element_id, classes, text, domain, path, event_name, count, sample in rows[:limit]:
+        for _, kind, tag, element_id, classes, text, domain, path, event_name, count, sample, hierarchy in rows[:limit]:
+            sample_text = ""
             if kind == "pageview":
                 label, query = f"{domain}{path}", {"path": path}
             elif kind == "custom":
                 label, query = event_name, {"event": event_name}
             else:
-                label = event_label(
-                    type=kind,
-                    event_name="",
-                    domain="",
-                    path="",
-                    tag=tag,
-                    element_id=element_id,
-                    classes=classes,
-                    text=text,
+                # A raw cursor hands jsonb over as text.
+                selector = suggested_selector(json.loads(hierarchy) if isinstance(hierarchy, str) else hierarchy or [])
+                label = (
+                    short_selector(tag, element_id, classes or [])
+                    if kind != "click"
+                    else event_label(
+                        type=kind,
+                        event_name="",
+                        domain="",
+                        path="",
+                        tag=tag,
+                        element_id=element_id,
+                        classes=classes or [],
+                        text=text,
+                    )
                 )
-                query = {"text": text} if text else {}
-            items.append(TopGroup(label=label, count=count, sample_id=sample, filter_query={**query, "type": kind}))
+                sample_text = shorten(text) if kind != "click" else ""
+                query = {"selector": selector} if selector else {}
+            items.append(
+                TopGroup(
+                    label=label,
+                    count=count,
+                    sample_id=sample,
+                    filter_query={**query, "type": kind},
+                    sample_text=sample_text,
+                )
+            )
         sections[title] = items
     return sections
 
 
 @dataclass
 class UsersPage:
-    users: list[RawUser]
+    users: list[RawUser]  # people: ids merged into another user are listed under it (.merged_ids), not apart
     next_cursor: str | None
 
 
 def users_search(*, environment: Environment, query: str, cursor: Cursor | None = None, limit: int = PAGE_SIZE):
-    """Users by id, identity (contains) or `property=value`, most recently changed first."""
-    users = RawUser.objects.filter(environment=environment)
+    """People by id, identity (contains) or `property=value`, most recently changed first. An anonymous id merged
+    into an identified user is that user (as in the warehouse): it is listed under them, and a search by it
+    finds them."""
+    merges = IdentityMerge.objects.filter(environment=environment)
+    users = RawUser.objects.filter(environment=environment).exclude(
+        Exists(merges.filter(from_user_id=OuterRef("user_id")))
+    )
     query = query.strip()
     if query:
         key, equals, value = query.partition("=")
@@ -339,14 +478,25 @@ def users_search(*, environment: Environment, query: str, cursor: Cursor | None 
             value_text = KeyTextTransform(key.strip(), "properties")
             users = users.annotate(property_text=value_text).filter(property_text=value.strip())
         elif query.isdigit() and int(query) < 2**63:
-            users = users.filter(user_id=int(query))
+            number = int(query)
+            users = users.filter(
+                Q(user_id=number) | Exists(merges.filter(to_user_id=OuterRef("user_id"), from_user_id=number))
+            )
         else:
             users = users.filter(identity__icontains=query)
     if cursor is not None:
         users = users.filter(Q(last_modified__lt=cursor.time) | Q(last_modified=cursor.time, id__lt=cursor.id))
     found = list(users.order_by("-last_modified", "-id")[: limit + 1])
     next_cursor = Cursor(found[limit - 1].last_modified, found[limit - 1].id).encode() if len(found) > limit else None
-    return UsersPage(users=found[:limit], next_cursor=next_cursor)
+    shown = found[:limit]
+    merged: dict[int, list[int]] = {}
+    for source, target in merges.filter(to_user_id__in=[u.user_id for u in shown]).values_list(
+        "from_user_id", "to_user_id"
+    ):
+        merged.setdefault(target, []).append(source)
+    for user in shown:
+        user.merged_ids = sorted(merged.get(user.user_id, []))
+    return UsersPage(users=shown, next_cursor=next_cursor)
 
 
 @dataclass
@@ -359,6 +509,7 @@ class SessionBlock:
 @dataclass
 class UserTimeline:
     user: RawUser | None
+    person: Person
     user_id: int
     merged_from: list[IdentityMerge]
     merged_into: int | None
@@ -375,11 +526,8 @@ def user_timeline(*, environment: Environment, user_id: int, cursor: Cursor | No
     """A user (and the anonymous ids merged into it): sessions newest first, each with its events in order."""
     user = RawUser.objects.filter(environment=environment, user_id=user_id).first()
     merged_from = list(IdentityMerge.objects.filter(environment=environment, to_user_id=user_id).order_by("time"))
-    merged_into = (
-        IdentityMerge.objects.filter(environment=environment, from_user_id=user_id)
-        .values_list("to_user_id", flat=True)
-        .first()
-    )
+    person = people_of(environment=environment, user_ids={user_id})[user_id]
+    merged_into = person.user_id if person.merged else None
     ids = [user_id, *(m.from_user_id for m in merged_from)]
     sessions = RawSession.objects.filter(environment=environment, user_id__in=ids)
     if user is None and not sessions.exists():
@@ -396,6 +544,7 @@ def user_timeline(*, environment: Environment, user_id: int, cursor: Cursor | No
     blocks = _session_events(environment, page)
     return UserTimeline(
         user=user,
+        person=person,
         user_id=user_id,
         merged_from=merged_from,
         merged_into=merged_into,

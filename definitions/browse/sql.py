@@ -81,8 +81,10 @@ def events_page(
     before: tuple | None,
     limit: int,
     scan_budget: int | None,
+    after: tuple | None = None,
 ) -> tuple[list[tuple], tuple | None]:
-    """Up to `limit` rows matching scope AND filters, newest first, strictly before the keyset `before`.
+    """Up to `limit` rows matching scope AND filters, newest first, strictly before the keyset `before`
+    (or, with `after`, the rows just newer than that keyset, oldest first: the "Newer" page).
 
     `scope` (environment, time range, keyset) is what the (environment, time) index answers. With a
     scan budget the other filters look at no more than that many rows of the scope, so a rare
@@ -91,14 +93,25 @@ def events_page(
     """
     params = {"environment_id": environment_id, "limit": limit, **scope.params, **filters.params}
     keyset = sql.SQL("TRUE")
-    if before is not None:
+    order = sql.SQL("e.time DESC, e.id DESC")
+    if after is not None:
+        keyset = sql.SQL("(e.time, e.id) > (%(after_time)s, %(after_id)s)")
+        order = sql.SQL("e.time, e.id")
+        params.update(after_time=after[0], after_id=after[1])
+    elif before is not None:
         keyset = sql.SQL("(e.time, e.id) < (%(before_time)s, %(before_id)s)")
         params.update(before_time=before[0], before_id=before[1])
-    parts = {"columns": _columns(), "scope": scope.where(), "keyset": keyset, "filters": filters.where()}
+    parts = {
+        "columns": _columns(),
+        "scope": scope.where(),
+        "keyset": keyset,
+        "filters": filters.where(),
+        "order": order,
+    }
     if scan_budget is None or not filters.parts:
         statement = sql.SQL(
             "SELECT {columns} FROM raw_events e WHERE e.environment_id = %(environment_id)s AND {scope} AND {keyset}"
-            " AND {filters} ORDER BY e.time DESC, e.id DESC LIMIT %(limit)s"
+            " AND {filters} ORDER BY {order} LIMIT %(limit)s"
         ).format(**parts)
         return _run(statement, params, "events page"), None
     # row_number() streams over the ordered scan; the budget's last row comes back as a sentinel
@@ -107,10 +120,10 @@ def events_page(
     statement = sql.SQL(
         "SELECT {columns}, e.matched, e.position FROM ("
         " SELECT e.*, COALESCE({filters}, FALSE) AS matched,"
-        "  row_number() OVER (ORDER BY e.time DESC, e.id DESC) AS position"
+        "  row_number() OVER (ORDER BY {order}) AS position"
         " FROM (SELECT * FROM raw_events e WHERE e.environment_id = %(environment_id)s AND {scope} AND {keyset}"
-        "  ORDER BY e.time DESC, e.id DESC LIMIT %(scan_budget)s) e"
-        ") e WHERE e.matched OR e.position = %(scan_budget)s ORDER BY e.time DESC, e.id DESC LIMIT %(limit)s"
+        "  ORDER BY {order} LIMIT %(scan_budget)s) e"
+        ") e WHERE e.matched OR e.position = %(scan_budget)s ORDER BY {order} LIMIT %(limit)s"
     ).format(**parts)
     rows = _run(statement, params, "events page (budgeted)")
     boundary = None
@@ -166,21 +179,22 @@ def not_covered(specs: list) -> tuple[sql.Composable, dict[str, Any]]:
     return sql.SQL("NOT ({})").format(any_match), params
 
 
-# GROUPING() bits, in the order (target_tag, domain, event_name): a set bit = not grouped by it.
+# GROUPING() bits, in the order (hierarchy, domain, event_name): a set bit = not grouped by it.
 ELEMENT_GROUPS, PAGE_GROUPS, NAME_GROUPS = 0b011, 0b101, 0b110
 
 
 def interaction_counts(*, environment_id: int, since) -> list[tuple]:
-    """One pass over the range: counts per (type, element, text), per (type, page), per (type, name).
+    """One pass over the range: counts per (type, element), per (type, page), per (type, name).
 
-    Rows: (grouping, type, tag, id, classes, text, domain, path, event_name, count, newest id).
+    An element is what identifies it, its hierarchy (tag, id, classes, attributes, ancestors), not its text:
+    a form whose validation messages change its text is still one form. The text comes along as a sample.
+    Rows: (grouping, type, tag, id, classes, sample text, domain, path, event_name, count, newest id, hierarchy).
     """
     statement = sql.SQL(
-        "SELECT GROUPING(e.target_tag, e.domain, e.event_name), e.type, e.target_tag, e.target_id, e.target_classes,"
-        " e.target_text, e.domain, e.path, e.event_name, count(*), max(e.id)"
+        "SELECT GROUPING(e.hierarchy, e.domain, e.event_name), e.type, min(e.target_tag), min(e.target_id),"
+        " min(e.target_classes), min(e.target_text), e.domain, e.path, e.event_name, count(*), max(e.id), e.hierarchy"
         " FROM raw_events e WHERE e.environment_id = %(environment_id)s AND e.time >= %(since)s"
-        " GROUP BY GROUPING SETS ((e.type, e.target_tag, e.target_id, e.target_classes, e.target_text),"
-        " (e.type, e.domain, e.path), (e.type, e.event_name))"
+        " GROUP BY GROUPING SETS ((e.type, e.hierarchy), (e.type, e.domain, e.path), (e.type, e.event_name))"
     )
     if citus_active():
         # Citus runs no GROUPING SETS over a distributed table: the three groupings, one after the other.

@@ -1,4 +1,4 @@
-"""CSS selector parsing for definitions: the subset DESIGN.md §5 supports, with browser tokenization.
+"""CSS selector parsing for definitions: the subset docs/architecture.md §5 supports, with browser tokenization.
 
 Tokenization follows CSS Syntax Level 3 (escapes, strings, comments, hash/number tokens), so a
 selector means here exactly what it means to `element.matches()`. Anything outside the supported

@@ -1,5 +1,6 @@
 // Behaviour every app page shares, kept out of the markup so the Content-Security-Policy can refuse
-// inline script: the environment switcher, confirmations before destructive posts, copy buttons.
+// inline script: the environment switcher, confirmations before destructive posts, copy buttons, the
+// new-environment form's schema preview.
 (function () {
   "use strict";
   document.querySelectorAll("select[data-navigate]").forEach(function (select) {
@@ -18,4 +19,14 @@
       });
     });
   });
+  // The new-environment form shows the warehouse schema its project and name give.
+  var preview = document.querySelector("[data-schema-preview]");
+  if (preview) {
+    var parts = document.querySelectorAll("[data-schema-part]");
+    var update = function () {
+      var values = Array.prototype.map.call(parts, function (input) { return input.value.trim(); });
+      preview.textContent = values.every(Boolean) ? values.join("_") : "<project>_<environment>";
+    };
+    parts.forEach(function (input) { input.addEventListener("input", update); });
+  }
 })();

@@ -14,6 +14,8 @@
   };
   CONDITIONS.submit = CONDITIONS.change = CONDITIONS.click;
   const LABELS = { selector: "CSS selector", text: "Target text", href: "Link href", property: "Property" };
+  // Problems by where they are ("groups[0].conditions[1]" -> message): shown next to that group or condition.
+  let errors = JSON.parse(document.getElementById("definition-errors").textContent || "{}");
 
   let groups;
   try {
@@ -50,8 +52,8 @@
     schedulePreview();
   }
 
-  function conditionRow(group, condition, index) {
-    const row = el("div", { class: "condition" });
+  function conditionRow(group, condition, index, groupIndex) {
+    const row = el("div", { class: "condition", "data-path": `groups[${groupIndex}].conditions[${index}]` });
     const allowed = CONDITIONS[group.kind] || [];
     row.append(select(allowed.map((t) => [t, LABELS[t] || t]), condition.type, (event) => {
       const type = event.target.value;
@@ -84,7 +86,7 @@
 
   function groupBox(group, index) {
     const box = el("div", { class: "group" });
-    const head = el("div", { class: "condition" });
+    const head = el("div", { class: "condition group-head", "data-path": `groups[${index}]` });
     head.append(select(config.kinds.map((k) => [k, k]), group.kind, (event) => {
       const kind = event.target.value;
       groups[index] = kind === "combo" ? { kind, definitions: [] } : kind === "custom" ? { kind, event_name: "", conditions: [] } : { kind, conditions: [] };
@@ -110,7 +112,7 @@
       return box;
     }
     group.conditions = group.conditions || [];
-    group.conditions.forEach((condition, i) => box.append(conditionRow(group, condition, i)));
+    group.conditions.forEach((condition, i) => box.append(conditionRow(group, condition, i, index)));
     box.append(el("button", { type: "button", onclick: () => {
       group.conditions.push({ type: (CONDITIONS[group.kind] || ["path"])[0], value: "" });
       changed(true);
@@ -125,6 +127,27 @@
       builder.append(groupBox(group, i));
     });
     builder.append(el("button", { type: "button", onclick: () => { groups.push({ kind: "click", conditions: [] }); changed(true); } }, ["+ Or another group"]));
+    markErrors();
+  }
+
+  // Each message goes after the deepest row its path names: a condition's row, else its group's head,
+  // else the top of the builder; the row's inputs are marked invalid.
+  function markErrors() {
+    builder.querySelectorAll(".field-error").forEach((node) => node.remove());
+    builder.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+    for (const [path, message] of Object.entries(errors)) {
+      if (!path.startsWith("groups")) continue;
+      const rows = Array.from(builder.querySelectorAll("[data-path]")).filter((row) => path === row.dataset.path
+        || path.startsWith(row.dataset.path + ".") || path.startsWith(row.dataset.path + "["));
+      const row = rows.sort((a, b) => b.dataset.path.length - a.dataset.path.length)[0];
+      const note = el("p", { class: "field-error", role: "alert" }, [message]);
+      if (row) {
+        row.after(note);
+        row.querySelectorAll("input, select").forEach((input) => input.setAttribute("aria-invalid", "true"));
+      } else {
+        builder.prepend(note);
+      }
+    }
   }
 
   // ---- live preview ----
@@ -142,6 +165,9 @@
       const html = await response.text();
       const target = document.getElementById("preview");
       if (target) target.outerHTML = html;
+      const problems = document.querySelector("#preview .preview-problems");
+      errors = problems ? JSON.parse(problems.dataset.errors || "{}") : {};
+      markErrors();
     } catch (error) {
       if (error.name !== "AbortError") console.warn("preview failed", error);
     }
@@ -149,7 +175,12 @@
 
   builder.hidden = false;
   textarea.closest("label").hidden = true;
+  const listed = document.getElementById("group-errors");
+  if (listed) listed.hidden = true; // the builder shows them next to their fields
   render();
   form.addEventListener("input", (event) => { if (event.target === textarea) schedulePreview(); });
-  schedulePreview();
+  // A brand-new, still empty definition has nothing to preview (and nothing wrong with it yet).
+  const untouched = !form.querySelector("[name=definition]") && groups.every((group) =>
+    !(group.conditions || []).length && !group.event_name && !(group.definitions || []).length);
+  if (!untouched) schedulePreview();
 })();

@@ -31,8 +31,7 @@
           status.textContent = `Live: ${fresh.length} new event${fresh.length === 1 ? "" : "s"} at ${new Date().toLocaleTimeString()}.`;
         }
       } else {
-        status.textContent = `Live paused: the server answered ${response.status}.`;
-        setRunning(false);
+        setRunning(false, `Live paused: the server answered ${response.status}.`);
         return;
       }
     } catch (error) {
@@ -45,17 +44,20 @@
     if (running && timer === null) timer = setTimeout(poll, INTERVAL_MS);
   }
 
-  function setRunning(value) {
+  function setRunning(value, reason) {
     running = value;
     button.textContent = running ? "Pause live" : "Resume live";
     button.setAttribute("aria-pressed", String(running));
     if (running) {
       status.textContent = "Live: new events appear here as they arrive.";
       schedule();
-    } else if (timer !== null) {
+      return;
+    }
+    if (timer !== null) {
       clearTimeout(timer);
       timer = null;
     }
+    status.textContent = reason || "Paused: new events are not added until you resume.";
   }
 
   button.addEventListener("click", () => setRunning(!running));

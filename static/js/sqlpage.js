@@ -154,8 +154,17 @@
       .then(function (data) { if (!data.cancelled && running) statusEl.textContent = data.message; });
   });
 
-  document.getElementById("sql-save-form").addEventListener("submit", function (event) {
-    event.target.querySelector("[name=sql]").value = editor.getValue();
+  ["sql-save-form", "sql-update-form"].forEach(function (id) {
+    var saveForm = document.getElementById(id);
+    if (saveForm) saveForm.addEventListener("submit", function () {
+      saveForm.querySelector("[name=sql]").value = editor.getValue();
+    });
+  });
+
+  var copyLink = document.querySelector("[data-copy-value]");
+  if (copyLink) copyLink.addEventListener("click", function () {
+    var input = document.getElementById(copyLink.dataset.copyValue);
+    navigator.clipboard.writeText(input.value).then(function () { copyLink.textContent = "Copied"; });
   });
 
   root.addEventListener("click", function (event) {
@@ -265,4 +274,6 @@
 
   setupChart();
   markError(0);
+  // A saved query opened from its link runs at once.
+  if (root.dataset.autorun === "1" && editor.getValue().trim()) run();
 })();

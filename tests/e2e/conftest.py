@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from warehouse.ingest.minify import minify_js
+
 CHROMIUM = Path(os.environ.get("HEAPSITE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -22,6 +24,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 HEAP_JS = Path(__file__).resolve().parents[2] / "static" / "heap.js"
+
+
+def served_heap_js() -> str:
+    """heap.js as browsers get it (minified): the browser tests run the bytes that are served."""
+    return minify_js(HEAP_JS.read_text(encoding="utf-8"))
+
 
 # Playwright's sync API runs an event loop in this thread, which makes Django refuse ORM calls
 # from it; tests only read rows between browser steps, so that guard does not apply here.
@@ -121,7 +129,7 @@ class FakeSite:
 
     def _serve_other(self, route):
         if urlsplit(route.request.url).path == "/static/heap.js":
-            route.fulfill(status=200, content_type="application/javascript", body=HEAP_JS.read_text())
+            route.fulfill(status=200, content_type="application/javascript", body=served_heap_js())
         else:
             route.fulfill(status=404, content_type="text/plain", body="not found")
 

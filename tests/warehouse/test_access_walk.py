@@ -96,6 +96,11 @@ def _csv_file(w: "World") -> dict:
 # One line per URL name: who may call it and a request that would change something if let through.
 RULES: dict[str, list[Call]] = {
     "environment_home": [get(V)],
+    "environment_settings": [post(A, data={"display_name": "Walked"})],
+    # Deleting needs the admin role of the whole project (none of the walk's actors has it) or a superuser. The
+    # walk types a wrong name: a real deletion drops a partition, which cannot happen inside its transaction
+    # (tests/heapsite/platform/test_environments_in_app.py deletes for real).
+    "environment_delete": [get(SU), post(SU, ok=400, changes=False, data={"confirm": "not_the_schema"})],
     "environment_server_key_rotate": [post(A, ok=200)],
     "environment_keyless_server_api": [post(A, data={"keyless_server_api": "on"})],
     "heap-script": [get(PUBLIC)],
@@ -117,7 +122,8 @@ RULES: dict[str, list[Call]] = {
     "sql_csv": [post(S, ok=400, data={"sql": "DELETE FROM pageviews"})],
     "sql_history": [get(S)],
     "sql_saved_create": [post(S, data={"name": "Walked", "sql": "SELECT 1"})],
-    # The saved query is viewer_sql's own: its owner and admins delete it.
+    # The saved query is viewer_sql's own: its owner and admins change and delete it.
+    "sql_saved_update": [post(S, data={"name": "Renamed", "sql": "SELECT 2"})],
     "sql_saved_delete": [post(S)],
     "sources": [get(V)],
     "sources_attach": [post(SU, data={"schema_name": "walk_external"})],
@@ -126,6 +132,7 @@ RULES: dict[str, list[Call]] = {
     "csv_upload": [get(V), post(E, data={"discard": "1"})],
     "sources_drop": [post(E, data={"table_name": "people"})],
     "definitions:raw_events": [get(V)],
+    "definitions:raw_events_csv": [get(V)],
     "definitions:raw_top": [get(V)],
     "definitions:raw_event": [get(V)],
     "definitions:users": [get(V)],

@@ -9,7 +9,7 @@ from warehouse.identity import ANONYMOUS_ID_LIMIT
 
 from .validation import Bool, Int, List, Map, Obj, Path, Problems, Scalar, Str, Timestamp, type_name, validate
 
-# Limits from DESIGN.md §8, and the ones docs/api.md adds for URL parts and the element fields.
+# Limits from docs/architecture.md §8, and the ones docs/api.md adds for URL parts and the element fields.
 MAX_NAME = 1024
 MAX_IDENTITY = 255
 MAX_EVENT_ID = 64

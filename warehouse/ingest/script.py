@@ -1,23 +1,30 @@
-"""heap.js served as `/js/heap-<app id>.js`, the file Heap's classic snippet loads (docs/migrating.md).
+"""heap.js as served: minified at /static/heap.js, and as `/js/heap-<app id>.js`, the file Heap's
+classic snippet loads (docs/migrating.md).
 
 A page carrying Heap's snippet works once its script host is changed to this server: the file is
 heap.js with a short preamble that names the app id and this server's collect endpoint, which Heap's
-snippet (unlike heapsite's) does not pass to `heap.load`.
+snippet (unlike heapsite's) does not pass to `heap.load`. Both serve the minified build of the
+readable static/heap.js (warehouse/ingest/minify.py), made by MinifiedStaticFinder.
 """
 
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.finders import FileSystemFinder
+from django.core.files.storage import FileSystemStorage
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET
 
+from .minify import MINIFIED_STATIC, minify_js
 from .selectors import environment_for_app_id
 
 # Browsers re-check the script this often, so a new heap.js reaches sites within minutes.
@@ -27,28 +34,65 @@ JAVASCRIPT = "application/javascript; charset=utf-8"
 # Runs before heap.js, as part of the same file. The endpoint is resolved against this script's own
 # URL, so it follows whatever host and scheme the page loaded it from; the absolute URL the server
 # built is the fallback where document.currentScript is unavailable.
+# Written minified, as heap.js is served.
 _PREAMBLE = (
-    "/* heapsite: heap.js for app id {app_id_comment}; events go to {collect_path} on this script's host */\n"
-    "(function (h, s) {{\n"
-    "  h.config = h.config || {{}};\n"
-    "  if (!h.appid) h.appid = {app_id};\n"
-    "  if (!h.config.endpoint) {{\n"
-    "    try {{ h.config.endpoint = new URL({collect_path}, s.src).href; }}\n"
-    "    catch (error) {{ h.config.endpoint = {collect_url}; }}\n"
-    "  }}\n"
-    "}})(window.heap = window.heap || [], document.currentScript);\n"
+    "/*! heapsite: heap.js for app id {app_id_comment}; events go to {collect_path} on this script's host */\n"
+    "(function(h,s){{"
+    "h.config=h.config||{{}};"
+    "if(!h.appid)h.appid={app_id};"
+    "if(!h.config.endpoint){{"
+    "try{{h.config.endpoint=new URL({collect_path},s.src).href}}"
+    "catch(e){{h.config.endpoint={collect_url}}}"
+    "}}"
+    "}})(window.heap=window.heap||[],document.currentScript);\n"
 )
 
 
+def minified_static_build(source_path: str, name: str) -> Path:
+    """The minified copy of a static file under HEAPSITE_DATA_DIR/minified/, rebuilt when the source changes
+    (the copy carries the source's modification time, which is also what browsers revalidate against)."""
+    source = Path(source_path)
+    target = Path(settings.HEAPSITE_DATA_DIR) / "minified" / name
+    stat = source.stat()
+    if not target.exists() or target.stat().st_mtime_ns != stat.st_mtime_ns:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        partial.write_text(minify_js(source.read_text(encoding="utf-8")), encoding="utf-8")
+        os.utime(partial, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        os.replace(partial, target)  # atomic: a concurrent reader sees the old copy or the new one
+    return target
+
+
+class MinifiedStaticFinder(FileSystemFinder):
+    """STATICFILES_DIRS as Django's own finder sees them, except that the files in MINIFIED_STATIC are found
+    minified: what `runserver` serves and `collectstatic` collects at /static/heap.js."""
+
+    def find(self, path, find_all=False, **kwargs):
+        found = super().find(path, find_all=find_all, **kwargs)
+        if path not in MINIFIED_STATIC or not found:
+            return found
+        if find_all:
+            return [str(minified_static_build(source, path)) for source in found]
+        return str(minified_static_build(found, path))
+
+    def list(self, ignore_patterns):
+        for path, storage in super().list(ignore_patterns):
+            if path in MINIFIED_STATIC:
+                built = minified_static_build(storage.path(path), path)
+                yield path, FileSystemStorage(location=built.parent)
+            else:
+                yield path, storage
+
+
 @lru_cache(maxsize=4)
-def _heap_js(path: str, mtime_ns: int) -> str:
+def _read(path: str, mtime_ns: int) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
-def heap_js_source() -> str:
-    """static/heap.js as it is on disk now (re-read only when the file changes)."""
+def heap_js_served() -> str:
+    """heap.js as /static/heap.js serves it (minified), re-read only when the file changes."""
     path = finders.find("heap.js")
-    return _heap_js(path, Path(path).stat().st_mtime_ns)
+    return _read(path, Path(path).stat().st_mtime_ns)
 
 
 def heap_script_body(*, app_id: str, collect_path: str, collect_url: str) -> str:
@@ -58,7 +102,7 @@ def heap_script_body(*, app_id: str, collect_path: str, collect_url: str) -> str
         collect_path=json.dumps(collect_path),
         collect_url=json.dumps(collect_url),
     )
-    return preamble + heap_js_source()
+    return preamble + heap_js_served()
 
 
 @login_not_required

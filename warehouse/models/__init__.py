@@ -1,6 +1,7 @@
 from .access import Membership, Role
 from .api_events import ApiEvent, ApiEventSync
 from .environments import Environment, IpMode, Project
+from .preferences import UserPreferences
 from .privacy import (
     DeletionSource,
     DeletionStatus,
@@ -60,6 +61,7 @@ __all__ = [
     "TableChangeRequest",
     "TransformRole",
     "UserDeletionRequest",
+    "UserPreferences",
     "WarehouseDeletion",
     "WarehouseDeletionKind",
 ]

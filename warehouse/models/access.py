@@ -1,4 +1,4 @@
-"""Who belongs to an environment, or to every environment of a project, and with which role (DESIGN.md §9)."""
+"""Who belongs to an environment, or to every environment of a project, and with which role (docs/architecture.md §9)."""
 
 from django.conf import settings
 from django.db import models

@@ -100,6 +100,8 @@ class Environment(models.Model):
     # The first characters, so people can tell keys apart without the secret.
     api_key_prefix = models.CharField(max_length=12, editable=False)
     warehouse_schema = models.CharField(max_length=63, unique=True, validators=[validate_schema_name])
+    # What people call it on the pages (e.g. "Acme shop (live)"); the schema and app id never change with it.
+    display_name = models.CharField(max_length=100, blank=True, default="")
     # Heap's server API takes the app id alone; off, the server key stays required (docs/api.md).
     keyless_server_api = models.BooleanField(
         default=False,
@@ -124,6 +126,11 @@ class Environment(models.Model):
 
     def __str__(self) -> str:
         return self.warehouse_schema
+
+    @property
+    def label(self) -> str:
+        """What pages call it: its display name, else `project / environment`."""
+        return self.display_name or f"{self.project.name} / {self.name}"
 
     def set_api_key(self, key: str) -> None:
         self.api_key_hash = hash_api_key(key)

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from .environments import Environment
 
@@ -50,6 +51,12 @@ class SqlQueryRun(models.Model):
         return f"{self.user} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
 
     @property
+    def error_headline(self) -> str:
+        from warehouse.sqlpage.render import error_headline  # the page's words for it
+
+        return error_headline(self.error_class)
+
+    @property
     def elapsed_ms(self) -> int | None:
         if self.finished_at is None:
             return None
@@ -68,6 +75,9 @@ class SavedQuery(models.Model):
     class Meta:
         db_table = "sql_saved_queries"
         ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "environment", name="saved_query_unique_name_per_environment")
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -122,6 +122,8 @@ class SyncRun(models.Model):
     progress = models.FloatField(default=0.0)
     # {table_name: {"rows": int, "ms": int, "action": "built|appended|renamed|dropped"}}
     tables = models.JSONField(default=dict, blank=True)
+    # The run's steps in order, kept after it ends: [{"step", "table", "at" (seconds after the start), "ms", "rows"}].
+    steps = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")
     # host:pid of the process that ran it (named when that process dies mid-run).

@@ -6,6 +6,26 @@ from warehouse.models import AttachedSchema, CsvUpload, CsvUploadStatus, Environ
 from . import sql as source_sql
 from .services import uploads_schema_name
 
+# Tables the planner thinks smaller than this (or has never analyzed: -1, e.g. right after a CSV load) are
+# counted exactly; bigger ones show the planner's estimate, marked as one.
+EXACT_ROWS = 100_000
+
+
+def _exact_counts(cursor, tables: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    if not tables:
+        return {}
+    counts = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {schema}, {table}, (SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT {cap}) s)").format(
+            schema=sql.Literal(schema),
+            table=sql.Literal(table),
+            name=sql.Identifier(schema, table),
+            cap=sql.Literal(EXACT_ROWS),
+        )
+        for schema, table in tables
+    )
+    cursor.execute(counts)
+    return {(schema, table): count for schema, table, count in cursor.fetchall()}
+
 
 def sources_overview(environment: Environment) -> dict:
     """Everything the data sources page shows, in a fixed number of queries."""
@@ -25,9 +45,14 @@ def sources_overview(environment: Environment) -> dict:
                 ]
             ],
         )
-        tables: dict[str, list[tuple[str, int]]] = {}
-        for schema, table, estimate in cursor.fetchall():
-            tables.setdefault(schema, []).append((table, max(estimate, 0)))
+        found = cursor.fetchall()
+        exact = _exact_counts(cursor, [(schema, table) for schema, table, estimate in found if estimate < EXACT_ROWS])
+        tables: dict[str, list[tuple[str, int, bool]]] = {}
+        for schema, table, estimate in found:
+            if (schema, table) in exact:
+                tables.setdefault(schema, []).append((table, exact[(schema, table)], False))
+            else:
+                tables.setdefault(schema, []).append((table, estimate, True))
     attached = list(AttachedSchema.objects.filter(environment=environment).select_related("attached_by"))
     for item in attached:
         item.tables = tables.get(item.schema_name, [])

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg2 import errors as pg_errors
 
+from warehouse.display import plural
 from warehouse.models import (
     AttachedSchema,
     CsvUpload,
@@ -233,7 +234,7 @@ def csv_load(
             schema=schema,
             table=table,
             user=user,
-            detail=f"{upload.filename}: {rows} rows{' (replaced)' if replace else ''}",
+            detail=f"{upload.filename}: {plural(rows, 'row')}{' (replaced)' if replace else ''}",
         )
         upload.status, upload.table_name, upload.row_count = CsvUploadStatus.LOADED, table, rows
         upload.loaded_at = timezone.now()

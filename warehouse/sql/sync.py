@@ -10,7 +10,7 @@ from psycopg2 import sql
 
 from warehouse import citus
 
-# (name, type) of the warehouse `sessions` built-in columns, in contract order (DESIGN.md §4).
+# (name, type) of the warehouse `sessions` built-in columns, in contract order (docs/architecture.md §4).
 SESSION_COLUMNS: list[tuple[str, str]] = [
     ("session_id", "bigint"),
     ("user_id", "bigint"),
@@ -58,7 +58,7 @@ STORED_EVENT_COLUMNS: list[tuple[str, str, str]] = [
     ("href", "text", "e.target_href"),
     ("target_text", "text", "e.target_text"),
 ]
-# The contract's columns of `pageviews` and of a defined event's table (DESIGN.md §4), in order:
+# The contract's columns of `pageviews` and of a defined event's table (docs/architecture.md §4), in order:
 # (name, expression over its stored row e and the warehouse sessions s), as its view selects them.
 PAGEVIEW_COLUMNS: list[tuple[str, str]] = [
     ("event_id", "e.event_id"),

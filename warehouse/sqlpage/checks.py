@@ -173,7 +173,10 @@ def _parse(encoded: bytes) -> dict:
             if "memory exhausted" in message or "stack depth" in message:
                 raise QueryRejected("the query is nested too deeply to parse")
             position = _char_position(encoded, error.cursorpos - 1) + 1 if error.cursorpos > 0 else None
-            raise QueryRejected(f"syntax error: {message}", position=position)
+            # libpg_query's own messages mostly start with "syntax error" already: say it once.
+            if not message.lower().startswith("syntax error"):
+                message = f"syntax error: {message}"
+            raise QueryRejected(message, position=position)
         try:
             return json.loads(result.parse_tree.decode("utf-8"))
         except RecursionError:

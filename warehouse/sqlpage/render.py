@@ -65,3 +65,32 @@ def results_table_html(result: QueryResult) -> SafeString:
         parts.append(f'<tr><td class="rownum">{index}</td>{"".join(cells)}</tr>')
     parts.append("</tbody></table>")
     return mark_safe("".join(parts))  # noqa: S308 - every value above went through escape()
+
+
+# What the SQL page says above an error's message, in words (the class name stays in the audit log
+# and the headline's hover title).
+ERROR_HEADLINES = {
+    "QueryRejected": "Not run",
+    "SyntaxError": "Syntax error",
+    "UndefinedTable": "No such table",
+    "UndefinedColumn": "No such column",
+    "UndefinedFunction": "No such function",
+    "UndefinedObject": "Not found",
+    "AmbiguousColumn": "Ambiguous column",
+    "DivisionByZero": "Division by zero",
+    "InvalidTextRepresentation": "Value of the wrong type",
+    "DatatypeMismatch": "Types do not match",
+    "GroupingError": "Grouping error",
+    "InsufficientPrivilege": "Not allowed",
+    "ReadOnlySqlTransaction": "Read-only: the SQL page cannot change data",
+    "QueryCanceled": "Stopped (cancelled or over the time limit)",
+    "ResultTooLarge": "Result too large",
+    "RateLimited": "Too many queries",
+    "TooManyRunning": "Too many queries running",
+    "ConnectionFailed": "Could not connect",
+    "NoColumns": "No columns",
+}
+
+
+def error_headline(error_class: str) -> str:
+    return ERROR_HEADLINES.get(error_class, "The query failed")

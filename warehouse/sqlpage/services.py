@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from warehouse.models import Environment, SavedQuery, SqlQueryRun, SqlRole
@@ -21,6 +22,7 @@ from warehouse.sources.services import sources_grant
 from . import limits
 from .checks import CheckedQuery, QueryRejected, check_query
 from .execute import QueryFailed, QueryResult, StreamOutcome, cancel_backend, run_query, stream_query
+from .render import error_headline
 
 logger = logging.getLogger(__name__)
 AUDIT_SQL_CHARS = 20_000
@@ -36,6 +38,10 @@ class RunOutcome:
     error_detail: str = ""
     # 1-based character position in the submitted text, for marking the editor.
     error_position: int | None = None
+
+    @property
+    def error_headline(self) -> str:
+        return error_headline(self.error_class)
 
 
 def _audit_start(
@@ -256,26 +262,68 @@ def sql_query_cancel(*, environment: Environment, user: AbstractBaseUser, run_to
     return True
 
 
+def _saved_query_fields(
+    *, environment: Environment, name: str, description: str, sql: str, exclude_id: int | None = None
+) -> dict[str, str]:
+    """The cleaned fields of a saved query; raises ValidationError naming each bad field in words."""
+    name = " ".join(name.split())
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "give the query a name"
+    elif len(name) > 200:
+        errors["name"] = "a name has at most 200 characters"
+    elif SavedQuery.objects.filter(environment=environment, name__iexact=name).exclude(pk=exclude_id).exists():
+        errors["name"] = (
+            f"there is already a saved query named {name!r} here: pick another name, or open it and update it"
+        )
+    if not sql.strip():
+        errors["sql"] = "there is no SQL to save"
+    elif "\x00" in sql or len(sql.encode()) > settings.SQLPAGE_MAX_QUERY_BYTES:
+        errors["sql"] = "the SQL contains a NUL byte or is over the size limit"
+    if errors:
+        raise ValidationError(errors)
+    return {"name": name, "description": description.strip(), "sql": sql}
+
+
+def _saved_query_save(saved: SavedQuery, **update_fields) -> SavedQuery:
+    saved.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            saved.save(**update_fields)
+    except IntegrityError:  # the same name saved at the same moment by someone else
+        raise ValidationError({"name": f"there is already a saved query named {saved.name!r} here"}) from None
+    return saved
+
+
 def saved_query_create(
     *, environment: Environment, owner: AbstractBaseUser, name: str, description: str, sql: str
 ) -> SavedQuery:
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "give the query a name"})
-    if not sql.strip():
-        raise ValidationError({"sql": "there is no SQL to save"})
-    if "\x00" in sql or len(sql.encode()) > settings.SQLPAGE_MAX_QUERY_BYTES:
-        raise ValidationError({"sql": "the SQL contains a NUL byte or is over the size limit"})
-    saved = SavedQuery(environment=environment, owner=owner, name=name[:200], description=description.strip(), sql=sql)
-    saved.full_clean()
-    saved.save()
-    return saved
+    """A named query of the environment (names are unique per environment, ignoring case)."""
+    fields = _saved_query_fields(environment=environment, name=name, description=description, sql=sql)
+    return _saved_query_save(SavedQuery(environment=environment, owner=owner, **fields))
+
+
+def _check_may_change(saved: SavedQuery, user: AbstractBaseUser, is_admin: bool, what: str) -> None:
+    if saved.owner_id != user.pk and not is_admin:
+        raise ValidationError(f"only the person who saved this query (or an admin) can {what} it")
+
+
+def saved_query_update(
+    *, saved: SavedQuery, user: AbstractBaseUser, is_admin: bool, name: str, description: str, sql: str
+) -> SavedQuery:
+    """Edit a saved query in place (rename, describe, new SQL): its owner may, and so may an admin."""
+    _check_may_change(saved, user, is_admin, "change")
+    fields = _saved_query_fields(
+        environment=saved.environment, name=name, description=description, sql=sql, exclude_id=saved.pk
+    )
+    for key, value in fields.items():
+        setattr(saved, key, value)
+    return _saved_query_save(saved, update_fields=[*fields, "updated_at"])
 
 
 def saved_query_delete(*, saved: SavedQuery, user: AbstractBaseUser, is_admin: bool) -> None:
     """Delete a saved query: its owner may, and so may an admin of the environment."""
-    if saved.owner_id != user.pk and not is_admin:
-        raise ValidationError("only the person who saved this query (or an admin) can delete it")
+    _check_may_change(saved, user, is_admin, "delete")
     saved.delete()
 
 

@@ -9,5 +9,6 @@ urlpatterns = [
     path("e/<str:schema>/sql/csv", views.sql_csv, name="sql_csv"),
     path("e/<str:schema>/sql/history", views.sql_history, name="sql_history"),
     path("e/<str:schema>/sql/saved/", views.saved_query_create, name="sql_saved_create"),
+    path("e/<str:schema>/sql/saved/<int:saved_id>/", views.saved_query_update, name="sql_saved_update"),
     path("e/<str:schema>/sql/saved/<int:saved_id>/delete", views.saved_query_delete, name="sql_saved_delete"),
 ]

@@ -3,8 +3,9 @@
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -50,6 +51,11 @@ def _oversized(request: HttpRequest) -> int:
     return getattr(request, "sql_body_oversized", 0)
 
 
+def _field_errors(error: ValidationError) -> dict[str, list[str]]:
+    """field -> messages, shown next to their field; errors about no field in particular under "form"."""
+    return error.message_dict if hasattr(error, "error_dict") else {"form": error.messages}
+
+
 def _is_fragment(request: HttpRequest) -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
@@ -81,6 +87,10 @@ def _page_context(request: HttpRequest, environment, **extra) -> dict:
         "column_kinds": [],
         "csv_error": "",
         "save_errors": None,
+        "save_form": {"name": "", "description": ""},
+        "update_errors": None,
+        "update_form": None,
+        "autorun": False,
     }
     context.update(extra)
     return context
@@ -104,7 +114,8 @@ def sql_page(request: HttpRequest, environment) -> HttpResponse:
             selectors.saved_query_get(environment=environment, saved_id=int(saved_id)) if saved_id.isdigit() else None
         )
         if saved is not None:
-            extra.update(saved=saved, initial_sql=saved.sql)
+            # Opening a saved query runs it (the page's script; without it, one click on Run).
+            extra.update(saved=saved, initial_sql=saved.sql, autorun=True)
     elif run_id := request.GET.get("run", "").strip():
         run = (
             selectors.sql_history_entry(user=request.user, environment=environment, run_id=int(run_id))
@@ -190,7 +201,7 @@ def sql_history(request: HttpRequest, environment) -> HttpResponse:
 def saved_query_create(request: HttpRequest, environment) -> HttpResponse:
     if size := _oversized(request):
         message = f"the query is {size:,} bytes or more; the limit is {settings.SQLPAGE_MAX_QUERY_BYTES:,} bytes"
-        context = _page_context(request, environment, save_errors=[message])
+        context = _page_context(request, environment, save_errors={"sql": [message]})
         return render(request, "warehouse/sqlpage/page.html", context, status=413)
     try:
         saved = services.saved_query_create(
@@ -201,8 +212,49 @@ def saved_query_create(request: HttpRequest, environment) -> HttpResponse:
             sql=_submitted_sql(request),
         )
     except ValidationError as error:
-        context = _page_context(request, environment, initial_sql=_submitted_sql(request), save_errors=error.messages)
+        context = _page_context(
+            request,
+            environment,
+            initial_sql=_submitted_sql(request),
+            save_errors=_field_errors(error),
+            save_form={"name": request.POST.get("name", ""), "description": request.POST.get("description", "")},
+        )
         return render(request, "warehouse/sqlpage/page.html", context, status=400)
+    return redirect(f"{reverse('sql_page', args=[environment.warehouse_schema])}?saved={saved.pk}")
+
+
+@require_POST
+@sql_environment_view
+def saved_query_update(request: HttpRequest, environment, saved_id: int) -> HttpResponse:
+    """Save changes to an open saved query: its name, description and the editor's SQL."""
+    saved = selectors.saved_query_get(environment=environment, saved_id=saved_id)
+    if saved is None:
+        raise Http404("no such saved query in this environment")
+    try:
+        services.saved_query_update(
+            saved=saved,
+            user=request.user,
+            is_admin=request.environment_access.can(Permission.ADMIN),
+            name=request.POST.get("name", ""),
+            description=request.POST.get("description", ""),
+            sql=_submitted_sql(request),
+        )
+    except ValidationError as error:
+        saved.refresh_from_db()
+        form = {"name": request.POST.get("name", ""), "description": request.POST.get("description", "")}
+        context = _page_context(
+            request,
+            environment,
+            saved=saved,
+            initial_sql=_submitted_sql(request),
+            update_errors=_field_errors(error),
+            update_form=form,
+        )
+        # A field that needs changing is a 400; not being allowed to change it at all, a 403.
+        return render(
+            request, "warehouse/sqlpage/page.html", context, status=400 if hasattr(error, "error_dict") else 403
+        )
+    messages.success(request, f"Saved changes to {saved.name!r}.")
     return redirect(f"{reverse('sql_page', args=[environment.warehouse_schema])}?saved={saved.pk}")
 
 
@@ -217,6 +269,6 @@ def saved_query_delete(request: HttpRequest, environment, saved_id: int) -> Http
             )
         except ValidationError as error:
             context = _page_context(request, environment, saved=saved, initial_sql=saved.sql)
-            context["save_errors"] = error.messages
+            context["update_errors"] = _field_errors(error)
             return render(request, "warehouse/sqlpage/page.html", context, status=403)
     return redirect("sql_page", environment.warehouse_schema)

@@ -13,6 +13,7 @@ from warehouse.models import SyncRun
 
 PAUSE_AT_ENV = "HEAPSITE_SYNC_PAUSE_AT"
 PAUSE_FILE_ENV = "HEAPSITE_SYNC_PAUSE_FILE"
+MAX_RECORDED_STEPS = 500
 
 
 def checkpoint(name: str) -> None:
@@ -46,6 +47,9 @@ class Progress:
         self.rows = 0
         self.started = time.monotonic()
         self.on_update = on_update
+        # Every step with when it began (seconds into the run), kept on the run after it ends: the sync page
+        # shows the last run's steps even when the whole run took a fraction of a second.
+        self.steps: list[dict] = []
 
     @property
     def fraction(self) -> float:
@@ -57,16 +61,24 @@ class Progress:
 
     def begin(self, step: str, table: str = "") -> None:
         self.step, self.table = step, table
+        entry = {"step": step, "table": table, "at": round(time.monotonic() - self.started, 3), "rows": 0}
+        previous = self.steps[-1] if self.steps else None
+        if previous and previous["step"].split(" (")[0] == step.split(" (")[0] and previous["table"] == table:
+            previous["step"] = step  # another attempt of the same step (waiting for readers): one line
+        elif len(self.steps) < MAX_RECORDED_STEPS:
+            self.steps.append(entry)
         self._publish()
 
     def finish_step(self, rows: int = 0) -> None:
         self.done_steps += 1
         self.rows += rows
+        if self.steps:
+            self.steps[-1]["rows"] += rows
         self._publish()
 
     def _publish(self) -> None:
         SyncRun.objects.filter(pk=self.run.pk).update(
-            step=self.step, current_table=self.table, rows_done=self.rows, progress=self.fraction
+            step=self.step, current_table=self.table, rows_done=self.rows, progress=self.fraction, steps=self.steps
         )
         _publish_job_meta(
             {

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from warehouse.demo.services import demo_seed
+from demo.seed.services import demo_seed
 from warehouse.models import Environment, IdentityMerge, Project, RawEvent, RawSession, RawUser
 
 DEMO_END = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)

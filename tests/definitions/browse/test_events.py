@@ -1,3 +1,5 @@
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -34,7 +36,7 @@ def test_list_pages_newest_first_with_keyset_pages_and_a_fixed_number_of_queries
 ):
     # Login session, user, access, environment switcher, the session write (3), then the page, the
     # newest id, identities, and the definitions (environment + definitions): whatever the page size.
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         first = admin_client.get(raw_url())
     assert first.status_code == 200
     page1 = rows(first)
@@ -44,7 +46,7 @@ def test_list_pages_newest_first_with_keyset_pages_and_a_fixed_number_of_queries
     assert newest_first(demo_environment, [i for _, i in page1])
     link = older_link(first)
     assert link and "cursor=" in link and "offset" not in link
-    with django_assert_num_queries(8):  # no session write, no newest id on an older page
+    with django_assert_num_queries(9):  # no session write, no newest id on an older page
         second = admin_client.get(raw_url() + "?" + link)
     page2 = rows(second)
     assert len(page2) == 50 and not {i for _, i in page1} & {i for _, i in page2}
@@ -67,13 +69,13 @@ def test_paging_to_the_end_visits_every_event_once(admin_client, demo_environmen
     [
         ("type=click", lambda e: e.type == "click"),
         ("type=click&type=submit", lambda e: e.type in ("click", "submit")),
-        ("path=/blog/*", lambda e: e.path.startswith("/blog/")),
-        ("path=/pricing", lambda e: e.path == "/pricing"),
+        ("path=/demo/blog/*", lambda e: e.path.startswith("/demo/blog/")),
+        ("path=/demo/pricing/", lambda e: e.path == "/demo/pricing/"),
         ("text=start+FREE", lambda e: "start free" in e.target_text.lower()),
         ("event=Signed+Up", lambda e: e.type == "custom" and e.event_name == "Signed Up"),
         ("prop=plan", lambda e: "plan" in e.properties),
-        ("prop=form&value=footer", lambda e: e.properties.get("form") == "footer"),
-        ("type=change&path=/signup", lambda e: e.type == "change" and e.path == "/signup"),
+        ("prop=template&value=blank", lambda e: e.properties.get("template") == "blank"),
+        ("type=change&path=/demo/signup/", lambda e: e.type == "change" and e.path == "/demo/signup/"),
         ("selector=form%23signup-form+input%5Btype%3Demail%5D", lambda e: e.target_id == "signup-email"),
         ("selector=.md%5C%3Apx-4", lambda e: "md:px-4" in e.target_classes),
     ],
@@ -201,13 +203,13 @@ def test_definitions_matched_and_not_covered(admin_client, demo_environment, raw
     definition_create(
         environment=demo_environment,
         name="Viewed pricing",
-        groups=[{"kind": "pageview", "conditions": [{"type": "path", "value": "/pricing"}]}],
+        groups=[{"kind": "pageview", "conditions": [{"type": "path", "value": "/demo/pricing/"}]}],
     )
-    response = admin_client.get(raw_url() + "?path=/pricing&type=pageview")
+    response = admin_client.get(raw_url() + "?path=/demo/pricing/&type=pageview")
     assert response.content.decode().count('<span class="defined"') == len(rows(response)) > 0
     uncovered = admin_client.get(raw_url() + "?uncovered=1&type=pageview")
     ids = [i for _, i in rows(uncovered)]
-    assert ids and not RawEvent.objects.filter(id__in=ids, path="/pricing").exists()
+    assert ids and not RawEvent.objects.filter(id__in=ids, path="/demo/pricing/").exists()
 
 
 def test_top_interactions_link_to_prefilled_definitions(admin_client, demo_environment, raw_url, monkeypatch):
@@ -217,8 +219,8 @@ def test_top_interactions_link_to_prefilled_definitions(admin_client, demo_envir
     assert response.status_code == 200
     for title in ("Clicks", "Pages", "Form submits", "Field changes", "Custom events"):
         assert f"<h2>{title}</h2>" in body
-    assert "“Start free trial” a#hero-cta" in body
-    assert "www.paperplane.example/pricing" in body
+    assert "“Start your free trial” a#hero-cta" in body
+    assert "127.0.0.1/demo/pricing/" in body
     assert body.count("/definitions/new?from_event=") >= 40
     counts = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', body)]
     assert counts and max(counts) > 20
@@ -244,8 +246,102 @@ def test_custom_event_name_uses_its_index_and_needs_no_scan_budget(
     admin_client, demo_environment, raw_url, monkeypatch
 ):
     monkeypatch.setattr(selectors, "SCAN_BUDGET", 10)
-    response = admin_client.get(raw_url(), {"event": "Campaign Created"})
-    expected = RawEvent.objects.filter(environment=demo_environment, type="custom", event_name="Campaign Created")
+    response = admin_client.get(raw_url(), {"event": "Board Created"})
+    expected = RawEvent.objects.filter(environment=demo_environment, type="custom", event_name="Board Created")
     ids = [i for _, i in rows(response)]
     assert ids == list(expected.order_by("-time", "-id").values_list("id", flat=True)[:50])
     assert "Search older events" not in response.content.decode()
+
+
+def newer_link(response) -> str | None:
+    match = re.search(r'<a class="button" href="\?([^"]+)" rel="prev">← Newer', response.content.decode())
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+def test_newer_pages_walk_back_up_to_the_newest_page(admin_client, demo_environment, raw_url):
+    first = admin_client.get(raw_url() + "?type=click")
+    assert newer_link(first) is None  # the newest page is live instead
+    second = admin_client.get(raw_url() + "?" + older_link(first))
+    third = admin_client.get(raw_url() + "?" + older_link(second))
+    assert "newer=" in newer_link(third) and "type=click" in newer_link(third)
+    back = admin_client.get(raw_url() + "?" + newer_link(third))
+    assert rows(back) == rows(second)
+    top = admin_client.get(raw_url() + "?" + newer_link(back))
+    assert rows(top) == rows(first)
+    assert newer_link(top) is None and "← Newest" in top.content.decode()  # nothing newer: back to the live page
+
+
+def test_only_the_filled_in_filters_stay_in_the_url(admin_client, demo_environment, raw_url):
+    response = admin_client.get(raw_url() + "?type=click&since=&until=&path=&text=&selector=&user=&event=&prop=&value=")
+    assert response.status_code == 302 and response["Location"] == raw_url() + "?type=click"
+    response = admin_client.get(raw_url() + "?since=&until=")
+    assert response.status_code == 302 and response["Location"] == raw_url()
+
+
+def test_date_placeholders_are_near_today_in_the_viewers_zone(admin_client, demo_environment, raw_url):
+    body = admin_client.get(raw_url()).content.decode()
+    today = timezone.localtime().strftime("%Y-%m-%d")
+    assert f'placeholder="{today}T' in body and "Since (UTC)" in body
+
+
+def test_csv_export_has_the_filtered_rows_newest_first_with_identities(admin_client, demo_environment, raw_url):
+    response = admin_client.get(raw_url("export.csv") + "?type=submit")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    header, data = lines[0], lines[1:]
+    assert header[:3] == ["time", "type", "event_name"] and "identity" in header
+    expected = RawEvent.objects.filter(environment=demo_environment, type="submit").order_by("-time", "-id")
+    assert [int(row[header.index("event_row_id")]) for row in data] == list(expected.values_list("id", flat=True))
+    assert any(row[header.index("identity")] for row in data)  # merged anonymous ids carry their person's identity
+
+
+def test_csv_export_is_bounded_and_refuses_a_bad_filter(admin_client, demo_environment, raw_url, monkeypatch):
+    monkeypatch.setattr(selectors, "EXPORT_MAX_ROWS", 120)
+    monkeypatch.setattr(selectors.raw_events_export, "__kwdefaults__", {"max_rows": 120})
+    response = admin_client.get(raw_url("export.csv"))
+    assert len(b"".join(response.streaming_content).decode().strip().splitlines()) == 121
+    bad = admin_client.get(raw_url("export.csv") + "?since=yesterday")
+    assert bad.status_code == 400 and "since" in bad.content.decode()
+
+
+def test_rows_of_merged_anonymous_ids_show_their_persons_identity(admin_client, demo_environment, raw_url):
+    merge = IdentityMerge.objects.filter(environment=demo_environment).first()
+    person = RawUser.objects.get(environment=demo_environment, user_id=merge.to_user_id)
+    event = RawEvent.objects.filter(environment=demo_environment, user_id=merge.from_user_id).first()
+    body = admin_client.get(raw_url(), {"session": event.session_id}).content.decode()
+    assert person.identity in body
+    assert f'href="/e/{SCHEMA}/users/{merge.to_user_id}/"' in body  # the link goes to the person
+    detail = admin_client.get(raw_url(f"{event.id}/")).content.decode()
+    assert person.identity in detail and str(merge.to_user_id) in detail
+
+
+def test_top_interactions_group_an_element_by_what_identifies_it_not_its_text(admin_client, make_environment):
+    environment = make_environment("top", "grouping")
+    form = [
+        {"tag": "form", "id": "signup-form", "attrs": {"method": "post"}},
+        {"tag": "main"},
+        {"tag": "body"},
+        {"tag": "html"},
+    ]
+    now = timezone.now()
+    texts = ["Name Email Create", "Name This field is required. Email Create", "Name Email Enter a valid email. Create"]
+    for number, text in enumerate(texts):
+        RawEvent.objects.create(
+            environment=environment,
+            event_id=f"submit-{number}",
+            user_id=1,
+            session_id=1,
+            time=now - timedelta(minutes=number),
+            received_at=now,
+            type="submit",
+            path="/signup/",
+            target_tag="form",
+            target_id="signup-form",
+            target_text=text,
+            hierarchy=form,
+        )
+    body = admin_client.get("/e/top_grouping/raw/top/").content.decode()
+    section = body[body.index("<h2>Form submits</h2>") : body.index("<h2>Field changes</h2>")]
+    assert section.count("<tr><td>") == 1, section  # one form, not three
+    assert 'type=submit">form#signup-form</a>' in section.replace("selector=%23signup-form&amp;", "")
+    assert "e.g. “Name" in section and '<td class="num">3</td>' in section

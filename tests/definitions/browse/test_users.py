@@ -12,8 +12,8 @@ def user_links(response) -> list[int]:
 
 
 def test_users_search_by_identity_id_and_property(admin_client, demo_environment, django_assert_num_queries):
-    # Login session, user, access, switcher, users, session write (3): no query per user.
-    with django_assert_num_queries(8):
+    # Login session, user, access, switcher, users, their merged ids, session write (3): no query per user.
+    with django_assert_num_queries(9):
         everyone = admin_client.get(f"/e/{SCHEMA}/users/")
     assert len(user_links(everyone)) == 50 and "More →" in everyone.content.decode()
     person = RawUser.objects.filter(environment=demo_environment, identity__isnull=False).first()
@@ -40,7 +40,9 @@ def test_users_pages_do_not_repeat(admin_client, demo_environment):
         seen += user_links(response)
         match = re.search(r'href="\?q=&amp;cursor=([^"]+)">More', response.content.decode())
         url = f"/e/{SCHEMA}/users/?q=&cursor={match.group(1)}" if match else None
-    assert len(seen) == len(set(seen)) == RawUser.objects.filter(environment=demo_environment).count()
+    merged = IdentityMerge.objects.filter(environment=demo_environment).values_list("from_user_id", flat=True)
+    people = RawUser.objects.filter(environment=demo_environment).exclude(user_id__in=merged)
+    assert len(seen) == len(set(seen)) == people.count()
 
 
 def test_user_page_shows_properties_merged_ids_and_session_timeline(
@@ -48,9 +50,9 @@ def test_user_page_shows_properties_merged_ids_and_session_timeline(
 ):
     merge = IdentityMerge.objects.filter(environment=demo_environment).first()
     person = RawUser.objects.get(environment=demo_environment, user_id=merge.to_user_id)
-    # Fixed: user, merges (2), sessions page, event count, events of the page's sessions (one query),
-    # identities, definitions (2) + login/access/switcher/session write — not one per session or event.
-    with django_assert_num_queries(16):
+    # Fixed: user, merges, the person (2), sessions page, event count, events of the page's sessions (one query),
+    # people (merges, users), definitions (2) + login/access/switcher/session write — not one per session or event.
+    with django_assert_num_queries(18):
         response = admin_client.get(f"/e/{SCHEMA}/users/{person.user_id}/")
     body = response.content.decode()
     assert response.status_code == 200
@@ -92,3 +94,25 @@ def test_a_busy_users_timeline_pages_through_sessions(admin_client, demo_environ
         match = re.search(r'href="\?cursor=([^"]+)">Older sessions', response.content.decode())
         url = f"/e/{SCHEMA}/users/{busiest['user_id']}/?cursor={match.group(1)}" if match else None
     assert len(seen) == len(set(seen)) >= busiest["n"]
+
+
+def test_merged_anonymous_ids_are_listed_under_their_person_not_apart(admin_client, demo_environment):
+    merge = IdentityMerge.objects.filter(environment=demo_environment).first()
+    seen, url, bodies = [], f"/e/{SCHEMA}/users/", []
+    while url:
+        response = admin_client.get(url)
+        bodies.append(response.content.decode())
+        seen += user_links(response)
+        match = re.search(r'href="\?q=&amp;cursor=([^"]+)">More', bodies[-1])
+        url = f"/e/{SCHEMA}/users/?q=&cursor={match.group(1)}" if match else None
+    merged = set(IdentityMerge.objects.filter(environment=demo_environment).values_list("from_user_id", flat=True))
+    assert merge.to_user_id in seen and not merged & set(seen)
+    # One row per person, as many as the warehouse's users table will have.
+    assert len(seen) == RawUser.objects.filter(environment=demo_environment).exclude(user_id__in=merged).count()
+    assert any(f'href="/e/{SCHEMA}/users/{merge.from_user_id}/" title="an anonymous id' in body for body in bodies)
+    # Searching by a merged id finds the person.
+    found = admin_client.get(f"/e/{SCHEMA}/users/", {"q": str(merge.from_user_id)})
+    assert user_links(found) == [merge.to_user_id]
+    anonymous = admin_client.get(f"/e/{SCHEMA}/users/{merge.from_user_id}/").content.decode()
+    person = RawUser.objects.get(environment=demo_environment, user_id=merge.to_user_id)
+    assert f"<h1>{person.identity}" in anonymous and 'id="merged-notice"' in anonymous

@@ -86,9 +86,27 @@ def test_create_from_the_form_then_edit_with_inline_errors(admin_client, clicks)
         url(clicks, f"{definition.pk}/"), {"name": "Clicked CTA", "groups": json.dumps(bad), "action": "save"}
     )
     assert response.status_code == 400
-    assert "The adjacent sibling combinator &#x27;+&#x27; is not supported at character 8" in response.content.decode()
+    body = response.content.decode()
+    assert "The adjacent sibling combinator &#x27;+&#x27; is not supported at character 8" in body
+    # Said where in words (not groups[0].conditions[0]), once, and handed to the form's script by its path.
+    assert "<strong>Group 1, condition 1 (CSS selector)</strong>: The adjacent" in body
+    assert "groups[0].conditions[0]</strong>" not in body
+    assert body.count("is not supported at character 8") == 2  # the words list and the script's data, not the preview
+    assert "Fix what is marked in the form to see the preview." in body
+    assert '"groups[0].conditions[0]": "The adjacent' in body.replace("\\u0027", "'")
     definition.refresh_from_db()
     assert definition.groups == CTA
+
+
+def test_a_new_definition_shows_no_error_before_anything_is_typed(admin_client, clicks):
+    body = admin_client.get(url(clicks, "new")).content.decode()
+    assert 'class="errorlist"' not in body and "The preview appears here as you edit." in body
+
+
+def test_names_are_limited_and_the_limit_is_said(admin_client, clicks):
+    response = admin_client.post(url(clicks, "new"), {"name": "x" * 300, "groups": json.dumps(CTA), "action": "save"})
+    assert response.status_code == 400 and "The name is longer than 120 characters" in response.content.decode()
+    assert not Definition.objects.exists()
 
 
 def test_invalid_json_and_missing_name_are_shown_not_saved(admin_client, clicks):
@@ -109,7 +127,7 @@ def test_preview_counts_per_day_and_samples(admin_client, clicks):
     assert {s["target_id"] for s in preview.samples} == {"cta"}
     html = response.content.decode()
     assert "<svg" in html and html.count("<rect") == 30
-    assert "<strong>3</strong> matching events" in html
+    assert "<strong>3 matching events</strong> in the last 30 days" in html
 
 
 def test_preview_shows_what_an_edit_would_change(admin_client, clicks):
@@ -125,7 +143,9 @@ def test_preview_of_an_invalid_definition_names_the_problem(admin_client, clicks
     bad = [{"kind": "click", "conditions": [{"type": "text", "op": "regex", "value": "a{2,1}"}]}]
     response = admin_client.post(url(clicks, "preview"), {"groups": json.dumps(bad)})
     assert response.status_code == 400
-    assert "Invalid regular expression" in response.content.decode()
+    body = response.content.decode()
+    assert "<strong>Group 1, condition 1 (target text)</strong>: Invalid regular expression" in body
+    assert "data-errors=" in body  # the form's script marks the condition itself
 
 
 def test_define_from_an_event_prefills_a_selector_that_matches_it(admin_client, clicks):

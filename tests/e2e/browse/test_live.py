@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from warehouse.demo.services import demo_seed
+from demo.seed.services import demo_seed
 from warehouse.models import RawEvent
 
 pytestmark = pytest.mark.e2e
@@ -47,6 +47,8 @@ def test_new_events_appear_live_and_pause_stops_them(transactional_db, live_serv
     assert "1 new event" in page.locator("#live-status").inner_text()
 
     page.get_by_role("button", name="Pause live").click()
+    # The banner says it is paused (it used to keep promising live updates).
+    assert page.locator("#live-status").inner_text().startswith("Paused")
     paused = _new_click(environment, "live-two")
     page.wait_for_timeout(3500)  # longer than one poll interval
     assert page.locator(f'#event-rows tr[data-id="{paused.id}"]').count() == 0

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from heapsite.demo_site.posts import POSTS
+from demo.shop.posts import POSTS
 from warehouse.identity import user_id_for_identity
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
 

@@ -13,13 +13,13 @@ import os
 import random
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.db import connection
 from psycopg2 import sql
 
 from definitions.compiler import CompileError, compile_selector, selector_sql
+from tests.e2e.conftest import served_heap_js
 from warehouse.models import RawEvent
 
 from . import hostile_pages
@@ -27,7 +27,6 @@ from .oracle import PageGenerator, SelectorGenerator, mutate
 
 pytestmark = pytest.mark.e2e
 
-HEAP_JS = Path(__file__).resolve().parents[3] / "static" / "heap.js"
 PAGES = 10
 SELECTORS = 300
 FUZZED = 200
@@ -68,7 +67,7 @@ def describe_in_browser(browser, pages: list[str], selectors: list[str]) -> tupl
     rows, browser_matches, browser_valid = [], {s: set() for s in selectors}, {}
     for page_number, content in enumerate(pages):
         page.set_content(content)
-        page.add_script_tag(path=str(HEAP_JS))
+        page.add_script_tag(content=served_heap_js())
         assert page.evaluate("window.heap._loaded === true && typeof window.heap._describe === 'function'")
         out = page.evaluate(EVALUATE, selectors)
         for selector, result in zip(selectors, out["results"], strict=True):
@@ -195,7 +194,7 @@ def test_hostile_page_kinds_agree_with_the_browser(kind, seed, oracle_browser, e
 def test_empty_class_attribute(oracle_browser, environment):
     page = oracle_browser.new_page()
     page.set_content('<!DOCTYPE html><html><body><div id="x" class=""></div></body></html>')
-    page.add_script_tag(path=str(HEAP_JS))
+    page.add_script_tag(content=served_heap_js())
     described = page.evaluate("heap._describe(document.getElementById('x'))")
     assert page.evaluate("document.getElementById('x').matches('[class]')")
     page.close()

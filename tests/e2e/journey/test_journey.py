@@ -1,9 +1,11 @@
 """The whole journey of a new user in Chromium, from a fresh install to SQL over a defined event.
 
-Fresh install (as `manage.py up --no-demo` leaves it) -> log in -> use the demo shop -> find the
-interactions in Raw data -> "Define event from this" -> watch the sync -> query the table -> rename
-it -> edit it. Real server, real PostgreSQL, real RQ workers; a screenshot per step under
-test-artifacts/journey/.
+Fresh install (as `manage.py up --no-demo` leaves it) -> log in -> create an environment in the app
+(a bad name is refused next to its field) -> use the demo shop, signing up -> find the interactions in
+Raw data, shown under the person who signed up -> "Define event from this" (a bad selector is refused
+next to its condition) -> watch the sync -> query the table, save the query, reopen it by its link and
+edit it -> rename the definition -> edit it. Real server, real PostgreSQL, real RQ workers; a
+screenshot per step under test-artifacts/journey/ (the README's come from there).
 """
 
 import re
@@ -31,6 +33,11 @@ def run_sql(page, text: str) -> list[list[str]]:
     with page.expect_response(lambda response: "/sql/run" in response.url):
         page.keyboard.press("Control+Enter")
     page.locator(".sql-summary, .sql-error").first.wait_for()
+    return run_rows(page)
+
+
+def run_rows(page) -> list[list[str]]:
+    """The result grid's rows as shown (cell texts)."""
     return page.locator("table.sql-results tbody tr").evaluate_all(
         'rows => rows.map(row => Array.from(row.querySelectorAll("td:not(.rownum)"), cell => cell.innerText.trim()))'
     )
@@ -91,6 +98,26 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
         page.wait_for_url(f"{server}/")
         shots(page, "dashboard")
 
+        # 1b. A new environment, in the app: a bad name is refused next to its field, then it is created.
+        page.get_by_role("link", name="New environment").click()
+        page.fill("#env-project", "main")
+        page.fill("#env-name", "Staging!")
+        assert page.locator("#schema-preview").inner_text() == "main_Staging!"
+        page.get_by_role("button", name="Create environment").click()
+        error = page.locator("#env-name-error")
+        assert "must start with a lowercase letter" in error.inner_text()
+        assert page.locator("#env-name").get_attribute("aria-invalid") == "true"
+        shots(page, "environment-error-next-to-field")
+        page.fill("#env-name", "staging")
+        page.fill("#env-display-name", "Acme staging")
+        page.get_by_role("button", name="Create environment").click()
+        page.locator("h1", has_text="Created Acme staging").wait_for()
+        assert page.locator("#server-key").inner_text().startswith("hs_")
+        shots(page, "environment-created")
+        page.get_by_role("link", name="Done").click()
+        page.wait_for_url(f"{server}/e/main_staging/")
+        assert "Acme staging" in page.locator("select[name=env]").inner_text()
+
         # 2. The demo shop: two signup buttons, the signup form, a blog post.
         page.goto(f"{server}/demo/")
         page.wait_for_function("window.heap && window.heap._loaded === true")
@@ -127,6 +154,14 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
         shots(page, "raw-data")
         hero_row = page.locator("#event-rows tr.type-click", has_text="Start your free trial")
         assert hero_row.count() == 1
+        # Clicked before signing up, shown under the person she became (the anonymous id is merged).
+        assert hero_row.locator("td.user").inner_text().strip() == "ada@example.com"
+        page.goto(f"{server}/e/{SCHEMA}/users/")
+        person = page.locator("table tr", has_text="ada@example.com")
+        assert person.count() == 1 and person.locator("td.merged-ids a").count() == 1
+        shots(page, "users-identity")
+        page.goto(f"{server}/e/{SCHEMA}/raw/")
+        hero_row = page.locator("#event-rows tr.type-click", has_text="Start your free trial")
         hero_row.locator("td.label a").first.click()
         page.get_by_role("link", name="Define event from this").wait_for()
         assert 'id="hero-cta"' in page.locator("ol.hierarchy li.target").inner_text()
@@ -139,7 +174,19 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
         page.locator("#builder input.value").nth(2).wait_for()  # the builder is drawn by script
         values = page.locator("#builder input.value").evaluate_all("inputs => inputs.map(i => i.value)")
         assert values == ["#hero-cta", "Start your free trial", "/demo/"]
-        page.locator(".preview-total", has_text="1 matching events").wait_for()
+        page.locator(".preview-total", has_text="1 matching event ").wait_for()
+        # A selector the compiler refuses: the message sits under that condition, in words.
+        selector_input = page.locator("#builder input.value").first
+        selector_input.fill("a:hover")
+        note = page.locator("#builder [data-path='groups[0].conditions[0]'] + .field-error")
+        note.wait_for()
+        assert "Pseudo-classes are not supported" in note.inner_text()
+        assert selector_input.get_attribute("aria-invalid") == "true"
+        assert "Group 1, condition 1 (CSS selector)" in page.locator("#preview").inner_text()
+        shots(page, "define-event-error-next-to-condition")
+        selector_input.fill("#hero-cta")
+        page.locator(".preview-total", has_text="1 matching event ").wait_for()
+        assert page.locator("#builder .field-error").count() == 0
         shots(page, "define-event")
         page.get_by_role("button", name="Save").click()
         page.locator(".flash", has_text=f"its table {FIRST_TABLE} will be built").wait_for()
@@ -154,6 +201,26 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
         rows = run_sql(page, f"SELECT target_text, path, href FROM {FIRST_TABLE} ORDER BY time")
         assert rows == [["Start your free trial", "/demo/", "/demo/signup/?plan=pro"]]
         shots(page, "sql-first-table")
+
+        # 6b. Save the query; its link opens it and runs it; edit it in place (new name and SQL).
+        page.locator("details.sql-save summary").click()
+        page.fill("#sql-save-form input[name=name]", "Hero clicks")
+        page.locator("#sql-save-form").get_by_role("button", name="Save").click()
+        page.wait_for_url("**/sql/?saved=*")
+        link = page.locator("#saved-link").input_value()
+        page.goto(link)
+        page.locator(".sql-rowcount", has_text="1 row").wait_for()  # ran on opening
+        assert "Start your free trial" in page.locator("table.sql-results").inner_text()
+        set_sql(page, f"SELECT path, count(*) AS clicks FROM {FIRST_TABLE} GROUP BY path")
+        page.locator("details.sql-update summary").click()
+        page.fill("#sql-update-form input[name=name]", "Hero clicks per path")
+        page.get_by_role("button", name="Save changes").click()
+        page.locator(".flash", has_text="Saved changes to 'Hero clicks per path'").wait_for()
+        page.goto(link)
+        page.locator(".sql-rowcount", has_text="1 row").wait_for()
+        assert page.locator("#saved-query strong").first.inner_text() == "Hero clicks per path"
+        assert run_rows(page) == [["/demo/", "1"]]
+        shots(page, "sql-saved-query")
 
         # 7. Rename: the table is renamed (no rebuild) while an analyst still reads the old one.
         page.goto(edit_url)
@@ -183,7 +250,7 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
         # 8. Edit: any element with data-cta anywhere -> the other signup button and the submit too.
         page.goto(edit_url)
         builder = page.locator("#builder")
-        page.locator(".preview-total", has_text="1 matching events").wait_for()
+        page.locator(".preview-total", has_text="1 matching event ").wait_for()
         conditions = builder.locator(".condition").filter(has=page.locator("input.value"))
         for index, value in ((2, "/demo/"), (1, "Start your free trial")):  # the path, then the text
             assert conditions.nth(index).locator("input.value").input_value() == value

@@ -2,13 +2,14 @@
 
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 
 import psutil
 
-from heapsite.processes import Child, run_together
+from heapsite.processes import Child, listens_on, run_together
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 STUBBORN = [
@@ -47,3 +48,26 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period():
     assert gone(children[0].process.pid)
     assert time.monotonic() - started < 10
     assert signal.getsignal(signal.SIGINT) is handler_before, "handlers are restored"
+
+
+def test_ready_is_announced_only_while_every_child_runs():
+    """Two `up` started at once: the one whose web server loses the race never says it is running."""
+    said = []
+    with socket.socket() as other_program:  # someone else answers on the port: that is not our server
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        loser = [Child("web server", [sys.executable, "-c", "import time; time.sleep(0.6); raise SystemExit(1)"])]
+        code = run_together(
+            loser, log=lambda *_: None, ready=lambda c: listens_on(c[0], port), on_ready=lambda: said.append("up")
+        )
+    assert code == 1 and said == []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    serve = f"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', {free})); s.listen(); time.sleep(1.5)"
+    winner = [Child("web server", [sys.executable, "-c", serve])]
+    run_together(
+        winner, log=lambda *_: None, ready=lambda c: listens_on(c[0], free), on_ready=lambda: said.append("up")
+    )
+    assert said == ["up"]

@@ -30,7 +30,7 @@ def test_attached_schema_is_readable_listed_and_audited(environment, salesforce,
     assert as_role("SELECT id FROM salesforce.opportunities") == [(7,)]
     assert "salesforce" in readable_extra_schemas(environment)
     overview = sources_overview(environment)
-    assert [(item.schema_name, sorted(t for t, _ in item.tables)) for item in overview["attached"]] == [
+    assert [(item.schema_name, sorted(t for t, *_ in item.tables)) for item in overview["attached"]] == [
         ("salesforce", ["accounts", "opportunities"])
     ]
     entry = SourceAuditEntry.objects.get()

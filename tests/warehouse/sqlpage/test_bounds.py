@@ -89,7 +89,7 @@ def test_a_csv_failing_after_its_first_batch_aborts_the_stream_and_shows_in_the_
     run = SqlQueryRun.objects.get()
     assert run.kind == "csv" and run.row_count == 2000 and run.error_class == "DivisionByZero"
     history = analyst_client.get(page_url(world, "history")).content.decode()
-    assert "CSV failed after 2000 rows" in history and "DivisionByZero" in history
+    assert "CSV failed after 2,000 rows" in history and "Division by zero" in history
 
 
 def test_csv_batches_are_bounded_in_bytes(analyst_client, world, settings):

@@ -41,9 +41,14 @@ def test_explain_query_is_run_plainly():
     assert check_query("EXPLAIN SELECT 1", max_bytes=100).is_explain
 
 
-def test_event_starters_say_when_there_is_no_defined_event_yet():
-    without = {s.name: s.sql for s in starter_queries(tables=[("pageviews", ["event_id", "user_id", "time"])])}
-    assert without["Conversion: pageview to signed_up"].startswith("-- Define an event first")
-    with_event = starter_queries(tables=[("trial_started", ["event_id", "user_id", "session_id", "time"])])
+def test_starters_only_name_tables_the_environment_has():
+    assert starter_queries(tables=[]) == []  # before the first sync: nothing that would fail
+    pageviews = ("pageviews", ["event_id", "user_id", "session_id", "time"])
+    without = [s.name for s in starter_queries(tables=[pageviews])]
+    assert without == ["Pageviews per day"]  # no event table yet: no conversion starter naming a missing one
+    users = ("users", ["user_id", "identity"])
+    event = ("trial_started", ["event_id", "user_id", "session_id", "time"])
+    with_event = starter_queries(tables=[pageviews, users, event])
     conversion = next(s for s in with_event if s.name.startswith("Conversion"))
-    assert "JOIN trial_started e" in conversion.sql and "Define an event" not in conversion.sql
+    assert conversion.name == "Conversion: pageview to trial_started" and "JOIN trial_started e" in conversion.sql
+    assert "Identified users who did trial_started" in [s.name for s in with_event]

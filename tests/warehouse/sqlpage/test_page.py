@@ -288,6 +288,47 @@ def test_saved_queries_are_shared_by_link_and_deleted_by_owner(analyst_client, w
     assert not SavedQuery.objects.exists()
 
 
+def test_a_saved_query_opens_to_run_and_is_edited_in_place_under_a_unique_name(
+    analyst_client, world, django_user_model
+):
+    make = page_url(world, "sql_saved_create")
+    analyst_client.post(make, {"name": "Top paths", "sql": "SELECT path FROM pageviews"})
+    saved = SavedQuery.objects.get()
+    opened = analyst_client.get(f"{page_url(world)}?saved={saved.pk}").content.decode()
+    assert 'data-autorun="1"' in opened  # the page's script runs it on opening
+    assert f'value="http://testserver{page_url(world)}?saved={saved.pk}"' in opened  # the link to share
+    # Edit in place: new name, description and SQL; the link stays the same.
+    update = page_url(world, "sql_saved_update", saved.pk)
+    response = analyst_client.post(
+        update,
+        {
+            "name": "Paths by views",
+            "description": "most viewed",
+            "sql": "SELECT path, count(*) FROM pageviews GROUP BY 1",
+        },
+    )
+    assert response.status_code == 302 and response["Location"].endswith(f"?saved={saved.pk}")
+    saved.refresh_from_db()
+    assert (saved.name, saved.description) == ("Paths by views", "most viewed") and "count(*)" in saved.sql
+    # Names are unique per environment, whatever their case, for new queries and renames alike.
+    analyst_client.post(make, {"name": "Sessions", "sql": "SELECT 1"})
+    clash = analyst_client.post(make, {"name": "paths BY views", "sql": "SELECT 2"})
+    body = clash.content.decode().replace("&#x27;", "'")
+    assert clash.status_code == 400 and 'id="save-name-error">there is already a saved query named' in body
+    assert 'value="paths BY views"' in body  # what was typed stays in the form
+    renamed = analyst_client.post(update, {"name": "SESSIONS", "sql": "SELECT 3"})
+    assert renamed.status_code == 400 and 'id="update-name-error"' in renamed.content.decode()
+    assert SavedQuery.objects.count() == 2
+    # Someone else with SQL may open and run it, not change it.
+    other = django_user_model.objects.create_user("colleague2")
+    Membership.objects.create(environment=world.alpha, user=other, can_run_sql=True)
+    client = Client()
+    client.force_login(other)
+    assert 'id="sql-update-form"' not in client.get(f"{page_url(world)}?saved={saved.pk}").content.decode()
+    refused = client.post(update, {"name": "Mine now", "sql": "SELECT 4"})
+    assert refused.status_code == 403 and "only the person who saved this query" in refused.content.decode()
+
+
 def test_saving_without_a_name_says_so(analyst_client, world):
     response = analyst_client.post(page_url(world, "sql_saved_create"), {"name": " ", "sql": "SELECT 1"})
     assert response.status_code == 400 and "give the query a name" in response.content.decode()

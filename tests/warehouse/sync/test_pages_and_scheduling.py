@@ -1,10 +1,14 @@
 """The sync status page, manual/scheduled/definition-change requests, and the scheduler tick."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from warehouse.models import SyncRun, TableChangeRequest
+from heapsite.scheduler import scheduler_run
+from warehouse.models import SchedulerHeartbeat, SyncRun, TableChangeRequest
 from warehouse.registry import notify_event_table_changed
 from warehouse.scheduling import tick
 from warehouse.services import environment_sync_settings_update, sync_run_foreground
@@ -41,6 +45,35 @@ def test_status_page_shows_tables_history_chart_and_buttons(admin_client, raw, s
     ):
         assert text in html, text
     assert admin_client.get("/e/nope/sync/").status_code == 404
+
+
+def test_the_last_runs_steps_stay_on_the_page_with_their_times(admin_client, raw, sync_env):
+    """A demo-sized run takes a fraction of a second: the page keeps what it did, step by step."""
+    raw.session(1, 2)
+    raw.event("pageview", user_id=2)
+    settle()
+    sync_run_foreground(environment=sync_env, full=True)
+    run = SyncRun.objects.get()
+    assert "resolving identity merges" in [step["step"] for step in run.steps]
+    assert [step["at"] for step in run.steps] == sorted(step["at"] for step in run.steps)
+    assert any(step["table"] == "pageviews" and step["rows"] == 1 for step in run.steps)
+    html = admin_client.get("/e/main_production/sync/").content.decode()
+    section = html[html.index('id="sync-steps"') :]
+    assert f'Steps of the last run <span class="muted">#{run.pk} full, succeeded' in section
+    assert "resolving identity merges" in section and "swapping in new tables" in section
+    assert re.search(r'<td class="num">\+0\.\d{3} s</td>\s*<td class="num">\d+\.\d{3} s</td>', section)
+
+
+def test_the_sync_page_shows_the_schedulers_heartbeat(admin_client, sync_env):
+    SchedulerHeartbeat.objects.all().delete()
+    html = admin_client.get("/e/main_production/sync/").content.decode()
+    assert "Scheduler not running" in html and "manage.py scheduler" in html
+    scheduler_run(interval_seconds=0.01, once=True)  # the real loop, one tick (it writes the heartbeat)
+    html = admin_client.get("/e/main_production/sync/").content.decode()
+    assert "Scheduler running</span>: last tick" in html and "just now" in html
+    SchedulerHeartbeat.objects.update(ticked_at=timezone.now() - timedelta(hours=2))
+    html = admin_client.get("/e/main_production/sync/").content.decode()
+    assert "Scheduler stopped</span>: its last tick was" in html and "2 hours ago" in html
 
 
 def test_status_page_with_one_run_a_running_sync_and_a_change_it_applies(admin_client, sync_env):

@@ -1,4 +1,4 @@
-"""Hand-built raw data -> the exact warehouse rows of every table (DESIGN.md §4)."""
+"""Hand-built raw data -> the exact warehouse rows of every table (docs/architecture.md §4)."""
 
 from datetime import UTC, datetime
 
