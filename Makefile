@@ -23,7 +23,7 @@ test: $(VENV)/.installed-dev chromium node-clients $(DBT_VENV)/.installed
 CITUS_SCRIPTS ?= $(firstword $(wildcard ../shared/citus ../../shared/citus /work/shared/citus))
 CITUS_PORT ?= 9700
 CITUS_TESTS ?= tests/citus tests/warehouse/ingest tests/warehouse/sync tests/warehouse/privacy tests/warehouse/sqlpage/test_hostile.py \
-	tests/definitions/editor/test_sync_integration.py tests/warehouse/demo tests/heapsite/platform/test_dashboard.py
+	tests/definitions/editor/test_sync_integration.py tests/demo/seed tests/heapsite/platform/test_dashboard.py
 test-citus: $(VENV)/.installed-dev node-clients
 	@test -n "$(CITUS_SCRIPTS)" || { echo "test-citus: set CITUS_SCRIPTS to the folder with Citus's build.sh and cluster.sh"; exit 1; }
 	$(BIN)/python tests/citus/run.py --scripts $(CITUS_SCRIPTS) --port $(CITUS_PORT) -- $(CITUS_TESTS) $(PYTEST_ARGS)
