@@ -11,6 +11,8 @@ from .validation import Bool, Int, List, Map, Obj, Path, Problems, Scalar, Str, 
 
 # Limits from docs/architecture.md §8, and the ones docs/api.md adds for URL parts and the element fields.
 MAX_NAME = 1024
+# An event name is indexed (btree entries hold at most ~2.7 kB): 1,024 four-byte characters would not fit.
+MAX_NAME_BYTES = 2048
 MAX_IDENTITY = 255
 MAX_EVENT_ID = 64
 MAX_URL_PART = 8192
@@ -28,6 +30,7 @@ FORBIDDEN_ATTRS = frozenset({"id", "style", "value", "srcdoc"})
 properties = Map(value=Scalar(max_length=MAX_TEXT), max_key_length=MAX_NAME)
 identity = Str(max_length=MAX_IDENTITY, min_length=1)
 url_part = Str(max_length=MAX_URL_PART)
+event_name = Str(max_length=MAX_NAME, min_length=1, max_bytes=MAX_NAME_BYTES)
 short_text = Str(max_length=MAX_TEXT)
 
 
@@ -170,7 +173,7 @@ collect_event = Obj(
         "hash": url_part,
         "title": short_text,
         "referrer": url_part,
-        "name": Str(max_length=MAX_NAME, min_length=1),
+        "name": event_name,
         "identity": identity,
         "target": target,
         "hierarchy": List(item=element, max_items=MAX_HIERARCHY, min_items=1),
@@ -325,7 +328,7 @@ def collect_batch(body: dict, max_batch: int) -> CollectBatch:
 track_fields = {
     "identity": identity,
     "user_id": heap_user_id,
-    "event": Str(max_length=MAX_NAME, min_length=1),
+    "event": event_name,
     "properties": properties,
     "timestamp": server_timestamp,
     "idempotency_key": idempotency_key,

@@ -110,6 +110,7 @@ class Str(Spec):
     min_length: int = 0
     choices: tuple[str, ...] = ()
     nullable: bool = False
+    max_bytes: int | None = None  # in UTF-8, where an index holds the value (ASCII is within max_length)
 
     def __call__(self, value: Any, path: Path, problems: Problems) -> Any:
         # The common case in one expression: a well-formed ASCII string (most of every payload).
@@ -131,6 +132,8 @@ class Str(Spec):
             return None
         if len(value) > self.max_length:
             problems.add(path, f"is {len(value)} characters long; the limit is {self.max_length}")
+        elif self.max_bytes is not None and (size := len(value.encode("utf-8", "surrogatepass"))) > self.max_bytes:
+            problems.add(path, f"is {size:,} bytes in UTF-8; the limit is {self.max_bytes:,}")
         elif len(value) < self.min_length:
             problems.add(path, "must not be empty" if self.min_length == 1 else f"needs {self.min_length}+ characters")
         elif self.choices and value not in self.choices:

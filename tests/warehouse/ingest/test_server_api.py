@@ -64,6 +64,17 @@ def test_track_accepts_millisecond_timestamps(post, environment):
     assert RawEvent.objects.get().time == datetime(2025, 11, 28, 10, 16, 40, 123000, tzinfo=UTC)
 
 
+def test_an_event_name_is_bounded_in_bytes_as_the_index_holding_it_is(post, environment):
+    body = {"app_id": environment.app_id, "identity": ALICE}
+    # 512 four-byte characters (2,048 bytes) fit the custom-name index; 1,024 of them would not.
+    assert post("/api/track", {**body, "event": "\U0001f600" * 512}).status_code == 200
+    response = post("/api/track", {**body, "event": "\U0001f600" * 1024})
+
+    assert response.status_code == 400
+    assert response.json()["details"] == [{"field": "event", "message": "is 4,096 bytes in UTF-8; the limit is 2,048"}]
+    assert [len(name) for name in RawEvent.objects.values_list("event_name", flat=True)] == [512]
+
+
 def test_same_idempotency_key_twice_writes_one_row(post, environment):
     body = {"app_id": environment.app_id, "identity": ALICE, "event": "Purchase", "idempotency_key": "k-1"}
     assert post("/api/track", body).json()["inserted"] == 1

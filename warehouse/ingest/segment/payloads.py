@@ -8,11 +8,11 @@ as JSON text, because heapsite's properties are flat (docs/api.md, "Segment's HT
 
 import ipaddress
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from ..payloads import MAX_IDENTITY, MAX_NAME, MAX_TEXT, MAX_URL_PART, short_text, url_part
+from ..payloads import MAX_IDENTITY, MAX_NAME, MAX_TEXT, MAX_URL_PART, event_name, short_text, url_part
 from ..validation import List, Map, Obj, Path, Problems, Scalar, Spec, Str, Timestamp, text_problem, type_name
 
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
@@ -189,7 +189,7 @@ def message_spec(kind: str | None) -> Obj:
             "anonymousId": id_text,
             "previousId": id_text,
             "groupId": id_text,
-            "event": Str(max_length=MAX_NAME, min_length=1, nullable=True),
+            "event": replace(event_name, nullable=True),
             "name": Str(max_length=MAX_TEXT, nullable=True),
             "category": Str(max_length=MAX_TEXT, nullable=True),
             "properties": Flattened(long_keys=PAGE_URL_PROPERTIES),
