@@ -39,6 +39,7 @@ ORDER = [
     "sync",
     "sync_scale",
     "sync_fresh",
+    "freshness",
 ]
 # Ingestion measures a rate; more events only make it longer (and hold every batch in memory).
 INGEST_CAP = int(os.environ.get("BENCH_INGEST_EVENTS", "100000"))
@@ -58,6 +59,8 @@ def size_arguments(name: str, events: int) -> list[str]:
         "sql": ["--events", str(events), "--port", os.environ.get("BENCH_SQL_PORT", "8191")],
         "retention": ["--events", str(events), "--port", os.environ.get("BENCH_RETENTION_PORT", "8192")],
         "csv_load": ["--rows", str(events)],
+        # Seconds from POST to row with `make run`'s demo size: the latency depends on the sync's floor, not on N.
+        "freshness": ["--port", os.environ.get("BENCH_FRESHNESS_PORT", "8193")],
         "capture": [],  # --events there is clicks per timed loop in Chromium, not stored events
     }.get(name, ["--events", str(events)])
 

@@ -1,32 +1,61 @@
 """The periodic scheduler: every few seconds, let the sync decide what is due.
 
-The decision lives in `warehouse.scheduling.tick()` (the sync's code); this loop only calls it,
-survives its errors, and stops cleanly on SIGTERM / Ctrl+C.
+The decision lives in `warehouse.scheduling.tick()` (the sync's code), and between ticks in its
+cheap `poll()` (environments with new data); this loop only calls them, survives their errors, and
+stops cleanly on SIGTERM / Ctrl+C.
 """
 
 import importlib
 import logging
 import signal
 import threading
+import time
 
 from django.db import close_old_connections
 
 logger = logging.getLogger("heapsite.scheduler")
 TICK_MODULE = "warehouse.scheduling"
+# Between ticks the module's poll() runs this often (at most): new data is noticed within about a second.
+POLL_SECONDS = 1.0
 
 
-def _load_tick():
+def _load_tick_module():
     try:
-        module = importlib.import_module(TICK_MODULE)
+        return importlib.import_module(TICK_MODULE)
     except ModuleNotFoundError as error:
         if error.name != TICK_MODULE:
             raise
         return None
-    return module.tick
+
+
+class _Poller:
+    """Calls the module's poll() (if it has one) between ticks; logs a failure once, not every second."""
+
+    def __init__(self) -> None:
+        self.failing = False
+
+    def __call__(self, module) -> None:
+        poll = getattr(module, "poll", None)
+        if poll is None:
+            return
+        close_old_connections()
+        try:
+            poll()
+        except Exception as error:
+            if not self.failing:
+                first_line = (str(error).strip().splitlines() or [""])[0]
+                logger.error("scheduler poll failed (%s: %s); the ticks go on", type(error).__name__, first_line)
+            self.failing = True
+            close_old_connections()
+        else:
+            if self.failing:
+                logger.info("scheduler poll succeeded again")
+            self.failing = False
 
 
 def scheduler_run(*, interval_seconds: float, once: bool = False, stop: threading.Event | None = None) -> int:
-    """Call tick() every interval until stopped; returns how many ticks ran."""
+    """Call tick() every interval until stopped, and the module's poll() about every second in between
+    (new data: warehouse.scheduling.poll); returns how many ticks ran."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -35,9 +64,11 @@ def scheduler_run(*, interval_seconds: float, once: bool = False, stop: threadin
     ticks = 0
     failed_in_a_row = 0
     said_unavailable = False
+    poll = _Poller()
+    poll_seconds = min(POLL_SECONDS, interval_seconds)
     while not stop.is_set():
-        tick = _load_tick()
-        if tick is None:
+        module = _load_tick_module()
+        if module is None:
             if not said_unavailable:
                 logger.warning("scheduling is not available (no %s module); periodic syncs are off", TICK_MODULE)
                 said_unavailable = True
@@ -46,7 +77,7 @@ def scheduler_run(*, interval_seconds: float, once: bool = False, stop: threadin
             # close what is broken or too old before every tick, so the next one reconnects.
             close_old_connections()
             try:
-                tick()
+                module.tick()
                 ticks += 1
             except Exception as error:
                 failed_in_a_row += 1
@@ -65,6 +96,11 @@ def scheduler_run(*, interval_seconds: float, once: bool = False, stop: threadin
                 failed_in_a_row = 0
         if once:
             break
-        stop.wait(interval_seconds)
+        next_tick = time.monotonic() + interval_seconds
+        while not stop.wait(max(0.0, min(poll_seconds, next_tick - time.monotonic()))):
+            if time.monotonic() >= next_tick:
+                break
+            if module is not None:
+                poll(module)
     logger.info("scheduler stopped")
     return ticks

@@ -271,6 +271,10 @@ DEMO_ENVIRONMENT = env_str("DEMO_ENVIRONMENT", "main_production")
 # Warehouse sync (warehouse/sync/, docs/warehouse.md).
 # Seconds between scheduled incremental syncs of a new environment (each environment can change it).
 SYNC_DEFAULT_INTERVAL_SECONDS = env_int("SYNC_DEFAULT_INTERVAL_SECONDS", 60, minimum=5)
+# New events start an incremental sync within about a second (warehouse/freshness.py); the syncs they
+# start are at least this many seconds apart per environment, so a steady stream is synced in batches.
+# Set it to the sync interval to sync on the interval only.
+SYNC_NEW_DATA_DEBOUNCE_SECONDS = env_int("SYNC_NEW_DATA_DEBOUNCE_SECONDS", 5, minimum=0)
 # work_mem for the sync's own connection while building (bounds sort/hash memory per operation).
 SYNC_WORK_MEM = env_str("SYNC_WORK_MEM", "64MB")
 # maintenance_work_mem for the sync's index builds.

@@ -1,12 +1,15 @@
-"""Periodic work: incremental syncs, daily retention runs. The scheduler process calls tick() every few seconds."""
+"""Periodic work: incremental syncs, daily retention runs. The scheduler process calls tick() every few
+seconds, and poll() about every second in between (syncs of environments with new data)."""
 
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from warehouse.freshness import new_data_pending, new_data_take
 from warehouse.models import (
     Environment,
     SchedulerHeartbeat,
@@ -90,3 +93,39 @@ def _schedule(environment: Environment, now) -> int | None:
         state.last_scheduled_at = now
         state.save(update_fields=["last_scheduled_at"])
     return run.pk
+
+
+_ACTIVE = (SyncStatus.QUEUED, SyncStatus.RUNNING)
+
+
+def poll() -> list[int]:
+    """Queue an incremental sync of every unpaused environment that ingestion marked as having new data
+    (warehouse/freshness.py); returns run ids. One Redis call when no environment has new data.
+
+    Never more than one run at a time: an environment with a queued or running run waits (a queued
+    run takes the mark when it starts; data that came during a running one gets the next run, queued
+    once it ends). Runs it queues start at least SYNC_NEW_DATA_DEBOUNCE_SECONDS after the
+    environment's previous run was requested, so a steady stream of events is synced in batches.
+    Raises RedisError when Redis cannot be reached: the interval syncs of tick() go on.
+    """
+    pending = new_data_pending()
+    if not pending:
+        return []
+    now = timezone.now()
+    debounce = timedelta(seconds=settings.SYNC_NEW_DATA_DEBOUNCE_SECONDS)
+    queued = []
+    for environment_id in sorted(pending):
+        environment = Environment.objects.filter(pk=environment_id).first()
+        if environment is None:  # deleted since its last events
+            new_data_take(environment_id=environment_id)
+            continue
+        if environment_sync_state(environment=environment).paused:
+            continue
+        if SyncRun.objects.filter(environment=environment, status__in=_ACTIVE).exists():
+            continue
+        last = SyncRun.objects.filter(environment=environment).order_by("-created_at").first()
+        if last is not None and now - last.created_at < debounce:
+            continue
+        run = sync_request(environment=environment, kind=SyncKind.INCREMENTAL, trigger=SyncTrigger.NEW_DATA)
+        queued.append(run.pk)
+    return queued

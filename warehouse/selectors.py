@@ -1,5 +1,7 @@
 """Reads of the warehouse app: what the sync status page shows."""
 
+import statistics
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -48,6 +50,20 @@ def sync_live_progress(*, environment: Environment) -> dict:
     """What the status page polls: the running run, and how many wait (a run can start and finish between polls)."""
     queued = SyncRun.objects.filter(environment=environment, status=SyncStatus.QUEUED).count()
     return sync_run_progress(run=sync_current_run(environment=environment)) | {"queued": queued}
+
+
+def sync_freshness(*, runs: list[SyncRun]) -> dict | None:
+    """How stale the warehouse was when recent runs finished: for each finished run that picked up
+    marked new data (warehouse/freshness.py), seconds from the arrival of its oldest new batch to the
+    run's end. {"last", "median", "count"} of the given runs (newest first), or None without any."""
+    waits = [
+        (run.finished_at - run.new_data_at).total_seconds()
+        for run in runs
+        if run.new_data_at and run.finished_at and run.status != SyncStatus.FAILED
+    ]
+    if not waits:
+        return None
+    return {"last": max(waits[0], 0.0), "median": max(statistics.median(waits), 0.0), "count": len(waits)}
 
 
 def _chart(runs: list[SyncRun]) -> dict:
@@ -142,6 +158,7 @@ def sync_status(*, environment: Environment) -> dict:
         "sync_health": environment_sync_health(environment=environment),
         "tables": list(BuiltTable.objects.filter(environment=environment).order_by("is_event_table", "table_name")),
         "chart": _chart(finished),
+        "freshness": sync_freshness(runs=finished),
     } | _events_not_synced(environment)
 
 

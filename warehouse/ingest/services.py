@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
+from warehouse.freshness import new_data_mark
 from warehouse.identity import ANONYMOUS_ID_LIMIT, user_id_for_identity
 from warehouse.models import Environment
 
@@ -106,7 +107,13 @@ def collect_batch_ingest(
         )
         batch.run()
         inserted = cursor.rowcount if events else 0
+        _mark_after_commit(environment_id)
     return {"events": len(events), "inserted": inserted}
+
+
+def _mark_after_commit(environment_id: int) -> None:
+    # After the commit: a sync started on the mark must find the rows (warehouse/freshness.py).
+    transaction.on_commit(lambda: new_data_mark(environment_id=environment_id))
 
 
 def _collect_event_row(event: dict, time: float, user_id: int, session_id: int) -> dict:
@@ -230,6 +237,7 @@ def server_batch_ingest(
         )
         batch.run()
         inserted = cursor.rowcount if rows else 0
+        _mark_after_commit(environment_id)
     return {"events": len(events), "inserted": inserted}
 
 
@@ -320,6 +328,7 @@ def identity_merge(
             if merged
             else sql.merge_target(cursor, environment_id=environment.pk, user_id=anonymous_user_id)
         )
+        _mark_after_commit(environment.pk)
     return {"user_id": identified_id, "merged": merged, "merged_into": target}
 
 

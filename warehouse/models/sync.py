@@ -20,6 +20,7 @@ class SyncTrigger(models.TextChoices):
     DEFINITION = "definition change"
     MANUAL = "manual"
     PRIVACY = "privacy"  # a user deletion or a retention run removed raw rows
+    NEW_DATA = "new data"  # ingestion marked the environment (warehouse/freshness.py)
 
 
 class SyncStatus(models.TextChoices):
@@ -128,6 +129,9 @@ class SyncRun(models.Model):
     traceback = models.TextField(blank=True, default="")
     # host:pid of the process that ran it (named when that process dies mid-run).
     worker = models.CharField(max_length=200, blank=True, default="")
+    # When the oldest raw batch this run was the first to pick up arrived, as ingestion marked it
+    # (warehouse/freshness.py): finished_at minus it is how stale the warehouse was. None: no mark.
+    new_data_at = models.DateTimeField(null=True, blank=True)
     # Whether the environment's _sync_history has this run's row (a run killed with its worker or its
     # connection gets it from the next run).
     history_recorded = models.BooleanField(default=False)

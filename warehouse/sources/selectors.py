@@ -1,4 +1,4 @@
-from django.db import connection
+from django.db import connection, transaction
 from psycopg2 import sql
 
 from warehouse.models import AttachedSchema, CsvUpload, CsvUploadStatus, Environment, SourceAuditEntry
@@ -68,9 +68,10 @@ def sources_overview(environment: Environment) -> dict:
 
 def staged_sample(upload: CsvUpload, *, limit: int = 10) -> list[tuple]:
     columns = [sql.Identifier(name) for name in source_sql.staging_columns(len(upload.columns))]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        source_sql.scan_in_file_order(cursor)
         cursor.execute(
-            sql.SQL("SELECT {} FROM {}.{} ORDER BY _row LIMIT %s").format(
+            sql.SQL("SELECT {} FROM {}.{} LIMIT %s").format(
                 sql.SQL(", ").join(columns),
                 sql.Identifier(source_sql.STAGING_SCHEMA),
                 sql.Identifier(upload.staging_table),

@@ -5,10 +5,10 @@ from datetime import timedelta
 from pathlib import PurePath
 from typing import BinaryIO
 
+import psycopg2
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
-from psycopg2 import errors as pg_errors
 
 from warehouse.display import plural
 from warehouse.models import (
@@ -203,29 +203,25 @@ def csv_load(
         if kind not in source_sql.COLUMN_TYPES:
             raise SourceError(f"column {name!r}: unknown type {kind!r} (use {', '.join(source_sql.COLUMN_TYPES)})")
         types[name] = kind
+    # A type other than the one inferred is the user's choice: a value that does not fit it is an error. The
+    # inferred one (from a sample) is widened instead when a later value does not fit it.
+    inferred = {column["name"]: column["inferred"] for column in upload.columns}
+    overridden = {name for name, kind in types.items() if kind not in ("text", inferred[name])}
     schema = uploads_schema_name(upload.environment)
+    staging_committed = not connection.in_atomic_block  # else other connections cannot see it yet
     with transaction.atomic(), connection.cursor() as cursor:
         if not replace and source_sql.table_exists(cursor, schema=schema, table=table):
             raise SourceError(f"table {schema}.{table} already exists; choose replace to overwrite it")
-        for index, column in enumerate(upload.columns):
-            kind = types[column["name"]]
-            if kind in ("text", column["inferred"]):  # every value fits what was inferred
-                continue
-            misfit = source_sql.first_misfit(cursor, table=upload.staging_table, column_index=index, column_type=kind)
-            if misfit:
-                raise CsvError(f"data row {misfit[0]}: {misfit[1]!r} is not {kind}", column=column["header"])
-        try:
-            with transaction.atomic():
-                rows = source_sql.build_table(
-                    cursor,
-                    staging=upload.staging_table,
-                    schema=schema,
-                    table=table,
-                    columns=[(column["name"], types[column["name"]]) for column in upload.columns],
-                    replace=replace,
-                )
-        except (pg_errors.DataError, pg_errors.DatetimeFieldOverflow) as exc:
-            raise CsvError(f"{exc.diag.message_primary}; load that column as text") from None
+        rows = _typed_table_build(
+            cursor,
+            upload=upload,
+            schema=schema,
+            table=table,
+            types=types,
+            overridden=overridden,
+            replace=replace,
+            staging_committed=staging_committed,
+        )
         _grant_if_role(cursor, environment=upload.environment, schema=schema)
         source_sql.stage_drop(cursor, table=upload.staging_table)
         _audit(
@@ -241,6 +237,55 @@ def csv_load(
         upload.columns = [{**column, "type": types[column["name"]]} for column in upload.columns]
         upload.save(update_fields=["status", "table_name", "row_count", "loaded_at", "columns"])
     return upload
+
+
+def _typed_table_build(
+    cursor,
+    *,
+    upload: CsvUpload,
+    schema: str,
+    table: str,
+    types: dict[str, str],
+    overridden: set[str],
+    replace: bool,
+    staging_committed: bool,
+) -> int:
+    """The typed pass: one CREATE TABLE AS that casts and checks every value. Types were inferred from a
+    sample; when a value does not fit (DataError), every value of the typed columns is checked: a
+    column the user chose a type for names its first misfit (CsvError), an inferred one gets the
+    narrowest type all its values fit (types is updated), and the table is built again."""
+    for attempt in (1, 2):
+        columns = [(column["name"], types[column["name"]]) for column in upload.columns]
+        try:
+            with transaction.atomic():
+                return source_sql.build_table(
+                    cursor,
+                    staging=upload.staging_table,
+                    schema=schema,
+                    table=table,
+                    columns=columns,
+                    replace=replace,
+                    staging_visible_elsewhere=staging_committed,
+                )
+        except (DataError, psycopg2.DataError) as exc:
+            diag = getattr(exc, "diag", None) or getattr(exc.__cause__, "diag", None)
+            message = getattr(diag, "message_primary", None) or str(exc)
+            if attempt == 2 or source_sql.MISFIT_PREFIX not in message:
+                raise CsvError(f"{message}; load that column as text") from None
+        typed = [index for index, column in enumerate(upload.columns) if types[column["name"]] != "text"]
+        exact = source_sql.column_fits(cursor, table=upload.staging_table, columns=typed, sample=False)
+        for index in typed:
+            column = upload.columns[index]
+            kind = types[column["name"]]
+            if exact[index].fits(kind):
+                continue
+            if column["name"] in overridden:
+                misfit = source_sql.first_misfit(
+                    cursor, table=upload.staging_table, column_index=index, column_type=kind
+                )
+                raise CsvError(f"data row {misfit[0]}: {misfit[1]!r} is not {kind}", column=column["header"])
+            types[column["name"]] = exact[index].narrowest
+    raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 def csv_discard(*, upload: CsvUpload) -> None:

@@ -1,9 +1,13 @@
 """The SQL behind CSV uploads and attached schemas (identifiers via psycopg2.sql, values as parameters)."""
 
+import os
 import re
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import BinaryIO
 
+from django.db import connection as django_connection
 from psycopg2 import errors as pg_errors
 from psycopg2 import sql
 
@@ -13,16 +17,24 @@ STAGING_SCHEMA = "heapsite_staging"
 
 # What each column type accepts (on the trimmed value). A value fits at most one of these, except
 # that every integer is also numeric, which lets inference test them in order and stop early.
+# Digits are spelled out ([0-9][0-9] rather than [0-9]{2}): PostgreSQL's regex engine is several
+# times slower on bounded repetitions, and these run on every value of a typed column.
+_D2, _D4 = "[0-9]" * 2, "[0-9]" * 4
 TYPE_PATTERNS = {
     "integer": r"^[-+]?[0-9]+$",
     "numeric": r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$",
-    "timestamp": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[-+][0-9]{2}(:?[0-9]{2})?)?)?$",
+    "timestamp": (rf"^{_D4}-{_D2}-{_D2}([ T]{_D2}:{_D2}(:{_D2}(\.[0-9]+)?)?\s*(Z|[-+]{_D2}(:?{_D2})?)?)?$"),
 }
 _FIT_BITS = {"integer": 1, "numeric": 2, "boolean": 4, "timestamp": 8}
 # Integers beyond bigint's 19 digits are loaded as numeric.
 _BIGINT_DIGITS = 18
 COLUMN_TYPES = ("integer", "numeric", "boolean", "timestamp", "text")
 _PG_TYPES = {"integer": "bigint", "numeric": "numeric", "boolean": "boolean", "timestamp": "timestamptz"}
+# Inference reads a sample: the file's first rows and about 1% of the staging table's pages at random.
+SAMPLE_ROWS = 10_000
+_SAMPLE_PERCENT = 1
+# The common shapes of timestamps (every digit as 0), tested before the regular expression.
+_TIMESTAMP_SHAPES = ("0000-00-00", "0000-00-00T00:00:00Z", "0000-00-00 00:00:00", "0000-00-00T00:00:00")
 _COPY_CONTEXT = re.compile(r"line (\d+)(?:, column (\w+))?")
 
 
@@ -31,20 +43,23 @@ def staging_columns(count: int) -> list[str]:
 
 
 def stage_create(cursor, *, table: str, column_count: int) -> None:
+    """The staging table: text columns in file order. Rows keep the file's order on disk (one COPY into a
+    new table); reads that need it scan it in that order (scan_in_file_order)."""
     cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(STAGING_SCHEMA)))
     columns = [sql.SQL("{} text").format(sql.Identifier(name)) for name in staging_columns(column_count)]
     cursor.execute(
-        sql.SQL("CREATE UNLOGGED TABLE {}.{} (_row bigserial, {})").format(
+        sql.SQL("CREATE UNLOGGED TABLE {}.{} ({})").format(
             sql.Identifier(STAGING_SCHEMA), sql.Identifier(table), sql.SQL(", ").join(columns)
         )
     )
 
 
 def stage_copy(cursor, *, table: str, header: Sequence[str], delimiter: str, source: BinaryIO) -> int:
-    """COPY the file into the staging table; errors come back as CsvError with the file's line."""
+    """COPY the file into the staging table (created in this transaction: FREEZE spares every later read
+    from setting hint bits); errors come back as CsvError with the file's line."""
     names = staging_columns(len(header))
     statement = sql.SQL(
-        "COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER {}, ENCODING 'UTF8')"
+        "COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER {}, ENCODING 'UTF8', FREEZE)"
     ).format(
         sql.Identifier(STAGING_SCHEMA),
         sql.Identifier(table),
@@ -101,70 +116,222 @@ def _fit_mask(value: sql.Composable) -> sql.Composable:
     )
 
 
-def infer_types(cursor, *, table: str, column_count: int) -> list[str]:
-    """One scan of the staging table: the narrowest type every non-empty value of a column fits."""
-    checks = []
-    for name in staging_columns(column_count):
-        value = sql.SQL("NULLIF(btrim({}), '')").format(sql.Identifier(name))
-        checks.append(sql.SQL("count({}), bit_and({})").format(value, _fit_mask(value)))
+def scan_in_file_order(cursor) -> None:
+    """For the rest of the transaction, a sequential scan of a staging table returns its rows in file
+    order (one COPY filled it): none joins another scan midway, none is split among parallel workers."""
     cursor.execute(
-        sql.SQL("SELECT {} FROM {}.{}").format(
-            sql.SQL(", ").join(checks), sql.Identifier(STAGING_SCHEMA), sql.Identifier(table)
-        )
+        "SELECT set_config('synchronize_seqscans', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)"
     )
+
+
+def _sampled(table: str) -> sql.Composable:
+    staging = sql.SQL("{}.{}").format(sql.Identifier(STAGING_SCHEMA), sql.Identifier(table))
+    return sql.SQL(
+        "((SELECT * FROM {t} LIMIT {rows}) UNION ALL (SELECT * FROM {t} TABLESAMPLE SYSTEM ({percent}) REPEATABLE (0)))"
+    ).format(t=staging, rows=sql.Literal(SAMPLE_ROWS), percent=sql.Literal(_SAMPLE_PERCENT))
+
+
+def column_fits(cursor, *, table: str, columns: Sequence[int], sample: bool) -> dict[int, "ColumnFit"]:
+    """What the non-empty values of each column (0-based index) fit: in a sample of the rows (inference),
+    or in every row (the check after a sampled type turned out too narrow)."""
+    if not columns:
+        return {}
+    checks = []
+    for index in columns:
+        value = sql.SQL("NULLIF(btrim({}), '')").format(sql.Identifier(staging_columns(index + 1)[-1]))
+        checks.append(sql.SQL("count({}), bit_and({})").format(value, _fit_mask(value)))
+    source = (
+        _sampled(table) if sample else sql.SQL("{}.{}").format(sql.Identifier(STAGING_SCHEMA), sql.Identifier(table))
+    )
+    cursor.execute(sql.SQL("SELECT {} FROM {} AS s").format(sql.SQL(", ").join(checks), source))
     row = cursor.fetchone()
-    inferred = []
-    for index in range(column_count):
-        non_empty, fits = row[2 * index], row[2 * index + 1] or 0
-        choice = "text"
-        if non_empty:
-            choice = next((kind for kind, bit in _FIT_BITS.items() if fits & bit), "text")
-        inferred.append(choice)
-    return inferred
+    return {
+        index: ColumnFit(
+            non_empty=row[2 * position], bits=15 if row[2 * position + 1] is None else row[2 * position + 1]
+        )
+        for position, index in enumerate(columns)
+    }
+
+
+@dataclass(frozen=True)
+class ColumnFit:
+    non_empty: int
+    bits: int  # _FIT_BITS of the types every non-empty value fits
+
+    @property
+    def narrowest(self) -> str:
+        """The inferred type: the narrowest every value fits; text when there is no value at all."""
+        if not self.non_empty:
+            return "text"
+        return next((kind for kind, bit in _FIT_BITS.items() if self.bits & bit), "text")
+
+    def fits(self, column_type: str) -> bool:
+        return column_type == "text" or bool(self.bits & _FIT_BITS[column_type])
+
+
+def infer_types(cursor, *, table: str, column_count: int) -> list[str]:
+    """Each column's type from a sample of the staging table (the load checks every value: build_table)."""
+    scan_in_file_order(cursor)
+    fits = column_fits(cursor, table=table, columns=range(column_count), sample=True)
+    return [fits[index].narrowest for index in range(column_count)]
 
 
 def first_misfit(cursor, *, table: str, column_index: int, column_type: str) -> tuple[int, str] | None:
     """The first row (1-based, header excluded) whose value in a column does not fit a type."""
     name = sql.Identifier(staging_columns(column_index + 1)[-1])
+    scan_in_file_order(cursor)
     cursor.execute(
-        sql.SQL("SELECT _row, {name} FROM {schema}.{table} WHERE {mask} & {bit} = 0 ORDER BY _row LIMIT 1").format(
+        sql.SQL(
+            "SELECT n, v FROM (SELECT row_number() OVER () AS n, {name} AS v FROM {schema}.{table}) numbered"
+            " WHERE {mask} & {bit} = 0 LIMIT 1"
+        ).format(
             name=name,
             schema=sql.Identifier(STAGING_SCHEMA),
             table=sql.Identifier(table),
-            mask=_fit_mask(sql.SQL("NULLIF(btrim({}), '')").format(name)),
+            mask=_fit_mask(sql.SQL("NULLIF(btrim(v), '')")),
             bit=sql.Literal(_FIT_BITS[column_type]),
         )
     )
     return cursor.fetchone()
 
 
+def fits_guard(value: sql.Composable, column_type: str) -> sql.Composable:
+    """True when a non-empty raw value fits the type, exactly as `_fit_mask(NULLIF(btrim(value), ''))
+    & bit` says (tests/warehouse/sources/test_csv.py holds them to it), but cheap enough to run on every
+    value of the typed pass: one regular expression on the raw value (spaces around allowed, as btrim
+    removes them), a shape test before the timestamp's."""
+    patterns = {kind: "^ *" + pattern[1:-1] + " *$" for kind, pattern in TYPE_PATTERNS.items()}
+    if column_type == "integer":
+        return sql.SQL(
+            "({v} ~ {integer} AND (length({v}) <= {digits} OR length(ltrim(btrim({v}), '+-')) <= {digits}))"
+        ).format(v=value, integer=sql.Literal(patterns["integer"]), digits=sql.Literal(_BIGINT_DIGITS))
+    if column_type == "numeric":
+        # A value with '-' as its fifth character is tested as a timestamp only (the mask's first branch).
+        return sql.SQL("({v} ~ {numeric} AND (strpos({v}, '-') = 0 OR substr(btrim({v}), 5, 1) <> '-'))").format(
+            v=value, numeric=sql.Literal(patterns["numeric"])
+        )
+    if column_type == "boolean":
+        return sql.SQL("lower(btrim({v})) IN ({words})").format(
+            v=value, words=sql.SQL(", ").join(map(sql.Literal, _BOOLEAN_WORDS))
+        )
+    # The common shapes first: a LIKE pins length and separators, and the digits left between them
+    # must be all there is. Any other value gets the regular expression (about 2 µs a value).
+    shapes = [
+        sql.SQL("WHEN {v} LIKE {like} THEN translate({v}, '0123456789', '') = {rest}").format(
+            v=value, like=sql.Literal(shape.replace("0", "_")), rest=sql.Literal(shape.replace("0", ""))
+        )
+        for shape in _TIMESTAMP_SHAPES
+    ]
+    return sql.SQL("CASE {shapes} ELSE {v} ~ {timestamp} END").format(
+        v=value, shapes=sql.SQL(" ").join(shapes), timestamp=sql.Literal(patterns["timestamp"])
+    )
+
+
+MISFIT_PREFIX = "heapsite: does not fit: "
+
+
 def column_expression(staging_name: str, column_type: str) -> sql.Composable:
+    """The typed value of a staging column; a value that does not fit the type fails the statement
+    (a cast of MISFIT_PREFIX + the value), as the sample may have missed it."""
+    value = sql.Identifier(staging_name)
     if column_type == "text":
-        return sql.Identifier(staging_name)
-    return sql.SQL("NULLIF(btrim({}), '')::{}").format(sql.Identifier(staging_name), sql.SQL(_PG_TYPES[column_type]))
+        return value
+    pg_type = sql.SQL(_PG_TYPES[column_type])
+    return sql.SQL(
+        "CASE WHEN {v} IS NULL THEN NULL WHEN {fits} THEN {v}::{type} WHEN btrim({v}) = '' THEN NULL"
+        " ELSE ({misfit} || {v})::{type} END"
+    ).format(v=value, fits=fits_guard(value, column_type), type=pg_type, misfit=sql.Literal(MISFIT_PREFIX))
 
 
 def build_table(
-    cursor, *, staging: str, schema: str, table: str, columns: Sequence[tuple[str, str]], replace: bool
+    cursor,
+    *,
+    staging: str,
+    schema: str,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    replace: bool,
+    staging_visible_elsewhere: bool = True,
 ) -> int:
-    """Create schema.table from the staging rows in file order; the caller's transaction makes it atomic."""
+    """Create schema.table from the staging rows in file order, typed and checked in one pass; the caller's
+    transaction makes it atomic. A value that does not fit its column's type raises DataError.
+
+    The pass is a COPY: a second connection reads the staging table through the typed expressions
+    (COPY ... TO STDOUT, binary) while this one writes what it sends into the new table (COPY ... FROM
+    STDIN), two backends side by side; COPY writes pages in batches where CREATE TABLE AS logs every
+    row. Where the staging table is not yet committed (a caller's open transaction), it is one CREATE
+    TABLE AS on this connection.
+    """
     selects = [
         sql.SQL("{} AS {}").format(column_expression(staging_name, column_type), sql.Identifier(name))
         for staging_name, (name, column_type) in zip(staging_columns(len(columns)), columns, strict=True)
     ]
+    target = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+    query = sql.SQL("SELECT {} FROM {}.{}").format(
+        sql.SQL(", ").join(selects), sql.Identifier(STAGING_SCHEMA), sql.Identifier(staging)
+    )
     cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     if replace:
-        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
-    cursor.execute(
-        sql.SQL("CREATE TABLE {}.{} AS SELECT {} FROM {}.{} ORDER BY _row").format(
-            sql.Identifier(schema),
-            sql.Identifier(table),
-            sql.SQL(", ").join(selects),
-            sql.Identifier(STAGING_SCHEMA),
-            sql.Identifier(staging),
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
+    if not staging_visible_elsewhere:
+        scan_in_file_order(cursor)
+        # JIT would compile the per-column expressions of a wide file for seconds; the pass is I/O and casts.
+        cursor.execute("SELECT set_config('jit', 'off', true)")
+        cursor.execute(sql.SQL("CREATE TABLE {} AS {}").format(target, query))
+        return cursor.rowcount
+    definitions = [
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(_PG_TYPES.get(column_type, "text")))
+        for name, column_type in columns
+    ]
+    cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(target, sql.SQL(", ").join(definitions)))
+    raw_cursor = getattr(cursor, "cursor", cursor)
+    reader = _reader_connection(raw_cursor)
+    export = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT binary)").format(query).as_string(reader)
+    load = sql.SQL("COPY {} FROM STDIN WITH (FORMAT binary)").format(target).as_string(raw_cursor)
+    read_end, write_end = os.pipe()
+    failures: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            with os.fdopen(write_end, "wb") as pipe, reader.cursor() as reading:
+                reading.copy_expert(export, pipe)
+        except BaseException as error:  # noqa: BLE001 - handed to the calling thread
+            failures.append(error)
+
+    sender = threading.Thread(target=send, name="csv-typed-pass")
+    sender.start()
+    loading_error = None
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            raw_cursor.copy_expert(load, pipe)
+    except Exception as error:  # the reader's error, when it has one, says why (a value that does not fit)
+        loading_error = error
+    finally:
+        sender.join()
+        reader.close()
+    reading_error = next((error for error in failures if not isinstance(error, BrokenPipeError)), None)
+    if reading_error is not None:
+        raise reading_error
+    if loading_error is not None:
+        raise loading_error
+    return raw_cursor.rowcount
+
+
+def _reader_connection(raw_cursor):
+    """A new connection like this one, reading the staging table in file order (see scan_in_file_order)
+    and in the same time zone (a date without one is read as this connection would)."""
+    with raw_cursor.connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone')")
+        time_zone = cursor.fetchone()[0]
+    reader = django_connection.get_new_connection(django_connection.get_connection_params())
+    reader.autocommit = True
+    with reader.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('TimeZone', %s, false), set_config('synchronize_seqscans', 'off', false),"
+            " set_config('max_parallel_workers_per_gather', '0', false), set_config('jit', 'off', false)",
+            [time_zone],
         )
-    )
-    return cursor.rowcount
+    return reader
 
 
 def stage_drop(cursor, *, table: str) -> None:

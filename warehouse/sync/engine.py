@@ -18,6 +18,7 @@ from django.utils import timezone
 from psycopg2 import sql
 
 from warehouse.apievents.services import api_events_discover, api_events_record
+from warehouse.freshness import new_data_take
 from warehouse.models import (
     FINISHED_STATUSES,
     BuiltTable,
@@ -191,6 +192,11 @@ class _Sync(ApplySteps):
         # Before anything is planned: statistics of the raw tables that describe what they hold now.
         self.progress.begin("analyzing raw tables")
         analyze_stale(self.cursor, raw_tables(self.environment.id))
+        # Taken before the watermark: every batch whose new-data mark this run removes is in its snapshot.
+        new_data_at = new_data_take(environment_id=self.environment.id)
+        if new_data_at is not None and self.run.new_data_at is None:
+            self.run.new_data_at = new_data_at
+            self.run.save(update_fields=["new_data_at"])
         until, self.snapshot_time = watermark_bound(self.cursor)
         if state.events_xmin and int(state.events_xmin) > int(until):
             until = state.events_xmin

@@ -149,3 +149,125 @@ def test_abandoned_staged_uploads_are_discarded_by_the_scheduler(environment):
     with connection.cursor() as cursor:
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'heapsite_staging'")
         assert [row[0] for row in cursor.fetchall()] == [fresh.staging_table]
+
+
+TRICKY_VALUES = [
+    "1",
+    " 42 ",
+    "+7",
+    "-0",
+    "007",
+    "123456789012345678",
+    "1234567890123456789",
+    " -123456789012345678 ",
+    "1.5",
+    ".5",
+    "5.",
+    "-1.5e3",
+    "1.5e-3",
+    "1e5",
+    "1_000",
+    "0x1F",
+    "NaN",
+    "Infinity",
+    "1,5",
+    "1 2",
+    "--1",
+    "+",
+    "true",
+    " FALSE ",
+    "t",
+    "Y",
+    "no",
+    "on",
+    "off",
+    "1.0",
+    "yes!",
+    "2024-05-01",
+    "2024-05-01T10:00:00Z",
+    "2024-05-01 10:00:00",
+    "2024-05-01T10:00",
+    " 2024-05-01 ",
+    "2024-05-01T10:00:00.123+05:30",
+    "2024-05-01 10:00:00 -0800",
+    "2024-05-01T10",
+    "2024-5-01",
+    "2024-05-01 PST",
+    "today",
+    "2024-05-01T10:00:00ZZ",
+    "12345-05-01",
+    "2024-05-01\t",
+    "\t5",
+    "abc",
+    "",
+]
+
+
+@pytest.mark.parametrize("column_type", ["integer", "numeric", "boolean", "timestamp"])
+def test_the_typed_pass_checks_each_value_as_inference_does(column_type):
+    """The cheap per-value check of the load (fits_guard) says what the inference mask says, value by value."""
+    from psycopg2 import sql
+
+    from warehouse.sources import sql as source_sql
+
+    value = sql.SQL("v")
+    query = sql.SQL("SELECT v, coalesce({guard}, false), {mask} & {bit} <> 0 FROM unnest(%s::text[]) AS v").format(
+        guard=source_sql.fits_guard(value, column_type),
+        mask=source_sql._fit_mask(sql.SQL("NULLIF(btrim(v), '')")),
+        bit=sql.Literal(source_sql._FIT_BITS[column_type]),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [[v for v in TRICKY_VALUES if v.strip(" ")]])
+        disagreements = [(v, guard, mask) for v, guard, mask in cursor.fetchall() if guard != mask]
+    assert disagreements == []
+
+
+def big_file(rows: int, late_value: str) -> str:
+    lines = ["n,code"] + [f"{i},{i}" for i in range(rows)]
+    lines.append(f"{rows},{late_value}")  # past the sample's first rows
+    return "\n".join(lines) + "\n"
+
+
+def test_a_value_the_sample_missed_widens_the_column_at_load(environment, load_csv):
+    upload = load_csv(big_file(30_000, "n/a"), table="late")
+    assert column_types(environment, "late") == [("n", "bigint"), ("code", "text")]
+    assert rows(environment, "late")[-1] == (30_000, "n/a")
+    assert [column["type"] for column in upload.columns] == ["integer", "text"]
+    load_csv(big_file(30_000, "2.5"), table="late_numeric")
+    assert column_types(environment, "late_numeric")[1] == ("code", "numeric")
+
+
+def test_a_chosen_type_that_a_late_value_does_not_fit_names_its_row(environment):
+    upload = csv_stage(environment=environment, fileobj=io.BytesIO(big_file(30_000, "n/a").encode()), filename="c.csv")
+    assert [column["inferred"] for column in upload.columns] == ["integer", "integer"]  # from the sample
+    with pytest.raises(CsvError) as caught:
+        csv_load(upload=upload, table_name="c", column_types={"code": "numeric"})
+    assert caught.value.column == "code"
+    assert caught.value.message == "data row 30001: 'n/a' is not numeric"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", [uploads_schema_name(environment)])
+        assert cursor.fetchone()[0] == 0
+
+
+def test_a_value_postgresql_cannot_store_names_the_fix(environment, load_csv):
+    with pytest.raises(CsvError, match="load that column as text"):
+        load_csv("day\n2024-02-01\n2024-02-30\n", table="days")
+
+
+def test_the_page_sending_the_inferred_types_back_still_widens(environment):
+    upload = csv_stage(environment=environment, fileobj=io.BytesIO(big_file(30_000, "n/a").encode()), filename="p.csv")
+    shown = {column["name"]: column["inferred"] for column in upload.columns}  # what the form posts unchanged
+    csv_load(upload=upload, table_name="p", column_types=shown)
+    assert column_types(environment, "p") == [("n", "bigint"), ("code", "text")]
+
+
+def test_inside_a_callers_transaction_the_typed_pass_runs_on_one_connection(environment):
+    from django.db import transaction
+
+    with transaction.atomic():
+        upload = csv_stage(environment=environment, fileobj=io.BytesIO(b"a,b\n1,x\n2,y\n"), filename="t.csv")
+        csv_load(upload=upload, table_name="inside")
+    assert rows(environment, "inside") == [(1, "x"), (2, "y")]
+    with pytest.raises(CsvError, match="data row 2: 'y' is not integer"), transaction.atomic():
+        upload = csv_stage(environment=environment, fileobj=io.BytesIO(b"a,b\n1,2\n2,y\n"), filename="u.csv")
+        csv_load(upload=upload, table_name="inside2", column_types={"b": "integer"})
