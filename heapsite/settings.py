@@ -294,6 +294,8 @@ SYNC_STATEMENT_MS_PER_MB = env_int("SYNC_STATEMENT_MS_PER_MB", 200, minimum=0)
 # An environment whose last successful sync is older than this many of its intervals is "stalled"
 # (its pages, `manage.py sync_status` and /healthz say so).
 SYNC_STALL_INTERVALS = env_int("SYNC_STALL_INTERVALS", 3, minimum=1)
+# Days of sync runs kept (the sync page's list, _sync_history); the last good run always stays.
+SYNC_HISTORY_DAYS = env_int("SYNC_HISTORY_DAYS", 30, minimum=1)
 # How long the swap waits for readers' locks per attempt, and how many attempts before failing.
 SYNC_LOCK_TIMEOUT_MS = env_int("SYNC_LOCK_TIMEOUT_MS", 2000, minimum=10)
 SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)

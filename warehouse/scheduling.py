@@ -24,9 +24,14 @@ from warehouse.privacy.services import retention_due
 from warehouse.services import environment_sync_state, sync_request
 from warehouse.sources.services import csv_stale_discard
 from warehouse.sync.failures import connection_lost
+from warehouse.sync.history import history_prune
 from warehouse.sync.recovery import sync_runs_recover, worker_name
 
 logger = logging.getLogger(__name__)
+
+# The sync record is pruned once an hour by the scheduler process (history_prune).
+PRUNE_EVERY = timedelta(hours=1)
+_pruned_at = None
 
 
 def tick() -> list[int]:
@@ -34,7 +39,8 @@ def tick() -> list[int]:
 
     Also settles runs that cannot finish (a dead worker's, a queued one whose job is not in Redis:
     warehouse/sync/recovery.py), re-queues environments with definition changes nobody is working
-    on, drops the staging tables of CSV uploads abandoned before loading, queues the daily retention
+    on, drops the staging tables of CSV uploads abandoned before loading, forgets runs older than
+    SYNC_HISTORY_DAYS (hourly), queues the daily retention
     run of environments with retention on, re-queues user deletions whose job was lost, and records
     its heartbeat (warehouse.health). With Redis down the syncs wait queued (and the rest waits for
     the next tick); with PostgreSQL down the tick fails as a whole (the scheduler logs it and tries
@@ -60,6 +66,7 @@ def tick() -> list[int]:
         if run_id is not None:
             queued.append(run_id)
     csv_stale_discard()
+    _prune_history(now)
     try:
         for environment_id in retention_due(now=now):
             retention_enqueue(environment_id=environment_id)
@@ -73,6 +80,15 @@ def tick() -> list[int]:
         defaults={"ticked_at": timezone.now(), "process": worker_name(), "problem": "; ".join(dict.fromkeys(problems))},
     )
     return queued
+
+
+def _prune_history(now) -> None:
+    global _pruned_at
+    if _pruned_at is not None and now - _pruned_at < PRUNE_EVERY:
+        return
+    _pruned_at = now
+    if deleted := history_prune(now=now):
+        logger.info("forgot %s sync runs older than %s days", deleted, settings.SYNC_HISTORY_DAYS)
 
 
 def _schedule(environment: Environment, now) -> int | None:

@@ -6,11 +6,17 @@ connection is written by whoever finds it, docs/warehouse.md "Atomicity and fail
 """
 
 import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from psycopg2 import sql
 
 from warehouse.models import Environment, SyncRun, SyncStatus
+
+# Runs that published something: a stall is reported since the last of them, which is always kept.
+GOOD_STATUSES = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL)
 
 logger = logging.getLogger(__name__)
 
@@ -71,3 +77,32 @@ def history_record_failure(run: SyncRun) -> None:
             history_record_dead_runs(cursor, run.environment)
     except Exception as error:
         logger.error("sync run %s: could not write _sync_history now (%s); the next run will", run.pk, error)
+
+
+def history_prune(*, now: datetime) -> int:
+    """Forget runs older than SYNC_HISTORY_DAYS: their SyncRun rows and their _sync_history rows.
+
+    Syncs started by new data come every few seconds on a busy site, so the record is bounded in
+    time. An environment's last run that published something, and every run after it, stay
+    whatever their age (the sync page and the stall report read them). Returns SyncRun rows deleted.
+    """
+    cutoff = now - timedelta(days=settings.SYNC_HISTORY_DAYS)
+    deleted = 0
+    for environment in Environment.objects.all():
+        runs = SyncRun.objects.filter(environment=environment)
+        last_good = runs.filter(status__in=GOOD_STATUSES).aggregate(last=Max("id"))["last"]
+        if last_good is None:
+            continue
+        deleted += runs.filter(finished_at__lt=cutoff, id__lt=last_good).delete()[0]
+        history = sql.Identifier(environment.warehouse_schema, "_sync_history")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", [f'"{environment.warehouse_schema}"._sync_history'])
+            if cursor.fetchone()[0] is not None:
+                cursor.execute(
+                    sql.SQL(
+                        "DELETE FROM {} WHERE finish_time < %s AND finish_time < (SELECT max(finish_time)"
+                        " FROM {} WHERE status = ANY(%s))"
+                    ).format(history, history),
+                    [cutoff, [status.value for status in GOOD_STATUSES]],
+                )
+    return deleted

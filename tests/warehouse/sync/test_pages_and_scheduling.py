@@ -192,3 +192,34 @@ def test_manage_py_sync_runs_in_the_foreground_with_progress(raw, sync_env):
     assert "[" in err.getvalue() and "100%" in err.getvalue()
     with pytest.raises(Exception, match="no environment"):
         call_command("sync", "nope")
+
+
+def test_runs_older_than_the_history_days_are_forgotten_but_the_last_good_one_stays(raw, sync_env, settings):
+    from django.db import connection
+
+    from warehouse.models import SyncStatus
+    from warehouse.sync.history import history_prune
+
+    raw.session(1, 2)
+    raw.event("pageview", user_id=2)
+    settle()
+    old, last_good = (sync_run_foreground(environment=sync_env, full=True) for _ in range(2))
+    failed = SyncRun.objects.create(environment=sync_env, kind="incremental", trigger="schedule")
+    recent = sync_run_foreground(environment=sync_env, full=False)
+    months_ago = timezone.now() - timedelta(days=60)
+    SyncRun.objects.filter(pk__in=[old.pk, last_good.pk, failed.pk]).update(finished_at=months_ago)
+    SyncRun.objects.filter(pk=failed.pk).update(status=SyncStatus.FAILED)
+    SyncRun.objects.filter(pk=recent.pk).update(status=SyncStatus.FAILED)  # nothing good since last_good
+    with connection.cursor() as cursor:  # the warehouse's record: the two full runs months ago
+        cursor.execute(
+            "UPDATE main_production._sync_history SET finish_time = %s"
+            " WHERE start_time < (SELECT max(start_time) FROM main_production._sync_history)",
+            [months_ago],
+        )
+    settings.SYNC_HISTORY_DAYS = 30
+
+    assert history_prune(now=timezone.now()) == 1
+    assert set(SyncRun.objects.values_list("pk", flat=True)) == {last_good.pk, failed.pk, recent.pk}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status, finish_time > %s FROM main_production._sync_history", [months_ago])
+        assert cursor.fetchall() == [("succeeded", True)]
