@@ -100,3 +100,39 @@ def counts_by_definition(
         "SELECT {} FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s"
     ).format(columns)
     return list(_run(query, params, "definition counts")[0])
+
+
+def counts_by_definition_windows(
+    *, environment_id: int, windows: list[datetime], predicates: list[tuple[sql.Composable, Mapping[str, Any]]]
+) -> list[list[int]]:
+    """Matches of several compiled definitions since each of `windows` (oldest first), in one scan:
+    [[count since windows[0], count since windows[1], …] per predicate] (the labeler's clickmap)."""
+    if not predicates or not windows:
+        return [[] for _ in predicates]
+    params: dict[str, Any] = {"pv_env": environment_id, "pv_since": min(windows)}
+    columns = []
+    for _, p in predicates:
+        params.update(p)
+    for w, since in enumerate(windows):
+        params[f"pv_w{w}"] = since
+    for predicate, _ in predicates:
+        for w in range(len(windows)):
+            columns.append(
+                sql.SQL("count(*) FILTER (WHERE e.time >= {} AND {})").format(sql.Placeholder(f"pv_w{w}"), predicate)
+            )
+    query = sql.SQL(
+        "SELECT {} FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s"
+    ).format(sql.SQL(", ").join(columns))
+    row = list(_run(query, params, "labeler clickmap counts")[0])
+    return [row[i * len(windows) : (i + 1) * len(windows)] for i in range(len(predicates))]
+
+
+def click_targets_on_path(*, environment_id: int, since: datetime, path: str, limit: int) -> list[tuple[Any, int]]:
+    """(the target's element description (hierarchy[0]), clicks) on one path since `since`, most clicked first."""
+    query = sql.SQL(
+        "SELECT e.hierarchy -> 0, count(*) FROM raw_events e WHERE e.environment_id = %(pv_env)s"
+        " AND e.time >= %(pv_since)s AND e.type = 'click' AND e.path = %(pv_path)s AND jsonb_typeof(e.hierarchy) = 'array'"
+        " GROUP BY 1 ORDER BY 2 DESC LIMIT %(pv_limit)s"
+    )
+    params = {"pv_env": environment_id, "pv_since": since, "pv_path": path, "pv_limit": limit}
+    return _run(query, params, "labeler click targets")

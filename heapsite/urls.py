@@ -47,6 +47,7 @@ urlpatterns = [
         views.environment_keyless_server_api,
         name="environment_keyless_server_api",
     ),
+    path("e/<str:schema>/labeler-sites/", views.environment_labeler_sites, name="environment_labeler_sites"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/rq/", include((rq_urlpatterns, "django_rq"))),
