@@ -5,6 +5,7 @@ Every count is a definition's count: the groups are compiled by the definition c
 (definitions/sql.py), over the preview's window of whole UTC days.
 """
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -109,7 +110,8 @@ def labeler_clickmap(*, environment: Environment, path: str) -> list[dict[str, A
     compiled = []
     seen: set[str] = set()
     for element, _ in targets:
-        selector = element_selector(element)
+        # Django's connection hands jsonb over as its text.
+        selector = element_selector(json.loads(element) if isinstance(element, str) else element)
         if not selector or selector in seen:
             continue
         seen.add(selector)
