@@ -15,10 +15,10 @@ def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
-def labeler_rate_check(*, token_id: int) -> None:
+def labeler_rate_check(*, token_key: str) -> None:
     """Count one request of the session; raises LabelerRefused(429) past LABELER_RATE_LIMIT_PER_MINUTE."""
     # The database name keeps a test run and a development server on one Redis apart.
-    key = f"heapsite:labeler:{connection.settings_dict['NAME']}:rate:{token_id}"
+    key = f"heapsite:labeler:{connection.settings_dict['NAME']}:rate:{token_key}"
     now = time.time()
     with _client(settings.REDIS_URL).pipeline() as pipe:
         pipe.zremrangebyscore(key, 0, now - 60)

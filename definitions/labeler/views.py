@@ -116,7 +116,7 @@ def _session(request: HttpRequest, environment: Environment, permission: Permiss
         request=request,
         permission=permission,
     )
-    labeler_rate_check(token_id=session.token.pk)
+    labeler_rate_check(token_key=session.token.token_hash)
     return session
 
 
