@@ -2,9 +2,9 @@
 
     python bench/labeler.py [--events 1000000] [--regenerate]
 
-Uses DATABASE_URL (or the embedded PostgreSQL) and the environment bench_preview of bench/preview.py
-(the same synthetic events: clicks, pageviews and changes spread over the last 30 days, so every
-window holds its share of history). Each request goes through Django's whole stack in this process
+Uses DATABASE_URL (or the embedded PostgreSQL) and its own environment bench_labeler, filled with
+bench/preview.py's synthetic events (clicks, pageviews and changes on five page shapes) but spread
+evenly over the last 30 days (preview.py's span the last 11.6 days), so each window holds its share. Each request goes through Django's whole stack in this process
 (origin and token checks, the rate limit in Redis, JSON), warm, best of 5. The labeler asks for the
 last 7 days first (its first answer) and the exact 30-day count after; both are measured, against the
 preview's per-day counts for the same groups over 30 days and a sequential-scan count(*), in the same run.
@@ -58,10 +58,10 @@ def main() -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     settings.LABELER_RATE_LIMIT_PER_MINUTE = 1_000_000  # the bench is one busy session
     project, _ = Project.objects.get_or_create(name="bench")
-    environment = Environment.objects.filter(warehouse_schema="bench_preview").first()
+    environment = Environment.objects.filter(warehouse_schema="bench_labeler").first()
     if environment is None:
-        environment = Environment(project=project, name="preview", warehouse_schema="bench_preview")
-        environment.set_api_key("bench-preview-key")
+        environment = Environment(project=project, name="labeler", warehouse_schema="bench_labeler")
+        environment.set_api_key("bench-labeler-key")
         environment.save()
     environment.labeler_origins = [SITE]
     environment.save(update_fields=["labeler_origins"])
@@ -72,7 +72,11 @@ def main() -> None:
         with transaction.atomic():
             RawEvent.objects.filter(environment=environment).delete()
             with connection.cursor() as cursor:
-                cursor.execute(GENERATE, {"events": args.events, "env": environment.pk})
+                spread = GENERATE.replace(
+                    "(g %% 2592000) * interval '1 second'", "(g * 2592000.0 / %(events)s) * interval '1 second'"
+                )
+                assert spread != GENERATE
+                cursor.execute(spread, {"events": args.events, "env": environment.pk})
         print(f"  generated in {time.perf_counter() - started:.1f} s", flush=True)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE raw_events")
@@ -81,7 +85,7 @@ def main() -> None:
     launch = labeler_launch(environment=environment, user=user, url=SITE + "/", request=RequestFactory().get("/"))
     client = Client(HTTP_ORIGIN=SITE)
     answer = client.post(
-        "/api/labeler/bench_preview/session",
+        "/api/labeler/bench_labeler/session",
         json.dumps({"launch_token": launch.url.rsplit(".", 1)[1]}),
         content_type="application/json",
     )
@@ -112,7 +116,7 @@ def main() -> None:
 
         def request(days, groups=groups):
             response = client.post(
-                "/api/labeler/bench_preview/count",
+                "/api/labeler/bench_labeler/count",
                 json.dumps({"groups": groups, "days": days}),
                 content_type="application/json",
                 HTTP_AUTHORIZATION=f"Bearer {token}",

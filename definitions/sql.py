@@ -103,26 +103,44 @@ def counts_by_definition(
 
 
 def counts_by_definition_windows(
-    *, environment_id: int, windows: list[datetime], predicates: list[tuple[sql.Composable, Mapping[str, Any]]]
+    *,
+    environment_id: int,
+    windows: list[datetime],
+    predicates: list[tuple[sql.Composable, Mapping[str, Any]]],
+    event_type: str,
+    path: str,
 ) -> list[list[int]]:
-    """Matches of several compiled definitions since each of `windows` (oldest first), in one scan:
-    [[count since windows[0], count since windows[1], …] per predicate] (the labeler's clickmap)."""
+    """Matches of several compiled definitions since each of `windows`, in one scan: [[count since
+    windows[0], …] per predicate] (the labeler's clickmap). Every predicate holds `e.type = event_type AND
+    e.path = path` (a group of that kind with that path condition): the scan reads only those rows."""
     if not predicates or not windows:
         return [[] for _ in predicates]
-    params: dict[str, Any] = {"pv_env": environment_id, "pv_since": min(windows)}
-    columns = []
+    params: dict[str, Any] = {
+        "pv_env": environment_id,
+        "pv_since": min(windows),
+        "pv_type": event_type,
+        "pv_path": path,
+    }
     for _, p in predicates:
         params.update(p)
     for w, since in enumerate(windows):
         params[f"pv_w{w}"] = since
-    for predicate, _ in predicates:
-        for w in range(len(windows)):
-            columns.append(
-                sql.SQL("count(*) FILTER (WHERE e.time >= {} AND {})").format(sql.Placeholder(f"pv_w{w}"), predicate)
-            )
+    # Each predicate once per row (a column of the inner select; OFFSET 0 keeps the planner from pulling
+    # it up into every FILTER), then counted per window.
+    matched = sql.SQL(", ").join(
+        sql.SQL("{} AS {}").format(p, sql.Identifier(f"m{i}")) for i, (p, _) in enumerate(predicates)
+    )
+    columns = sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE {} AND t.time >= {})").format(
+            sql.Identifier(f"m{i}"), sql.Placeholder(f"pv_w{w}")
+        )
+        for i in range(len(predicates))
+        for w in range(len(windows))
+    )
     query = sql.SQL(
-        "SELECT {} FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s"
-    ).format(sql.SQL(", ").join(columns))
+        "SELECT {} FROM (SELECT e.time, {} FROM raw_events e WHERE e.environment_id = %(pv_env)s"
+        " AND e.time >= %(pv_since)s AND e.type = %(pv_type)s AND e.path = %(pv_path)s OFFSET 0) AS t"
+    ).format(columns, matched)
     row = list(_run(query, params, "labeler clickmap counts")[0])
     return [row[i * len(windows) : (i + 1) * len(windows)] for i in range(len(predicates))]
 

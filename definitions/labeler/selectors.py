@@ -124,7 +124,7 @@ def labeler_clickmap(*, environment: Environment, path: str) -> list[dict[str, A
             continue  # a recorded element no selector the compiler takes can name
         items.append({"selector": selector, "groups": groups})
     counts = definitions_sql.counts_by_definition_windows(
-        environment_id=environment.pk, windows=windows, predicates=compiled
+        environment_id=environment.pk, windows=windows, predicates=compiled, event_type="click", path=path
     )
     for item, (days30, days7) in zip(items, counts, strict=True):
         item["days30"], item["days7"] = days30, days7
