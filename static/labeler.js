@@ -223,6 +223,7 @@
     .parts label { display: inline-flex; gap: 2px; margin-right: 6px; }
     .field { display: block; margin: 4px 0; }
     .field input, .field select { width: 100%; border: 1px solid #d1d5db; border-radius: 4px; padding: 2px 4px; }
+    .field input[type="checkbox"] { width: auto; margin: 0 4px 0 0; }
     ul { margin: 4px 0; padding-left: 18px; }
     .counts b { font-size: 15px; }
   `;

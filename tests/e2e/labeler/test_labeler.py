@@ -25,6 +25,8 @@ from warehouse.models import Membership, RawEvent, Role
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[3]
+# A screenshot per mode (docs/labeler.md shows them).
+ARTIFACTS = REPO / "test-artifacts" / "labeler"
 FEATURE_CLICKS = {"boards": 3, "sprints": 2, "retros": 1}
 ELEMENT_TYPES = ("click", "submit", "change")
 
@@ -60,7 +62,10 @@ def element_events(environment) -> int:
 
 
 def visit_and_click(page, world) -> None:
-    """A visitor of the shop clicks the features' "Learn more" buttons (3, 2 and 1 times)."""
+    """A visitor of the shop clicks the features' "Learn more" buttons (3, 2 and 1 times); for them heap.js
+    loads no labeler."""
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(world["shop"])
     page.wait_for_function("window.heap && window.heap._loaded === true && window.heap.userId")
     for feature, times in FEATURE_CLICKS.items():
@@ -68,6 +73,8 @@ def visit_and_click(page, world) -> None:
             page.click(f'button[data-feature="{feature}"]')
     page.evaluate("heap._flush()")
     wait_until(page, lambda: element_events(world["environment"]) >= 6, "the visitor's clicks in the raw store")
+    assert not [url for url in requested if "labeler" in url]
+    assert page.evaluate("sessionStorage.length") == 0
 
 
 def launch(browser_context, world):
@@ -140,6 +147,9 @@ def test_launch_select_widen_count_create_and_sync(page, browser_context, labele
     # Create the event through the definitions service; the overlay names its table.
     site.locator(".panel input[name=name]").fill("Clicked Learn more")
     site.locator(".panel input[name=category]").fill("Features")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    site.mouse.move(1100, 880)  # over the panel: the selected element's outline shows
+    site.screenshot(path=ARTIFACTS / "labeler.png")
     site.locator(".panel button.create").click()
     site.locator(".panel .table-name").filter(has_text="main_production.clicked_learn_more").wait_for()
     definition = Definition.objects.get(environment=environment, name="Clicked Learn more")
@@ -149,6 +159,10 @@ def test_launch_select_widen_count_create_and_sync(page, browser_context, labele
     assert site.locator(".panel a.open").get_attribute("href") == (
         f"{world['heapsite']}/e/main_production/definitions/{definition.pk}/"
     )
+    # Existing events: its three buttons are marked, and selecting one names the definition.
+    wait_until(site, lambda: site.locator(f".marks .mark[data-definition='{definition.pk}']").count() == 3, "marks")
+    site.click('button[data-feature="sprints"]')
+    site.locator(".panel .existing").filter(has_text="Clicked Learn more").wait_for()
 
     # Nothing the labeler person clicked was recorded (the overlay, the inspected button).
     site.evaluate("heap._flush()")
@@ -199,6 +213,8 @@ def test_clickmap_badges_are_the_sql_counts_and_overlay_clicks_are_not_captured(
         for feature in FEATURE_CLICKS
     }
     assert by_feature == FEATURE_CLICKS
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    site.screenshot(path=ARTIFACTS / "labeler-clickmap.png")
 
     # The 7-day switch, and more clicks on the overlay itself: none of them is an event of the site.
     site.locator(".panel button[data-days='7']").click()
