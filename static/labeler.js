@@ -22,7 +22,7 @@
   const UTILITY =
     /[:[\]/!]|^-?(p[xytrbl]?|m[xytrbl]?|w|h|min-w|max-w|min-h|max-h|gap|space-[xy]|text|bg|border|rounded|shadow|font|leading|tracking|flex|grid|col|row|items|justify|self|place|order|z|top|left|right|bottom|inset|opacity|overflow|cursor|transition|duration|ease|translate|scale|rotate|ring|outline|fill|stroke|object|aspect)(-[\w.]+)+$|^(flex|grid|block|inline|inline-block|hidden|relative|absolute|fixed|sticky|static|truncate|underline|uppercase|lowercase|capitalize|italic|container|sr-only)$/;
   const GENERATED =
-    /^(css|sc|jsx|emotion|svelte)-[\w-]*[0-9][\w-]*$|__[\w-]*[0-9][\w-]{3,}$|_[a-zA-Z0-9]{5,}$|^[a-zA-Z]{1,3}[0-9][a-zA-Z0-9]{3,}$/;
+    /^(css|sc|jsx|emotion|svelte)-[\w-]*[0-9][\w-]*$|^sc-[a-zA-Z0-9]{4,}$|__[\w-]*[0-9][\w-]{3,}$|_[a-zA-Z0-9]{5,}$|^[a-zA-Z]{1,3}[0-9][a-zA-Z0-9]{3,}$/;
 
   let session = null; // {schema, token, expires_at, can_edit, user, label, definitions_url}
   try {

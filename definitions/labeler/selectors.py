@@ -34,7 +34,7 @@ UTILITY_CLASS_RE = re.compile(
     r"|underline|uppercase|lowercase|capitalize|italic|container|sr-only)$"
 )
 GENERATED_CLASS_RE = re.compile(
-    r"^(css|sc|jsx|emotion|svelte)-[\w-]*[0-9][\w-]*$|__[\w-]*[0-9][\w-]{3,}$|_[a-zA-Z0-9]{5,}$|^[a-zA-Z]{1,3}[0-9][a-zA-Z0-9]{3,}$"
+    r"^(css|sc|jsx|emotion|svelte)-[\w-]*[0-9][\w-]*$|^sc-[a-zA-Z0-9]{4,}$|__[\w-]*[0-9][\w-]{3,}$|_[a-zA-Z0-9]{5,}$|^[a-zA-Z]{1,3}[0-9][a-zA-Z0-9]{3,}$"
 )
 
 
