@@ -615,7 +615,7 @@
       el("label", { class: "field" }, "Event ", kind),
       toggle("On this page only", "pageOnly", el("code", { text: ` ${window.location.pathname}` })),
       selected.recorded.target.text ? toggle("Only with this text", "useText") : null,
-      el("div", { class: "counts" },
+      el("div", { class: "counts", "aria-live": "polite" },
         "On this page: ", el("b", { class: "page-count", text: show(live) }), ` element${live === 1 ? "" : "s"} · past: `,
         el("b", { class: "count-7", text: show(counts.days7) }), " in 7 days, ",
         el("b", { class: "count-30", text: show(counts.days30) }), " in 30 days"),
@@ -752,6 +752,7 @@
 
   const listeners = [
     ["mousemove", onPointer],
+    ["focusin", onPointer], // keyboard: Tab outlines an element, Enter (a click) selects it
     ["keydown", onKey],
     ["scroll", relayout],
     ["resize", relayout],

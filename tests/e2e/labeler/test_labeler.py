@@ -20,7 +20,7 @@ from definitions.selectors import definition_preview
 from tests.conftest import drop_warehouse_schemas
 from tests.e2e.conftest import PageErrors
 from tests.warehouse.sync.conftest import worker_env
-from warehouse.models import Membership, RawEvent, Role
+from warehouse.models import Membership, RawEvent, RawSession, Role
 
 pytestmark = pytest.mark.e2e
 
@@ -168,6 +168,10 @@ def test_launch_select_widen_count_create_and_sync(page, browser_context, labele
     site.evaluate("heap._flush()")
     site.wait_for_timeout(1500)
     assert element_events(environment) == clicks_before
+    # The launch token never reached the raw store (heap.js took it off the address first).
+    assert RawEvent.objects.filter(environment=environment, type="pageview").count() >= 2
+    assert not RawEvent.objects.filter(environment=environment, hash__contains="heapsite-label").exists()
+    assert not RawSession.objects.filter(environment=environment, landing_page_hash__contains="heapsite").exists()
 
     # A sync builds the table with exactly the rows the labeler counted.
     sync_now()
