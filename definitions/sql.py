@@ -125,24 +125,26 @@ def counts_by_definition_windows(
         params.update(p)
     for w, since in enumerate(windows):
         params[f"pv_w{w}"] = since
-    # Each predicate once per row (a column of the inner select; OFFSET 0 keeps the planner from pulling
-    # it up into every FILTER), then counted per window.
-    matched = sql.SQL(", ").join(
-        sql.SQL("{} AS {}").format(p, sql.Identifier(f"m{i}")) for i, (p, _) in enumerate(predicates)
-    )
-    columns = sql.SQL(", ").join(
-        sql.SQL("count(*) FILTER (WHERE {} AND t.time >= {})").format(
-            sql.Identifier(f"m{i}"), sql.Placeholder(f"pv_w{w}")
-        )
-        for i in range(len(predicates))
-        for w in range(len(windows))
-    )
+    # Each predicate once per row: grouped by which windows the row falls in (not one FILTER per
+    # window), then summed here; a plain GROUP BY also runs on Citus's workers as it is.
+    flags = [sql.SQL("e.time >= {}").format(sql.Placeholder(f"pv_w{w}")) for w in range(len(windows))]
+    columns = sql.SQL(", ").join(sql.SQL("count(*) FILTER (WHERE {})").format(p) for p, _ in predicates)
     query = sql.SQL(
-        "SELECT {} FROM (SELECT e.time, {} FROM raw_events e WHERE e.environment_id = %(pv_env)s"
-        " AND e.time >= %(pv_since)s AND e.type = %(pv_type)s AND e.path = %(pv_path)s OFFSET 0) AS t"
-    ).format(columns, matched)
-    row = list(_run(query, params, "labeler clickmap counts")[0])
-    return [row[i * len(windows) : (i + 1) * len(windows)] for i in range(len(predicates))]
+        "SELECT {}, {} FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s"
+        " AND e.type = %(pv_type)s AND e.path = %(pv_path)s GROUP BY {}"
+    ).format(
+        sql.SQL(", ").join(flags),
+        columns,
+        sql.SQL(", ").join(sql.Literal(position + 1) for position in range(len(windows))),
+    )
+    totals = [[0] * len(windows) for _ in predicates]
+    for row in _run(query, params, "labeler clickmap counts"):
+        inside, counts = row[: len(windows)], row[len(windows) :]
+        for i, count in enumerate(counts):
+            for w, is_inside in enumerate(inside):
+                if is_inside:
+                    totals[i][w] += count
+    return totals
 
 
 def click_targets_on_path(*, environment_id: int, since: datetime, path: str, limit: int) -> list[tuple[Any, int]]:

@@ -464,18 +464,20 @@
     }
   }
 
+  // The item's elements visible now.
+  function shownOf(item) {
+    try {
+      return Array.from(document.querySelectorAll(item.selector)).filter((node) => !isOverlay(node) && visible(node));
+    } catch (error) {
+      return [];
+    }
+  }
+
   function placeBadges() {
     badges.replaceChildren();
     if (ui.mode !== "clickmap" || !ui.clickmap) return;
     for (const item of ui.clickmap.items) {
-      let nodes = [];
-      try {
-        nodes = Array.from(document.querySelectorAll(item.selector)).filter((node) => !isOverlay(node));
-      } catch (error) {
-        nodes = [];
-      }
-      item.shown = nodes.filter(visible);
-      for (const node of item.shown.slice(0, 50)) {
+      for (const node of shownOf(item).slice(0, 50)) {
         const rect = node.getBoundingClientRect();
         const count = ui.clickmapDays === 7 ? item.days7 : item.days30;
         const badge = el("button", {
@@ -666,7 +668,7 @@
         text: `${n} days`,
         on: { click: () => { ui.clickmapDays = n; render(); } },
       });
-    const hidden = map.items.filter((item) => item.shown && !item.shown.length).slice(0, 20);
+    const hidden = map.items.filter((item) => !shownOf(item).length).slice(0, 20);
     return el(
       "section",
       { class: "clickmap" },

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from definitions.models import Definition
 from definitions.selectors import definition_preview
@@ -193,6 +194,27 @@ def test_clickmap_badges_are_the_sql_counts_and_overlay_clicks_are_not_captured(
     world = labeler_world
     environment = world["environment"]
     visit_and_click(page, world)
+    # A target clicked on this page that is not on it now (a closed menu, say).
+    now = timezone.now()
+    hierarchy = [
+        {"tag": "a", "id": "menu-secret"},
+        {"tag": "nav", "classes": ["menu"]},
+        {"tag": "body"},
+        {"tag": "html"},
+    ]
+    RawEvent.objects.create(
+        environment=environment,
+        event_id="hidden-1",
+        type="click",
+        user_id=1,
+        session_id=1,
+        time=now,
+        received_at=now,
+        path="/demo/",
+        target_tag="a",
+        target_id="menu-secret",
+        hierarchy=hierarchy,
+    )
     clicks_before = element_events(environment)
 
     site = launch(browser_context, world)
@@ -217,6 +239,8 @@ def test_clickmap_badges_are_the_sql_counts_and_overlay_clicks_are_not_captured(
         for feature in FEATURE_CLICKS
     }
     assert by_feature == FEATURE_CLICKS
+    assert "#menu-secret" not in seen
+    site.locator(".panel .hidden-targets li").filter(has_text="#menu-secret 1").wait_for()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     site.screenshot(path=ARTIFACTS / "labeler-clickmap.png")
 
