@@ -34,6 +34,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's, the RQ dashboard's).
     path("favicon.ico", views.favicon, name="favicon"),
+    path("js/labeler.js", views.labeler_script, name="labeler_script"),
     path("environments/new", views.environment_new, name="environment_new"),
     path("account/", views.account, name="account"),
     path("docs/", docs.docs_page, name="docs_index"),

@@ -216,6 +216,13 @@ def environment_server_key_rotate(request, schema: str):
 
 @login_not_required
 @require_GET
+def labeler_script(request: HttpRequest) -> HttpResponse:
+    """heap.js loads the labeler from next to its own URL: for Heap's classic snippet that is /js/ (docs/labeler.md)."""
+    return redirect(static("labeler.js"))
+
+
+@login_not_required
+@require_GET
 def healthz(request):
     """For load balancers and monitoring: database, Redis, scheduler heartbeat, workers, stalled syncs.
 

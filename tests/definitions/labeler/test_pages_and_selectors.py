@@ -1,6 +1,7 @@
 """The labeler's pieces a person meets in heapsite (launch form, sites setting) and the selectors it builds."""
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import RequestFactory
 
 from definitions.compiler import compile_selector
@@ -89,3 +90,10 @@ def test_admins_set_the_labeler_sites_on_the_environment_page(admin_client, envi
     assert environment.labeler_origins == ["https://shop.example.com", "http://b.example:81"]  # refused whole
     page = admin_client.get("/e/main_production/").content.decode()
     assert "https://shop.example.com" in page and "Visual labeler sites" in page
+
+
+def test_the_labeler_script_is_found_next_to_either_heap_js(client):
+    # heap.js loads "labeler.js" relative to its own URL: /static/heap.js or Heap's /js/heap-<app id>.js.
+    assert finders.find("labeler.js")
+    response = client.get("/js/labeler.js")
+    assert response.status_code == 302 and response["Location"] == "/static/labeler.js"
