@@ -286,9 +286,11 @@
     const description = describe(element);
     ui.created = null;
     ui.message = "";
-    if (!description) {
+    if (!description || !propose(description.hierarchy).length) {
       ui.selected = null;
-      ui.message = "heap.js records no interactions with this element (it is opted out or not part of the page).";
+      ui.message = description
+        ? "That is the page itself: pick an element on it."
+        : "heap.js records no interactions with this element (it is opted out or not part of the page).";
       render();
       return;
     }
