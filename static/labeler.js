@@ -329,13 +329,21 @@
   }
 
   // The 7-day count answers first (a bounded window), then the 30-day one: both exact, as the preview counts.
-  async function refreshCounts() {
+  // Ticking parts quickly asks once, for the last selector (a quarter second after the last change).
+  let countTimer = null;
+  function refreshCounts() {
+    window.clearTimeout(countTimer);
+    ui.countSeq += 1;
+    ui.counts = { days7: null, days30: null, error: "" };
+    showCounts();
+    countTimer = window.setTimeout(fetchCounts, 250);
+  }
+
+  async function fetchCounts() {
     const selected = ui.selected;
     if (!selected) return;
     const seq = ++ui.countSeq;
     const groups = groupsOf(selected);
-    ui.counts = { days7: null, days30: null, error: "" };
-    showCounts();
     try {
       for (const days of [7, 30]) {
         const answer = await api("POST", "count", { groups, days });
@@ -775,6 +783,7 @@
   function unmount() {
     for (const [type, fn] of listeners) window.removeEventListener(type, fn, true);
     window.clearInterval(ticker);
+    window.clearTimeout(countTimer);
     host.remove();
   }
 
