@@ -122,6 +122,9 @@ def test_launch_select_widen_count_create_and_sync(page, browser_context, labele
     proposed = selector.inner_text()
     assert proposed == '#features button.btn.btn-link.feature-more[type="button"][data-feature="boards"]'
     assert site.locator(".panel .page-count").inner_text() == "1"
+    # Utility classes are offered but not proposed, and say why.
+    utility = site.locator(".panel input[aria-label^='.p-6 (utility class']")
+    assert utility.count() == 1 and not utility.is_checked()
     site.locator(".panel .count-30").filter(has_text="3").wait_for()
     assert site.locator(".panel .count-7").inner_text() == "3"
 
