@@ -33,6 +33,7 @@ ORDER = [
     "browse",
     "dashboard",
     "preview",
+    "labeler",
     "ingest",
     "sql",
     "csv_load",

@@ -69,3 +69,26 @@ class DefinitionVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.definition_id} v{self.number}"
+
+
+class LabelerToken(models.Model):
+    """A labeler token (docs/labeler.md): a one-time launch token put in the site's URL fragment, or the
+    short-lived access token it is exchanged for. Only a hash is stored; both belong to one environment,
+    one user and one site origin."""
+
+    class Kind(models.TextChoices):
+        LAUNCH = "launch"
+        ACCESS = "access"
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    origin = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    # A launch token when exchanged, an access token when closed: either way it no longer works.
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} token of {self.user_id} for {self.origin}"

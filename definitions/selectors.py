@@ -249,7 +249,7 @@ def definition_preview(
     return preview
 
 
-def _css_ident(value: str) -> str:
+def css_ident(value: str) -> str:
     """An identifier as CSS source (like CSS.escape)."""
     out = []
     for i, ch in enumerate(value):
@@ -271,12 +271,12 @@ def _css_ident(value: str) -> str:
 
 def _compound_for(element: dict[str, Any], *, with_classes: bool = True) -> str:
     if element.get("id"):
-        return "#" + _css_ident(element["id"])
+        return "#" + css_ident(element["id"])
     # Type selectors match case-insensitively (SVG's foreignObject too), so lowercase reads best.
     tag = ascii_lower(element.get("tag", ""))
-    compound = _css_ident(tag) if tag else "*"
+    compound = css_ident(tag) if tag else "*"
     if with_classes:
-        compound += "".join("." + _css_ident(c) for c in element.get("classes", [])[:4])
+        compound += "".join("." + css_ident(c) for c in element.get("classes", [])[:4])
     return compound
 
 

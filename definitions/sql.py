@@ -100,3 +100,59 @@ def counts_by_definition(
         "SELECT {} FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s"
     ).format(columns)
     return list(_run(query, params, "definition counts")[0])
+
+
+def counts_by_definition_windows(
+    *,
+    environment_id: int,
+    windows: list[datetime],
+    predicates: list[tuple[sql.Composable, Mapping[str, Any]]],
+    event_type: str,
+    path: str,
+) -> list[list[int]]:
+    """Matches of several compiled definitions since each of `windows`, in one scan: [[count since
+    windows[0], …] per predicate] (the labeler's clickmap). Every predicate holds `e.type = event_type AND
+    e.path = path` (a group of that kind with that path condition): the scan reads only those rows."""
+    if not predicates or not windows:
+        return [[] for _ in predicates]
+    params: dict[str, Any] = {
+        "pv_env": environment_id,
+        "pv_since": min(windows),
+        "pv_type": event_type,
+        "pv_path": path,
+    }
+    for _, p in predicates:
+        params.update(p)
+    for w, since in enumerate(windows):
+        params[f"pv_w{w}"] = since
+    # Each predicate once per row: grouped by which windows the row falls in (not one FILTER per
+    # window), then summed here; a plain GROUP BY also runs on Citus's workers as it is.
+    flags = [sql.SQL("e.time >= {}").format(sql.Placeholder(f"pv_w{w}")) for w in range(len(windows))]
+    columns = sql.SQL(", ").join(sql.SQL("count(*) FILTER (WHERE {})").format(p) for p, _ in predicates)
+    query = sql.SQL(
+        "SELECT {}, {} FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s"
+        " AND e.type = %(pv_type)s AND e.path = %(pv_path)s GROUP BY {}"
+    ).format(
+        sql.SQL(", ").join(flags),
+        columns,
+        sql.SQL(", ").join(sql.Literal(position + 1) for position in range(len(windows))),
+    )
+    totals = [[0] * len(windows) for _ in predicates]
+    for row in _run(query, params, "labeler clickmap counts"):
+        inside, counts = row[: len(windows)], row[len(windows) :]
+        for i, count in enumerate(counts):
+            for w, is_inside in enumerate(inside):
+                if is_inside:
+                    totals[i][w] += count
+    return totals
+
+
+def click_targets_on_path(*, environment_id: int, since: datetime, path: str, limit: int) -> list[tuple[Any, int]]:
+    """(the target's element description (hierarchy[0]), clicks) on one path since `since`, most clicked first."""
+    query = sql.SQL(
+        "SELECT e.hierarchy -> 0, count(*) FROM raw_events e WHERE e.environment_id = %(pv_env)s"
+        " AND e.time >= %(pv_since)s AND e.type = 'click' AND e.path = %(pv_path)s AND jsonb_typeof(e.hierarchy) = 'array'"
+        " GROUP BY 1 ORDER BY 2 DESC LIMIT %(pv_limit)s"
+    )
+    params = {"pv_env": environment_id, "pv_since": since, "pv_path": path, "pv_limit": limit}
+    return _run(query, params, "labeler click targets")

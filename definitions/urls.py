@@ -6,6 +6,7 @@ app_name = "definitions"
 
 urlpatterns = [
     path("", include("definitions.browse.urls")),  # the raw data browser: /e/<schema>/raw/, /e/<schema>/users/
+    path("", include("definitions.labeler.urls")),  # the visual labeler (docs/labeler.md)
     path("e/<str:schema>/definitions/", views.definition_index, name="index"),
     path("e/<str:schema>/definitions/new", views.definition_new, name="new"),
     path("e/<str:schema>/definitions/preview", views.definition_preview_fragment, name="preview"),

@@ -18,6 +18,7 @@ from warehouse.selectors import sync_table_failure
 
 from . import portability
 from .compiler import KINDS
+from .labeler.origins import labeler_sites
 from .models import Definition
 from .selectors import (
     definition_compiled_or_error,
@@ -102,6 +103,7 @@ def definition_index(request: HttpRequest, schema: str) -> HttpResponse:
         "copy_targets": list(targets),
         "api_rows": api_rows,
         "api_left_out": api_left_out,
+        "labeler_sites": labeler_sites(environment=environment, request=request),
     }
     return render(request, "definitions/list.html", context)
 
@@ -167,6 +169,7 @@ def definition_edit(request: HttpRequest, schema: str, pk: int) -> HttpResponse:
         preview = _preview_or_error(environment, data["groups"], definition, errors)
     context = _editor_context(environment, definition, data, errors)
     context["preview"] = preview
+    context["labeler_sites"] = labeler_sites(environment=environment, request=request)
     return render(request, "definitions/edit.html", context, status=400 if errors else 200)
 
 

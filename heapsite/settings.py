@@ -267,6 +267,12 @@ LOGGING = {
 # Capture: the demo site under /demo/ carries the snippet for this environment (its warehouse
 # schema name); `?env=<schema>` on any demo page picks another one.
 DEMO_ENVIRONMENT = env_str("DEMO_ENVIRONMENT", "main_production")
+# The address browsers reach heapsite at (e.g. https://heapsite.example.com): the demo shop's snippet loads
+# heap.js and sends events there, like a customer's site. Empty: the address of each request.
+HEAPSITE_URL = env_str("HEAPSITE_URL").rstrip("/")
+
+# The visual labeler (docs/labeler.md): requests per minute one labeler session may make.
+LABELER_RATE_LIMIT_PER_MINUTE = env_int("LABELER_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
 
 # Warehouse sync (warehouse/sync/, docs/warehouse.md).
 # Seconds between scheduled incremental syncs of a new environment (each environment can change it).

@@ -34,6 +34,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's, the RQ dashboard's).
     path("favicon.ico", views.favicon, name="favicon"),
+    path("js/labeler.js", views.labeler_script, name="labeler_script"),
     path("environments/new", views.environment_new, name="environment_new"),
     path("account/", views.account, name="account"),
     path("docs/", docs.docs_page, name="docs_index"),
@@ -47,6 +48,7 @@ urlpatterns = [
         views.environment_keyless_server_api,
         name="environment_keyless_server_api",
     ),
+    path("e/<str:schema>/labeler-sites/", views.environment_labeler_sites, name="environment_labeler_sites"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/rq/", include((rq_urlpatterns, "django_rq"))),

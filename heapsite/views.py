@@ -8,6 +8,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from definitions.labeler.origins import clean_origins, demo_shop_origins
 from heapsite.selectors import COUNT_HELP, environment_deletion_summary, environment_stats
 from heapsite.services import (
     environment_create,
@@ -27,7 +28,7 @@ from warehouse.health import environment_sync_health, health_report
 from warehouse.models import Environment
 from warehouse.preferences import preferences_of, preferences_update, time_zone_names
 from warehouse.privacy.selectors import privacy_overview
-from warehouse.services import environment_settings_update
+from warehouse.services import environment_labeler_sites_update, environment_settings_update
 
 COLLECT_PATH = "/api/collect"
 # The custom event of the environment page's server-side example.
@@ -174,6 +175,7 @@ def environment_home(request, schema: str):
         "may_delete": _may_delete(request, environment),
         "example_event": EXAMPLE_EVENT,
         "example_table": api_event_table_preview(environment, EXAMPLE_EVENT),
+        "demo_shop_origins": demo_shop_origins(request),
     }
     return render(request, "heapsite/environment.html", context)
 
@@ -191,12 +193,32 @@ def environment_keyless_server_api(request, schema: str):
 
 
 @require_POST
+def environment_labeler_sites(request, schema: str):
+    environment = access_environment(request, schema, Permission.ADMIN)
+    origins, problems = clean_origins(request.POST.get("labeler_origins", ""))
+    if problems:
+        messages.error(request, "Labeler sites not saved: " + "; ".join(problems))
+    else:
+        demo_shop = request.POST.get("labeler_demo_shop") == "on"
+        environment_labeler_sites_update(environment=environment, origins=origins, demo_shop=demo_shop)
+        messages.info(request, "Labeler sites saved.")
+    return redirect(reverse("environment_home", args=[schema]) + "#labeler-sites")
+
+
+@require_POST
 def environment_server_key_rotate(request, schema: str):
     environment = access_environment(request, schema, Permission.ADMIN)
     key = environment_rotate_key(environment=environment)
     # Rendered, not redirected: the key exists only in this response.
     context = {"environment": environment, "server_key": key, "back_url": reverse("environment_home", args=[schema])}
     return render(request, "heapsite/server_key.html", context)
+
+
+@login_not_required
+@require_GET
+def labeler_script(request: HttpRequest) -> HttpResponse:
+    """heap.js loads the labeler from next to its own URL: for Heap's classic snippet that is /js/ (docs/labeler.md)."""
+    return redirect(static("labeler.js"))
 
 
 @login_not_required

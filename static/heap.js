@@ -850,6 +850,21 @@
 
   // ---- start-up
 
+  // The labeler (docs/labeler.md): heapsite opens the site with #heapsite-label=<one-time token>. The token
+  // leaves the address bar before anything is recorded; the labeler comes from where heap.js came from.
+  const SCRIPT = document.currentScript && document.currentScript.src;
+  function labeler() {
+    const found = /#heapsite-label=([\w.-]+)$/.exec(window.location.hash);
+    if (found) {
+      sessionStorage.setItem("_hs_label", JSON.stringify({ launch: found[1] }));
+      window.history.replaceState(window.history.state, "", window.location.href.replace(/#.*/, ""));
+    }
+    if (!SCRIPT || !sessionStorage.getItem("_hs_label")) return;
+    const script = document.createElement("script");
+    script.src = new URL("labeler.js", SCRIPT).href;
+    document.head.appendChild(script);
+  }
+
   function patchHistory(name) {
     const original = window.history[name];
     if (typeof original !== "function") return;
@@ -908,6 +923,7 @@
   }
 
   function start() {
+    safe(labeler)();
     pageReferrer = document.referrer || "";
     loadState();
     listen();

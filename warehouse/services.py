@@ -112,3 +112,11 @@ def environment_settings_update(*, environment: Environment, keyless_server_api:
     environment.save(update_fields=["keyless_server_api"])
     logger.info("environment %s: keyless_server_api=%s", environment, keyless_server_api)
     return environment
+
+
+def environment_labeler_sites_update(*, environment: Environment, origins: list[str], demo_shop: bool) -> Environment:
+    """The sites (origins) the visual labeler may run on for this environment (docs/labeler.md)."""
+    environment.labeler_origins, environment.labeler_demo_shop = origins, demo_shop
+    environment.save(update_fields=["labeler_origins", "labeler_demo_shop"])
+    logger.info("environment %s: labeler sites %s, demo shop %s", environment, origins, demo_shop)
+    return environment

@@ -1,7 +1,7 @@
 """The demo product site: public pages that carry the snippet for the demo environment."""
 
 from csp.constants import UNSAFE_INLINE
-from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,20 +16,25 @@ from .selectors import ENVIRONMENT_COOKIE, demo_environment, demo_environment_na
 COLLECT_PATH = "/api/collect"
 
 
-# The demo stands for a customer's website, whose snippet is an inline script (the app's own pages refuse those).
-@csp_update({"script-src": [UNSAFE_INLINE]})
 def render_demo(request: HttpRequest, template: str, context: dict | None = None) -> HttpResponse:
     """Render a demo page with the snippet for the chosen environment (or a friendly notice)."""
     schema = demo_environment_name(request)
     environment = demo_environment(schema=schema)
     snippet = None
+    # Where heap.js comes from and sends to: HEAPSITE_URL makes the demo a site of its own origin, as a
+    # customer's is (its CSP then names heapsite, as docs/labeler.md tells customers to).
+    heapsite = settings.HEAPSITE_URL
     if environment is not None:
         snippet = {
             "app_id": environment.app_id,
-            "endpoint": request.build_absolute_uri(COLLECT_PATH),
-            "script": request.build_absolute_uri(static("heap.js")),
+            "endpoint": heapsite + COLLECT_PATH if heapsite else request.build_absolute_uri(COLLECT_PATH),
+            "script": heapsite + static("heap.js") if heapsite else request.build_absolute_uri(static("heap.js")),
         }
     response = render(request, template, {"schema": schema, "snippet": snippet, **(context or {})})
+    # The demo stands for a customer's website, whose snippet is an inline script (the app's own pages refuse those).
+    response._csp_update = {"script-src": [UNSAFE_INLINE, *([heapsite] if heapsite else [])]}
+    if heapsite:
+        response._csp_update["connect-src"] = [heapsite]
     if environment is not None and request.GET.get("env"):
         response.set_cookie(ENVIRONMENT_COOKIE, schema, samesite="Lax", httponly=True)
     return response

@@ -49,6 +49,9 @@ from warehouse.transform import transform_role_name
 ENVIRONMENT_PARAMETERS = {"schema", "app_id"}
 SERVER_KEY = "server key"  # the definitions API: the environment's server key, whoever is logged in
 PUBLIC = "public"  # served to anyone, logged in or not (what a customer's website loads)
+# The labeler's JSON endpoints: only from the environment's labeler sites with a labeler token (a login is
+# neither; tests/definitions/labeler/test_security.py walks the tokens and origins).
+LABELER = "labeler token"
 KEY_A, KEY_B, KEY_A2 = "walk-key-a", "walk-key-b", "walk-key-a2"
 CLICKS = [{"kind": "click", "conditions": [{"type": "selector", "value": "#buy"}]}]
 
@@ -77,6 +80,10 @@ def api(method, *, ok=200, changes=False, data=None) -> Call:
     return Call(SERVER_KEY, method, data=data or {}, ok=ok, changes=changes, json=True)
 
 
+def labeler(method, data=None) -> Call:
+    return Call(LABELER, method, data=data or {}, json=True)
+
+
 V, S, E, A, SU = Permission.VIEW, Permission.SQL, Permission.EDIT, Permission.ADMIN, Permission.SUPERUSER
 
 
@@ -103,6 +110,7 @@ RULES: dict[str, list[Call]] = {
     "environment_delete": [get(SU), post(SU, ok=400, changes=False, data={"confirm": "not_the_schema"})],
     "environment_server_key_rotate": [post(A, ok=200)],
     "environment_keyless_server_api": [post(A, data={"keyless_server_api": "on"})],
+    "environment_labeler_sites": [post(A, data={"labeler_origins": "https://walk.example.com"})],
     "heap-script": [get(PUBLIC)],
     "members": [get(A)],
     "members_add": [post(A, data=lambda w: {"username": "stranger", "role": "viewer"})],
@@ -149,6 +157,12 @@ RULES: dict[str, list[Call]] = {
     "definitions:history": [get(V)],
     "definitions:sync": [post(E, data={"sync": "off"})],
     "definitions:restore": [post(E)],
+    # Makes a one-time launch token for the demo shop (served by this heapsite, so allowed by default).
+    "definitions:labeler_launch": [post(V, ok=200, data={"url": "http://testserver/demo/"})],
+    "definitions:labeler_session": [labeler("POST", {"launch_token": "walk"}), labeler("DELETE")],
+    "definitions:labeler_count": [labeler("POST", {"groups": CLICKS, "days": 7})],
+    "definitions:labeler_clickmap": [labeler("POST", {"path": "/"})],
+    "definitions:labeler_definitions": [labeler("GET"), labeler("POST", {"name": "Labeled", "groups": CLICKS})],
     "definitions:api-collection": [
         api("GET"),
         api("POST", ok=201, changes=True, data={"name": "From the API", "groups": CLICKS}),
@@ -306,6 +320,8 @@ def expected_status(actor: str, call: Call) -> tuple[int, bool]:
         return 401, False  # a login is no server key, whoever it is
     if call.need == PUBLIC:
         return call.ok, True
+    if call.need == LABELER:
+        return 403, False  # no labeler site's Origin, no token: refused before anything else
     if actor == "anonymous":
         return 302, False  # to the login page
     if actor in ("stranger", "other_admin"):

@@ -119,6 +119,12 @@ class Environment(models.Model):
     retention_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Delete raw events older than this many days (empty: keep everything)"
     )
+    # The visual labeler (docs/labeler.md): the sites (origins, e.g. https://shop.example.com) it may be launched
+    # on, and whether the demo shop this heapsite serves is one of them.
+    labeler_origins = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    labeler_demo_shop = models.BooleanField(
+        default=True, help_text="The labeler may also be launched on the demo shop this heapsite serves"
+    )
 
     class Meta:
         ordering = ["project__name", "name"]
