@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('warehouse', '0016_environment_display_name_time_zones_sync_steps_saved_query_names'),
+        ('warehouse', '0017_environment_labeler_origins'),
     ]
 
     operations = [
