@@ -166,7 +166,10 @@ def preview(request: HttpRequest, environment: Environment, body: dict) -> JsonR
         if definition is None:
             raise IngestError(404, "not found", "definition", "no such definition in this environment")
     groups = body.get("groups", definition.groups if definition else None)
-    result = definition_preview(environment=environment, groups=groups, definition=definition)
+    exact = body.get("exact", False)
+    if not isinstance(exact, bool):
+        raise IngestError(400, "invalid preview", "exact", "must be true or false")
+    result = definition_preview(environment=environment, groups=groups, definition=definition, exact=exact)
     samples = [{**s, "time": s["time"].isoformat()} for s in result.samples]
     return JsonResponse(
         {
@@ -176,6 +179,10 @@ def preview(request: HttpRequest, environment: Environment, body: dict) -> JsonR
             "compared_with_saved": result.compared,
             "gained": result.gained,
             "lost": result.lost,
+            # Counts scaled from a sample of this percent of the events (docs/raw-browser.md "Estimates");
+            # send "exact": true for exact ones.
+            "estimated": result.sample.estimated,
+            "sample_percent": result.sample.percent,
         }
     )
 

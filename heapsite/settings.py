@@ -296,3 +296,9 @@ SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)
 # Events logged via the API that get a table automatically, per environment (first seen first);
 # names past it are listed on the sync page and can be turned on by hand (docs/warehouse.md).
 SYNC_API_EVENT_TABLES_MAX = env_int("SYNC_API_EVENT_TABLES_MAX", 300, minimum=0)
+
+# Top interactions and the definition preview (docs/raw-browser.md "Estimates"): when the time range
+# holds more raw events than this (the planner's estimate), they count a block sample of about
+# RAW_ESTIMATE_SAMPLE_EVENTS events first, marked "≈", and the exact counts follow; 0: always estimate.
+RAW_ESTIMATE_ABOVE_EVENTS = env_int("RAW_ESTIMATE_ABOVE_EVENTS", 1_000_000, minimum=0)
+RAW_ESTIMATE_SAMPLE_EVENTS = env_int("RAW_ESTIMATE_SAMPLE_EVENTS", 200_000, minimum=1000)

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection
 from psycopg2 import sql
 
+from definitions.sampling import EXACT, RawSample
 from warehouse.citus import citus_active
 
 logger = logging.getLogger(__name__)
@@ -183,8 +184,9 @@ def not_covered(specs: list) -> tuple[sql.Composable, dict[str, Any]]:
 ELEMENT_GROUPS, PAGE_GROUPS, NAME_GROUPS = 0b011, 0b101, 0b110
 
 
-def interaction_counts(*, environment_id: int, since) -> list[tuple]:
-    """One pass over the range: counts per (type, element), per (type, page), per (type, name).
+def interaction_counts(*, environment_id: int, since, sample: RawSample = EXACT) -> list[tuple]:
+    """One pass over the range (or over `sample` of it: its counts, not scaled): counts per (type, element),
+    per (type, page), per (type, name).
 
     An element is what identifies it, its hierarchy (tag, id, classes, attributes, ancestors), not its text:
     a form whose validation messages change its text is still one form. The text comes along as a sample.
@@ -193,9 +195,9 @@ def interaction_counts(*, environment_id: int, since) -> list[tuple]:
     statement = sql.SQL(
         "SELECT GROUPING(e.hierarchy, e.domain, e.event_name), e.type, min(e.target_tag), min(e.target_id),"
         " min(e.target_classes), min(e.target_text), e.domain, e.path, e.event_name, count(*), max(e.id), e.hierarchy"
-        " FROM raw_events e WHERE e.environment_id = %(environment_id)s AND e.time >= %(since)s"
+        " FROM {source} WHERE e.environment_id = %(environment_id)s AND e.time >= %(since)s"
         " GROUP BY GROUPING SETS ((e.type, e.hierarchy), (e.type, e.domain, e.path), (e.type, e.event_name))"
-    )
+    ).format(source=sample.source())
     if citus_active():
         # Citus runs no GROUPING SETS over a distributed table: the three groupings, one after the other.
         statement = sql.SQL(
@@ -212,4 +214,5 @@ def interaction_counts(*, environment_id: int, since) -> list[tuple]:
             name=sql.Literal(NAME_GROUPS),
             source=sql.SQL(" FROM raw_events e WHERE e.environment_id = %(environment_id)s AND e.time >= %(since)s"),
         )
-    return _run(statement, {"environment_id": environment_id, "since": since}, "top interactions")
+    what = f"top interactions ({sample.percent_text} sample)" if sample.estimated else "top interactions"
+    return _run(statement, {"environment_id": environment_id, "since": since}, what)
