@@ -5,7 +5,7 @@
 GET/POST /api/definitions/<schema>/            list / create
 GET/PUT/PATCH/DELETE /api/definitions/<schema>/<id>
 POST /api/definitions/<schema>/validate        {"groups": [...]} -> {"valid": bool, "errors": {...}}
-POST /api/definitions/<schema>/preview         {"groups": [...], "definition": id?} -> per-day counts, sample
+POST /api/definitions/<schema>/preview         {"groups": [...], "definition": id?, "exact": bool?} -> per-day counts, sample
 GET  /api/definitions/<schema>/export          POST .../import (the export document)
 POST /api/definitions/<schema>/copy            {"target": schema, "target_server_key": key, "ids": [...]}
 Errors: {"error": "...", "details": [{"field": ..., "message": ...}]} with a 4xx status.

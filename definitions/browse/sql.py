@@ -4,12 +4,13 @@ Every condition is a psycopg2.sql Composable over raw_events aliased `e` with na
 the same shape the definitions compiler and the sync registry use, so their predicates slot in.
 """
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from psycopg2 import sql
 
 from definitions.sampling import EXACT, RawSample
@@ -61,9 +62,15 @@ def like_contains(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _run(statement: sql.Composable, params: dict[str, Any], what: str) -> list[tuple]:
+def _run(statement: sql.Composable, params: dict[str, Any], what: str, *, work_mem: str = "") -> list[tuple]:
     started = time.perf_counter()
-    with connection.cursor() as cursor:
+    # SET LOCAL needs a transaction of its own; the other reads go without one (a savepoint each otherwise).
+    with transaction.atomic() if work_mem else contextlib.nullcontext(), connection.cursor() as cursor:
+        if work_mem:
+            cursor.execute("SET LOCAL work_mem = %s", [work_mem])
+            cursor.execute(
+                "SET LOCAL jit = off"
+            )  # priced high enough to trigger it; compiling costs more than it saves
         cursor.execute(statement.as_string(cursor.connection), params)
         rows = cursor.fetchall()
     logger.debug("raw browser %s: %d rows in %.1f ms", what, len(rows), (time.perf_counter() - started) * 1000)
@@ -180,6 +187,11 @@ def not_covered(specs: list) -> tuple[sql.Composable, dict[str, Any]]:
     return sql.SQL("NOT ({})").format(any_match), params
 
 
+# With the default 4MB the planner, which expects a group per few rows, sorts the range's wide rows three
+# times on disk (1.5 s for 110k events); with this it hashes the three groupings in one pass (0.5 s), using
+# a few MB (few distinct elements, pages and names in practice; a hash aggregate spills to disk otherwise).
+TOP_WORK_MEM = "64MB"
+
 # GROUPING() bits, in the order (hierarchy, domain, event_name): a set bit = not grouped by it.
 ELEMENT_GROUPS, PAGE_GROUPS, NAME_GROUPS = 0b011, 0b101, 0b110
 
@@ -215,4 +227,4 @@ def interaction_counts(*, environment_id: int, since, sample: RawSample = EXACT)
             source=sql.SQL(" FROM raw_events e WHERE e.environment_id = %(environment_id)s AND e.time >= %(since)s"),
         )
     what = f"top interactions ({sample.percent_text} sample)" if sample.estimated else "top interactions"
-    return _run(statement, {"environment_id": environment_id, "since": since}, what)
+    return _run(statement, {"environment_id": environment_id, "since": since}, what, work_mem=TOP_WORK_MEM)

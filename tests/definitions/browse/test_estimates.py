@@ -19,7 +19,7 @@ FULL_SAMPLE = RawSample(percent=100, estimated=True)  # TABLESAMPLE SYSTEM (100)
 HALF_SAMPLE = RawSample(percent=50, estimated=True)
 # Half of the pages of 4,000 events (~190 pages, ~1,000 events in the range): over sample seeds 1-20 a
 # section of at least 400 events was off by 16% at worst (a quarter: 30%). Real samples read
-# RAW_ESTIMATE_SAMPLE_EVENTS (200,000) events; bench/browse.py reports their error at 1M events.
+# RAW_ESTIMATE_SAMPLE_EVENTS (100,000) events; bench/browse.py reports their error at 1M events.
 TOLERANCE = 0.2
 CLICKS = [{"kind": "click", "conditions": [{"type": "selector", "value": "*"}]}]
 PRICING = [{"kind": "pageview", "conditions": [{"type": "path", "value": "/demo/pricing/"}]}]
