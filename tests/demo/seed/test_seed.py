@@ -300,9 +300,10 @@ def test_a_large_seed_is_planned_a_slice_at_a_time_and_stays_consistent(seed_dem
     # The power users exist once, sized from the whole seed (the team login: 1% of all events).
     team = users.get(identity="team@bigcorp.example")
     assert 200 <= events.filter(user_id=team.user_id).count() <= 300
-    assert len(set(users.exclude(identity=None).values_list("identity", flat=True))) == users.exclude(
-        identity=None
-    ).count()
+    assert (
+        len(set(users.exclude(identity=None).values_list("identity", flat=True)))
+        == users.exclude(identity=None).count()
+    )
     # Each slice covers the whole window; over the seed, times still spread over sixty days.
     times = list(events.order_by("time").values_list("time", flat=True))
     assert times[-1] - times[0] > timedelta(days=58)
