@@ -1,6 +1,6 @@
 """Live preview of a selector definition (per-day counts over 30 days) next to a plain count(*).
 
-    python bench/preview.py [--events 1000000] [--regenerate]
+    python bench/preview.py [--events 1000000] [--regenerate] [--environment SCHEMA]
 
 Uses DATABASE_URL (or the embedded PostgreSQL). Creates the environment bench_preview and fills
 it with synthetic clicks/pageviews spread over the last 30 days, so the preview has to judge every
@@ -30,6 +30,9 @@ SELECTORS = {
     "typical": 'form#signup button.btn-primary[type="submit"]',
     "walk": "#pricing .plan-card > .card-footer a",
 }
+
+# With --environment (demo data): a selector from the demo's Top interactions and one that walks the hierarchy.
+DEMO_SELECTORS = {"typical": "a.nav-link", "walk": "form#signup-form input"}
 
 # Five page shapes (target first), picked per event; every element also gets a random extra class.
 GENERATE = """
@@ -87,6 +90,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--regenerate", action="store_true", help="rebuild the synthetic events even if present")
+    parser.add_argument(
+        "--environment", help="an environment seeded by seed_demo to preview instead (its events as they are)"
+    )
     add_json_argument(parser)
     args = parser.parse_args()
     report = Report("preview")
@@ -109,13 +115,18 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     project, _ = Project.objects.get_or_create(name="bench")
-    environment = Environment.objects.filter(warehouse_schema="bench_preview").first()
-    if environment is None:
+    selectors = SELECTORS
+    environment = Environment.objects.filter(warehouse_schema=args.environment or "bench_preview").first()
+    if args.environment:
+        if environment is None:
+            raise SystemExit(f"no environment {args.environment!r} (seed it: manage.py seed_demo --environment ...)")
+        selectors = DEMO_SELECTORS
+    elif environment is None:
         environment = Environment(project=project, name="preview", warehouse_schema="bench_preview")
         environment.set_api_key("bench-preview-key")
         environment.save()
     have = RawEvent.objects.filter(environment=environment).count()
-    if have != args.events or args.regenerate:
+    if not args.environment and (have != args.events or args.regenerate):
         print(f"generating {args.events:,} events (had {have:,}) …", flush=True)
         started = time.perf_counter()
         with transaction.atomic():
@@ -143,7 +154,7 @@ def main() -> None:
     print(f"events in environment: {total:,}")
     print(f"baseline  count(*) as planned (index-only scan):  {baseline * 1000:8.1f} ms")
     print(f"baseline  count(*) as a sequential scan:          {scan_baseline * 1000:8.1f} ms")
-    for label, selector in SELECTORS.items():
+    for label, selector in selectors.items():
         groups = [{"kind": "click", "conditions": [{"type": "selector", "value": selector}]}]
         predicate, params = compile_definition(groups, prefix="b_")
 

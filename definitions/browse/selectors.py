@@ -543,12 +543,9 @@ def user_timeline(*, environment: Environment, user_id: int, cursor: Cursor | No
     person = people_of(environment=environment, user_ids={user_id})[user_id]
     merged_into = person.user_id if person.merged else None
     ids = [user_id, *(m.from_user_id for m in merged_from)]
-    sessions = RawSession.objects.filter(environment=environment, user_id__in=ids)
-    if user is None and not sessions.exists():
+    page = _newest_sessions(environment, ids, cursor, SESSIONS_PER_PAGE + 1)
+    if user is None and not page and (cursor is None or not _newest_sessions(environment, ids, None, 1)):
         return None
-    if cursor is not None:
-        sessions = sessions.filter(Q(time__lt=cursor.time) | Q(time=cursor.time, id__lt=cursor.id))
-    page = list(sessions.order_by("-time", "-id")[: SESSIONS_PER_PAGE + 1])
     next_cursor = None
     if len(page) > SESSIONS_PER_PAGE:
         last = page[SESSIONS_PER_PAGE - 1]
@@ -566,6 +563,21 @@ def user_timeline(*, environment: Environment, user_id: int, cursor: Cursor | No
         sessions=blocks,
         next_cursor=next_cursor,
     )
+
+
+def _newest_sessions(environment: Environment, ids: list[int], cursor: Cursor | None, limit: int) -> list[RawSession]:
+    """The `limit` newest sessions of these user ids (older than `cursor`): the newest of each id from the
+    (environment, user, time) index, merged. One `user_id IN (...)` query let the planner walk all sessions
+    by time, filtering by user (0.46 s at 5M events for a user whose last session is weeks old)."""
+    per_user = []
+    for user_id in ids:
+        sessions = RawSession.objects.filter(environment=environment, user_id=user_id)
+        if cursor is not None:
+            sessions = sessions.filter(Q(time__lt=cursor.time) | Q(time=cursor.time, id__lt=cursor.id))
+        per_user.append(sessions.order_by("-time", "-id")[:limit])
+    if len(per_user) == 1:
+        return list(per_user[0])
+    return list(per_user[0].union(*per_user[1:], all=True).order_by("-time", "-id")[:limit])
 
 
 def _session_events(environment: Environment, sessions: list[RawSession]) -> list[SessionBlock]:
