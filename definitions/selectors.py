@@ -125,11 +125,15 @@ class DefinitionRow:
     matches_last_7_days: int | None
     # Why its matches cannot be counted (it does not compile, or its predicate fails when run).
     error: str = ""
+    estimated: bool = False  # counted in a sample (definitions/sampling.py): the page marks it ≈
 
 
-def definition_list(environment: Environment) -> list[DefinitionRow]:
-    """Every definition with its matches over the last LIST_DAYS days: one scan for all of them; if
-    one predicate fails when run, each is counted alone so the others still show their counts."""
+def definition_list(
+    environment: Environment, *, exact: bool = False, sample: RawSample | None = None
+) -> list[DefinitionRow]:
+    """Every definition with its matches over the last LIST_DAYS days: one scan for all of them (or of a
+    sample of them when the range is large, unless `exact`); if one predicate fails when run, each is
+    counted alone so the others still show their counts."""
     definitions = list(definitions_of(environment))
     compiled, rows = [], []
     for definition in definitions:
@@ -139,21 +143,24 @@ def definition_list(environment: Environment) -> list[DefinitionRow]:
         else:
             compiled.append((definition, predicate))
     since = timezone.now() - timedelta(days=LIST_DAYS)
+    if sample is None:
+        sample = raw_sample_for(environment_id=environment.pk, since=since, exact=exact or not compiled)
+    estimated = sample.estimated
     try:
         counts = definitions_sql.counts_by_definition(
-            environment_id=environment.pk, since=since, predicates=[c for _, c in compiled]
+            environment_id=environment.pk, since=since, predicates=[c for _, c in compiled], sample=sample
         )
-        rows += [DefinitionRow(d, n) for (d, _), n in zip(compiled, counts, strict=True)]
+        rows += [DefinitionRow(d, n, estimated=estimated) for (d, _), n in zip(compiled, counts, strict=True)]
     except definitions_sql.PREDICATE_ERRORS:
         for definition, predicate in compiled:
             try:
                 (count,) = definitions_sql.counts_by_definition(
-                    environment_id=environment.pk, since=since, predicates=[predicate]
+                    environment_id=environment.pk, since=since, predicates=[predicate], sample=sample
                 )
             except definitions_sql.PREDICATE_ERRORS as error:
                 rows.append(DefinitionRow(definition, None, f"its predicate fails when run: {error}".strip()))
             else:
-                rows.append(DefinitionRow(definition, count))
+                rows.append(DefinitionRow(definition, count, estimated=estimated))
     rows.sort(key=lambda row: row.definition.name.lower())
     return rows
 

@@ -110,16 +110,21 @@ def sample_events(
 
 
 def counts_by_definition(
-    *, environment_id: int, since: datetime, predicates: list[tuple[sql.Composable, Mapping[str, Any]]]
+    *,
+    environment_id: int,
+    since: datetime,
+    predicates: list[tuple[sql.Composable, Mapping[str, Any]]],
+    sample: RawSample = EXACT,
 ) -> list[int]:
-    """Matches since `since` for several compiled definitions in one scan (the list page)."""
+    """Matches since `since` for several compiled definitions in one scan (the list page); over `sample`
+    of the events when it is an estimate, scaled."""
     if not predicates:
         return []
     columns = sql.SQL(", ").join(sql.SQL("count(*) FILTER (WHERE {})").format(p) for p, _ in predicates)
     params: dict[str, Any] = {"pv_env": environment_id, "pv_since": since}
     for _, p in predicates:
         params.update(p)
-    query = sql.SQL(
-        "SELECT {} FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s"
-    ).format(columns)
-    return list(_run(query, params, "definition counts")[0])
+    query = sql.SQL("SELECT {} FROM {} WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s").format(
+        columns, sample.source()
+    )
+    return [sample.scaled(count) for count in _run(query, params, "definition counts")[0]]

@@ -93,12 +93,14 @@ def _editor_context(environment: Environment, definition: Definition | None, dat
 @require_GET
 def definition_index(request: HttpRequest, schema: str) -> HttpResponse:
     environment = access_environment(request, schema, Permission.VIEW)
-    rows = definition_list(environment)
+    # exact=1: the exact counts where the page first showed a sample's (fetched by its script).
+    rows = definition_list(environment, exact=request.GET.get("exact") == "1")
     targets = environments_visible(user=request.user, permission=Permission.EDIT).exclude(pk=environment.pk)
     api_rows, api_left_out = api_event_rows(environment)
     context = {
         "environment": environment,
         "rows": rows,
+        "estimated": any(row.estimated for row in rows),
         "copy_targets": list(targets),
         "api_rows": api_rows,
         "api_left_out": api_left_out,

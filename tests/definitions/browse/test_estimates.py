@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from definitions.browse.selectors import default_top_since, top_interactions
 from definitions.sampling import RawSample, raw_sample_for
-from definitions.selectors import definition_preview
+from definitions.selectors import definition_list, definition_preview
+from definitions.services import definition_create
 
 from .conftest import DEMO_END, SCHEMA
 
@@ -124,3 +125,20 @@ def test_the_preview_marks_estimates_and_the_exact_one_follows(
         f"/e/{SCHEMA}/definitions/new", {"name": "Clicks", "groups": json.dumps(CLICKS), "action": "preview-exact"}
     )
     assert page.status_code == 200 and not page.context["preview"].sample.estimated
+
+
+def test_the_definitions_list_estimates_its_counts_and_marks_them(admin_client, demo_environment, demo_now, settings):
+    definition_create(environment=demo_environment, name="Any click", groups=CLICKS)
+    definition_create(environment=demo_environment, name="Pricing viewed", groups=PRICING)
+    exact = {row.definition.name: row.matches_last_7_days for row in definition_list(demo_environment)}
+    full = definition_list(demo_environment, sample=FULL_SAMPLE)
+    assert {row.definition.name: row.matches_last_7_days for row in full} == exact and exact["Any click"] > 0
+    assert all(row.estimated for row in full)
+    settings.RAW_ESTIMATE_ABOVE_EVENTS = 0
+    settings.RAW_ESTIMATE_SAMPLE_EVENTS = 1000
+    body = admin_client.get(f"/e/{SCHEMA}/definitions/").content.decode()
+    assert "≈ estimate" in body and body.count('<span class="estimate"') == 2
+    assert 'href="?exact=1">Compute exact counts</a>' in body and "js/exact-follows.js" in body
+    response = admin_client.get(f"/e/{SCHEMA}/definitions/?exact=1")
+    assert "≈" not in response.content.decode()
+    assert {row.definition.name: row.matches_last_7_days for row in response.context["rows"]} == exact
