@@ -1,5 +1,6 @@
-"""Counts over one environment's raw events estimated from a block sample, for the two reads that
-would otherwise scan a whole time range at every visit: Top interactions and the definition preview.
+"""Counts over one environment's raw events estimated from a block sample, for the reads that would
+otherwise scan a whole time range at every visit: Top interactions, the definition preview and the
+definitions list's matches of the last 7 days.
 
 A range holding more events than RAW_ESTIMATE_ABOVE_EVENTS (the planner's estimate, which costs a
 millisecond and follows the table's size without an ANALYZE) is read through
@@ -8,8 +9,9 @@ RAW_ESTIMATE_SAMPLE_EVENTS of the range's rows are in it (reading at most READ_F
 rows of the whole history) whatever the history's size. Each page is kept with
 probability p/100, so a count in the sample times 100/p is an unbiased estimate of the exact count;
 `REPEATABLE` makes the same table give the same estimate on every visit. The pages show it marked
-"≈" and fetch the exact counts (the unchanged exact path) right after. Smaller ranges, and Citus
-(whose distributed tables take no TABLESAMPLE), always take the exact path.
+"≈" and fetch the exact counts (the unchanged exact path) right after. Smaller ranges always take
+the exact path, and so does Citus: there the coordinator's statistics of a partition are an empty
+shell's (the size check would not see the rows), and sampling was not tried on a cluster.
 """
 
 import json
