@@ -31,9 +31,13 @@ test-citus: $(VENV)/.installed-dev node-clients
 # Every bench/*.py at one size (BENCH_EVENTS; e.g. make bench BENCH_EVENTS=100000 for a quick run),
 # each figure next to its same-run baseline; writes bench/RESULTS.md's summary and bench/charts/*.png.
 # BENCH_ARGS passes more options to bench/run_all.py, e.g. BENCH_ARGS="--only sync,browse".
+# BENCH_SCALE=20000000 instead runs the benchmarks that depend on history's size (seed, browse, dashboard,
+# preview, sync_scale at N/4 and N) at that size, into bench/results/scale-N/ and a section of its own in
+# RESULTS.md: hours and ~100 GB of disk on a 2-core machine, not for CI (docs/scaling.md, "20M events").
 BENCH_EVENTS ?= 1000000
+BENCH_SCALE ?=
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/run_all.py --events $(BENCH_EVENTS) $(BENCH_ARGS)
+	$(BIN)/python bench/run_all.py $(if $(BENCH_SCALE),--scale $(BENCH_SCALE),--events $(BENCH_EVENTS)) $(BENCH_ARGS)
 
 # Rebuild bench/RESULTS.md's summary and the charts from bench/results/*.json without running anything.
 bench-report: $(VENV)/.installed-dev

@@ -1,11 +1,13 @@
 """Live preview of a selector definition (per-day counts over 30 days) next to a plain count(*).
 
-    python bench/preview.py [--events 1000000] [--regenerate]
+    python bench/preview.py [--events 1000000] [--regenerate] [--environment SCHEMA]
 
 Uses DATABASE_URL (or the embedded PostgreSQL). Creates the environment bench_preview and fills
 it with synthetic clicks/pageviews spread over the last 30 days, so the preview has to judge every
 one of the environment's events (the worst case; real history is longer than the window).
-Both queries are measured warm, best of 5, in the same run.
+Both queries are measured warm, best of 5, in the same run. The whole preview (counts and newest
+matches) is also timed exact and estimated from the block sample a range above
+RAW_ESTIMATE_ABOVE_EVENTS gets (forced here at any size), with the estimate's error.
 """
 
 import argparse
@@ -28,6 +30,9 @@ SELECTORS = {
     "typical": 'form#signup button.btn-primary[type="submit"]',
     "walk": "#pricing .plan-card > .card-footer a",
 }
+
+# With --environment (demo data): a selector from the demo's Top interactions and one that walks the hierarchy.
+DEMO_SELECTORS = {"typical": "a.nav-link", "walk": "form#signup-form input"}
 
 # Five page shapes (target first), picked per event; every element also gets a random extra class.
 GENERATE = """
@@ -85,6 +90,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--regenerate", action="store_true", help="rebuild the synthetic events even if present")
+    parser.add_argument(
+        "--environment", help="an environment seeded by seed_demo to preview instead (its events as they are)"
+    )
     add_json_argument(parser)
     args = parser.parse_args()
     report = Report("preview")
@@ -97,21 +105,28 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection, transaction
+    from django.test.utils import override_settings
     from django.utils import timezone
 
     from definitions import sql as definitions_sql
     from definitions.compiler import compile_definition
+    from definitions.selectors import definition_preview
     from warehouse.models import Environment, Project, RawEvent
 
     call_command("migrate", verbosity=0)
     project, _ = Project.objects.get_or_create(name="bench")
-    environment = Environment.objects.filter(warehouse_schema="bench_preview").first()
-    if environment is None:
+    selectors = SELECTORS
+    environment = Environment.objects.filter(warehouse_schema=args.environment or "bench_preview").first()
+    if args.environment:
+        if environment is None:
+            raise SystemExit(f"no environment {args.environment!r} (seed it: manage.py seed_demo --environment ...)")
+        selectors = DEMO_SELECTORS
+    elif environment is None:
         environment = Environment(project=project, name="preview", warehouse_schema="bench_preview")
         environment.set_api_key("bench-preview-key")
         environment.save()
     have = RawEvent.objects.filter(environment=environment).count()
-    if have != args.events or args.regenerate:
+    if not args.environment and (have != args.events or args.regenerate):
         print(f"generating {args.events:,} events (had {have:,}) …", flush=True)
         started = time.perf_counter()
         with transaction.atomic():
@@ -139,7 +154,7 @@ def main() -> None:
     print(f"events in environment: {total:,}")
     print(f"baseline  count(*) as planned (index-only scan):  {baseline * 1000:8.1f} ms")
     print(f"baseline  count(*) as a sequential scan:          {scan_baseline * 1000:8.1f} ms")
-    for label, selector in SELECTORS.items():
+    for label, selector in selectors.items():
         groups = [{"kind": "click", "conditions": [{"type": "selector", "value": selector}]}]
         predicate, params = compile_definition(groups, prefix="b_")
 
@@ -166,6 +181,31 @@ def main() -> None:
             f" {scan_ratio:.2f}x the scan (target <= {TARGET_RATIO}x and < {TARGET_SECONDS * 1000:.0f} ms: {verdict})"
         )
         print(f"  sample of the 20 newest matches: {sample_time * 1000:8.1f} ms")
+        # The whole preview as the editor gets it: exact, and estimated from the block sample a range above
+        # RAW_ESTIMATE_ABOVE_EVENTS gets (forced here whatever the size).
+        exact_time, exact = best_of(
+            3, lambda groups=groups: definition_preview(environment=environment, groups=groups, exact=True)
+        )
+        with override_settings(RAW_ESTIMATE_ABOVE_EVENTS=0):
+            estimate_time, estimate = best_of(
+                3, lambda groups=groups: definition_preview(environment=environment, groups=groups)
+            )
+        error = abs(estimate.total - exact.total) / max(exact.total, 1)
+        print(
+            f"  whole preview: exact {exact_time * 1000:8.1f} ms; estimate from a {estimate.sample.percent_text} sample"
+            f" {estimate_time * 1000:8.1f} ms, total {estimate.total:,} vs {exact.total:,} ({error:.1%} off)"
+            " (target < 1000 ms at 20M events)"
+        )
+        report.figure(
+            f"preview estimate, {label} selector ({estimate.sample.percent_text} sample, total {error:.1%} off)",
+            estimate_time * 1000,
+            "ms",
+            baseline=exact_time * 1000,
+            baseline_name="the exact preview",
+            target="< 1000 ms at 20M events",
+            met=estimate_time < 1.0,
+            extra={"exact_ms": exact_time * 1000, "sample_percent": estimate.sample.percent, "total_error": error},
+        )
         report.figure(
             f"preview per-day counts, {label} selector ({scan_ratio:.2f}x the seq scan)",
             counts_time * 1000,

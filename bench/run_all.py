@@ -1,6 +1,6 @@
 """Run every benchmark in bench/ with one size setting; write bench/RESULTS.md's summary and the charts.
 
-    python bench/run_all.py [--events 1000000] [--only sync,browse] [--skip ingest] [--report-only]
+    python bench/run_all.py [--events 1000000] [--only sync,browse] [--skip ingest] [--report-only] [--scale N]
 
 `make bench BENCH_EVENTS=N` runs this. Each bench/<name>.py runs in its own process with the
 size derived from --events (see SIZE_ARGUMENTS), prints its own figures next to its baselines,
@@ -8,6 +8,8 @@ and writes them as JSON (`--json`) to bench/results/<name>.json. From those file
 writes the generated summary at the top of bench/RESULTS.md (the hand-written sections below it
 are kept) and PNG charts in bench/charts/. --report-only rebuilds both from the JSON files.
 Starts the embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset, as the app does.
+`make bench BENCH_SCALE=20000000` (--scale) runs SCALE_BENCHMARKS at that size instead, into
+bench/results/scale-<N>/ and a summary block of its own in RESULTS.md (docs/scaling.md, "20M events").
 """
 
 import argparse
@@ -42,6 +44,9 @@ ORDER = [
     "sync_fresh",
     "freshness",
 ]
+# `make bench BENCH_SCALE=N` (--scale N): the benchmarks whose figures depend on the history's size
+# (issue 24's 20M-event targets), in this order: seed keeps its environment (bench_seed) for browse.
+SCALE_BENCHMARKS = ["seed", "browse", "dashboard", "preview", "sync_scale"]
 # Ingestion measures a rate; more events only make it longer (and hold every batch in memory).
 INGEST_CAP = int(os.environ.get("BENCH_INGEST_EVENTS", "100000"))
 # Statements run before a benchmark so it meets the data as a running site would. Browse reads what
@@ -51,8 +56,10 @@ SETTLE = "VACUUM (ANALYZE) raw_events, raw_sessions, raw_users, raw_identity_mer
 PREPARE = {"browse": [SETTLE]}
 
 
-def size_arguments(name: str, events: int) -> list[str]:
+def size_arguments(name: str, events: int, *, scale: bool = False) -> list[str]:
     """The arguments that give bench/<name>.py the one size setting (and this area's ports)."""
+    if scale and name == "sync_scale":
+        return ["--sizes", f"{events // 4},{events}"]  # the growth from N/4 to N (5M to 20M), not N/10, N, 5N
     return {
         "seed": ["--events", str(events), "--keep"],
         "browse": ["--events", str(events), "--environment", "bench_seed"],
@@ -89,11 +96,11 @@ def prepare(name: str) -> None:
         connection.close()
 
 
-def run_one(name: str, events: int, python: str) -> dict:
+def run_one(name: str, events: int, python: str, results_dir: Path = RESULTS_DIR) -> dict:
     prepare(name)
-    out = RESULTS_DIR / f"{name}.json"
+    out = results_dir / f"{name}.json"
     out.unlink(missing_ok=True)
-    arguments = size_arguments(name, events)
+    arguments = size_arguments(name, events, scale=results_dir != RESULTS_DIR)
     command = [python, str(HERE / f"{name}.py"), *arguments, "--json", str(out)]
     shown = " ".join(["python", f"bench/{name}.py", *arguments])
     print(f"\n== {shown}   (load average {os.getloadavg()[0]:.1f})", flush=True)
@@ -119,8 +126,8 @@ def run_one(name: str, events: int, python: str) -> dict:
     return data
 
 
-def load_results() -> list[dict]:
-    found = {p.stem: json.loads(p.read_text()) for p in RESULTS_DIR.glob("*.json")}
+def load_results(results_dir: Path = RESULTS_DIR) -> list[dict]:
+    found = {p.stem: json.loads(p.read_text()) for p in results_dir.glob("*.json")}
     return [found[name] for name in sorted(found, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))]
 
 
@@ -207,15 +214,32 @@ def summary_markdown(results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results_md(results: list[dict]) -> None:
+def write_results_md(results: list[dict], *, scale: int | None = None) -> None:
+    """The generated summary between START and END; a --scale run's in a block of its own, after it."""
     text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n"
     block = summary_markdown(results)
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END) + r"\n?", lambda _: block, text, flags=re.S)
+    start, end = START, END
+    if scale:
+        start, end = scale_markers(scale)
+        block = block.replace(START, start).replace(END, end)
+        block = block.replace(
+            "## Summary (generated)", f"## Summary at {scale:,} events (generated, `make bench BENCH_SCALE={scale}`)", 1
+        )
+    if start in text and end in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end) + r"\n?", lambda _: block, text, flags=re.S)
+    elif scale and END in text:
+        text = text.replace(END + "\n", END + "\n\n" + block, 1)
     else:
         title, _, rest = text.partition("\n")
         text = f"{title}\n\n{block}\n{rest.lstrip()}"
     RESULTS_MD.write_text(text)
+
+
+def scale_markers(scale: int) -> tuple[str, str]:
+    return (
+        f"<!-- run_all:scale {scale}:start (generated by bench/run_all.py --scale; edit below the end marker) -->",
+        f"<!-- run_all:scale {scale}:end -->",
+    )
 
 
 def write_charts(results: list[dict]) -> list[Path]:
@@ -314,8 +338,18 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated benchmark names (default: all in bench/)")
     parser.add_argument("--skip", default="", help="comma-separated benchmark names to leave out")
     parser.add_argument("--report-only", action="store_true", help="rebuild RESULTS.md and charts from bench/results")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        help="run the benchmarks whose figures depend on history (SCALE_BENCHMARKS) at this many events, into"
+        " bench/results/scale-<N>/ and a summary block of their own in RESULTS.md (no charts)",
+    )
     args = parser.parse_args()
-    RESULTS_DIR.mkdir(exist_ok=True)
+    results_dir = RESULTS_DIR / f"scale-{args.scale}" if args.scale else RESULTS_DIR
+    results_dir.mkdir(parents=True, exist_ok=True)
+    if args.scale:
+        args.events = args.scale
+        args.only = args.only or ",".join(SCALE_BENCHMARKS)
     names = discover()
     if args.only:
         wanted = args.only.split(",")
@@ -333,12 +367,15 @@ def main() -> int:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
         print(f"benchmarks: {', '.join(names)}; size {args.events:,} events", flush=True)
         for name in names:
-            if run_one(name, args.events, sys.executable).get("failed"):
+            if run_one(name, args.events, sys.executable, results_dir).get("failed"):
                 failed.append(name)
-    results = load_results()
-    write_charts(results)
-    write_results_md(results)
-    print(f"\nwrote {RESULTS_MD.relative_to(ROOT)} and {CHARTS_DIR.relative_to(ROOT)}/*.png")
+    results = load_results(results_dir)
+    if not args.scale:
+        write_charts(results)
+    write_results_md(results, scale=args.scale)
+    print(
+        f"\nwrote {RESULTS_MD.relative_to(ROOT)}" + ("" if args.scale else f" and {CHARTS_DIR.relative_to(ROOT)}/*.png")
+    )
     for result in results:
         for figure in result.get("figures", []):
             print(

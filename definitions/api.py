@@ -5,7 +5,7 @@
 GET/POST /api/definitions/<schema>/            list / create
 GET/PUT/PATCH/DELETE /api/definitions/<schema>/<id>
 POST /api/definitions/<schema>/validate        {"groups": [...]} -> {"valid": bool, "errors": {...}}
-POST /api/definitions/<schema>/preview         {"groups": [...], "definition": id?} -> per-day counts, sample
+POST /api/definitions/<schema>/preview         {"groups": [...], "definition": id?, "exact": bool?} -> per-day counts, sample
 GET  /api/definitions/<schema>/export          POST .../import (the export document)
 POST /api/definitions/<schema>/copy            {"target": schema, "target_server_key": key, "ids": [...]}
 Errors: {"error": "...", "details": [{"field": ..., "message": ...}]} with a 4xx status.
@@ -166,7 +166,10 @@ def preview(request: HttpRequest, environment: Environment, body: dict) -> JsonR
         if definition is None:
             raise IngestError(404, "not found", "definition", "no such definition in this environment")
     groups = body.get("groups", definition.groups if definition else None)
-    result = definition_preview(environment=environment, groups=groups, definition=definition)
+    exact = body.get("exact", False)
+    if not isinstance(exact, bool):
+        raise IngestError(400, "invalid preview", "exact", "must be true or false")
+    result = definition_preview(environment=environment, groups=groups, definition=definition, exact=exact)
     samples = [{**s, "time": s["time"].isoformat()} for s in result.samples]
     return JsonResponse(
         {
@@ -176,6 +179,10 @@ def preview(request: HttpRequest, environment: Environment, body: dict) -> JsonR
             "compared_with_saved": result.compared,
             "gained": result.gained,
             "lost": result.lost,
+            # Counts scaled from a sample of this percent of the events (docs/raw-browser.md "Estimates");
+            # send "exact": true for exact ones.
+            "estimated": result.sample.estimated,
+            "sample_percent": result.sample.percent,
         }
     )
 

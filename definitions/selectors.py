@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +21,7 @@ from . import sql as definitions_sql
 from .compiler import CompileError, compile_definition, definition_custom_event_name, definition_event_types
 from .compiler.css import ascii_lower
 from .models import Definition
+from .sampling import EXACT, RawSample, raw_sample_for
 from .services import DefinitionInvalid, combo_resolver, definition_check_groups
 
 logger = logging.getLogger(__name__)
@@ -123,11 +125,15 @@ class DefinitionRow:
     matches_last_7_days: int | None
     # Why its matches cannot be counted (it does not compile, or its predicate fails when run).
     error: str = ""
+    estimated: bool = False  # counted in a sample (definitions/sampling.py): the page marks it ≈
 
 
-def definition_list(environment: Environment) -> list[DefinitionRow]:
-    """Every definition with its matches over the last LIST_DAYS days: one scan for all of them; if
-    one predicate fails when run, each is counted alone so the others still show their counts."""
+def definition_list(
+    environment: Environment, *, exact: bool = False, sample: RawSample | None = None
+) -> list[DefinitionRow]:
+    """Every definition with its matches over the last LIST_DAYS days: one scan for all of them (or of a
+    sample of them when the range is large, unless `exact`); if one predicate fails when run, each is
+    counted alone so the others still show their counts."""
     definitions = list(definitions_of(environment))
     compiled, rows = [], []
     for definition in definitions:
@@ -137,21 +143,24 @@ def definition_list(environment: Environment) -> list[DefinitionRow]:
         else:
             compiled.append((definition, predicate))
     since = timezone.now() - timedelta(days=LIST_DAYS)
+    if sample is None:
+        sample = raw_sample_for(environment_id=environment.pk, since=since, exact=exact or not compiled)
+    estimated = sample.estimated
     try:
         counts = definitions_sql.counts_by_definition(
-            environment_id=environment.pk, since=since, predicates=[c for _, c in compiled]
+            environment_id=environment.pk, since=since, predicates=[c for _, c in compiled], sample=sample
         )
-        rows += [DefinitionRow(d, n) for (d, _), n in zip(compiled, counts, strict=True)]
+        rows += [DefinitionRow(d, n, estimated=estimated) for (d, _), n in zip(compiled, counts, strict=True)]
     except definitions_sql.PREDICATE_ERRORS:
         for definition, predicate in compiled:
             try:
                 (count,) = definitions_sql.counts_by_definition(
-                    environment_id=environment.pk, since=since, predicates=[predicate]
+                    environment_id=environment.pk, since=since, predicates=[predicate], sample=sample
                 )
             except definitions_sql.PREDICATE_ERRORS as error:
                 rows.append(DefinitionRow(definition, None, f"its predicate fails when run: {error}".strip()))
             else:
-                rows.append(DefinitionRow(definition, count))
+                rows.append(DefinitionRow(definition, count, estimated=estimated))
     rows.sort(key=lambda row: row.definition.name.lower())
     return rows
 
@@ -165,6 +174,10 @@ class Preview:
     gained: int = 0
     lost: int = 0
     max_day: int = 0
+    # estimated: the counts are scaled from this sample and the events are the newest matches among the
+    # newest RAW_ESTIMATE_SAMPLE_EVENTS (the page marks them ≈ and fetches the exact preview).
+    sample: RawSample = EXACT
+    samples_window: int = 0  # estimated: the events shown are the newest matches among this many newest events
 
     @property
     def bars(self) -> list[dict[str, Any]]:
@@ -187,9 +200,16 @@ class Preview:
 
 
 def definition_preview(
-    *, environment: Environment, groups: Any, definition: Definition | None = None, days: int = PREVIEW_DAYS
+    *,
+    environment: Environment,
+    groups: Any,
+    definition: Definition | None = None,
+    days: int = PREVIEW_DAYS,
+    exact: bool = False,
+    sample: RawSample | None = None,
 ) -> Preview:
-    """Matches per day over the last `days` days, a sample, and gained/lost against the saved groups.
+    """Matches per day over the last `days` days, a sample, and gained/lost against the saved groups: exact
+    for a small range or when asked, else estimated from a sample (definitions/sampling.py); `sample` forces one.
 
     Raises DefinitionInvalid when `groups` does not compile.
     """
@@ -199,6 +219,9 @@ def definition_preview(
     today = timezone.now().date()
     first_day = today - timedelta(days=days - 1)
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    if sample is None:
+        sample = raw_sample_for(environment_id=environment.pk, since=since, exact=exact)
+    window = settings.RAW_ESTIMATE_SAMPLE_EVENTS if sample.estimated else None
     previous = previous_params = None
     if definition is not None and definition.groups != groups:
         try:
@@ -219,6 +242,7 @@ def definition_preview(
             params=params,
             previous=previous,
             previous_params=previous_params,
+            sample=sample,
         )
 
     try:
@@ -230,12 +254,17 @@ def definition_preview(
             previous = None  # the saved version fails when run: preview the edited one alone
             rows = counts(None, None)
         samples = definitions_sql.sample_events(
-            environment_id=environment.pk, since=since, predicate=predicate, params=params, limit=SAMPLE_SIZE
+            environment_id=environment.pk,
+            since=since,
+            predicate=predicate,
+            params=params,
+            limit=SAMPLE_SIZE,
+            newest=window,
         )
     except definitions_sql.PREDICATE_ERRORS as error:
         raise DefinitionInvalid({"groups": f"The definition fails when run: {error}".strip()}) from None
-    by_day = {row[0]: row for row in rows}
-    preview = Preview(compared=previous is not None)
+    by_day = {row[0]: (row[0], *(sample.scaled(n) for n in row[1:])) for row in rows}
+    preview = Preview(compared=previous is not None, sample=sample, samples_window=window or 0)
     for offset in range(days):
         day = first_day + timedelta(days=offset)
         count = by_day[day][1] if day in by_day else 0

@@ -13,6 +13,8 @@ from typing import Any
 from django.db import DataError, ProgrammingError, connection, transaction
 from psycopg2 import sql
 
+from definitions.sampling import EXACT, RawSample
+
 logger = logging.getLogger(__name__)
 
 # What running a compiled predicate can raise because of the predicate itself (a regex PostgreSQL
@@ -56,50 +58,76 @@ def daily_counts(
     params: Mapping[str, Any],
     previous: sql.Composable | None = None,
     previous_params: Mapping[str, Any] | None = None,
+    sample: RawSample = EXACT,
 ) -> list[tuple]:
-    """(day, matches, gained, lost) per UTC day since `since`; gained/lost against `previous` if given."""
+    """(day, matches, gained, lost) per UTC day since `since`; gained/lost against `previous` if given.
+    Over `sample` of the events when it is an estimate: its counts, not scaled."""
     if previous is None:
         query = sql.SQL(
-            "SELECT (e.time AT TIME ZONE 'UTC')::date AS day, count(*), 0, 0 FROM raw_events e"
+            "SELECT (e.time AT TIME ZONE 'UTC')::date AS day, count(*), 0, 0 FROM {}"
             " WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s AND {} GROUP BY 1"
-        ).format(predicate)
+        ).format(sample.source(), predicate)
     else:
         query = sql.SQL(
             "SELECT day, count(*) FILTER (WHERE now_), count(*) FILTER (WHERE now_ AND NOT before),"
             " count(*) FILTER (WHERE before AND NOT now_) FROM ("
-            "SELECT (e.time AT TIME ZONE 'UTC')::date AS day, {} AS now_, {} AS before FROM raw_events e"
+            "SELECT (e.time AT TIME ZONE 'UTC')::date AS day, {} AS now_, {} AS before FROM {}"
             " WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s) AS t"
             " WHERE now_ OR before GROUP BY 1"
-        ).format(predicate, previous)
+        ).format(predicate, previous, sample.source())
     all_params = {**params, **(previous_params or {}), "pv_env": environment_id, "pv_since": since}
-    return _run(query, all_params, "definition preview counts")
+    what = (
+        f"definition preview counts ({sample.percent_text} sample)" if sample.estimated else "definition preview counts"
+    )
+    return _run(query, all_params, what)
 
 
 def sample_events(
-    *, environment_id: int, since: datetime, predicate: sql.Composable, params: Mapping[str, Any], limit: int
+    *,
+    environment_id: int,
+    since: datetime,
+    predicate: sql.Composable,
+    params: Mapping[str, Any],
+    limit: int,
+    newest: int | None = None,
 ) -> list[dict[str, Any]]:
+    """The `limit` newest matches since `since`; with `newest`, among that many newest events only (a bounded
+    scan: a rare definition would otherwise walk back through all of a large history)."""
+    columns = sql.SQL(", ").join(sql.SQL("e.{}").format(sql.Identifier(c)) for c in SAMPLE_COLUMNS)
+    source = sql.SQL("raw_events e")
+    if newest is not None:
+        source = sql.SQL(
+            "(SELECT * FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s"
+            " ORDER BY e.time DESC LIMIT %(pv_newest)s) e"
+        )
     query = sql.SQL(
-        "SELECT {} FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s AND {}"
+        "SELECT {} FROM {} WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s AND {}"
         " ORDER BY e.time DESC LIMIT %(pv_limit)s"
-    ).format(sql.SQL(", ").join(sql.SQL("e.{}").format(sql.Identifier(c)) for c in SAMPLE_COLUMNS), predicate)
-    rows = _run(query, {**params, "pv_env": environment_id, "pv_since": since, "pv_limit": limit}, "preview sample")
+    ).format(columns, source, predicate)
+    all_params = {**params, "pv_env": environment_id, "pv_since": since, "pv_limit": limit, "pv_newest": newest}
+    rows = _run(query, all_params, "preview sample")
     return [dict(zip(SAMPLE_COLUMNS, row, strict=True)) for row in rows]
 
 
 def counts_by_definition(
-    *, environment_id: int, since: datetime, predicates: list[tuple[sql.Composable, Mapping[str, Any]]]
+    *,
+    environment_id: int,
+    since: datetime,
+    predicates: list[tuple[sql.Composable, Mapping[str, Any]]],
+    sample: RawSample = EXACT,
 ) -> list[int]:
-    """Matches since `since` for several compiled definitions in one scan (the list page)."""
+    """Matches since `since` for several compiled definitions in one scan (the list page); over `sample`
+    of the events when it is an estimate, scaled."""
     if not predicates:
         return []
     columns = sql.SQL(", ").join(sql.SQL("count(*) FILTER (WHERE {})").format(p) for p, _ in predicates)
     params: dict[str, Any] = {"pv_env": environment_id, "pv_since": since}
     for _, p in predicates:
         params.update(p)
-    query = sql.SQL(
-        "SELECT {} FROM raw_events e WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s"
-    ).format(columns)
-    return list(_run(query, params, "definition counts")[0])
+    query = sql.SQL("SELECT {} FROM {} WHERE e.environment_id = %(pv_env)s AND e.time >= %(pv_since)s").format(
+        columns, sample.source()
+    )
+    return [sample.scaled(count) for count in _run(query, params, "definition counts")[0]]
 
 
 def counts_by_definition_windows(

@@ -94,12 +94,14 @@ def _editor_context(environment: Environment, definition: Definition | None, dat
 @require_GET
 def definition_index(request: HttpRequest, schema: str) -> HttpResponse:
     environment = access_environment(request, schema, Permission.VIEW)
-    rows = definition_list(environment)
+    # exact=1: the exact counts where the page first showed a sample's (fetched by its script).
+    rows = definition_list(environment, exact=request.GET.get("exact") == "1")
     targets = environments_visible(user=request.user, permission=Permission.EDIT).exclude(pk=environment.pk)
     api_rows, api_left_out = api_event_rows(environment)
     context = {
         "environment": environment,
         "rows": rows,
+        "estimated": any(row.estimated for row in rows),
         "copy_targets": list(targets),
         "api_rows": api_rows,
         "api_left_out": api_left_out,
@@ -114,7 +116,7 @@ def definition_new(request: HttpRequest, schema: str) -> HttpResponse:
     errors: dict[str, str] = {}
     if request.method == "POST":
         data, errors = _form_input(request)
-        if not errors and request.POST.get("action") != "preview":
+        if not errors and request.POST.get("action") not in PREVIEW_ACTIONS:
             try:
                 definition = definition_create(environment=environment, user=request.user, **data)
             except DefinitionInvalid as invalid:
@@ -133,7 +135,11 @@ def definition_new(request: HttpRequest, schema: str) -> HttpResponse:
             else:
                 data.update(draft)
     # The preview first: its problems are the form's too (shown next to their fields).
-    preview = _preview_or_error(environment, data["groups"], None, errors) if request.method == "POST" else None
+    preview = (
+        _preview_or_error(environment, data["groups"], None, errors, exact=_exact(request))
+        if request.method == "POST"
+        else None
+    )
     context = _editor_context(environment, None, data, errors)
     context["preview"] = preview
     return render(request, "definitions/edit.html", context, status=400 if errors else 200)
@@ -158,7 +164,7 @@ def definition_edit(request: HttpRequest, schema: str, pk: int) -> HttpResponse:
     preview = None
     if request.method == "POST":
         data, errors = _form_input(request)
-        if not errors and request.POST.get("action") != "preview":
+        if not errors and request.POST.get("action") not in PREVIEW_ACTIONS:
             try:
                 definition_update(definition=definition, user=request.user, **data)
             except DefinitionInvalid as invalid:
@@ -166,18 +172,27 @@ def definition_edit(request: HttpRequest, schema: str, pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"Saved {definition.name!r}.")
                 return redirect("definitions:edit", schema=schema, pk=definition.pk)
-        preview = _preview_or_error(environment, data["groups"], definition, errors)
+        preview = _preview_or_error(environment, data["groups"], definition, errors, exact=_exact(request))
     context = _editor_context(environment, definition, data, errors)
     context["preview"] = preview
     context["labeler_sites"] = labeler_sites(environment=environment, request=request)
     return render(request, "definitions/edit.html", context, status=400 if errors else 200)
 
 
-def _preview_or_error(environment, groups, definition, errors: dict) -> Any:
+# The form's buttons that preview instead of saving; "preview-exact" asks for exact counts where the preview
+# would estimate them (docs/raw-browser.md "Estimates").
+PREVIEW_ACTIONS = ("preview", "preview-exact")
+
+
+def _exact(request: HttpRequest) -> bool:
+    return request.POST.get("action") == "preview-exact" or request.POST.get("exact") == "1"
+
+
+def _preview_or_error(environment, groups, definition, errors: dict, *, exact: bool = False) -> Any:
     if any(key.startswith("groups") for key in errors):
         return None
     try:
-        return definition_preview(environment=environment, groups=groups, definition=definition)
+        return definition_preview(environment=environment, groups=groups, definition=definition, exact=exact)
     except DefinitionInvalid as invalid:
         errors.update(invalid.errors)
         return None
@@ -185,7 +200,8 @@ def _preview_or_error(environment, groups, definition, errors: dict) -> Any:
 
 @require_POST
 def definition_preview_fragment(request: HttpRequest, schema: str) -> HttpResponse:
-    """The live preview while editing (fetched by the editor's script on every change)."""
+    """The live preview while editing (fetched by the editor's script on every change; with exact=1 the exact
+    counts, which the script fetches next when the first answer was an estimate)."""
     environment = access_environment(request, schema, Permission.VIEW)
     data, errors = _form_input(request)
     definition = None
@@ -193,7 +209,7 @@ def definition_preview_fragment(request: HttpRequest, schema: str) -> HttpRespon
         if not (request.POST["definition"].isascii() and request.POST["definition"].isdigit()):
             raise Http404("No such definition")
         definition = _definition(environment, int(request.POST["definition"]))
-    preview = _preview_or_error(environment, data["groups"], definition, errors)
+    preview = _preview_or_error(environment, data["groups"], definition, errors, exact=_exact(request))
     context = {
         "environment": environment,
         "preview": preview,

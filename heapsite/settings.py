@@ -308,3 +308,9 @@ SYNC_SWAP_ATTEMPTS = env_int("SYNC_SWAP_ATTEMPTS", 30, minimum=1)
 # Events logged via the API that get a table automatically, per environment (first seen first);
 # names past it are listed on the sync page and can be turned on by hand (docs/warehouse.md).
 SYNC_API_EVENT_TABLES_MAX = env_int("SYNC_API_EVENT_TABLES_MAX", 300, minimum=0)
+
+# Top interactions, the definition preview and the definitions list (docs/raw-browser.md "Estimates"): when the range
+# holds more raw events than this (the planner's estimate), they count a block sample holding about
+# RAW_ESTIMATE_SAMPLE_EVENTS of its events first, marked "≈", and the exact counts follow (the page fetches them).
+RAW_ESTIMATE_ABOVE_EVENTS = env_int("RAW_ESTIMATE_ABOVE_EVENTS", 1_000_000, minimum=0)
+RAW_ESTIMATE_SAMPLE_EVENTS = env_int("RAW_ESTIMATE_SAMPLE_EVENTS", 100_000, minimum=1000)

@@ -11,6 +11,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from psycopg2 import sql
 
+from definitions.sampling import EXACT, RawSample, raw_sample_for
 from definitions.selectors import suggested_selector
 from warehouse.display import format_time
 from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser
@@ -406,19 +407,32 @@ TOP_SECTIONS = (
 )
 
 
-def top_interactions(*, environment: Environment, since: datetime, limit: int = 20) -> dict[str, list[TopGroup]]:
-    """The most frequent click targets, pages, submits, changes and custom events since `since`."""
+@dataclass
+class TopInteractions:
+    sections: dict[str, list[TopGroup]]
+    sample: RawSample = EXACT  # estimated: the counts are scaled from this sample (the page marks them ≈)
+
+
+def top_interactions(
+    *, environment: Environment, since: datetime, limit: int = 20, exact: bool = False, sample: RawSample | None = None
+) -> TopInteractions:
+    """The most frequent click targets, pages, submits, changes and custom events since `since`: exact for a
+    small range or when asked, else estimated from a sample (definitions/sampling.py); `sample` forces one."""
+    if sample is None:
+        sample = raw_sample_for(environment_id=environment.id, since=since, exact=exact)
     wanted = {(kind, grouping): title for title, kind, grouping in TOP_SECTIONS}
     found: dict[str, list[tuple]] = {title: [] for title, _, _ in TOP_SECTIONS}
-    for row in browse_sql.interaction_counts(environment_id=environment.id, since=since):
+    for row in browse_sql.interaction_counts(environment_id=environment.id, since=since, sample=sample):
         title = wanted.get((row[1], row[0]))
         if title:
-            found[title].append(row)
+            found[title].append((*row[:9], sample.scaled(row[9]), *row[10:]))
     sections: dict[str, list[TopGroup]] = {}
     for title, rows in found.items():
         rows.sort(key=lambda row: (-row[9], -row[10]))
         items = []
-        for _, kind, tag, element_id, classes, text, domain, path, event_name, count, sample, hierarchy in rows[:limit]:
+        for _, kind, tag, element_id, classes, text, domain, path, event_name, count, newest_id, hierarchy in rows[
+            :limit
+        ]:
             sample_text = ""
             if kind == "pageview":
                 label, query = f"{domain}{path}", {"path": path}
@@ -447,13 +461,13 @@ def top_interactions(*, environment: Environment, since: datetime, limit: int = 
                 TopGroup(
                     label=label,
                     count=count,
-                    sample_id=sample,
+                    sample_id=newest_id,
                     filter_query={**query, "type": kind},
                     sample_text=sample_text,
                 )
             )
         sections[title] = items
-    return sections
+    return TopInteractions(sections=sections, sample=sample)
 
 
 @dataclass
@@ -529,12 +543,9 @@ def user_timeline(*, environment: Environment, user_id: int, cursor: Cursor | No
     person = people_of(environment=environment, user_ids={user_id})[user_id]
     merged_into = person.user_id if person.merged else None
     ids = [user_id, *(m.from_user_id for m in merged_from)]
-    sessions = RawSession.objects.filter(environment=environment, user_id__in=ids)
-    if user is None and not sessions.exists():
+    page = _newest_sessions(environment, ids, cursor, SESSIONS_PER_PAGE + 1)
+    if user is None and not page and (cursor is None or not _newest_sessions(environment, ids, None, 1)):
         return None
-    if cursor is not None:
-        sessions = sessions.filter(Q(time__lt=cursor.time) | Q(time=cursor.time, id__lt=cursor.id))
-    page = list(sessions.order_by("-time", "-id")[: SESSIONS_PER_PAGE + 1])
     next_cursor = None
     if len(page) > SESSIONS_PER_PAGE:
         last = page[SESSIONS_PER_PAGE - 1]
@@ -552,6 +563,21 @@ def user_timeline(*, environment: Environment, user_id: int, cursor: Cursor | No
         sessions=blocks,
         next_cursor=next_cursor,
     )
+
+
+def _newest_sessions(environment: Environment, ids: list[int], cursor: Cursor | None, limit: int) -> list[RawSession]:
+    """The `limit` newest sessions of these user ids (older than `cursor`): the newest of each id from the
+    (environment, user, time) index, merged. One `user_id IN (...)` query let the planner walk all sessions
+    by time, filtering by user (0.46 s at 5M events for a user whose last session is weeks old)."""
+    per_user = []
+    for user_id in ids:
+        sessions = RawSession.objects.filter(environment=environment, user_id=user_id)
+        if cursor is not None:
+            sessions = sessions.filter(Q(time__lt=cursor.time) | Q(time=cursor.time, id__lt=cursor.id))
+        per_user.append(sessions.order_by("-time", "-id")[:limit])
+    if len(per_user) == 1:
+        return list(per_user[0])
+    return list(per_user[0].union(*per_user[1:], all=True).order_by("-time", "-id")[:limit])
 
 
 def _session_events(environment: Environment, sessions: list[RawSession]) -> list[SessionBlock]:

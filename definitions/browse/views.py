@@ -189,14 +189,16 @@ def raw_top(request: HttpRequest, schema: str) -> HttpResponse:
     range_key = request.GET.get("range", "7d")
     if range_key not in TOP_RANGES:
         range_key = "7d"
-    sections = top_interactions(environment=environment, since=default_top_since(range_key))
+    exact = request.GET.get("exact") == "1"
+    top = top_interactions(environment=environment, since=default_top_since(range_key), exact=exact)
     context = {
         "environment": environment,
         "schema": schema,
-        "sections": sections,
+        "sections": top.sections,
+        "sample": top.sample,
         "range_key": range_key,
         "ranges": list(TOP_RANGES),
-        "any": any(sections.values()),
+        "any": any(top.sections.values()),
         "links": _links(schema),
     }
     return render(request, "raw/top.html", context)

@@ -5,6 +5,8 @@ from collections.abc import Callable, Iterable
 
 from psycopg2 import sql
 
+from warehouse.models.raw import raw_events_partition
+
 from .templates import PART_COLUMNS, ROW_COLUMNS, TEMPLATE_COLUMNS
 
 _TEMP_TABLES = {
@@ -48,7 +50,7 @@ _INSERT_EVENTS = sql.SQL(
                             {template_columns})
     -- fixed-width ids sort in insertion order: the unique index on event_id only ever appends
     -- float8 arithmetic (4x cheaper than numeric); to_timestamp rounds to whole microseconds, exact for ms
-    SELECT %(prefix)s || lpad(to_hex(r.n), 8, '0'), r.user_id, r.session_id, to_timestamp(r.time_ms::float8 / 1000),
+    SELECT %(prefix)s || lpad(to_hex(r.n + %(first_number)s), 8, '0'), r.user_id, r.session_id, to_timestamp(r.time_ms::float8 / 1000),
            -- arrival a little after the event, varied without another column
            to_timestamp((r.time_ms + 90 + r.n * 7919 %% 1900)::float8 / 1000), %(environment_id)s,
            {part_values}, {template_values}
@@ -97,6 +99,7 @@ def insert_demo_events(
     *,
     environment_id: int,
     event_id_prefix: str,
+    first_number: int = 0,
     templates: list[str],
     parts: list[str],
     row_chunks: Iterable[tuple[str, int]],
@@ -105,13 +108,14 @@ def insert_demo_events(
     """Load templates and parts once, then each chunk of numbered rows through the join into raw_events.
 
     Chunks keep the progress bar honest and the temp table small; the join keeps demo_rows' order
-    (hash tables on the small sides), so raw_events ids grow with time.
+    (hash tables on the small sides), so raw_events ids grow with time. Rows are numbered from
+    `first_number` + 1 (event ids stay unique over the slices of a large seed).
     """
     create_demo_temp_tables(cursor)
     copy_lines(cursor, table="demo_templates", columns=TEMPLATE_COLUMNS, lines=templates)
     copy_lines(cursor, table="demo_parts", columns=PART_COLUMNS, lines=parts)
     cursor.execute("ANALYZE pg_temp.demo_templates, pg_temp.demo_parts")
-    params = {"prefix": event_id_prefix, "environment_id": environment_id}
+    params = {"prefix": event_id_prefix, "environment_id": environment_id, "first_number": first_number}
     for text, rows in row_chunks:
         copy_text_rows(cursor, table="demo_rows", columns=ROW_COLUMNS, text=text)
         cursor.execute(_INSERT_EVENTS, params)
@@ -127,3 +131,8 @@ def analyze_people_tables(cursor) -> None:
     raw_events is left to autovacuum: sampling it costs more than the rest of a small seed."""
     for table in ("raw_sessions", "raw_users", "raw_identity_merges"):
         cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+
+
+def analyze_raw_events(cursor, *, environment_id: int) -> None:
+    """Statistics of one environment's raw_events partition (ANALYZE reads a sample: seconds at 20M events)."""
+    cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(raw_events_partition(environment_id))))

@@ -49,13 +49,31 @@ def _site() -> _Site:
 
 
 class DemoGenerator(Visitors, SiteWalker):
-    def __init__(self, *, environment_id: int, events: int, seed: int, end_ms: int) -> None:
+    """Plans `events` events; one of `slices` independent groups of users when a large seed is planned a
+    slice at a time (services.demo_seed): each slice draws its ids from its own residue class, shares the
+    identities already taken, and only slice 0 has the power users (sized from `all_events`)."""
+
+    def __init__(
+        self,
+        *,
+        environment_id: int,
+        events: int,
+        seed: int,
+        end_ms: int,
+        slice_index: int = 0,
+        slices: int = 1,
+        all_events: int | None = None,
+        used_identities: set[str] | None = None,
+    ) -> None:
         self.environment_id = environment_id
         self.target = events
         self.seed = seed
         self.end_ms = end_ms
         self.start_ms = end_ms - WINDOW_DAYS * DAY_MS
-        self.rng = random.Random(seed)
+        self.slice_index, self.slices = slice_index, slices
+        self.all_events = events if all_events is None else all_events
+        # One slice: the same rows for the same seed as before slices existed.
+        self.rng = random.Random(seed if slices == 1 else f"{seed}/{slice_index}/{slices}")
         site = _site()
         self.book = site.book.copy()
         self.fmt = site.fmt
@@ -70,8 +88,8 @@ class DemoGenerator(Visitors, SiteWalker):
         self.hour_picker = Picker(list(range(24)), HOUR_WEIGHTS)
         self.day_picker = Picker(list(range(WINDOW_DAYS)), [self._day_weight(d) for d in range(WINDOW_DAYS)])
         self.used_ids: set[int] = set()
-        self.used_identities: set[str] = set()
-        self.order_seq = 0
+        self.used_identities: set[str] = set() if used_identities is None else used_identities
+        self.order_seq = slice_index * 10_000_000  # order ids stay unique over the slices
         self._source_pickers: dict[int, Picker] = {}
         self._app_properties = {
             plan: json.dumps({"app_version": APP_VERSION, "plan": plan}, separators=(",", ":"))

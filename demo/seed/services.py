@@ -18,9 +18,13 @@ from heapsite.progress import progress
 from warehouse.citus import citus_mixed_transaction
 from warehouse.models import Environment, IdentityMerge, Project, RawEvent, RawSession, RawUser
 
-from .copy import analyze_people_tables, copy_lines, insert_demo_events
+from .copy import analyze_people_tables, analyze_raw_events, copy_lines, insert_demo_events
 from .generate import DemoGenerator
 from .templates import MERGE_COLUMNS, SESSION_COLUMNS, USER_COLUMNS
+
+# Events planned at once: the plan (sessions with their events as arrays, the COPY lines of users and
+# sessions) is the seed's memory, ~250 MB for a million events; larger seeds are that many slices.
+SLICE_EVENTS = 1_000_000
 
 
 class DemoDataExists(Exception):
@@ -68,11 +72,14 @@ def demo_seed(
     end: datetime | None = None,
     replace: bool = False,
     stream: TextIO | None = None,
+    slice_events: int = SLICE_EVENTS,
 ) -> SeedResult:
     """Load `events` raw events (plus their users, sessions and identity merges) into one environment.
 
     Deterministic for the same seed and end time. Refuses an environment that already has raw
     events unless `replace` (which deletes that environment's raw data first). All or nothing.
+    More than `slice_events` events are planned and loaded a slice of users at a time, so memory stays
+    that of one slice whatever the total (raw ids then follow time within each slice, not across them).
     """
     if events < 1:
         raise ValidationError("events must be at least 1")
@@ -89,36 +96,54 @@ def demo_seed(
                 raise DemoDataExists(f"environment {schema!r} already has raw data; use --replace to delete it first")
             for model in raw_models:
                 model.objects.filter(environment=environment).delete()
-        generator = DemoGenerator(
-            environment_id=environment.id, events=events, seed=seed, end_ms=int(end.timestamp() * 1000)
-        )
-        planning_started = time.monotonic()
-        plan = generator.build_plan()
-        planning_seconds = time.monotonic() - planning_started
-        with connection.cursor() as wrapper:
+        slices = -(-events // slice_events)
+        identities: set[str] = set()
+        planning_seconds = 0.0
+        loaded = {"events": 0, "sessions": 0, "users": 0, "merges": 0}
+        with connection.cursor() as wrapper, progress(events, "demo events", stream=stream) as bar:
             cursor = wrapper.cursor  # the psycopg2 cursor: copy_expert is not part of the DB-API wrapper
-            with progress(plan.events, "demo events", stream=stream) as bar:
+            for index in range(slices):
+                generator = DemoGenerator(
+                    environment_id=environment.id,
+                    events=events // slices + (index < events % slices),
+                    seed=seed,
+                    end_ms=int(end.timestamp() * 1000),
+                    slice_index=index,
+                    slices=slices,
+                    all_events=events,
+                    used_identities=identities,
+                )
+                planning_started = time.monotonic()
+                plan = generator.build_plan()
+                planning_seconds += time.monotonic() - planning_started
                 insert_demo_events(
                     cursor,
                     environment_id=environment.id,
                     event_id_prefix=f"demo{seed}-",
+                    first_number=loaded["events"],
                     templates=generator.book.templates,
                     parts=generator.book.parts,
                     row_chunks=_prefetched(generator.row_chunks()),
                     on_rows=bar.advance,
                 )
-            copy_lines(cursor, table="raw_sessions", columns=SESSION_COLUMNS, lines=plan.session_lines)
-            copy_lines(cursor, table="raw_users", columns=USER_COLUMNS, lines=plan.user_lines)
-            copy_lines(cursor, table="raw_identity_merges", columns=MERGE_COLUMNS, lines=plan.merge_lines)
+                copy_lines(cursor, table="raw_sessions", columns=SESSION_COLUMNS, lines=plan.session_lines)
+                copy_lines(cursor, table="raw_users", columns=USER_COLUMNS, lines=plan.user_lines)
+                copy_lines(cursor, table="raw_identity_merges", columns=MERGE_COLUMNS, lines=plan.merge_lines)
+                loaded["events"] += plan.events
+                loaded["sessions"] += len(plan.session_lines)
+                loaded["users"] += len(plan.user_lines)
+                loaded["merges"] += len(plan.merge_lines)
+                del generator, plan  # the next slice's plan takes their place, not a place next to them
             analyze_people_tables(cursor)
+            if slices > 1:
+                # Large seeds: the raw browser's and the preview's plans (and their estimates) need the
+                # partition's statistics now, not when autovacuum gets to it.
+                analyze_raw_events(cursor, environment_id=environment.id)
     return SeedResult(
         environment=environment,
         created_environment=created,
         api_key=api_key,
-        events=plan.events,
-        sessions=len(plan.session_lines),
-        users=len(plan.user_lines),
-        merges=len(plan.merge_lines),
+        **loaded,
         seconds=time.monotonic() - started,
         planning_seconds=planning_seconds,
     )

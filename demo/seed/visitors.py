@@ -52,8 +52,11 @@ class Visitors:
         return self._time_on_day(self._day_of(start) + gap_days, wrap=False)
 
     def _new_id(self, limit: int = ANONYMOUS_ID_LIMIT) -> int:
+        slices = self.slices
         while True:
-            value = self.rng.randrange(1, limit)
+            # Slice k's ids are k modulo the number of slices: no slice needs another's used ids.
+            value = self.rng.randrange(1, limit) if slices == 1 else self.rng.randrange(1, limit // slices) * slices
+            value += self.slice_index
             if value not in self.used_ids:
                 self.used_ids.add(value)
                 return value
@@ -330,7 +333,7 @@ class Visitors:
         user = self._new_user()
         user.plan = "enterprise"
         user.device = people.DEVICES[0]
-        wanted = int(self.target * share)
+        wanted = int(self.all_events * share)
         times = sorted(self._time_on_day(self.day_picker(rng)) for _ in range(max(1, wanted // 9)))
         user.first_seen = times[0]
         self._identify(user, at=times[0], identity=identity)
@@ -353,7 +356,7 @@ class Visitors:
         self._finish_user(user)
 
     def build_plan(self) -> Plan:
-        if self.target >= 20_000:
+        if self.all_events >= 20_000 and self.slice_index == 0:
             for identity, share in POWER_USERS:
                 self._plan_power_user(identity, share)
         while self.target - self.plan.events > 600:

@@ -157,19 +157,31 @@
     clearTimeout(timer);
     timer = setTimeout(refreshPreview, 400);
   }
-  async function refreshPreview() {
+  // exact: ask for exact counts (sent after an answer estimated from a sample, docs/raw-browser.md "Estimates");
+  // an edit meanwhile aborts it and starts over.
+  async function refreshPreview(exact) {
     if (inFlight) inFlight.abort();
-    inFlight = new AbortController();
+    const controller = new AbortController();
+    inFlight = controller;
     try {
-      const response = await fetch(form.dataset.previewUrl, { method: "POST", body: new FormData(form), signal: inFlight.signal });
+      const body = new FormData(form);
+      if (exact === true) body.set("exact", "1");
+      const response = await fetch(form.dataset.previewUrl, { method: "POST", body: body, signal: controller.signal });
       const html = await response.text();
       const target = document.getElementById("preview");
       if (target) target.outerHTML = html;
       const problems = document.querySelector("#preview .preview-problems");
       errors = problems ? JSON.parse(problems.dataset.errors || "{}") : {};
       markErrors();
+      if (exact !== true && inFlight === controller && document.querySelector("#preview [data-exact-pending]")) {
+        refreshPreview(true);
+      }
     } catch (error) {
-      if (error.name !== "AbortError") console.warn("preview failed", error);
+      if (error.name !== "AbortError") {
+        console.warn("preview failed", error);
+        const status = document.querySelector("#preview [data-exact-status]");
+        if (status) status.textContent = "The exact preview could not be fetched.";
+      }
     }
   }
 

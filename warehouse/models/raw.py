@@ -189,7 +189,11 @@ class IdentityMerge(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["environment", "from_user_id"], name="raw_merges_env_from"),
         ]
-        indexes = [models.Index(fields=["environment", "id"], name="raw_merges_env_id")]
+        indexes = [
+            models.Index(fields=["environment", "id"], name="raw_merges_env_id"),
+            # Who was merged into a user: the user timeline, the list's user filter, the people list.
+            models.Index(fields=["environment", "to_user_id"], name="raw_merges_env_to"),
+        ]
 
 
 def raw_events_partition(environment_id: int) -> str:

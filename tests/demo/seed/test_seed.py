@@ -280,3 +280,33 @@ def test_progress_bar_shows_rate_and_eta():
     with progress(None, "items", stream=stream) as unknown:
         unknown.advance(3)
     assert "items 3" in stream.getvalue()
+
+
+def test_a_large_seed_is_planned_a_slice_at_a_time_and_stays_consistent(seed_demo):
+    """What --events 20000000 does with 1,000,000-event slices, on 25,000 events in 5,000-event slices."""
+    result = seed_demo("main_sliced", events=25_000, seed=2, slice_events=5_000)
+    demo = result.environment
+    events = RawEvent.objects.filter(environment=demo)
+    assert result.events == events.count() == 25_000
+    assert events.values("event_id").distinct().count() == 25_000
+    sessions = RawSession.objects.filter(environment=demo)
+    users = RawUser.objects.filter(environment=demo)
+    assert result.sessions == sessions.count() and result.users == users.count() > 1000
+    assert set(events.values_list("session_id", flat=True)) == set(sessions.values_list("session_id", flat=True))
+    assert set(events.values_list("user_id", flat=True)) <= set(users.values_list("user_id", flat=True))
+    # Ids of every slice: anonymous ids are the slice's number modulo 5.
+    anonymous = [u for u in users.values_list("user_id", flat=True) if not is_identified_user_id(u)]
+    assert {u % 5 for u in anonymous} == {0, 1, 2, 3, 4}
+    # The power users exist once, sized from the whole seed (the team login: 1% of all events).
+    team = users.get(identity="team@bigcorp.example")
+    assert 200 <= events.filter(user_id=team.user_id).count() <= 300
+    assert (
+        len(set(users.exclude(identity=None).values_list("identity", flat=True)))
+        == users.exclude(identity=None).count()
+    )
+    # Each slice covers the whole window; over the seed, times still spread over sixty days.
+    times = list(events.order_by("time").values_list("time", flat=True))
+    assert times[-1] - times[0] > timedelta(days=58)
+    # Same seed, same slices: the same rows.
+    again = seed_demo("main_sliced2", events=25_000, seed=2, slice_events=5_000).environment
+    assert _events(demo) == _events(again)
