@@ -17,7 +17,13 @@ from warehouse.models import Environment, RawEvent
 from warehouse.registry import EventTableSpec
 
 from . import sql as definitions_sql
-from .compiler import CompileError, compile_definition, definition_custom_event_name, definition_event_types
+from .compiler import (
+    CompileError,
+    compile_definition,
+    definition_custom_event_name,
+    definition_event_types,
+    definition_gates,
+)
 from .compiler.css import ascii_lower
 from .models import Definition
 from .services import DefinitionInvalid, combo_resolver, definition_check_groups
@@ -86,6 +92,7 @@ def _definition_spec(definition: Definition, environment: Environment) -> EventT
         version=predicate_version(predicate, params),
         label=definition.name,
         event_types=definition_event_types(definition.groups),
+        gates=definition_gates(definition.groups),
         sync=definition.sync_enabled,
         custom_event_name=definition_custom_event_name(definition.groups),
         url=reverse("definitions:edit", args=[environment.warehouse_schema, definition.pk]),

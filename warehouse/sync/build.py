@@ -351,7 +351,7 @@ class Builder:
                 self.work, parent, numbers, logged=parent == "_parts", distributed=self.citus and parent == "_parts"
             ):
                 self.execute(statement)
-            predicates = [(table.number, table.predicate, table.event_types) for table in tables]
+            predicates = [(table.number, table.predicate, table.event_types, table.gates) for table in tables]
             if since is not None:  # new events only: one statement over the (environment, batch) index
                 parts = [
                     q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True, citus=self.citus)
