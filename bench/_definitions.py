@@ -160,26 +160,33 @@ def _broad(pools: dict) -> list[tuple[str, list[dict]]]:
 def _narrow(pools: dict, rng: random.Random, spelling: int) -> list[tuple[str, list[dict]]]:
     """One definition per target on one page (its selector, text and path: one to three conditions),
     per landing page of a campaign, per custom event with a property value. `spelling` 0 uses the
-    suggested selector, 1 another spelling of the same target (a class, an attribute, a chain)."""
+    suggested selector and the text; 1 another spelling of the same target (a class, an attribute,
+    a chain) on its page for one campaign's visitors."""
     elements = []
-    for kind, hierarchy, text, path, _href, _count in pools["elements"]:
+    campaigns = [_campaign(query) for query in pools["queries"]] or [""]
+    for number, (kind, hierarchy, text, path, _href, _count) in enumerate(pools["elements"]):
         if not hierarchy:
             continue
         selectors = _selectors(hierarchy)
-        selector = selectors[0] if spelling == 0 or len(selectors) == 1 else rng.choice(selectors[1:])
-        conditions = [{"type": "selector", "value": selector}]
-        if text and (spelling == 0 or rng.random() < 0.5):
-            conditions.append({"type": "text", "op": "exact", "value": text})
+        verb = {"click": "Clicked", "submit": "Submitted", "change": "Changed"}[kind]
+        if spelling == 0:
+            conditions = [{"type": "selector", "value": selectors[0]}]
+            if text:
+                conditions.append({"type": "text", "op": "exact", "value": text})
+            name = f"{verb} {text or selectors[0]} on {path or 'any page'}"
+        else:  # the same target in another spelling, on its page, for visitors of one campaign
+            selector = rng.choice(selectors[1:]) if len(selectors) > 1 else selectors[0]
+            campaign = campaigns[number % len(campaigns)]
+            conditions = [{"type": "selector", "value": selector}]
+            if campaign:
+                conditions.append({"type": "query", "value": campaign})
+            name = f"{verb} {text or selector} on {path or 'any page'} from {campaign or 'anywhere'}"
         if path:
             conditions.append({"type": "path", "value": path})
-        verb = {"click": "Clicked", "submit": "Submitted", "change": "Changed"}[kind]
-        elements.append(
-            (f"{verb} {text or selector} on {path or 'any page'}", [{"kind": kind, "conditions": conditions}])
-        )
+        elements.append((name, [{"kind": kind, "conditions": conditions}]))
     pages = []
     for query in pools["queries"][spelling * 4 : spelling * 4 + 4]:
-        campaign = next((part for part in query.lstrip("?").split("&") if part.startswith("utm_campaign=")), None)
-        pattern = f"*{campaign}*" if campaign else query
+        pattern = _campaign(query)
         for path, _count in pools["pages"]:
             conditions = [{"type": "path", "value": path}, {"type": "query", "value": pattern}]
             pages.append((f"Landed on {path} from {pattern}", [{"kind": "pageview", "conditions": conditions}]))
@@ -188,6 +195,12 @@ def _narrow(pools: dict, rng: random.Random, spelling: int) -> list[tuple[str, l
         condition = {"type": "property", "key": key, "op": "equals", "value": value}
         names.append((f"{name} ({key} {value})", [{"kind": "custom", "event_name": name, "conditions": [condition]}]))
     return _interleave([(elements, 4), (pages, 2), (names, 1)])
+
+
+def _campaign(query: str) -> str:
+    """A query pattern people match a campaign's visits with: `*utm_campaign=launch_week*`, else the query."""
+    campaign = next((part for part in query.lstrip("?").split("&") if part.startswith("utm_campaign=")), None)
+    return f"*{campaign}*" if campaign else query
 
 
 def _interleave(streams: list[tuple[list, int]]) -> list:
@@ -258,8 +271,8 @@ def compiled_specs(
                 params=params,
                 version="1",
                 label=d.name[:200],
-                event_types=definition_event_types(d.groups),
-                gates=definition_gates(d.groups),
+                event_types=definition_event_types(d.groups, resolve_combo=by_number.__getitem__),
+                gates=definition_gates(d.groups, resolve_combo=by_number.__getitem__),
             )
         )
     return specs

@@ -15,6 +15,7 @@ bench/charts/sync_by_definition_count.png.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -45,7 +46,7 @@ from sync import baseline, timed_sync  # noqa: E402
 
 SCHEMA = "benchdefs_sync"
 END = "2026-12-01T00:00:00+00:00"  # the seed's end time: same data on every run
-_state: dict = {"definitions": [], "count": 0, "edited": None}
+_state: dict = {"definitions": [], "count": 0, "edited": None, "gates": True}
 
 
 def provide(environment_id: int):
@@ -58,7 +59,10 @@ def provide(environment_id: int):
             GeneratedDefinition(d.number, d.name, _edited(d.groups)) if d.number == _state["edited"] else d
             for d in chosen
         ]
-    return compiled_specs(chosen, key_prefix="benchdef:", table_prefix="bd_")
+    specs = compiled_specs(chosen, key_prefix="benchdef:", table_prefix="bd_")
+    if not _state["gates"]:  # every predicate evaluated on every event of its types, as before gates
+        specs = [dataclasses.replace(spec, gates={}) for spec in specs]
+    return specs
 
 
 def _edited(groups: list[dict]) -> list[dict]:
@@ -131,11 +135,69 @@ def median_spread(samples: list[float]) -> str:
     return f"median of {len(samples)}: " + ", ".join(f"{s:.2f}" for s in sorted(samples)) + " s"
 
 
+def followups(environment: Environment, report: Report, count: int, full: float, args, gates: bool) -> None:
+    """Incremental after +1% events and one edited definition, at `count` definitions, as shares of `full`."""
+    how = "" if gates else " WITHOUT gates"
+    _state["count"] = count
+    timed_sync(environment, full=True)
+    incrementals = []
+    for round_ in range(args.repeat):
+        added = add_events(environment, 0.01, round_)
+        seconds, rows = timed_sync(environment, full=False)
+        incrementals.append(seconds)
+    incremental = statistics.median(incrementals)
+    print(
+        f"incremental{how} after +1% ({added:,} events, {rows:,} rows): {incremental:6.2f} s ="
+        f" {incremental / full:6.1%} of full (target <= 10%; {median_spread(incrementals)})",
+        flush=True,
+    )
+    report.figure(
+        f"incremental sync{how} after +1% events, {count} definitions ({rows:,} rows written)",
+        incremental,
+        "s",
+        baseline=full,
+        baseline_name="full sync",
+        ratio_unit="%",
+        target="<= 10% of full" if gates else "",
+        met=incremental <= 0.1 * full if gates else None,
+        extra={"samples": incrementals, "gates": gates},
+    )
+    edits = []
+    for round_ in range(args.repeat):  # definition 3 edited, edited back, edited again, ...
+        _state["edited"] = 3 if round_ % 2 == 0 else None
+        seconds, rows = timed_sync(environment, full=False)
+        edits.append(seconds)
+    _state["edited"] = None
+    edited = statistics.median(edits)
+    print(
+        f"one definition edited{how} ({rows:,} rows written): {edited:6.2f} s = {edited / full:6.1%} of full"
+        f" (target <= 20%; {median_spread(edits)})",
+        flush=True,
+    )
+    report.figure(
+        f"one definition edited{how}, {count} definitions ({rows:,} rows written)",
+        edited,
+        "s",
+        baseline=full,
+        baseline_name="full sync",
+        ratio_unit="%",
+        target="<= 20% of full" if gates else "",
+        met=edited <= 0.2 * full if gates else None,
+        extra={"samples": edits, "gates": gates},
+    )
+    ensure_data(args.events)  # the added events go again
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--counts", default="20,100,200,500", help="definition counts, comma-separated")
     parser.add_argument("--repeat", type=int, default=3, help="measurements per figure (the median is reported)")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also measure every figure without gates (each predicate tested on every event of its types)",
+    )
     parser.add_argument("--no-followups", action="store_true", help="skip the incremental and edited runs")
     add_json_argument(parser)
     args = parser.parse_args()
@@ -145,92 +207,59 @@ def main() -> None:
     _state["definitions"] = generate_definitions(environment.id, max(counts))
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
     print(f"raw events: {args.events:,}; {args.repeat} measurements per figure")
-    full_at = {}
+    variants = [True, False] if args.compare else [True]
+    full_at: dict = {}
     for count in counts:
         _state["count"] = count
         timed_sync(environment, full=True)  # warm-up, and the first build of this count's tables
-        bases, fulls = [], []
+        bases: list[float] = []
+        fulls: dict[bool, list[float]] = {gates: [] for gates in variants}
         for _ in range(args.repeat):
             bases.append(baseline(environment))
-            seconds, total_rows = timed_sync(environment, full=True)
-            fulls.append(seconds)
-        base, full = statistics.median(bases), statistics.median(fulls)
+            for gates in variants:
+                _state["gates"] = gates
+                seconds, total_rows = timed_sync(environment, full=True)
+                fulls[gates].append(seconds)
+        _state["gates"] = True
+        base = statistics.median(bases)
         rows = event_rows(environment)
-        full_at[count] = full
-        print(
-            f"{count:4d} definitions: full sync {full:6.2f} s = {full / base:5.2f}x CTAS {base:.2f} s;"
-            f" {rows:,} definition rows ({rows / args.events:.2f} per raw event), {total_rows:,} rows in all"
-            f"  (sync {median_spread(fulls)}; CTAS {median_spread(bases)})",
-            flush=True,
-        )
-        report.figure(
-            f"full sync, {count} realistic definitions, {args.events:,} events ({rows:,} definition rows,"
-            f" {total_rows:,} rows written)",
-            full,
-            "s",
-            baseline=base,
-            baseline_name="CREATE TABLE AS SELECT * (raw events)",
-            target="<= 3x baseline" if count >= 500 else "",
-            met=full <= 3 * base if count >= 500 else None,
-            extra={
-                "definitions": count,
-                "definition_rows": rows,
-                "rows_written": total_rows,
-                "baseline_samples": bases,
-                "full_samples": fulls,
-            },
-        )
-        report.point("full sync seconds by definitions", count, full)
+        for gates in variants:
+            full = statistics.median(fulls[gates])
+            full_at[count, gates] = full
+            how = "" if gates else " WITHOUT gates"
+            print(
+                f"{count:4d} definitions{how}: full sync {full:6.2f} s = {full / base:5.2f}x CTAS {base:.2f} s;"
+                f" {rows:,} definition rows ({rows / args.events:.2f} per raw event), {total_rows:,} rows in all"
+                f"  (sync {median_spread(fulls[gates])}; CTAS {median_spread(bases)})",
+                flush=True,
+            )
+            report.figure(
+                f"full sync{how}, {count} realistic definitions, {args.events:,} events ({rows:,} definition rows,"
+                f" {total_rows:,} rows written)",
+                full,
+                "s",
+                baseline=base,
+                baseline_name="CREATE TABLE AS SELECT * (raw events)",
+                target="<= 3x baseline" if count >= 500 and gates else "",
+                met=full <= 3 * base if count >= 500 and gates else None,
+                extra={
+                    "definitions": count,
+                    "gates": gates,
+                    "definition_rows": rows,
+                    "rows_written": total_rows,
+                    "baseline_samples": bases,
+                    "full_samples": fulls[gates],
+                },
+            )
+            series = "full sync seconds by definitions" + ("" if gates else " (without gates)")
+            report.point(series, count, full)
         report.point("baseline seconds by definitions", count, base)
         report.point("definition rows by definitions", count, rows)
     if not args.no_followups:
-        count = max(counts)
-        _state["count"] = count
-        full = full_at[count]
-        incrementals = []
-        for round_ in range(args.repeat):
-            added = add_events(environment, 0.01, round_)
-            seconds, rows = timed_sync(environment, full=False)
-            incrementals.append(seconds)
-        incremental = statistics.median(incrementals)
-        print(
-            f"incremental after +1% ({added:,} events, {rows:,} rows): {incremental:6.2f} s = {incremental / full:6.1%}"
-            f" of full (target <= 10%; {median_spread(incrementals)})"
-        )
-        report.figure(
-            f"incremental sync after +1% events, {count} definitions ({rows:,} rows written)",
-            incremental,
-            "s",
-            baseline=full,
-            baseline_name="full sync",
-            ratio_unit="%",
-            target="<= 10% of full",
-            met=incremental <= 0.1 * full,
-            extra={"samples": incrementals},
-        )
-        edits = []
-        for round_ in range(args.repeat):  # definition 3 edited, edited back, edited again, ...
-            _state["edited"] = 3 if round_ % 2 == 0 else None
-            seconds, rows = timed_sync(environment, full=False)
-            edits.append(seconds)
-        _state["edited"] = None
-        edited = statistics.median(edits)
-        print(
-            f"one definition edited ({rows:,} rows written): {edited:6.2f} s = {edited / full:6.1%} of full"
-            f" (target <= 20%; {median_spread(edits)})"
-        )
-        report.figure(
-            f"one definition edited, {count} definitions ({rows:,} rows written)",
-            edited,
-            "s",
-            baseline=full,
-            baseline_name="full sync",
-            ratio_unit="%",
-            target="<= 20% of full",
-            met=edited <= 0.2 * full,
-            extra={"samples": edits},
-        )
-        ensure_data(args.events)  # the added events go again
+        for gates in variants:
+            _state["gates"] = gates
+            followups(environment, report, max(counts), full_at[max(counts), gates], args, gates)
+        _state["gates"] = True
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     report.write(args.json)
     if args.json:  # the chart, as bench/run_all.py draws it from the JSON

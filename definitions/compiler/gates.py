@@ -18,6 +18,7 @@ from typing import Any
 
 from .conditions import URL_FIELDS
 from .css import parse_selector_list
+from .definition import ComboResolver, expand_combos
 from .selector_sql import CAMEL_CASE_FOREIGN_TAGS, ascii_lower
 
 # Most selective first: the first feature every group of a type has is the type's gate.
@@ -103,14 +104,17 @@ def _group_features(group: dict) -> dict[str, set[str]]:
     return features
 
 
-def definition_gates(groups: Any) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """{event type: (feature, values)} for the types a gate is known for; {} when none (or a combo).
+def definition_gates(
+    groups: Any, *, resolve_combo: ComboResolver | None = None
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """{event type: (feature, values)} for the types a gate is known for; {} when none.
 
-    Call it on groups that compile (compile_definition first): it does not validate them.
+    A combo's members are read through `resolve_combo` (without it, or when one cannot be
+    resolved, a definition with a combo has no gates). Call it on groups that compile
+    (compile_definition first): it does not validate them.
     """
-    if not isinstance(groups, list) or not all(isinstance(group, dict) for group in groups):
-        return {}
-    if any(group.get("kind") == "combo" for group in groups):
+    groups = expand_combos(groups, resolve_combo)
+    if not groups:
         return {}
     by_type: dict[str, list[dict[str, set[str]]]] = {}
     for group in groups:

@@ -96,6 +96,7 @@ def sync_run_execute(*, run_id: int, on_update=None) -> SyncRun:
         finally:
             if builder is not None:
                 _drop_private_schemas(builder)
+        progress.flush()
         run.status = SyncStatus.PARTIAL if sync.failures else SyncStatus.SUCCEEDED
         run.error = sync.failure_summary()
         run.tables.update(
