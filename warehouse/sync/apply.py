@@ -69,10 +69,11 @@ class ApplySteps:
 
     def _create_view(self, cursor, table: EventTable, columns: dict) -> None:
         """The event table's view over its stored rows, with its property columns {key: [column, type]}."""
+        cursor.execute(self._view_sql(table, columns))
+
+    def _view_sql(self, table: EventTable, columns: dict) -> sql.Composed:
         properties = [(key, column, type_) for key, (column, type_) in columns.items()]
-        cursor.execute(
-            q.event_view(self.schema, self.builder.data, table.table_name, table.builtin_columns, properties)
-        )
+        return q.event_view(self.schema, self.builder.data, table.table_name, table.builtin_columns, properties)
 
     def _rename(self, cursor, renames: dict[str, str]) -> None:
         """Rename stored event tables and their indexes without rebuilding them (the views are re-created)."""
@@ -184,7 +185,11 @@ class ApplySteps:
 
 def autovacuum_on(cursor, table: sql.Identifier) -> None:
     """Let autovacuum at a table the sync built (built with it off: q.NO_AUTOVACUUM)."""
-    cursor.execute(sql.SQL("ALTER TABLE {} RESET (autovacuum_enabled)").format(table))
+    cursor.execute(autovacuum_on_sql(table))
+
+
+def autovacuum_on_sql(table: sql.Identifier) -> sql.Composed:
+    return sql.SQL("ALTER TABLE {} RESET (autovacuum_enabled)").format(table)
 
 
 def _rename_tables(cursor, schema: str, renames: dict[str, str]) -> None:

@@ -53,6 +53,8 @@ _PARTS_PER_CONNECTION = 2
 # Catalog statements sent together (Builder.execute_batched): few enough that the locks one batch
 # holds to its commit stay far below max_locks_per_transaction.
 _DDL_BATCH = 200
+# Stored rows below this size get both their indexes in one job (Builder.event_tables).
+_SMALL_TABLE_BYTES = 8 << 20
 
 
 # PostgreSQL limits the property columns stay inside, whatever the data (docs/warehouse.md,
@@ -555,19 +557,31 @@ class Builder:
             )
 
         def index(cursor, job) -> None:
-            table, column = job
-            self.on(cursor).execute(q.create_index(self.build, table.table_name, column))
+            table, columns = job
+            self.on(cursor).execute(
+                sql.SQL("; ").join(q.create_index(self.build, table.table_name, column) for column in columns)
+            )
 
-        jobs = [(table, column) for table in ordered for column in q.EVENT_INDEXED_COLUMNS]
+        # A large table's indexes are jobs of their own (built side by side); a small one's are one
+        # job, one round trip (hundreds of small tables). On Citus, one each (DDL propagates).
+        jobs = [
+            (table, columns)
+            for table in ordered
+            for columns in (
+                [(column,) for column in q.EVENT_INDEXED_COLUMNS]
+                if self.citus or sizes.get(f"_parts{table.number}", _SMALL_TABLE_BYTES) >= _SMALL_TABLE_BYTES
+                else [q.EVENT_INDEXED_COLUMNS]
+            )
+        ]
         pending = dict.fromkeys((table.number for table in tables), len(q.EVENT_INDEXED_COLUMNS))
         results = {}
         failed = {}
-        for (table, _), _, error in self._each_isolated(index, jobs):
+        for (table, columns), _, error in self._each_isolated(index, jobs):
             if error is not None:
                 failed[table.key] = error_message(error)
             if error is not None or table.key in failed:
                 continue
-            pending[table.number] -= 1
+            pending[table.number] -= len(columns)
             if pending[table.number]:
                 continue
             rows = staged.rows[table.number]

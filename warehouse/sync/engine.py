@@ -31,7 +31,7 @@ from warehouse.models import (
 from warehouse.roles import sql_role_grant_schema
 from warehouse.sources.services import sources_grant
 from warehouse.sql import sync as q
-from warehouse.sync.apply import ApplySteps, autovacuum_on
+from warehouse.sync.apply import ApplySteps, autovacuum_on_sql
 from warehouse.sync.budget import analyze_stale, raw_tables
 from warehouse.sync.build import (
     Builder,
@@ -322,11 +322,15 @@ class _Sync(ApplySteps):
             cursor.execute(
                 sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(b.build), sql.Identifier(b.data))
             )
+            # One round trip for hundreds of tables' statements (they run in this transaction either way).
+            batch = []
             for table in tables:
-                autovacuum_on(cursor, self.stored(table.table_name))
-                self._create_view(cursor, table, results[table.key].columns)
-            for table, columns in still_there:
-                self._create_view(cursor, table, columns)
+                batch.append(autovacuum_on_sql(self.stored(table.table_name)))
+                batch.append(self._view_sql(table, results[table.key].columns))
+            batch += [self._view_sql(table, columns) for table, columns in still_there]
+            size = 1 if b.citus else 400  # on Citus one by one (each DDL propagates to the workers)
+            for start in range(0, len(batch), size):
+                cursor.execute(sql.SQL("; ").join(batch[start : start + size]))
             shown = [table.table_name for table in tables] + [table.table_name for table, _ in still_there]
             cursor.execute(q.all_events_view(self.schema, b.data, shown))
             checkpoint("mid-swap")
@@ -339,8 +343,9 @@ class _Sync(ApplySteps):
                 self._save_built(USERS_KEY, "users", "users", "", users, is_event_table=False)
             if sessions:
                 self._save_built(SESSIONS_KEY, "sessions", "sessions", "", sessions, is_event_table=False)
-            for table in tables:
-                self._save_built(table.key, table.table_name, table.label, table.version, results[table.key])
+            self._save_built_many(
+                [(table.key, table.table_name, table.label, table.version, results[table.key]) for table in tables]
+            )
             inserted = {table.table_name: results[table.key].rows for table in tables}
             inserted["all_events"] = all_events_rows
             self._finish(cursor, state, inserted, full=True)
@@ -386,8 +391,10 @@ class _Sync(ApplySteps):
         reshaped: set[str] = set()
         # Nothing new (a quiet environment's scheduled run, or one that only applies an edit): no pass.
         appending = bool(appends) and b.any_events(since=since, until=self.until)
+        new_rows: dict[int, int] = {}  # {table number: rows the pass staged for it}
         if appending:
-            inferred = b.event_parts(appends, parent="_inc", since=since, until=self.until).types
+            staged_new = b.event_parts(appends, parent="_inc", since=since, until=self.until)
+            inferred, new_rows = staged_new.types, staged_new.rows
             for table in appends:
                 types = inferred.get(table.number, {})
                 merged, added, widened, omitted[table.key] = _reconcile_columns(
@@ -467,7 +474,8 @@ class _Sync(ApplySteps):
                 inserted[table.table_name] = results[table.key].rows
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
             for table in appends:
-                rows = self._append(cursor, table) if appending else 0
+                # Only tables the new events reached (one statement each; hundreds of tables).
+                rows = self._append(cursor, table) if new_rows.get(table.number) else 0
                 inserted[table.table_name] = rows
                 entry = {"rows": rows, "ms": 0, "action": "appended"}
                 if table.table_name in renamed_from:
@@ -548,7 +556,14 @@ class _Sync(ApplySteps):
     # -- bookkeeping -----------------------------------------------------------------------------
 
     def _save_built(self, key, name, label, version, result: BuiltResult, *, is_event_table: bool = True) -> None:
-        BuiltTable.objects.create(
+        self._built_row(key, name, label, version, result, is_event_table=is_event_table).save(force_insert=True)
+
+    def _save_built_many(self, entries: list[tuple[str, str, str, str, BuiltResult]]) -> None:
+        """BuiltTable rows of event tables, one INSERT for all of them."""
+        BuiltTable.objects.bulk_create([self._built_row(*entry) for entry in entries], batch_size=500)
+
+    def _built_row(self, key, name, label, version, result: BuiltResult, *, is_event_table: bool = True) -> BuiltTable:
+        return BuiltTable(
             environment=self.environment,
             key=key,
             table_name=name,
