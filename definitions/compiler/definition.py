@@ -62,6 +62,21 @@ def _require_list(value, what: str) -> list:
     return value
 
 
+def _condition_cost(condition: dict) -> int:
+    """Rough cost class of a condition's SQL: column compares, then substring tests, properties, selectors, regexes."""
+    op = condition.get("op", "exact")
+    if op == "regex":
+        return 4
+    ctype = condition.get("type")
+    if ctype == "selector":
+        return 3
+    if ctype == "property":
+        return 2
+    if ctype in ("text", "href") and op != "exact":
+        return 1
+    return 0
+
+
 class DefinitionCompiler:
     def __init__(self, *, prefix: str, resolve_combo: ComboResolver | None, validate_regex: RegexValidator | None):
         self.params = Params(prefix)
@@ -107,12 +122,16 @@ class DefinitionCompiler:
             raise CompileError("Only custom-event groups have an event name", path=f"{path}.event_name")
         elif not conditions:
             raise CompileError(f"The {kind} group has no conditions", path=f"{path}.conditions")
+        compiled = []
         for i, condition in enumerate(conditions):
             cond_path = f"{path}.conditions[{i}]"
             try:
-                parts.append(self.condition(kind, condition))
+                compiled.append((_condition_cost(condition), i, self.condition(kind, condition)))
             except CompileError as error:
                 raise error.at(cond_path) from None
+        # Cheapest first (AND is evaluated left to right): a page or text compare rules out most
+        # events before a selector reads the hierarchy (the same meaning in any order: no part is NULL).
+        parts += [part for _, _, part in sorted(compiled, key=lambda item: item[:2])]
         if any(part is FALSE for part in parts):
             return FALSE
         return and_sql(parts)
