@@ -189,6 +189,21 @@ def test_gates_of_common_definitions():
     assert gates({"kind": "pageview", "conditions": [{"type": "path", "value": "/blog*"}]}) == {}
     assert gates({"kind": "custom", "event_name": "Paid", "conditions": []}) == {"custom": ("event_name", ("Paid",))}
     assert gates({"kind": "combo", "definitions": [1]}) == {}
+    # A combo's types and gates are its members' (resolved as the compiler resolves them).
+    members = {
+        1: [{**click, "conditions": [{"type": "selector", "value": "#x"}]}],
+        2: [{"kind": "combo", "definitions": [1, 3]}],
+    }
+    members[3] = [{"kind": "pageview", "conditions": [{"type": "path", "value": "/p"}]}]
+    combo = [{"kind": "combo", "definitions": [2]}]
+    assert definition_gates(combo, resolve_combo=members.__getitem__) == {
+        "click": ("target_id", ("x",)),
+        "pageview": ("path", ("/p",)),
+    }
+    assert definition_event_types(combo, resolve_combo=members.__getitem__) == ("click", "pageview")
+    assert definition_event_types(combo) == ()
+    cycle = {1: [{"kind": "combo", "definitions": [1]}]}
+    assert definition_gates([{"kind": "combo", "definitions": [1]}], resolve_combo=cycle.__getitem__) == {}
     # Groups of one type must all have the feature; other types have their own gate.
     two = gates(
         {**click, "conditions": [{"type": "selector", "value": "#x"}]},
