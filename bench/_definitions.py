@@ -19,6 +19,7 @@ benchmark itself (the leading underscore: bench/run_all.py skips it); bench/sync
 and tests/warehouse/sync/test_sync_equivalence.py use it.
 """
 
+import hashlib
 import json
 import random
 from dataclasses import dataclass
@@ -269,7 +270,8 @@ def compiled_specs(
                 table_name=f"{table_prefix}{d.number}",
                 predicate=predicate,
                 params=params,
-                version="1",
+                # A changed definition (bench/sync_definitions.py edits one) is rebuilt.
+                version=hashlib.sha256(json.dumps(d.groups, sort_keys=True).encode()).hexdigest()[:12],
                 label=d.name[:200],
                 event_types=definition_event_types(d.groups, resolve_combo=by_number.__getitem__),
                 gates=definition_gates(d.groups, resolve_combo=by_number.__getitem__),

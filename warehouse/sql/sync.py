@@ -373,6 +373,26 @@ def _type_tables(entries: list[tuple[int, sql.Composable, tuple[str, tuple[str, 
     return sql.SQL("({})").format(sql.SQL(" || ").join(parts))
 
 
+def staging_table(stage: str, name: str) -> sql.Composed:
+    """DDL of stage.<name>: the pass's rows for several tables in one (unlogged) table, `tbl` their table."""
+    columns = [sql.SQL("tbl int")]
+    columns += [
+        sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(type_)) for column, type_, _ in STORED_EVENT_COLUMNS
+    ]
+    return sql.SQL("CREATE UNLOGGED TABLE {} ({}){}").format(
+        sql.Identifier(stage, name), sql.SQL(", ").join(columns), NO_AUTOVACUUM
+    )
+
+
+def staged_rows(stage: str, name: str, number: int) -> sql.Composed:
+    """Table `number`'s rows in stage.<name> (staging_table), as a subquery of the stored columns."""
+    return sql.SQL("(SELECT {} FROM {} WHERE tbl = {})").format(
+        sql.SQL(", ").join(sql.Identifier(column) for column in STORED_NAMES),
+        sql.Identifier(stage, name),
+        sql.Literal(number),
+    )
+
+
 def _matched_tables(predicates: list[Predicate]) -> sql.Composed:
     """int[] of the tables an event `e` belongs to, evaluating only the predicates its type can match
     and, of those with a gate (EventTableSpec.gates), only the ones its features pass.

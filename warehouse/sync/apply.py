@@ -108,11 +108,8 @@ class ApplySteps:
         """Append what the incremental pass staged for `table` to its stored rows."""
         columns = sql.SQL(", ").join(sql.Identifier(name) for name in q.STORED_NAMES)
         cursor.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
-                self.stored(table.table_name),
-                columns,
-                columns,
-                sql.Identifier(self.builder.work, f"_inc{table.number}"),
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} e").format(
+                self.stored(table.table_name), columns, columns, q.staged_rows(self.builder.work, "_inc", table.number)
             )
         )
         return cursor.rowcount

@@ -263,8 +263,10 @@ class Builder:
         """A Citus layout (q.DISTRIBUTED, q.REFERENCE) for q.create_table_as on Citus; None elsewhere."""
         return layout if self.citus else None
 
-    def infer(self, schema: str, table: str) -> dict[str, str]:
-        self.cursor.execute(q.property_classes(sql.Identifier(schema, table)))
+    def infer(self, schema: str, table: str | sql.Composable) -> dict[str, str]:
+        """{property key: type} of schema.table's properties (`table` may be a subquery: schema is then unused)."""
+        source = sql.Identifier(schema, table) if isinstance(table, str) else table
+        self.cursor.execute(q.property_classes(source))
         return {key: widen(classes) for key, classes in self.cursor.fetchall()}
 
     def property_columns(
@@ -318,7 +320,7 @@ class Builder:
         """One pass over the raw events filling one partition per table (predicates all evaluated together).
 
         Partitions of `_parts` are logged: each becomes a finished table's stored rows (detached,
-        never copied); `_inc` partitions only feed appends. One table from all history (a rebuilt
+        never copied); `_inc` (one table, rows by table number) only feeds appends. One table from all history (a rebuilt
         definition), or several an index finds the rows of (EventTable.selective), are built by a
         statement each instead, straight into the build schema (q.rebuild_table). `alongside`:
         {name: work(builder)} independent of the pass (users,
@@ -352,11 +354,10 @@ class Builder:
             written = {table.number: (self.build, table.table_name) for table in tables}
         else:
             numbers = [table.number for table in tables]
-            self.execute_batched(
-                q.parts_parent(
-                    self.work, parent, numbers, logged=parent == "_parts", distributed=self.citus and parent == "_parts"
-                )
-            )
+            if parent == "_parts":  # partitions, each to become a table's stored rows
+                self.execute_batched(q.parts_parent(self.work, parent, numbers, logged=True, distributed=self.citus))
+            else:  # new rows to append: one table, read by table number (no DDL per table)
+                self.execute(q.staging_table(self.work, parent))
             predicates = [(table.number, table.predicate, table.event_types, table.gates) for table in tables]
             if since is not None:  # new events only: one statement over the (environment, batch) index
                 parts = [
@@ -372,7 +373,10 @@ class Builder:
                     )
                     for part in self.pass_parts(count)
                 ]
-            written = {number: (self.work, f"{parent}{number}") for number in numbers}
+            if parent == "_parts":
+                written = {number: (self.work, f"{parent}{number}") for number in numbers}
+            else:
+                written = {number: (self.work, q.staged_rows(self.work, parent, number)) for number in numbers}
         self.progress.begin("matching raw events")
         # The short side tasks first: the parts' uneven ends then overlap nothing else.
         jobs = [("side", name) for name in alongside or {}] + [("part", statement) for statement in parts]
@@ -399,11 +403,20 @@ class Builder:
             errors.update(culprits)
         if errors:
             raise TablesFailed({key: error_message(error) for key, error in errors.items()})
+        if not rebuilt_alone and parent != "_parts":  # the appends read it table by table
+            self.execute(sql.SQL("CREATE INDEX ON {} (tbl)").format(sql.Identifier(self.work, parent)))
+            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, parent)))
         numbers = {table.number: table.key for table in tables}
         if staged.partitioned:
             # One read of the parent for every partition's counts (hundreds of tables, one statement);
             # then the property types of the tables that have rows with properties only.
-            counted = self.counts(parent)
+            shares = [list(numbers)[i :: self.connections.size] for i in range(self.connections.size)]
+            counted_parts, failed = self._map_isolated(
+                lambda cursor, share: self.on(cursor).counts(parent, share), shares
+            )
+            if failed:
+                raise failed[0][1]
+            counted = {number: value for _, part in counted_parts for number, value in part.items()}
             written = {number: written[number] for number in numbers if counted.get(number, (0, 0))[1]}
             surveyed, failed = self._map_isolated(
                 lambda cursor, item: (counted[item[0]][0], self.on(cursor).infer(*item[1])), written.items()
@@ -483,11 +496,14 @@ class Builder:
         self.progress.begin("finding the tables that fail")
         return {table.key: error for table, _, error in self._each_isolated(probe, tables) if error is not None}
 
-    def counts(self, parent: str) -> dict[int, tuple[int, int]]:
-        """{table number: (rows, rows with properties)} of what the pass wrote into work.<parent>'s partitions."""
+    def counts(self, parent: str, numbers: list[int]) -> dict[int, tuple[int, int]]:
+        """{table number: (rows, rows with properties)} of what the pass wrote into these partitions of
+        work.<parent> (one statement for many: the others are pruned)."""
+        if not numbers:
+            return {}
         self.cursor.execute(
-            sql.SQL("SELECT tbl, count(*), count(properties) FROM {} GROUP BY tbl").format(
-                sql.Identifier(self.work, parent)
+            sql.SQL("SELECT tbl, count(*), count(properties) FROM {} WHERE tbl IN ({}) GROUP BY tbl").format(
+                sql.Identifier(self.work, parent), sql.SQL(", ").join(map(sql.Literal, numbers))
             )
         )
         return {number: (rows, with_properties) for number, rows, with_properties in self.cursor.fetchall()}

@@ -7,6 +7,7 @@ readers with lock_timeout + retry. A worker killed before that commit changes no
 """
 
 import contextlib
+import json
 import logging
 import time
 import traceback
@@ -499,14 +500,23 @@ class _Sync(ApplySteps):
                 result = results[table.key]
                 BuiltTable.objects.filter(environment=self.environment, key=table.key).delete()
                 self._save_built(table.key, table.table_name, table.label, table.version, result)
-            appended = [built[table.key] for table in appends]
-            for table, row in zip(appends, appended, strict=True):
-                row.table_name, row.label, row.columns = table.table_name, table.label, columns[table.key]
-                row.omitted_properties = omitted[table.key]
-                row.row_count += inserted[table.table_name] - deleted.get(table.table_name, 0)
-                row.built_at = timezone.now()
-            BuiltTable.objects.bulk_update(
-                appended, ["table_name", "label", "columns", "omitted_properties", "row_count", "built_at"]
+            # One UPDATE for every appended table's record (Django's bulk_update spelled hundreds of
+            # tables as CASE expressions: seconds).
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {built} b SET table_name = v.table_name, label = v.label, columns = v.columns::jsonb,"
+                    " omitted_properties = v.omitted::jsonb, row_count = b.row_count + v.delta, built_at = now()"
+                    " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[])"
+                    " AS v(id, table_name, label, columns, omitted, delta) WHERE b.id = v.id"
+                ).format(built=sql.Identifier(BuiltTable._meta.db_table)),
+                [
+                    [built[table.key].pk for table in appends],
+                    [table.table_name for table in appends],
+                    [table.label for table in appends],
+                    [json.dumps(columns[table.key]) for table in appends],
+                    [json.dumps(omitted[table.key]) for table in appends],
+                    [inserted[table.table_name] - deleted.get(table.table_name, 0) for table in appends],
+                ],
             )
             for key, rebuilt, merged, left_out in (
                 (USERS_KEY, users_rebuilt, users_merged, users_omitted),
