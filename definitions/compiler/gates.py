@@ -14,6 +14,7 @@ Features (their SQL is in warehouse/sql/sync.py, GATE_FEATURES):
 - target_class: one class the target has (a gate on it has exactly one value).
 """
 
+import logging
 from typing import Any
 
 from .conditions import URL_FIELDS
@@ -34,6 +35,7 @@ FEATURES = (
     "target_tag",
 )
 PATH_PREFIX_DEPTHS = (2, 3)
+logger = logging.getLogger(__name__)
 
 
 def path_prefix(path: str, depth: int) -> str:
@@ -111,8 +113,17 @@ def definition_gates(
 
     A combo's members are read through `resolve_combo` (without it, or when one cannot be
     resolved, a definition with a combo has no gates). Call it on groups that compile
-    (compile_definition first): it does not validate them.
+    (compile_definition first): it does not validate them. Never raises: a gate is an
+    optimization, and a definition without one is still synced (every event of its types tested).
     """
+    try:
+        return _gates(groups, resolve_combo)
+    except Exception:
+        logger.exception("no gates for a definition whose groups the gate reader did not expect")
+        return {}
+
+
+def _gates(groups: Any, resolve_combo: ComboResolver | None) -> dict[str, tuple[str, tuple[str, ...]]]:
     groups = expand_combos(groups, resolve_combo)
     if not groups:
         return {}
