@@ -474,9 +474,10 @@ class _Sync(ApplySteps):
                 self._move_in_stored(cursor, table.table_name)
                 inserted[table.table_name] = results[table.key].rows
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
+            # Only tables the new events reached, and what the pass staged for each is what it gets.
+            self._append(cursor, [table for table in appends if new_rows.get(table.number)])
             for table in appends:
-                # Only tables the new events reached (one statement each; hundreds of tables).
-                rows = self._append(cursor, table) if new_rows.get(table.number) else 0
+                rows = new_rows.get(table.number, 0)
                 inserted[table.table_name] = rows
                 entry = {"rows": rows, "ms": 0, "action": "appended"}
                 if table.table_name in renamed_from:
