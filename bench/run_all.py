@@ -42,6 +42,7 @@ ORDER = [
     "sync",
     "sync_scale",
     "sync_fresh",
+    "sync_definitions",
     "freshness",
 ]
 # `make bench BENCH_SCALE=N` (--scale N): the benchmarks whose figures depend on the history's size
@@ -286,6 +287,35 @@ def write_charts(results: list[dict]) -> list[Path]:
         fig.suptitle(f"Full sync time vs number of definitions ({sync.get('size', 0):,} events)", fontsize=10)
         stamp(ax, sync)
         save(fig, "sync_by_definitions")
+
+    realistic = by_name.get("sync_definitions", {})
+    points = realistic.get("series", {}).get("full sync seconds by definitions")
+    if points:
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        xs, ys = zip(*sorted(points), strict=True)
+        rows = dict(map(tuple, realistic["series"].get("definition rows by definitions", [])))
+        ax.plot(xs, ys, "o-", label="full sync")
+        for x, y in zip(xs, ys, strict=True):
+            label = f"{y:.1f} s" + (f", {rows[x] / 1e6:.2f}M rows" if x in rows else "")
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+        for name, other in realistic["series"].items():  # an earlier code's curve, named after it
+            if name.startswith("full sync seconds by definitions (") and other:
+                ox, oy = zip(*sorted(other), strict=True)
+                ax.plot(ox, oy, "^-.", color="tab:orange", label=name.removeprefix("full sync seconds by definitions "))
+                ys = ys + oy
+        base = sorted(realistic["series"].get("baseline seconds by definitions", []))
+        if base:
+            bx, by = zip(*base, strict=True)
+            ax.plot(bx, by, "s--", color="grey", label="baseline CTAS of raw events")
+            ax.plot(bx, [3 * y for y in by], ":", color="red", label="target: 3x baseline")
+        ax.set_xlabel("realistic definitions (bench/_definitions.py); labels: definition rows written")
+        ax.set_ylabel("seconds")
+        ax.set_xticks(xs)
+        ax.set_ylim(0, max(ys) * 1.2)
+        ax.legend(fontsize=8)
+        fig.suptitle(f"Full sync vs realistic definitions ({realistic.get('size', 0):,} demo events)", fontsize=10)
+        stamp(ax, realistic)
+        save(fig, "sync_by_definition_count")
 
     scale = by_name.get("sync_scale", {})
     points = scale.get("series", {}).get("full sync seconds by events")

@@ -35,7 +35,7 @@ from _report import Report, add_json_argument  # noqa: E402
 from django.db import connection  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
-from definitions.compiler import compile_definition, definition_event_types  # noqa: E402
+from definitions.compiler import compile_definition, definition_event_types, definition_gates  # noqa: E402
 from warehouse.citus import citus_active  # noqa: E402
 from warehouse.models import BuiltTable, Environment, Project  # noqa: E402
 from warehouse.models.raw import raw_events_partition  # noqa: E402
@@ -90,6 +90,7 @@ def definition(number: int) -> EventTableSpec:
         version="2" if edited else "1",
         label=f"Bench definition {number}",
         event_types=definition_event_types(groups),
+        gates=definition_gates(groups),
     )
 
 

@@ -18,7 +18,13 @@ from warehouse.models import Environment, RawEvent
 from warehouse.registry import EventTableSpec
 
 from . import sql as definitions_sql
-from .compiler import CompileError, compile_definition, definition_custom_event_name, definition_event_types
+from .compiler import (
+    CompileError,
+    compile_definition,
+    definition_custom_event_name,
+    definition_event_types,
+    definition_gates,
+)
 from .compiler.css import ascii_lower
 from .models import Definition
 from .sampling import EXACT, RawSample, raw_sample_for
@@ -80,6 +86,7 @@ def definition_compiled_or_error(
 
 def _definition_spec(definition: Definition, environment: Environment) -> EventTableSpec:
     predicate, params = definition_compiled(definition, environment)
+    resolver = combo_resolver(environment)
     return EventTableSpec(
         key=definition.event_table_key,
         table_name=definition.table_name,
@@ -87,7 +94,9 @@ def _definition_spec(definition: Definition, environment: Environment) -> EventT
         params=params,
         version=predicate_version(predicate, params),
         label=definition.name,
-        event_types=definition_event_types(definition.groups),
+        # A combo's members are read again (compiling read them): its types and gates are theirs.
+        event_types=definition_event_types(definition.groups, resolve_combo=resolver),
+        gates=definition_gates(definition.groups, resolve_combo=resolver),
         sync=definition.sync_enabled,
         custom_event_name=definition_custom_event_name(definition.groups),
         url=reverse("definitions:edit", args=[environment.warehouse_schema, definition.pk]),

@@ -31,6 +31,12 @@ class EventTableSpec:
     # (e.g. ("click",)); empty means "any type". A promise: the sync evaluates the predicate only on
     # raw events of these types, so a predicate that could match another type must leave this empty.
     event_types: tuple[str, ...] = ()
+    # {event type: (feature, values)}, if the provider knows them (definitions.compiler.definition_gates):
+    # on a raw event of that type the predicate can only be true when the feature's value (a column
+    # such as target_id, or one of warehouse/sql/sync.py's GATE_FEATURES) is one of the values. A
+    # promise, like event_types: the sync tests an event only against the predicates its features
+    # pass. Types left out are evaluated on every event of the type.
+    gates: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # The "sync to warehouse" switch: False keeps the spec known (the raw browser still labels its
     # events) but the sync builds no table for it (and drops the one it had).
     sync: bool = True

@@ -62,6 +62,21 @@ def _require_list(value, what: str) -> list:
     return value
 
 
+def _condition_cost(condition: dict) -> int:
+    """Rough cost class of a condition's SQL: column compares, then substring tests, properties, selectors, regexes."""
+    op = condition.get("op", "exact")
+    if op == "regex":
+        return 4
+    ctype = condition.get("type")
+    if ctype == "selector":
+        return 3
+    if ctype == "property":
+        return 2
+    if ctype in ("text", "href") and op != "exact":
+        return 1
+    return 0
+
+
 class DefinitionCompiler:
     def __init__(self, *, prefix: str, resolve_combo: ComboResolver | None, validate_regex: RegexValidator | None):
         self.params = Params(prefix)
@@ -107,12 +122,16 @@ class DefinitionCompiler:
             raise CompileError("Only custom-event groups have an event name", path=f"{path}.event_name")
         elif not conditions:
             raise CompileError(f"The {kind} group has no conditions", path=f"{path}.conditions")
+        compiled = []
         for i, condition in enumerate(conditions):
             cond_path = f"{path}.conditions[{i}]"
             try:
-                parts.append(self.condition(kind, condition))
+                compiled.append((_condition_cost(condition), i, self.condition(kind, condition)))
             except CompileError as error:
                 raise error.at(cond_path) from None
+        # Cheapest first (AND is evaluated left to right): a page or text compare rules out most
+        # events before a selector reads the hierarchy (the same meaning in any order: no part is NULL).
+        parts += [part for _, _, part in sorted(compiled, key=lambda item: item[:2])]
         if any(part is FALSE for part in parts):
             return FALSE
         return and_sql(parts)
@@ -193,9 +212,42 @@ def compile_definition(
     return compiler.groups(groups, stack=stack), compiler.params.values
 
 
-def definition_event_types(groups) -> tuple[str, ...]:
-    """The raw event types a compiled definition can match (each group kind is its `e.type`); () when
-    a combo is involved (its members are resolved at compile time), meaning "any type"."""
+def expand_combos(groups, resolve_combo: ComboResolver | None, *, depth: int = 0, stack: tuple = ()) -> list | None:
+    """The groups other than combos that a definition's predicate ORs together, its combos' members
+    resolved (as compile_definition does); None when a combo cannot be resolved (no resolver, a
+    cycle, too deep, a member that is not there)."""
+    if not isinstance(groups, list):
+        return None
+    out = []
+    for group in groups:
+        if not isinstance(group, dict):
+            return None
+        if group.get("kind") != "combo":
+            out.append(group)
+            continue
+        ids = group.get("definitions")
+        if resolve_combo is None or depth >= MAX_COMBO_DEPTH or not isinstance(ids, list):
+            return None
+        for definition_id in ids:
+            if definition_id in stack:
+                return None
+            try:
+                members = expand_combos(
+                    resolve_combo(definition_id), resolve_combo, depth=depth + 1, stack=(*stack, definition_id)
+                )
+            except (CompileError, KeyError, TypeError):
+                return None
+            if members is None:
+                return None
+            out += members
+    return out
+
+
+def definition_event_types(groups, *, resolve_combo: ComboResolver | None = None) -> tuple[str, ...]:
+    """The raw event types a compiled definition can match (each group kind is its `e.type`); () meaning
+    "any type" when a combo is involved and `resolve_combo` is not given (or cannot resolve it)."""
+    if resolve_combo is not None and isinstance(groups, list):
+        groups = expand_combos(groups, resolve_combo) or []
     kinds = {group.get("kind") for group in groups if isinstance(group, dict)} if isinstance(groups, list) else set()
     if not kinds or not kinds <= set(KINDS) - {"combo"}:
         return ()

@@ -267,39 +267,164 @@ def parts_parent(
     return statements
 
 
-def _matched_tables(predicates: list[tuple[int, sql.Composable, tuple[str, ...]]]) -> sql.Composed:
-    """int[] of the tables an event `e` belongs to, evaluating only the predicates its type can match.
+# Per-row features a gate (EventTableSpec.gates) can test, as SQL over the raw event `e`.
+# path_prefix_<n>: the path through its n-th `/` (definitions.compiler.gates.path_prefix).
+GATE_FEATURES = {
+    "target_id": "e.target_id",
+    "event_name": "e.event_name",
+    "target_text": "e.target_text",
+    "path": "e.path",
+    "target_href": "e.target_href",
+    "target_tag": "e.target_tag",
+    "path_prefix_2": "split_part(e.path, '/', 1) || '/' || split_part(e.path, '/', 2) || '/'",
+    "path_prefix_3": (
+        "split_part(e.path, '/', 1) || '/' || split_part(e.path, '/', 2) || '/' || split_part(e.path, '/', 3) || '/'"
+    ),
+}
+# target_class gates dispatch on each of the target's first CLASS_POSITIONS classes; targets with
+# more classes evaluate every class-gated predicate of their type.
+CLASS_POSITIONS = 4
+# Values a dispatch tests one after the other at the bottom of its binary search.
+_DISPATCH_LEAF = 3
+
+Predicate = tuple[int, sql.Composable, tuple[str, ...], dict]
+
+
+class _Text(sql.Composable):
+    """A string literal safe inside a statement executed with parameters (its `%` doubled)."""
+
+    def as_string(self, context) -> str:
+        return sql.Literal(self._wrapped).as_string(context).replace("%", "%%")
+
+
+def _tables_array(entries: list[tuple[int, sql.Composable]]) -> sql.Composed:
+    """int[] of the numbers whose predicate is true (never NULL)."""
+    if not entries:
+        return sql.SQL("'{}'::int[]")
+    if len(entries) == 1:
+        number, predicate = entries[0]
+        return sql.SQL("CASE WHEN ({}) THEN ARRAY[{}] ELSE '{{}}'::int[] END").format(predicate, sql.Literal(number))
+    cases = sql.SQL(", ").join(
+        sql.SQL("CASE WHEN ({}) THEN {} END").format(predicate, sql.Literal(number)) for number, predicate in entries
+    )
+    return sql.SQL("array_remove(ARRAY[{}]::int[], NULL)").format(cases)
+
+
+def _dispatch(feature: sql.Composable, by_value: dict[str, list], *, position: int | None = None) -> sql.Composed:
+    """int[] (or NULL) of the tables among `by_value`'s entries whose predicate is true, evaluating only
+    the entries listed under the row's value of `feature`: a binary search over the values
+    (compared byte-wise, COLLATE "C", as Python sorts UTF-8) ending in a few equality tests. With
+    `position`, the feature is the target's class at that position, and a class already seen at an
+    earlier position is not tested again."""
+    values = sorted(by_value, key=lambda value: value.encode())
+
+    def leaf(value: str) -> sql.Composed:
+        test = sql.SQL("{} = {}").format(feature, _Text(value))
+        if position is not None:
+            test += sql.SQL(" AND array_position(e.target_classes, {}) = {}").format(
+                _Text(value), sql.Literal(position)
+            )
+        return sql.SQL("WHEN {} THEN {}").format(test, _tables_array(by_value[value]))
+
+    def search(part: list[str]) -> sql.Composed:
+        if len(part) <= _DISPATCH_LEAF:
+            return sql.SQL("CASE {} END").format(sql.SQL(" ").join(leaf(value) for value in part))
+        middle = len(part) // 2
+        return sql.SQL('CASE WHEN {} < {} COLLATE "C" THEN {} ELSE {} END').format(
+            feature, _Text(part[middle]), search(part[:middle]), search(part[middle:])
+        )
+
+    return search(values)
+
+
+def _type_tables(entries: list[tuple[int, sql.Composable, tuple[str, tuple[str, ...]] | None]]) -> sql.Composed:
+    """int[] of the tables an event of one type belongs to: predicates without a usable gate are
+    all evaluated; gated ones only when the event's feature has one of their values."""
+    plain: list[tuple[int, sql.Composable]] = []
+    gated: dict[str, dict[str, list]] = {}
+    for number, predicate, gate in entries:
+        feature, values = gate if gate else (None, ())
+        usable = feature in GATE_FEATURES or (feature == "target_class" and len(values) == 1)
+        if not usable:
+            plain.append((number, predicate))
+            continue
+        for value in values:
+            gated.setdefault(feature, {}).setdefault(value, []).append((number, predicate))
+    parts = [_tables_array(plain)]
+    for feature in sorted(gated):
+        if feature == "target_class":
+            continue
+        parts.append(_dispatch(sql.SQL(GATE_FEATURES[feature]), gated[feature]))
+    if "target_class" in gated:
+        by_class = gated["target_class"]
+        positions = sql.SQL(" || ").join(
+            _dispatch(sql.SQL("e.target_classes[{}]").format(sql.Literal(n)), by_class, position=n)
+            for n in range(1, CLASS_POSITIONS + 1)
+        )
+        every = _tables_array([entry for value in sorted(by_class) for entry in by_class[value]])
+        parts.append(
+            sql.SQL("CASE WHEN cardinality(e.target_classes) <= {} THEN {} ELSE {} END").format(
+                sql.Literal(CLASS_POSITIONS), positions, every
+            )
+        )
+    if len(parts) == 1:
+        return parts[0]
+    # array || NULL is the array: a dispatch that found no value adds nothing.
+    return sql.SQL("({})").format(sql.SQL(" || ").join(parts))
+
+
+def staging_table(stage: str, name: str) -> sql.Composed:
+    """DDL of stage.<name>: the pass's rows for several tables in one (unlogged) table, `tbl` their table."""
+    columns = [sql.SQL("tbl int")]
+    columns += [
+        sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(type_)) for column, type_, _ in STORED_EVENT_COLUMNS
+    ]
+    return sql.SQL("CREATE UNLOGGED TABLE {} ({}){}").format(
+        sql.Identifier(stage, name), sql.SQL(", ").join(columns), NO_AUTOVACUUM
+    )
+
+
+def staged_rows(stage: str, name: str, number: int) -> sql.Composed:
+    """Table `number`'s rows in stage.<name> (staging_table), as a subquery of the stored columns."""
+    return sql.SQL("(SELECT {} FROM {} WHERE tbl = {})").format(
+        sql.SQL(", ").join(sql.Identifier(column) for column in STORED_NAMES),
+        sql.Identifier(stage, name),
+        sql.Literal(number),
+    )
+
+
+def _matched_tables(predicates: list[Predicate]) -> sql.Composed:
+    """int[] of the tables an event `e` belongs to, evaluating only the predicates its type can match
+    and, of those with a gate (EventTableSpec.gates), only the ones its features pass.
 
     Predicates are grouped by the event types they declare (`CASE WHEN e.type = 'click' THEN ...`),
     so a pageview never evaluates click predicates; those declaring no types go in every branch.
+    Within a type, gated predicates are reached through a binary search on their feature
+    (_dispatch): a click tests the few definitions of its target id, text or page, not hundreds.
     """
-
-    def array(entries) -> sql.Composed:
-        if not entries:
-            return sql.SQL("'{}'::int[]")
-        cases = sql.SQL(", ").join(
-            sql.SQL("CASE WHEN ({}) THEN {} END").format(predicate, sql.Literal(number))
-            for number, predicate in entries
-        )
-        return sql.SQL("array_remove(ARRAY[{}]::int[], NULL)").format(cases)
-
-    untyped = [(number, predicate) for number, predicate, types in predicates if not types]
-    types = sorted({type_ for _, _, declared in predicates for type_ in declared})
+    untyped = [(number, predicate, None) for number, predicate, types, _ in predicates if not types]
+    types = sorted({type_ for _, _, declared, _ in predicates for type_ in declared})
     if not types:
-        return array(untyped)
+        return _type_tables(untyped)
     # A searched CASE (WHEN e.type = ...), not `CASE e.type WHEN ...`: Citus folds a predicate that
     # reads no column (e.g. `true`) into a constant before it deparses the query for the shards, and
     # the deparsed simple CASE then compares the type with that boolean.
     branches = [
         sql.SQL("WHEN e.type = {} THEN {}").format(
             sql.Literal(type_),
-            array(
-                [(number, predicate) for number, predicate, declared in predicates if not declared or type_ in declared]
+            _type_tables(
+                [
+                    (number, predicate, (gates or {}).get(type_))
+                    for number, predicate, declared, gates in predicates
+                    if not declared or type_ in declared
+                ]
             ),
         )
         for type_ in types
     ]
-    return sql.SQL("CASE {} ELSE {} END").format(sql.SQL(" ").join(branches), array(untyped))
+    return sql.SQL("CASE {} ELSE {} END").format(
+        sql.SQL(" ").join(branches), _tables_array([(n, p) for n, p, _ in untyped])
+    )
 
 
 # The raw event columns the pass reads (what STORED_EVENT_COLUMNS' expressions refer to as e).
@@ -312,7 +437,7 @@ _MATCHED_COLUMNS = sql.SQL(
 def fill_parts(
     stage: str,
     parent: str,
-    predicates: list[tuple[int, sql.Composable, tuple[str, ...]]],
+    predicates: list[Predicate],
     *,
     partition: str,
     lower_bound: bool,
@@ -321,7 +446,8 @@ def fill_parts(
 ) -> sql.Composed:
     """One pass over the environment's raw events: each event lands in the partition of every table it matches.
 
-    `predicates` are (table number, boolean SQL over raw_events e, event types it can match or ()).
+    `predicates` are (table number, boolean SQL over raw_events e, event types it can match or (),
+    gates {type: (feature, values)} or {}: see EventTableSpec).
     `partition` is the environment's own partition of raw_events. Events with batch in
     [%(since)s, %(until)s) are read (no lower bound for a rebuild); with `blocks` (first, next
     first or None), only those stored in that range of the partition's blocks (Builder.pass_parts).

@@ -50,6 +50,11 @@ _MIN_SAMPLE_TO_SPLIT = 200
 # Parts of the pass per build connection: the cuts come from a sample, so parts are only roughly
 # even; with two per connection, one that finishes early takes the next.
 _PARTS_PER_CONNECTION = 2
+# Catalog statements sent together (Builder.execute_batched): few enough that the locks one batch
+# holds to its commit stay far below max_locks_per_transaction.
+_DDL_BATCH = 200
+# Stored rows below this size get both their indexes in one job (Builder.event_tables).
+_SMALL_TABLE_BYTES = 8 << 20
 
 
 # PostgreSQL limits the property columns stay inside, whatever the data (docs/warehouse.md,
@@ -258,8 +263,10 @@ class Builder:
         """A Citus layout (q.DISTRIBUTED, q.REFERENCE) for q.create_table_as on Citus; None elsewhere."""
         return layout if self.citus else None
 
-    def infer(self, schema: str, table: str) -> dict[str, str]:
-        self.cursor.execute(q.property_classes(sql.Identifier(schema, table)))
+    def infer(self, schema: str, table: str | sql.Composable) -> dict[str, str]:
+        """{property key: type} of schema.table's properties (`table` may be a subquery: schema is then unused)."""
+        source = sql.Identifier(schema, table) if isinstance(table, str) else table
+        self.cursor.execute(q.property_classes(source))
         return {key: widen(classes) for key, classes in self.cursor.fetchall()}
 
     def property_columns(
@@ -313,7 +320,7 @@ class Builder:
         """One pass over the raw events filling one partition per table (predicates all evaluated together).
 
         Partitions of `_parts` are logged: each becomes a finished table's stored rows (detached,
-        never copied); `_inc` partitions only feed appends. One table from all history (a rebuilt
+        never copied); `_inc` (one table, rows by table number) only feeds appends. One table from all history (a rebuilt
         definition), or several an index finds the rows of (EventTable.selective), are built by a
         statement each instead, straight into the build schema (q.rebuild_table). `alongside`:
         {name: work(builder)} independent of the pass (users,
@@ -347,11 +354,11 @@ class Builder:
             written = {table.number: (self.build, table.table_name) for table in tables}
         else:
             numbers = [table.number for table in tables]
-            for statement in q.parts_parent(
-                self.work, parent, numbers, logged=parent == "_parts", distributed=self.citus and parent == "_parts"
-            ):
-                self.execute(statement)
-            predicates = [(table.number, table.predicate, table.event_types) for table in tables]
+            if parent == "_parts":  # partitions, each to become a table's stored rows
+                self.execute_batched(q.parts_parent(self.work, parent, numbers, logged=True, distributed=self.citus))
+            else:  # new rows to append: one table, read by table number (no DDL per table)
+                self.execute(q.staging_table(self.work, parent))
+            predicates = [(table.number, table.predicate, table.event_types, table.gates) for table in tables]
             if since is not None:  # new events only: one statement over the (environment, batch) index
                 parts = [
                     q.fill_parts(self.work, parent, predicates, partition=partition, lower_bound=True, citus=self.citus)
@@ -366,7 +373,10 @@ class Builder:
                     )
                     for part in self.pass_parts(count)
                 ]
-            written = {number: (self.work, f"{parent}{number}") for number in numbers}
+            if parent == "_parts":
+                written = {number: (self.work, f"{parent}{number}") for number in numbers}
+            else:
+                written = {number: (self.work, q.staged_rows(self.work, parent, number)) for number in numbers}
         self.progress.begin("matching raw events")
         # The short side tasks first: the parts' uneven ends then overlap nothing else.
         jobs = [("side", name) for name in alongside or {}] + [("part", statement) for statement in parts]
@@ -393,8 +403,31 @@ class Builder:
             errors.update(culprits)
         if errors:
             raise TablesFailed({key: error_message(error) for key, error in errors.items()})
+        if not rebuilt_alone and parent != "_parts":  # the appends read it table by table
+            self.execute(sql.SQL("CREATE INDEX ON {} (tbl)").format(sql.Identifier(self.work, parent)))
+            self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.work, parent)))
         numbers = {table.number: table.key for table in tables}
-        surveyed, failed = self._map_isolated(lambda cursor, item: self.on(cursor).survey(*item[1]), written.items())
+        if staged.partitioned:
+            # One read of the parent for every partition's counts (hundreds of tables, one statement);
+            # then the property types of the tables that have rows with properties only.
+            shares = [list(numbers)[i :: self.connections.size] for i in range(self.connections.size)]
+            counted_parts, failed = self._map_isolated(
+                lambda cursor, share: self.on(cursor).counts(parent, share), shares
+            )
+            if failed:
+                raise failed[0][1]
+            counted = {number: value for _, part in counted_parts for number, value in part.items()}
+            written = {number: written[number] for number in numbers if counted.get(number, (0, 0))[1]}
+            surveyed, failed = self._map_isolated(
+                lambda cursor, item: (counted[item[0]][0], self.on(cursor).infer(*item[1])), written.items()
+            )
+            surveyed += [
+                ((number, None), (counted.get(number, (0, 0))[0], {})) for number in numbers if number not in written
+            ]
+        else:
+            surveyed, failed = self._map_isolated(
+                lambda cursor, item: self.on(cursor).survey(*item[1]), written.items()
+            )
         if failed:
             raise TablesFailed({numbers[number]: error_message(error) for (number, _), error in failed})
         for (number, _), (rows, types) in surveyed:
@@ -463,6 +496,18 @@ class Builder:
         self.progress.begin("finding the tables that fail")
         return {table.key: error for table, _, error in self._each_isolated(probe, tables) if error is not None}
 
+    def counts(self, parent: str, numbers: list[int]) -> dict[int, tuple[int, int]]:
+        """{table number: (rows, rows with properties)} of what the pass wrote into these partitions of
+        work.<parent> (one statement for many: the others are pruned)."""
+        if not numbers:
+            return {}
+        self.cursor.execute(
+            sql.SQL("SELECT tbl, count(*), count(properties) FROM {} WHERE tbl IN ({}) GROUP BY tbl").format(
+                sql.Identifier(self.work, parent), sql.SQL(", ").join(map(sql.Literal, numbers))
+            )
+        )
+        return {number: (rows, with_properties) for number, rows, with_properties in self.cursor.fetchall()}
+
     def survey(self, schema: str, table: str) -> tuple[int, dict[str, str]]:
         """(rows, {property key: type}) of what the pass wrote for one table.
 
@@ -523,23 +568,36 @@ class Builder:
         ordered = sorted(tables, key=lambda table: -sizes.get(f"_parts{table.number}", 0))
         started = time.monotonic()
         if staged.partitioned:
-            for table in ordered:
-                self.adopt_partition(f"_parts{table.number}", table)
+            self.execute_batched(
+                [statement for table in ordered for statement in self.adopt_partition(f"_parts{table.number}", table)]
+            )
 
         def index(cursor, job) -> None:
-            table, column = job
-            self.on(cursor).execute(q.create_index(self.build, table.table_name, column))
+            table, columns = job
+            self.on(cursor).execute(
+                sql.SQL("; ").join(q.create_index(self.build, table.table_name, column) for column in columns)
+            )
 
-        jobs = [(table, column) for table in ordered for column in q.EVENT_INDEXED_COLUMNS]
+        # A large table's indexes are jobs of their own (built side by side); a small one's are one
+        # job, one round trip (hundreds of small tables). On Citus, one each (DDL propagates).
+        jobs = [
+            (table, columns)
+            for table in ordered
+            for columns in (
+                [(column,) for column in q.EVENT_INDEXED_COLUMNS]
+                if self.citus or sizes.get(f"_parts{table.number}", _SMALL_TABLE_BYTES) >= _SMALL_TABLE_BYTES
+                else [q.EVENT_INDEXED_COLUMNS]
+            )
+        ]
         pending = dict.fromkeys((table.number for table in tables), len(q.EVENT_INDEXED_COLUMNS))
         results = {}
         failed = {}
-        for (table, _), _, error in self._each_isolated(index, jobs):
+        for (table, columns), _, error in self._each_isolated(index, jobs):
             if error is not None:
                 failed[table.key] = error_message(error)
             if error is not None or table.key in failed:
                 continue
-            pending[table.number] -= 1
+            pending[table.number] -= len(columns)
             if pending[table.number]:
                 continue
             rows = staged.rows[table.number]
@@ -558,17 +616,30 @@ class Builder:
                 self.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.build, table.table_name)))
         return results
 
-    def adopt_partition(self, partition: str, table: EventTable) -> None:
-        """Turn a partition into a finished table's stored rows without copying them."""
+    def adopt_partition(self, partition: str, table: EventTable) -> list[sql.Composed]:
+        """The statements that turn a partition into a finished table's stored rows without copying them."""
         source = sql.Identifier(self.work, partition)
-        self.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(sql.Identifier(self.work, "_parts"), source))
-        self.execute(sql.SQL("ALTER TABLE {} DROP COLUMN tbl").format(source))
-        self.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(source, sql.Identifier(self.build)))
-        self.execute(
+        return [
+            sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(sql.Identifier(self.work, "_parts"), source),
+            sql.SQL("ALTER TABLE {} DROP COLUMN tbl").format(source),
+            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(source, sql.Identifier(self.build)),
             sql.SQL("ALTER TABLE {} RENAME TO {}").format(
                 sql.Identifier(self.build, partition), sql.Identifier(table.table_name)
-            )
-        )
+            ),
+        ]
+
+    def execute_batched(self, statements: list[sql.Composable]) -> None:
+        """Run catalog statements (DDL of the private schemas) a batch per round trip and per commit.
+
+        Hundreds of tables made thousands of statements, each its own round trip and commit: a third
+        of a 500-table sync on this machine. On Citus, one by one (each DDL propagates to the workers).
+        """
+        if self.citus:
+            for statement in statements:
+                self.execute(statement)
+            return
+        for start in range(0, len(statements), _DDL_BATCH):
+            self.execute(sql.SQL("; ").join(statements[start : start + _DDL_BATCH]))
 
     def user_migrations(self) -> int:
         query = sql.SQL("SELECT from_user_id, to_user_id, time FROM {}").format(sql.Identifier(self.work, "_merge_map"))

@@ -7,6 +7,7 @@ readers with lock_timeout + retry. A worker killed before that commit changes no
 """
 
 import contextlib
+import json
 import logging
 import time
 import traceback
@@ -32,7 +33,7 @@ from warehouse.models import (
 from warehouse.roles import sql_role_grant_schema
 from warehouse.sources.services import sources_grant
 from warehouse.sql import sync as q
-from warehouse.sync.apply import ApplySteps, autovacuum_on
+from warehouse.sync.apply import ApplySteps, autovacuum_on_sql
 from warehouse.sync.budget import analyze_stale, raw_tables
 from warehouse.sync.build import (
     Builder,
@@ -97,6 +98,7 @@ def sync_run_execute(*, run_id: int, on_update=None) -> SyncRun:
         finally:
             if builder is not None:
                 _drop_private_schemas(builder)
+        progress.flush()
         run.status = SyncStatus.PARTIAL if sync.failures else SyncStatus.SUCCEEDED
         run.error = sync.failure_summary()
         run.tables.update(
@@ -327,11 +329,15 @@ class _Sync(ApplySteps):
             cursor.execute(
                 sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(b.build), sql.Identifier(b.data))
             )
+            # One round trip for hundreds of tables' statements (they run in this transaction either way).
+            batch = []
             for table in tables:
-                autovacuum_on(cursor, self.stored(table.table_name))
-                self._create_view(cursor, table, results[table.key].columns)
-            for table, columns in still_there:
-                self._create_view(cursor, table, columns)
+                batch.append(autovacuum_on_sql(self.stored(table.table_name)))
+                batch.append(self._view_sql(table, results[table.key].columns))
+            batch += [self._view_sql(table, columns) for table, columns in still_there]
+            size = 1 if b.citus else 400  # on Citus one by one (each DDL propagates to the workers)
+            for start in range(0, len(batch), size):
+                cursor.execute(sql.SQL("; ").join(batch[start : start + size]))
             shown = [table.table_name for table in tables] + [table.table_name for table, _ in still_there]
             cursor.execute(q.all_events_view(self.schema, b.data, shown))
             checkpoint("mid-swap")
@@ -344,8 +350,9 @@ class _Sync(ApplySteps):
                 self._save_built(USERS_KEY, "users", "users", "", users, is_event_table=False)
             if sessions:
                 self._save_built(SESSIONS_KEY, "sessions", "sessions", "", sessions, is_event_table=False)
-            for table in tables:
-                self._save_built(table.key, table.table_name, table.label, table.version, results[table.key])
+            self._save_built_many(
+                [(table.key, table.table_name, table.label, table.version, results[table.key]) for table in tables]
+            )
             inserted = {table.table_name: results[table.key].rows for table in tables}
             inserted["all_events"] = all_events_rows
             self._finish(cursor, state, inserted, full=True)
@@ -391,8 +398,10 @@ class _Sync(ApplySteps):
         reshaped: set[str] = set()
         # Nothing new (a quiet environment's scheduled run, or one that only applies an edit): no pass.
         appending = bool(appends) and b.any_events(since=since, until=self.until)
+        new_rows: dict[int, int] = {}  # {table number: rows the pass staged for it}
         if appending:
-            inferred = b.event_parts(appends, parent="_inc", since=since, until=self.until).types
+            staged_new = b.event_parts(appends, parent="_inc", since=since, until=self.until)
+            inferred, new_rows = staged_new.types, staged_new.rows
             for table in appends:
                 types = inferred.get(table.number, {})
                 merged, added, widened, omitted[table.key] = _reconcile_columns(
@@ -471,8 +480,10 @@ class _Sync(ApplySteps):
                 self._move_in_stored(cursor, table.table_name)
                 inserted[table.table_name] = results[table.key].rows
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
+            # Only tables the new events reached, and what the pass staged for each is what it gets.
+            self._append(cursor, [table for table in appends if new_rows.get(table.number)])
             for table in appends:
-                rows = self._append(cursor, table) if appending else 0
+                rows = new_rows.get(table.number, 0)
                 inserted[table.table_name] = rows
                 entry = {"rows": rows, "ms": 0, "action": "appended"}
                 if table.table_name in renamed_from:
@@ -496,14 +507,23 @@ class _Sync(ApplySteps):
                 result = results[table.key]
                 BuiltTable.objects.filter(environment=self.environment, key=table.key).delete()
                 self._save_built(table.key, table.table_name, table.label, table.version, result)
-            appended = [built[table.key] for table in appends]
-            for table, row in zip(appends, appended, strict=True):
-                row.table_name, row.label, row.columns = table.table_name, table.label, columns[table.key]
-                row.omitted_properties = omitted[table.key]
-                row.row_count += inserted[table.table_name] - deleted.get(table.table_name, 0)
-                row.built_at = timezone.now()
-            BuiltTable.objects.bulk_update(
-                appended, ["table_name", "label", "columns", "omitted_properties", "row_count", "built_at"]
+            # One UPDATE for every appended table's record (Django's bulk_update spelled hundreds of
+            # tables as CASE expressions: seconds).
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {built} b SET table_name = v.table_name, label = v.label, columns = v.columns::jsonb,"
+                    " omitted_properties = v.omitted::jsonb, row_count = b.row_count + v.delta, built_at = now()"
+                    " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[])"
+                    " AS v(id, table_name, label, columns, omitted, delta) WHERE b.id = v.id"
+                ).format(built=sql.Identifier(BuiltTable._meta.db_table)),
+                [
+                    [built[table.key].pk for table in appends],
+                    [table.table_name for table in appends],
+                    [table.label for table in appends],
+                    [json.dumps(columns[table.key]) for table in appends],
+                    [json.dumps(omitted[table.key]) for table in appends],
+                    [inserted[table.table_name] - deleted.get(table.table_name, 0) for table in appends],
+                ],
             )
             for key, rebuilt, merged, left_out in (
                 (USERS_KEY, users_rebuilt, users_merged, users_omitted),
@@ -553,7 +573,14 @@ class _Sync(ApplySteps):
     # -- bookkeeping -----------------------------------------------------------------------------
 
     def _save_built(self, key, name, label, version, result: BuiltResult, *, is_event_table: bool = True) -> None:
-        BuiltTable.objects.create(
+        self._built_row(key, name, label, version, result, is_event_table=is_event_table).save(force_insert=True)
+
+    def _save_built_many(self, entries: list[tuple[str, str, str, str, BuiltResult]]) -> None:
+        """BuiltTable rows of event tables, one INSERT for all of them."""
+        BuiltTable.objects.bulk_create([self._built_row(*entry) for entry in entries], batch_size=500)
+
+    def _built_row(self, key, name, label, version, result: BuiltResult, *, is_event_table: bool = True) -> BuiltTable:
+        return BuiltTable(
             environment=self.environment,
             key=key,
             table_name=name,

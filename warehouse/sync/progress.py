@@ -14,6 +14,10 @@ from warehouse.models import SyncRun
 PAUSE_AT_ENV = "HEAPSITE_SYNC_PAUSE_AT"
 PAUSE_FILE_ENV = "HEAPSITE_SYNC_PAUSE_FILE"
 MAX_RECORDED_STEPS = 500
+# Within one step (e.g. "building table" for table after table), the run record is written at most
+# this often: hundreds of tables made hundreds of writes of the growing step list (a quarter of a
+# 500-table sync on this machine). A new step is always written; flush() writes what is pending.
+PUBLISH_EVERY_SECONDS = 0.25
 
 
 def checkpoint(name: str) -> None:
@@ -50,6 +54,8 @@ class Progress:
         # Every step with when it began (seconds into the run), kept on the run after it ends: the sync page
         # shows the last run's steps even when the whole run took a fraction of a second.
         self.steps: list[dict] = []
+        self._published: tuple[str, float] | None = None  # (step, when) of the last write
+        self._pending = False
 
     @property
     def fraction(self) -> float:
@@ -77,6 +83,22 @@ class Progress:
         self._publish()
 
     def _publish(self) -> None:
+        now = time.monotonic()
+        if self._published and self._published[0] == self.step and now - self._published[1] < PUBLISH_EVERY_SECONDS:
+            self._pending = True
+            if self.on_update:
+                self.on_update(self)
+            return
+        self._published, self._pending = (self.step, now), False
+        self._write()
+
+    def flush(self) -> None:
+        """Write what throttled updates left unwritten."""
+        if self._pending:
+            self._published, self._pending = (self.step, time.monotonic()), False
+            self._write()
+
+    def _write(self) -> None:
         SyncRun.objects.filter(pk=self.run.pk).update(
             step=self.step, current_table=self.table, rows_done=self.rows, progress=self.fraction, steps=self.steps
         )

@@ -56,6 +56,7 @@ class EventTable:
     # Its predicate finds its rows through an index (an API event's name): rebuilt from all history
     # by a statement of its own, beside others, rather than by a pass over every raw event.
     selective: bool = False
+    gates: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # see EventTableSpec.gates
 
     @property
     def builtin_columns(self) -> list[str]:
@@ -108,6 +109,7 @@ def environment_event_tables(environment_id: int) -> tuple[list[EventTable], lis
                 dict(spec.params),
                 tuple(sorted(set(spec.event_types))),
                 spec.key in selective,
+                dict(spec.gates),
             )
         )
     return tables, failures
