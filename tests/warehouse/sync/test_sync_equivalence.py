@@ -149,10 +149,11 @@ def test_sync_with_500_definitions_equals_each_definition_alone(sync_env):
                 sql.SQL(
                     "INSERT INTO raw_events (environment_id, event_id, user_id, session_id, time, received_at, type,"
                     " event_name, domain, path, query, hash, title, referrer, target_tag, target_id, target_classes,"
-                    " target_text, target_href, hierarchy, library, properties) SELECT environment_id,"
+                    " target_text, target_href, hierarchy, library, properties, batch) SELECT environment_id,"
                     " 'again-' || id, user_id, session_id, time, received_at, type, event_name, domain, path, query,"
                     " hash, title, referrer, target_tag, target_id, target_classes, target_text, target_href,"
-                    " hierarchy, library, properties FROM {} WHERE id % 10 = 0"
+                    " hierarchy, library, properties, (SELECT heapsite_raw_batch())"  # one batch, as ingestion stamps it
+                    " FROM {} WHERE id % 10 = 0"
                 ).format(partition)
             )
         _sync(sync_env, full=False)
