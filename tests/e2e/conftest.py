@@ -108,6 +108,17 @@ def page(browser_context):
     assert refused == [], f"the Content-Security-Policy refused: {refused}"
 
 
+def log_in(context, base_url: str, user) -> None:
+    """Give the browser context `user`'s session on the server at base_url (a login Django made)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}])
+
+
 class FakeSite:
     """Serves test-provided HTML without a server, at http://shop.test (where it also serves
     static/heap.js and 404s) or at another origin such as the live server's, where only the added

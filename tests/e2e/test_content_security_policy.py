@@ -2,10 +2,9 @@
 nothing is refused (the `page` fixture fails a test on any CSP console error)."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from definitions.services import definition_create
+from tests.e2e.conftest import log_in
 from warehouse.models import Environment, Project
 from warehouse.roles import sql_role_drop
 
@@ -30,10 +29,7 @@ def logged_in(live_server, transactional_db, django_user_model, page):
         name="Clicked",
         groups=[{"kind": "click", "conditions": [{"type": "selector", "value": "#buy"}]}],
     )
-    client = Client()
-    client.force_login(django_user_model.objects.create_superuser("csp", "csp@example.com"))
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    log_in(page.context, live_server.url, django_user_model.objects.create_superuser("csp", "csp@example.com"))
     yield live_server.url, definition
     sql_role_drop(environment)
 

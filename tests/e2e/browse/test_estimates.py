@@ -5,12 +5,12 @@ import io
 
 import pytest
 from django.db import connection
-from django.test import Client
 from playwright.sync_api import expect
 
 from definitions.browse.selectors import default_top_since, top_interactions
 from definitions.selectors import definition_preview, prefill_from_event
 from demo.seed.services import demo_seed
+from tests.e2e.conftest import log_in
 from warehouse.models import RawEvent
 
 pytestmark = pytest.mark.e2e
@@ -25,17 +25,7 @@ def estimating(transactional_db, live_server, page, django_user_model, settings)
     with connection.cursor() as cursor:  # the planner's row estimates decide whether to sample
         cursor.execute(f"ANALYZE raw_events_{environment.id}")
     user = django_user_model.objects.create_superuser("est", "est@example.com", "pw-for-tests-only")
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    log_in(page.context, live_server.url, user)
     return environment
 
 

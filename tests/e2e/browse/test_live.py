@@ -4,11 +4,10 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from demo.seed.services import demo_seed
+from tests.e2e.conftest import log_in
 from warehouse.models import RawEvent
 
 pytestmark = pytest.mark.e2e
@@ -28,17 +27,7 @@ def test_new_events_appear_live_and_pause_stops_them(transactional_db, live_serv
         schema="live_demo", events=300, seed=2, end=datetime(2026, 11, 2, tzinfo=UTC), stream=io.StringIO()
     ).environment
     user = django_user_model.objects.create_superuser("live", "live@example.com", "pw-for-tests-only")
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    log_in(page.context, live_server.url, user)
     page.goto(f"{live_server.url}/e/live_demo/raw/?type=click")
     assert page.locator("#event-rows tr").count() == 50
     first = _new_click(environment, "live-one")
