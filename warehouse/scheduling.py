@@ -86,8 +86,15 @@ def _prune_history(now) -> None:
     global _pruned_at
     if _pruned_at is not None and now - _pruned_at < PRUNE_EVERY:
         return
-    _pruned_at = now
-    if deleted := history_prune(now=now):
+    _pruned_at = now  # a failure waits for the next hour too: the record is not urgent, the syncs are
+    try:
+        deleted = history_prune(now=now)
+    except Exception as error:
+        if connection_lost(error):
+            raise
+        logger.error("forgetting old sync runs failed: %s: %s", type(error).__name__, error)
+        return
+    if deleted:
         logger.info("forgot %s sync runs older than %s days", deleted, settings.SYNC_HISTORY_DAYS)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from psycopg2 import sql
 
 from warehouse.models import Environment, SyncRun, SyncStatus
@@ -87,22 +87,23 @@ def history_prune(*, now: datetime) -> int:
     whatever their age (the sync page and the stall report read them). Returns SyncRun rows deleted.
     """
     cutoff = now - timedelta(days=settings.SYNC_HISTORY_DAYS)
-    deleted = 0
-    for environment in Environment.objects.all():
-        runs = SyncRun.objects.filter(environment=environment)
-        last_good = runs.filter(status__in=GOOD_STATUSES).aggregate(last=Max("id"))["last"]
-        if last_good is None:
-            continue
-        deleted += runs.filter(finished_at__lt=cutoff, id__lt=last_good).delete()[0]
-        history = sql.Identifier(environment.warehouse_schema, "_sync_history")
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT to_regclass(%s)", [f'"{environment.warehouse_schema}"._sync_history'])
-            if cursor.fetchone()[0] is not None:
-                cursor.execute(
-                    sql.SQL(
-                        "DELETE FROM {} WHERE finish_time < %s AND finish_time < (SELECT max(finish_time)"
-                        " FROM {} WHERE status = ANY(%s))"
-                    ).format(history, history),
-                    [cutoff, [status.value for status in GOOD_STATUSES]],
-                )
+    last_good = (
+        SyncRun.objects.filter(environment=OuterRef("environment"), status__in=GOOD_STATUSES)
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    deleted = SyncRun.objects.filter(finished_at__lt=cutoff, id__lt=Subquery(last_good)).delete()[0]
+    with connection.cursor() as cursor:
+        for schema in Environment.objects.values_list("warehouse_schema", flat=True):
+            cursor.execute("SELECT to_regclass(format('%%I._sync_history', %s::text))", [schema])
+            if cursor.fetchone()[0] is None:  # never synced
+                continue
+            history = sql.Identifier(schema, "_sync_history")
+            cursor.execute(
+                sql.SQL(
+                    "DELETE FROM {} WHERE finish_time < %s"
+                    " AND finish_time < (SELECT max(finish_time) FROM {} WHERE status = ANY(%s))"
+                ).format(history, history),
+                [cutoff, [status.value for status in GOOD_STATUSES]],
+            )
     return deleted

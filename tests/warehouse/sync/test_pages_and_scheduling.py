@@ -223,3 +223,18 @@ def test_runs_older_than_the_history_days_are_forgotten_but_the_last_good_one_st
     with connection.cursor() as cursor:
         cursor.execute("SELECT status, finish_time > %s FROM main_production._sync_history", [months_ago])
         assert cursor.fetchall() == [("succeeded", True)]
+
+
+def test_a_failing_prune_does_not_stop_the_tick(sync_env, sync_queue, monkeypatch, caplog):
+    from django.db import connection
+
+    from warehouse import scheduling
+
+    with connection.cursor() as cursor:  # a _sync_history the prune cannot read
+        cursor.execute("CREATE SCHEMA IF NOT EXISTS main_production")
+        cursor.execute("CREATE TABLE main_production._sync_history (status text)")
+    monkeypatch.setattr(scheduling, "_pruned_at", None)
+
+    assert len(tick()) == 1  # the environment's sync was queued all the same
+    assert 'forgetting old sync runs failed: ProgrammingError: column "finish_time" does not exist' in caplog.text
+    assert SchedulerHeartbeat.objects.get().problem == ""
