@@ -288,6 +288,9 @@ SYNC_MAINTENANCE_WORK_MEM = env_str("SYNC_MAINTENANCE_WORK_MEM", "256MB")
 # ANALYZE every rebuilt event table in the sync itself. Off: their column statistics
 # come from autovacuum (row counts are exact at once); turn it on where autovacuum is disabled.
 SYNC_ANALYZE_EVENT_TABLES = env_bool("SYNC_ANALYZE_EVENT_TABLES", False)
+# Event tables' stored rows get their user_id and time indexes from this many rows on (below, a
+# scan of a few dozen pages is as quick; the indexes were most of a sync's cost per table).
+SYNC_INDEX_MIN_ROWS = env_int("SYNC_INDEX_MIN_ROWS", 1000, minimum=0)
 # Connections a sync builds on side by side (the pass over raw events, the finished tables); 1: one.
 SYNC_PARALLELISM = env_int("SYNC_PARALLELISM", 2, minimum=1)
 # Property columns per warehouse table at most (users and sessions also stay within a page per

@@ -699,11 +699,18 @@ SESSION_UNIQUE = ("session_id", "user_id")
 
 
 def create_index(
-    schema: str, table: str, column: str, *, unique: bool = False, also: tuple[str, ...] = ()
+    schema: str,
+    table: str,
+    column: str,
+    *,
+    unique: bool = False,
+    also: tuple[str, ...] = (),
+    if_not_exists: bool = False,
 ) -> sql.Composed:
     """CREATE INDEX <table>_<column> on (column, *also)."""
-    return sql.SQL("CREATE {unique}INDEX {name} ON {table} ({columns})").format(
+    return sql.SQL("CREATE {unique}INDEX {maybe}{name} ON {table} ({columns})").format(
         unique=sql.SQL("UNIQUE " if unique else ""),
+        maybe=sql.SQL("IF NOT EXISTS " if if_not_exists else ""),
         name=sql.Identifier(index_name(table, column)),
         table=sql.Identifier(schema, table),
         columns=_identifier_list([column, *also]),
@@ -719,8 +726,8 @@ def index_name(table: str, column: str) -> str:
     return f"{table.encode()[: 63 - len(column) - 10].decode(errors='ignore')}_{digest}_{column}"
 
 
-# Indexed in every event table's stored rows (what analysts join and filter by; its view and
-# all_events read through them).
+# Indexed in every event table's stored rows of SYNC_INDEX_MIN_ROWS rows or more
+# (what analysts join and filter by; its view and all_events read through them).
 EVENT_INDEXED_COLUMNS = ("user_id", "time")
 
 

@@ -4,6 +4,7 @@ They run inside the single transaction of warehouse/sync/engine.py (after the re
 were locked), so a reader sees either all of a run's changes or none of them.
 """
 
+from django.conf import settings
 from psycopg2 import sql
 
 from warehouse.models import BuiltTable
@@ -117,6 +118,14 @@ class ApplySteps:
         size = 1 if self.builder.citus else 100
         for start in range(0, len(statements), size):
             cursor.execute(sql.SQL("; ").join(statements[start : start + size]))
+
+    def _index_grown(self, cursor, counts: dict[str, tuple[int, int]]) -> None:
+        """Index the stored rows of the tables this run's appends took to SYNC_INDEX_MIN_ROWS rows ({table:
+        (rows before, rows appended)}): a full sync leaves smaller ones without (Builder.event_tables)."""
+        for name, (before, appended) in counts.items():
+            if before < settings.SYNC_INDEX_MIN_ROWS <= before + appended:
+                for column in q.EVENT_INDEXED_COLUMNS:
+                    cursor.execute(q.create_index(self.builder.data, name, column, if_not_exists=True))
 
     def _apply_merges(self, cursor, event_tables: list[str]) -> None:
         work_map = sql.Identifier(self.builder.work, "_merge_map")

@@ -482,6 +482,9 @@ class _Sync(ApplySteps):
                 self.run.tables[table.table_name] = _entry(results[table.key], "rebuilt")
             # Only tables the new events reached, and what the pass staged for each is what it gets.
             self._append(cursor, [table for table in appends if new_rows.get(table.number)])
+            self._index_grown(
+                cursor, {t.table_name: (built[t.key].row_count, new_rows.get(t.number, 0)) for t in appends}
+            )
             for table in appends:
                 rows = new_rows.get(table.number, 0)
                 inserted[table.table_name] = rows

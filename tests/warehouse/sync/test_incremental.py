@@ -215,3 +215,35 @@ def test_one_session_id_sent_by_two_visitors_who_become_one_user_is_one_session(
     assert rows(f"SELECT user_id, browser FROM {schema}.pageviews") == [{"user_id": BOB, "browser": "Firefox"}] * 2
     sync(sync_env, full=True)
     assert rows(sessions) == [{"session_id": 1, "user_id": BOB, "browser": "Firefox"}]
+
+
+def _indexes(schema, table):
+    return rows(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s ORDER BY indexname",
+        [schema, table],
+    )
+
+
+def test_small_event_tables_get_indexes_once_an_append_takes_them_past_the_threshold(raw, sync_env, settings):
+    """Stored rows under SYNC_INDEX_MIN_ROWS have no indexes; the incremental run that reaches it adds both."""
+    settings.SYNC_INDEX_MIN_ROWS = 3
+    data = f"_hs_sync_data_{sync_env.id}"
+    raw.session(1, 7)
+    raw.event("pageview", user_id=7, path="/a")
+    raw.event("pageview", user_id=7, path="/b")
+    sync(sync_env, full=True)
+    assert _indexes(data, "pageviews") == []
+    assert len(rows(f"SELECT 1 FROM {sync_env.warehouse_schema}.pageviews WHERE user_id = 7")) == 2
+
+    raw.event("pageview", user_id=7, path="/c")
+    sync(sync_env)
+    assert [row["indexdef"].split(" USING ")[1] for row in _indexes(data, "pageviews")] == [
+        "btree (\"time\")",
+        "btree (user_id)",
+    ]
+    # A later append past the threshold, or a full sync, keeps exactly these two.
+    raw.event("pageview", user_id=7, path="/d")
+    sync(sync_env)
+    assert len(_indexes(data, "pageviews")) == 2
+    sync(sync_env, full=True)
+    assert len(_indexes(data, "pageviews")) == 2
