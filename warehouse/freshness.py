@@ -15,14 +15,11 @@ answers 2xx (the mark is skipped, logged once per outage) and the interval sync 
 import logging
 import time
 from datetime import UTC, datetime
-from functools import cache
 
 import redis
-from django.conf import settings
-from django.db import connection
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
+
+from heapsite.redis_client import redis_client, redis_key
 
 logger = logging.getLogger(__name__)
 
@@ -33,23 +30,12 @@ _BACK_OFF_SECONDS = 10.0
 _down_until = 0.0
 
 
-@cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=_TIMEOUT_SECONDS,
-        socket_timeout=_TIMEOUT_SECONDS,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
 def _redis() -> redis.Redis:
-    return _client(settings.REDIS_URL)
+    return redis_client(timeout=_TIMEOUT_SECONDS)
 
 
 def _key() -> str:
-    # The database name keeps a test run and a development server on one Redis apart.
-    return f"heapsite:new-data:{connection.settings_dict['NAME']}"
+    return redis_key("new-data")
 
 
 def new_data_mark(*, environment_id: int) -> None:

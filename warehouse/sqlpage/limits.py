@@ -6,11 +6,10 @@ entries expire on their own.
 
 import re
 import time
-from functools import cache
 
-import redis
 from django.conf import settings
-from django.db import connection
+
+from heapsite.redis_client import redis_client, redis_key
 
 RUN_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -22,18 +21,8 @@ class LimitExceeded(Exception):
         self.error_class = error_class
 
 
-@cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
-
-
-def _redis() -> redis.Redis:
-    return _client(settings.REDIS_URL)
-
-
 def _key(*parts: object) -> str:
-    # The database name keeps a test run and a development server on one Redis apart.
-    return ":".join(["heapsite", "sqlpage", connection.settings_dict["NAME"], *map(str, parts)])
+    return redis_key("sqlpage", *parts)
 
 
 def query_slot_acquire(*, user_id: int, token: str, ttl_seconds: int) -> None:
@@ -41,7 +30,7 @@ def query_slot_acquire(*, user_id: int, token: str, ttl_seconds: int) -> None:
 
     Raises LimitExceeded with a message saying which limit was hit and what to do.
     """
-    client = _redis()
+    client = redis_client()
     now = time.time()
     rate_key = _key("rate", user_id)
     running_key = _key("running", user_id)
@@ -76,7 +65,7 @@ def query_slot_acquire(*, user_id: int, token: str, ttl_seconds: int) -> None:
 
 
 def query_slot_release(*, user_id: int, token: str) -> None:
-    client = _redis()
+    client = redis_client()
     with client.pipeline() as pipe:
         pipe.zrem(_key("running", user_id), token)
         pipe.delete(_key("backend", user_id, token), _key("cancel", user_id, token))
@@ -86,19 +75,19 @@ def query_slot_release(*, user_id: int, token: str) -> None:
 def cancel_mark(*, user_id: int, token: str, ttl_seconds: int = 3600) -> None:
     """Remember that the user cancelled this run: a cancel that reaches the server between two of the run's
     statements (when pg_cancel_backend has nothing to cancel) still stops it before the next one."""
-    _redis().set(_key("cancel", user_id, token), 1, ex=ttl_seconds)
+    redis_client().set(_key("cancel", user_id, token), 1, ex=ttl_seconds)
 
 
 def cancel_marked(*, user_id: int, token: str) -> bool:
-    return bool(_redis().exists(_key("cancel", user_id, token)))
+    return bool(redis_client().exists(_key("cancel", user_id, token)))
 
 
 def backend_register(*, user_id: int, token: str, pid: int, ttl_seconds: int) -> None:
     """Remember which server process runs the user's query, so a cancel request can reach it."""
-    _redis().set(_key("backend", user_id, token), pid, ex=ttl_seconds)
+    redis_client().set(_key("backend", user_id, token), pid, ex=ttl_seconds)
 
 
 def backend_lookup(*, user_id: int, token: str) -> int | None:
     """The backend pid of the user's own running query (keyed by user: nobody can look up another's)."""
-    value = _redis().get(_key("backend", user_id, token))
+    value = redis_client().get(_key("backend", user_id, token))
     return int(value) if value is not None else None

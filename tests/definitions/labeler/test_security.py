@@ -208,3 +208,13 @@ def test_requests_are_rate_limited_per_session(world, settings):
     statuses = [call("GET", "main_production", "definitions", token=token).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert access_token(world["editor"])  # another session has its own budget
+
+
+def test_redis_down_is_a_clear_refusal_the_overlay_can_read(world, settings):
+    """Without Redis the session's requests cannot be counted: a 503 naming the cause, with CORS headers."""
+    token = access_token(world["editor"])
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    response = call("GET", "main_production", "definitions", token=token)
+    assert response.status_code == 503
+    assert "cannot reach Redis" in response.json()["error"]
+    assert response["Access-Control-Allow-Origin"] == SHOP

@@ -8,6 +8,7 @@ from django.test import override_settings
 from django.urls import reverse
 from psycopg2 import sql
 
+from heapsite.redis_client import redis_client
 from warehouse.models import Membership
 from warehouse.roles import sql_role_name
 from warehouse.sqlpage import limits
@@ -41,7 +42,7 @@ def world(django_db_setup, django_db_blocker):
 def _sqlpage_settings_and_redis(settings):
     for name, value in TEST_LIMITS.items():
         setattr(settings, name, value)
-    client = limits._redis()
+    client = redis_client()
     pattern = limits._key("*")
     for key in client.scan_iter(pattern):
         client.delete(key)

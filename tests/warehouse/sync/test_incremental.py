@@ -238,7 +238,7 @@ def test_small_event_tables_get_indexes_once_an_append_takes_them_past_the_thres
     raw.event("pageview", user_id=7, path="/c")
     sync(sync_env)
     assert [row["indexdef"].split(" USING ")[1] for row in _indexes(data, "pageviews")] == [
-        "btree (\"time\")",
+        'btree ("time")',
         "btree (user_id)",
     ]
     # A later append past the threshold, or a full sync, keeps exactly these two.
