@@ -227,16 +227,110 @@ def fits_guard(value: sql.Composable, column_type: str) -> sql.Composable:
     )
 
 
+# The load's check of a whole typed column: its values joined by a character no pattern matches, one regular
+# expression per chunk of the staging table's pages (a chunk's string stays a few MB: a value longer than
+# _JOINED_VALUE_BYTES is not joined, which sends the column to the per-value check).
+_JOINED_SEPARATOR = "\x01"
+_JOINED_CHUNK_PAGES = 1024
+_JOINED_VALUE_BYTES = 1000
+
+
+def _trimmed_pattern(column_type: str) -> str:
+    """What a value trimmed of spaces and not empty matches exactly when _fit_mask gives it the type's bit
+    (no capture, no anchor)."""
+    if column_type == "integer":  # at most _BIGINT_DIGITS digits, else it is numeric only
+        return r"[-+]?[0-9]" + "[0-9]?" * (_BIGINT_DIGITS - 1)
+    if column_type == "numeric":
+        # The mask tests a value whose fifth character is '-' as a timestamp only: for a number that is a
+        # three-character mantissa followed by a negative exponent (1.5e-3).
+        return "(?![-+0-9.][-+0-9.][-+0-9.][eE]-)" + TYPE_PATTERNS["numeric"][1:-1]
+    if column_type == "boolean":  # ASCII letters: lower() maps no other character to these in any locale
+        return "(?:" + "|".join("".join(f"[{c}{c.upper()}]" for c in word) for word in _BOOLEAN_WORDS) + ")"
+    return TYPE_PATTERNS[column_type][1:-1]
+
+
+def joined_pattern(column_type: str, *, blanks: bool) -> str:
+    """The whole-string pattern for values joined by _JOINED_SEPARATOR that all fit the type (spaces around
+    allowed, as btrim removes them), or are blank (empty or spaces: NULL once typed) when `blanks`."""
+    value = f" *(?:{_trimmed_pattern(column_type)} *){'?' if blanks else ''}"
+    return rf"^(?:{value})(?:\u{ord(_JOINED_SEPARATOR):04x}(?:{value}))*$"
+
+
+def columns_fit_whole(cursor, *, table: str, columns: dict[int, str], blanks: bool) -> set[int]:
+    """The columns (0-based index: type) whose every value fits the type as _fit_mask says (blank values
+    too when `blanks`, else a blank value fails), read in one scan that joins each chunk of pages' values
+    and tests one regular expression per column and chunk. The separator counted in the joined string
+    must be one fewer than the values, so a value holding it fails; so does a column with a value longer
+    than _JOINED_VALUE_BYTES."""
+    if not columns:
+        return set()
+    separator = sql.Literal(_JOINED_SEPARATOR)
+    joined, checks = [], []
+    for position, (index, column_type) in enumerate(sorted(columns.items())):
+        name = sql.Identifier(staging_columns(index + 1)[-1])
+        joined.append(
+            sql.SQL(
+                "string_agg({v}, {sep}) FILTER (WHERE octet_length({v}) <= {most}) AS {j}, count({v}) AS {n}"
+            ).format(
+                v=name,
+                sep=separator,
+                most=sql.Literal(_JOINED_VALUE_BYTES),
+                j=sql.Identifier(f"j{position}"),
+                n=sql.Identifier(f"n{position}"),
+            )
+        )
+        checks.append(
+            sql.SQL(
+                "coalesce(bool_and(coalesce({n} = 0 OR (octet_length({j}) - octet_length(replace({j}, {sep}, ''))"
+                " = {n} - 1 AND {j} ~ {pattern}), false)), true)"
+            ).format(
+                j=sql.Identifier(f"j{position}"),
+                n=sql.Identifier(f"n{position}"),
+                sep=separator,
+                pattern=sql.Literal(joined_pattern(column_type, blanks=blanks)),
+            )
+        )
+    # A TID range scan reads each chunk's pages alone (PostgreSQL 14+).
+    cursor.execute(
+        sql.SQL(
+            "SELECT {checks} FROM generate_series(0, pg_relation_size(format('%I.%I', {schema_name}, {table_name})::regclass)"
+            " / current_setting('block_size')::int, {pages}) AS chunk(first_page), LATERAL (SELECT {joined} FROM {schema}.{table}"
+            " WHERE ctid >= format('(%s,0)', first_page)::tid AND ctid < format('(%s,0)', first_page + {pages})::tid)"
+            " AS joined"
+        ).format(
+            checks=sql.SQL(", ").join(checks),
+            schema_name=sql.Literal(STAGING_SCHEMA),
+            table_name=sql.Literal(table),
+            pages=sql.Literal(_JOINED_CHUNK_PAGES),
+            joined=sql.SQL(", ").join(joined),
+            schema=sql.Identifier(STAGING_SCHEMA),
+            table=sql.Identifier(table),
+        )
+    )
+    row = cursor.fetchone()
+    return {index for position, index in enumerate(sorted(columns)) if row[position]}
+
+
 MISFIT_PREFIX = "heapsite: does not fit: "
 
 
-def column_expression(staging_name: str, column_type: str) -> sql.Composable:
-    """The typed value of a staging column; a value that does not fit the type fails the statement
-    (a cast of MISFIT_PREFIX + the value), as the sample may have missed it."""
+# What build_table knows of a typed column's values before it reads them: nothing (each value is checked),
+# that every value fits or is blank (columns_fit_whole with blanks), or that every value fits.
+CHECK_EACH, FIT_OR_BLANK, ALL_FIT = "check each", "fit or blank", "all fit"
+
+
+def column_expression(staging_name: str, column_type: str, known: str = CHECK_EACH) -> sql.Composable:
+    """The typed value of a staging column; unless the values are known to fit, a value that does not
+    fit the type fails the statement (a cast of MISFIT_PREFIX + the value), as the sample may have
+    missed it. The three forms give the same value wherever they apply."""
     value = sql.Identifier(staging_name)
     if column_type == "text":
         return value
     pg_type = sql.SQL(_PG_TYPES[column_type])
+    if known == ALL_FIT:
+        return sql.SQL("{v}::{type}").format(v=value, type=pg_type)
+    if known == FIT_OR_BLANK:
+        return sql.SQL("CASE WHEN btrim({v}) = '' THEN NULL ELSE {v}::{type} END").format(v=value, type=pg_type)
     return sql.SQL(
         "CASE WHEN {v} IS NULL THEN NULL WHEN {fits} THEN {v}::{type} WHEN btrim({v}) = '' THEN NULL"
         " ELSE ({misfit} || {v})::{type} END"
@@ -252,9 +346,11 @@ def build_table(
     columns: Sequence[tuple[str, str]],
     replace: bool,
     staging_visible_elsewhere: bool = True,
+    known: Sequence[str] | None = None,
 ) -> int:
     """Create schema.table from the staging rows in file order, typed and checked in one pass; the caller's
-    transaction makes it atomic. A value that does not fit its column's type raises DataError.
+    transaction makes it atomic. A value that does not fit its column's type raises DataError. `known`:
+    what is known of each column's values (column_expression), else each value is checked.
 
     The pass is a COPY: a second connection reads the staging table through the typed expressions
     (COPY ... TO STDOUT, binary) while this one writes what it sends into the new table (COPY ... FROM
@@ -263,8 +359,10 @@ def build_table(
     TABLE AS on this connection.
     """
     selects = [
-        sql.SQL("{} AS {}").format(column_expression(staging_name, column_type), sql.Identifier(name))
-        for staging_name, (name, column_type) in zip(staging_columns(len(columns)), columns, strict=True)
+        sql.SQL("{} AS {}").format(column_expression(staging_name, column_type, kind), sql.Identifier(name))
+        for staging_name, (name, column_type), kind in zip(
+            staging_columns(len(columns)), columns, known or [CHECK_EACH] * len(columns), strict=True
+        )
     ]
     target = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
     query = sql.SQL("SELECT {} FROM {}.{}").format(
