@@ -239,6 +239,10 @@ def csv_load(
     return upload
 
 
+class _NotAllFit(Exception):
+    """Rolls back a pass that only cast, once the whole-column check says a value did not fit."""
+
+
 def _typed_table_build(
     cursor,
     *,
@@ -255,39 +259,69 @@ def _typed_table_build(
     column the user chose a type for names its first misfit (CsvError), an inferred one gets the
     narrowest type all its values fit (types is updated), and the table is built again.
 
-    First, each typed column is checked whole (one regular expression per chunk of pages, far cheaper
+    Each typed column is first checked whole (one regular expression per chunk of pages, far cheaper
     than one per value): when every value fits (the common case) the pass only casts, and gives what
-    the checked pass would have given, first cast error included."""
-    known = _columns_known_to_fit(cursor, upload=upload, types=types)
-    if known is not None:
-        columns = [(column["name"], types[column["name"]]) for column in upload.columns]
+    the checked pass would have given, first cast error included. Where other connections see the
+    staging table, the check runs on one of its own while this one builds by casts alone, and the build
+    is rolled back when the check says a value does not fit."""
+
+    def build(known: list[str] | None) -> int:
+        with transaction.atomic():
+            return source_sql.build_table(
+                cursor,
+                staging=upload.staging_table,
+                schema=schema,
+                table=table,
+                columns=[(column["name"], types[column["name"]]) for column in upload.columns],
+                replace=replace,
+                staging_visible_elsewhere=staging_committed,
+                known=known,
+            )
+
+    typed = {index: types[column["name"]] for index, column in enumerate(upload.columns)}
+    typed = {index: kind for index, kind in typed.items() if kind != "text"}
+    cast_only = [
+        source_sql.ALL_FIT if index in typed else source_sql.CHECK_EACH for index in range(len(upload.columns))
+    ]
+    if staging_committed and typed:
+        with source_sql.columns_fit_whole_meanwhile(table=upload.staging_table, columns=typed, blanks=False) as fit:
+            try:
+                with transaction.atomic():
+                    rows = build(cast_only)
+                    if fit() == set(typed):
+                        return rows
+                    raise _NotAllFit
+            except _NotAllFit:
+                pass
+            except (DataError, psycopg2.DataError) as exc:
+                if fit() == set(typed):
+                    raise CsvError(f"{_data_error_message(exc)}; load that column as text") from None
+            fit_whole = fit()
+    else:
+        fit_whole = source_sql.columns_fit_whole(cursor, table=upload.staging_table, columns=typed, blanks=False)
+    rest = {index: kind for index, kind in typed.items() if index not in fit_whole}
+    fit_or_blank = source_sql.columns_fit_whole(cursor, table=upload.staging_table, columns=rest, blanks=True)
+    if len(fit_whole) + len(fit_or_blank) == len(typed):
+        known = [
+            source_sql.ALL_FIT
+            if index in fit_whole
+            else source_sql.FIT_OR_BLANK
+            if index in fit_or_blank
+            else source_sql.CHECK_EACH
+            for index in range(len(upload.columns))
+        ]
         try:
-            with transaction.atomic():
-                return source_sql.build_table(
-                    cursor,
-                    staging=upload.staging_table,
-                    schema=schema,
-                    table=table,
-                    columns=columns,
-                    replace=replace,
-                    staging_visible_elsewhere=staging_committed,
-                    known=known,
-                )
+            return build(known)
         except (DataError, psycopg2.DataError) as exc:
             raise CsvError(f"{_data_error_message(exc)}; load that column as text") from None
+    return _checked_table_build(cursor, upload=upload, types=types, overridden=overridden, build=build)
+
+
+def _checked_table_build(cursor, *, upload: CsvUpload, types: dict[str, str], overridden: set[str], build) -> int:
+    """The pass that checks each value, when a value of a typed column does not fit its type."""
     for attempt in (1, 2):
-        columns = [(column["name"], types[column["name"]]) for column in upload.columns]
         try:
-            with transaction.atomic():
-                return source_sql.build_table(
-                    cursor,
-                    staging=upload.staging_table,
-                    schema=schema,
-                    table=table,
-                    columns=columns,
-                    replace=replace,
-                    staging_visible_elsewhere=staging_committed,
-                )
+            return build(None)
         except (DataError, psycopg2.DataError) as exc:
             message = _data_error_message(exc)
             if attempt == 2 or source_sql.MISFIT_PREFIX not in message:
@@ -311,26 +345,6 @@ def _typed_table_build(
 def _data_error_message(exc: Exception) -> str:
     diag = getattr(exc, "diag", None) or getattr(exc.__cause__, "diag", None)
     return getattr(diag, "message_primary", None) or str(exc)
-
-
-def _columns_known_to_fit(cursor, *, upload: CsvUpload, types: dict[str, str]) -> list[str] | None:
-    """What build_table may know of each column when every value of every typed column fits its type (or
-    is blank), checked column by column on the whole staging table; None when one does not (or may not)."""
-    typed = {index: types[column["name"]] for index, column in enumerate(upload.columns)}
-    typed = {index: kind for index, kind in typed.items() if kind != "text"}
-    fit = source_sql.columns_fit_whole(cursor, table=upload.staging_table, columns=typed, blanks=False)
-    rest = {index: kind for index, kind in typed.items() if index not in fit}
-    fit_or_blank = source_sql.columns_fit_whole(cursor, table=upload.staging_table, columns=rest, blanks=True)
-    if len(fit) + len(fit_or_blank) < len(typed):
-        return None
-    return [
-        source_sql.ALL_FIT
-        if index in fit
-        else source_sql.FIT_OR_BLANK
-        if index in fit_or_blank
-        else source_sql.CHECK_EACH
-        for index in range(len(upload.columns))
-    ]
 
 
 def csv_discard(*, upload: CsvUpload) -> None:

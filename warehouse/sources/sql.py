@@ -3,7 +3,8 @@
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -235,24 +236,25 @@ _JOINED_CHUNK_PAGES = 1024
 _JOINED_VALUE_BYTES = 1000
 
 
-def _trimmed_pattern(column_type: str) -> str:
+def _trimmed_pattern(column_type: str, *, negative_exponents: bool = True) -> str:
     """What a value trimmed of spaces and not empty matches exactly when _fit_mask gives it the type's bit
-    (no capture, no anchor)."""
+    (no anchor); for numeric without `negative_exponents`, exactly on values without 'e-' or 'E-'."""
     if column_type == "integer":  # at most _BIGINT_DIGITS digits, else it is numeric only
         return r"[-+]?[0-9]" + "[0-9]?" * (_BIGINT_DIGITS - 1)
-    if column_type == "numeric":
+    if column_type == "numeric" and negative_exponents:
         # The mask tests a value whose fifth character is '-' as a timestamp only: for a number that is a
-        # three-character mantissa followed by a negative exponent (1.5e-3).
+        # three-character mantissa followed by a negative exponent (1.5e-3). The lookahead costs.
         return "(?![-+0-9.][-+0-9.][-+0-9.][eE]-)" + TYPE_PATTERNS["numeric"][1:-1]
     if column_type == "boolean":  # ASCII letters: lower() maps no other character to these in any locale
         return "(?:" + "|".join("".join(f"[{c}{c.upper()}]" for c in word) for word in _BOOLEAN_WORDS) + ")"
     return TYPE_PATTERNS[column_type][1:-1]
 
 
-def joined_pattern(column_type: str, *, blanks: bool) -> str:
+def joined_pattern(column_type: str, *, blanks: bool, negative_exponents: bool = True) -> str:
     """The whole-string pattern for values joined by _JOINED_SEPARATOR that all fit the type (spaces around
     allowed, as btrim removes them), or are blank (empty or spaces: NULL once typed) when `blanks`."""
-    value = f" *(?:{_trimmed_pattern(column_type)} *){'?' if blanks else ''}"
+    trimmed = _trimmed_pattern(column_type, negative_exponents=negative_exponents)
+    value = f" *(?:{trimmed} *){'?' if blanks else ''}"
     return rf"^(?:{value})(?:\u{ord(_JOINED_SEPARATOR):04x}(?:{value}))*$"
 
 
@@ -279,16 +281,23 @@ def columns_fit_whole(cursor, *, table: str, columns: dict[int, str], blanks: bo
                 n=sql.Identifier(f"n{position}"),
             )
         )
+        j = sql.Identifier(f"j{position}")
+        matches = sql.SQL("{j} ~ {pattern}").format(
+            j=j, pattern=sql.Literal(joined_pattern(column_type, blanks=blanks))
+        )
+        if column_type == "numeric":
+            matches = sql.SQL(
+                "CASE WHEN strpos({j}, 'e-') = 0 AND strpos({j}, 'E-') = 0 THEN {j} ~ {plain} ELSE {matches} END"
+            ).format(
+                j=j,
+                plain=sql.Literal(joined_pattern(column_type, blanks=blanks, negative_exponents=False)),
+                matches=matches,
+            )
         checks.append(
             sql.SQL(
                 "coalesce(bool_and(coalesce({n} = 0 OR (octet_length({j}) - octet_length(replace({j}, {sep}, ''))"
-                " = {n} - 1 AND {j} ~ {pattern}), false)), true)"
-            ).format(
-                j=sql.Identifier(f"j{position}"),
-                n=sql.Identifier(f"n{position}"),
-                sep=separator,
-                pattern=sql.Literal(joined_pattern(column_type, blanks=blanks)),
-            )
+                " = {n} - 1 AND {matches}), false)), true)"
+            ).format(j=j, n=sql.Identifier(f"n{position}"), sep=separator, matches=matches)
         )
     # A TID range scan reads each chunk's pages alone (PostgreSQL 14+).
     cursor.execute(
@@ -309,6 +318,41 @@ def columns_fit_whole(cursor, *, table: str, columns: dict[int, str], blanks: bo
     )
     row = cursor.fetchone()
     return {index for position, index in enumerate(sorted(columns)) if row[position]}
+
+
+@contextmanager
+def columns_fit_whole_meanwhile(
+    *, table: str, columns: dict[int, str], blanks: bool
+) -> Iterator[Callable[[], set[int]]]:
+    """columns_fit_whole on a connection of its own, in a thread, while the caller goes on (the staging
+    table must be committed); the function yielded waits for its answer. Cancelled if not waited for."""
+    checker = _new_connection()
+    answer: list[set[int]] = []
+    failures: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            with checker.cursor() as cursor:
+                answer.append(columns_fit_whole(cursor, table=table, columns=columns, blanks=blanks))
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+            failures.append(error)
+
+    thread = threading.Thread(target=check, name="csv-whole-column-check")
+    thread.start()
+
+    def wait() -> set[int]:
+        thread.join()
+        if failures:
+            raise failures[0]
+        return answer[0]
+
+    try:
+        yield wait
+    finally:
+        if thread.is_alive():
+            checker.cancel()
+        thread.join()
+        checker.close()
 
 
 MISFIT_PREFIX = "heapsite: does not fit: "
@@ -415,14 +459,20 @@ def build_table(
     return raw_cursor.rowcount
 
 
+def _new_connection():
+    """A psycopg2 connection of its own (autocommit) to the database Django uses."""
+    other = django_connection.get_new_connection(django_connection.get_connection_params())
+    other.autocommit = True
+    return other
+
+
 def _reader_connection(raw_cursor):
     """A new connection like this one, reading the staging table in file order (see scan_in_file_order)
     and in the same time zone (a date without one is read as this connection would)."""
     with raw_cursor.connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('TimeZone')")
         time_zone = cursor.fetchone()[0]
-    reader = django_connection.get_new_connection(django_connection.get_connection_params())
-    reader.autocommit = True
+    reader = _new_connection()
     with reader.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('TimeZone', %s, false), set_config('synchronize_seqscans', 'off', false),"
