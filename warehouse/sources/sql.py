@@ -171,10 +171,36 @@ class ColumnFit:
 
 
 def infer_types(cursor, *, table: str, column_count: int) -> list[str]:
-    """Each column's type from a sample of the staging table (the load checks every value: build_table)."""
+    """Each column's type from a sample of the staging table (the load checks every value: build_table):
+    what column_fits says of the sample, read from each column's values joined (one regular expression
+    per column and type); a column whose values cannot all be joined is read value by value."""
     scan_in_file_order(cursor)
-    fits = column_fits(cursor, table=table, columns=range(column_count), sample=True)
-    return [fits[index].narrowest for index in range(column_count)]
+    kinds = list(_FIT_BITS)
+    checks = []
+    for index in range(column_count):
+        checks.append(_joined_whole(index))
+        checks.append(sql.SQL("coalesce({} ~ {}, false)").format(sql.Identifier(f"j{index}"), sql.Literal(_NOT_BLANK)))
+        checks.extend(sql.SQL("coalesce({}, false)").format(_joined_fit(index, kind, blanks=True)) for kind in kinds)
+    cursor.execute(
+        sql.SQL("SELECT {} FROM (SELECT {} FROM {} AS s) AS joined").format(
+            sql.SQL(", ").join(checks),
+            sql.SQL(", ").join(_joined(index, index) for index in range(column_count)),
+            _sampled(table),
+        )
+    )
+    row = cursor.fetchone()
+    width = 2 + len(kinds)
+    inferred: dict[int, str] = {}
+    for index in range(column_count):
+        whole, not_blank, *fits = row[index * width : (index + 1) * width]
+        if whole:
+            inferred[index] = (
+                next((kind for kind, fit in zip(kinds, fits, strict=True) if fit), "text") if not_blank else "text"
+            )
+    unjoined = [index for index in range(column_count) if index not in inferred]
+    for index, fit in column_fits(cursor, table=table, columns=unjoined, sample=True).items():
+        inferred[index] = fit.narrowest
+    return [inferred[index] for index in range(column_count)]
 
 
 def first_misfit(cursor, *, table: str, column_index: int, column_type: str) -> tuple[int, str] | None:
@@ -234,6 +260,7 @@ def fits_guard(value: sql.Composable, column_type: str) -> sql.Composable:
 _JOINED_SEPARATOR = "\x01"
 _JOINED_CHUNK_PAGES = 1024
 _JOINED_VALUE_BYTES = 1000
+_NOT_BLANK = rf"[^ \u{ord(_JOINED_SEPARATOR):04x}]"  # in joined values: one is neither empty nor spaces
 
 
 def _trimmed_pattern(column_type: str, *, negative_exponents: bool = True) -> str:
@@ -258,46 +285,58 @@ def joined_pattern(column_type: str, *, blanks: bool, negative_exponents: bool =
     return rf"^(?:{value})(?:\u{ord(_JOINED_SEPARATOR):04x}(?:{value}))*$"
 
 
+def _joined(index: int, position: int) -> sql.Composable:
+    """Aggregates of one column for the joined checks: j<position> its values joined (those not too long),
+    n<position> how many values it has."""
+    return sql.SQL(
+        "string_agg({v}, {sep}) FILTER (WHERE octet_length({v}) <= {most}) AS {j}, count({v}) AS {n}"
+    ).format(
+        v=sql.Identifier(staging_columns(index + 1)[-1]),
+        sep=sql.Literal(_JOINED_SEPARATOR),
+        most=sql.Literal(_JOINED_VALUE_BYTES),
+        j=sql.Identifier(f"j{position}"),
+        n=sql.Identifier(f"n{position}"),
+    )
+
+
+def _joined_whole(position: int) -> sql.Composable:
+    """True when j<position> holds every value of the column, each once: as many separators as values
+    but one (a value holding the separator, or left out for its length, makes them differ)."""
+    j = sql.Identifier(f"j{position}")
+    return sql.SQL(
+        "coalesce({n} = 0 OR octet_length({j}) - octet_length(replace({j}, {sep}, '')) = {n} - 1, false)"
+    ).format(j=j, n=sql.Identifier(f"n{position}"), sep=sql.Literal(_JOINED_SEPARATOR))
+
+
+def _joined_fit(position: int, column_type: str, *, blanks: bool) -> sql.Composable:
+    """True when every value joined in j<position> fits the type (or is blank, when `blanks`)."""
+    j = sql.Identifier(f"j{position}")
+    matches = sql.SQL("{j} ~ {pattern}").format(j=j, pattern=sql.Literal(joined_pattern(column_type, blanks=blanks)))
+    if column_type == "numeric":
+        matches = sql.SQL(
+            "CASE WHEN strpos({j}, 'e-') = 0 AND strpos({j}, 'E-') = 0 THEN {j} ~ {plain} ELSE {matches} END"
+        ).format(
+            j=j,
+            plain=sql.Literal(joined_pattern(column_type, blanks=blanks, negative_exponents=False)),
+            matches=matches,
+        )
+    return matches
+
+
 def columns_fit_whole(cursor, *, table: str, columns: dict[int, str], blanks: bool) -> set[int]:
     """The columns (0-based index: type) whose every value fits the type as _fit_mask says (blank values
     too when `blanks`, else a blank value fails), read in one scan that joins each chunk of pages' values
-    and tests one regular expression per column and chunk. The separator counted in the joined string
-    must be one fewer than the values, so a value holding it fails; so does a column with a value longer
-    than _JOINED_VALUE_BYTES."""
+    and tests one regular expression per column and chunk. A column whose values cannot all be joined
+    (_joined_whole) is not said to fit."""
     if not columns:
         return set()
-    separator = sql.Literal(_JOINED_SEPARATOR)
     joined, checks = [], []
     for position, (index, column_type) in enumerate(sorted(columns.items())):
-        name = sql.Identifier(staging_columns(index + 1)[-1])
-        joined.append(
-            sql.SQL(
-                "string_agg({v}, {sep}) FILTER (WHERE octet_length({v}) <= {most}) AS {j}, count({v}) AS {n}"
-            ).format(
-                v=name,
-                sep=separator,
-                most=sql.Literal(_JOINED_VALUE_BYTES),
-                j=sql.Identifier(f"j{position}"),
-                n=sql.Identifier(f"n{position}"),
-            )
-        )
-        j = sql.Identifier(f"j{position}")
-        matches = sql.SQL("{j} ~ {pattern}").format(
-            j=j, pattern=sql.Literal(joined_pattern(column_type, blanks=blanks))
-        )
-        if column_type == "numeric":
-            matches = sql.SQL(
-                "CASE WHEN strpos({j}, 'e-') = 0 AND strpos({j}, 'E-') = 0 THEN {j} ~ {plain} ELSE {matches} END"
-            ).format(
-                j=j,
-                plain=sql.Literal(joined_pattern(column_type, blanks=blanks, negative_exponents=False)),
-                matches=matches,
-            )
+        joined.append(_joined(index, position))
         checks.append(
-            sql.SQL(
-                "coalesce(bool_and(coalesce({n} = 0 OR (octet_length({j}) - octet_length(replace({j}, {sep}, ''))"
-                " = {n} - 1 AND {matches}), false)), true)"
-            ).format(j=j, n=sql.Identifier(f"n{position}"), sep=separator, matches=matches)
+            sql.SQL("coalesce(bool_and({whole} AND coalesce({fit}, true)), true)").format(
+                whole=_joined_whole(position), fit=_joined_fit(position, column_type, blanks=blanks)
+            )
         )
     # A TID range scan reads each chunk's pages alone (PostgreSQL 14+).
     cursor.execute(

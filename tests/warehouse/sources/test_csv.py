@@ -444,3 +444,30 @@ def test_a_late_value_gives_what_the_checked_pass_gives(environment, monkeypatch
         column, kind = outcome.split()
         assert dict(fast[0])[column] == {"text": "text", "numeric": "numeric"}[kind]
         assert fast[1][-1][0] == 30_000
+
+
+@pytest.mark.usefixtures("drop_schemas")
+def test_inference_from_joined_values_says_what_the_mask_says():
+    """infer_types reads each column's values joined; the value-by-value mask (column_fits) gives the same types,
+    for each tricky value alone and for mixes (blanks, a value holding the separator, one too long to join)."""
+    from warehouse.sources import sql as source_sql
+
+    mixes = [
+        ["1", "2.5"],
+        ["1", ""],
+        ["", " "],
+        ["1", "x"],
+        ["true", "2024-05-01"],
+        ["1\x012", "3"],
+        ["1" + " " * 2000, "2"],
+        ["2024-05-01 10:00", "Z"],
+        [None, None],
+        ["1.5e-3", "2"],
+    ]
+    columns = [[value, None] for value in TRICKY_VALUES] + mixes
+    table = staging_table_of(columns)
+    with connection.cursor() as cursor:
+        inferred = source_sql.infer_types(cursor, table=table, column_count=len(columns))
+        by_mask = source_sql.column_fits(cursor, table=table, columns=range(len(columns)), sample=True)
+    assert inferred == [by_mask[index].narrowest for index in range(len(columns))]
+    assert inferred[-10:] == ["numeric", "integer", "text", "text", "text", "text", "integer", "text", "text", "text"]
