@@ -471,3 +471,13 @@ def test_inference_from_joined_values_says_what_the_mask_says():
         by_mask = source_sql.column_fits(cursor, table=table, columns=range(len(columns)), sample=True)
     assert inferred == [by_mask[index].narrowest for index in range(len(columns))]
     assert inferred[-10:] == ["numeric", "integer", "text", "text", "text", "text", "integer", "text", "text", "text"]
+
+
+@pytest.mark.usefixtures("drop_schemas")
+def test_a_whole_column_check_that_fails_says_no_column_fits(caplog):
+    """The check on its own connection only spares work: its failure leaves each value to be checked."""
+    from warehouse.sources import sql as source_sql
+
+    with source_sql.columns_fit_whole_meanwhile(table="no_such_table", columns={0: "integer"}, blanks=False) as fit:
+        assert fit() == set()
+    assert "the whole-column check failed" in caplog.text
