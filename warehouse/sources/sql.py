@@ -138,23 +138,30 @@ def _sampled(table: str) -> sql.Composable:
 def column_fits(cursor, *, table: str, columns: Sequence[int], sample: bool) -> dict[int, "ColumnFit"]:
     """What the non-empty values of each column (0-based index) fit: in a sample of the rows (inference),
     or in every row (the check after a sampled type turned out too narrow)."""
-    if not columns:
-        return {}
-    checks = []
-    for index in columns:
-        value = sql.SQL("NULLIF(btrim({}), '')").format(sql.Identifier(staging_columns(index + 1)[-1]))
-        checks.append(sql.SQL("count({}), bit_and({})").format(value, _fit_mask(value)))
     source = (
         _sampled(table) if sample else sql.SQL("{}.{}").format(sql.Identifier(STAGING_SCHEMA), sql.Identifier(table))
     )
-    cursor.execute(sql.SQL("SELECT {} FROM {} AS s").format(sql.SQL(", ").join(checks), source))
-    row = cursor.fetchone()
-    return {
-        index: ColumnFit(
-            non_empty=row[2 * position], bits=15 if row[2 * position + 1] is None else row[2 * position + 1]
-        )
-        for position, index in enumerate(columns)
-    }
+    fits = {}
+    for batch in _batches(columns):
+        checks = []
+        for index in batch:
+            value = sql.SQL("NULLIF(btrim({}), '')").format(sql.Identifier(staging_columns(index + 1)[-1]))
+            checks.append(sql.SQL("count({}), bit_and({})").format(value, _fit_mask(value)))
+        cursor.execute(sql.SQL("SELECT {} FROM {} AS s").format(sql.SQL(", ").join(checks), source))
+        row = cursor.fetchone()
+        for position, index in enumerate(batch):
+            bits = row[2 * position + 1]
+            fits[index] = ColumnFit(non_empty=row[2 * position], bits=15 if bits is None else bits)
+    return fits
+
+
+# A query's select list holds at most 1,664 entries: the checks read this many columns at a time.
+_COLUMNS_PER_QUERY = 200
+
+
+def _batches(indexes: Sequence[int]) -> list[list[int]]:
+    indexes = list(indexes)
+    return [indexes[start : start + _COLUMNS_PER_QUERY] for start in range(0, len(indexes), _COLUMNS_PER_QUERY)]
 
 
 @dataclass(frozen=True)
@@ -179,27 +186,30 @@ def infer_types(cursor, *, table: str, column_count: int) -> list[str]:
     per column and type); a column whose values cannot all be joined is read value by value."""
     scan_in_file_order(cursor)
     kinds = list(_FIT_BITS)
-    checks = []
-    for index in range(column_count):
-        checks.append(_joined_whole(index))
-        checks.append(sql.SQL("coalesce({} ~ {}, false)").format(sql.Identifier(f"j{index}"), sql.Literal(_NOT_BLANK)))
-        checks.extend(sql.SQL("coalesce({}, false)").format(_joined_fit(index, kind, blanks=True)) for kind in kinds)
-    cursor.execute(
-        sql.SQL("SELECT {} FROM (SELECT {} FROM {} AS s) AS joined").format(
-            sql.SQL(", ").join(checks),
-            sql.SQL(", ").join(_joined(index, index) for index in range(column_count)),
-            _sampled(table),
-        )
-    )
-    row = cursor.fetchone()
-    width = 2 + len(kinds)
     inferred: dict[int, str] = {}
-    for index in range(column_count):
-        whole, not_blank, *fits = row[index * width : (index + 1) * width]
-        if whole:
-            inferred[index] = (
-                next((kind for kind, fit in zip(kinds, fits, strict=True) if fit), "text") if not_blank else "text"
+    for batch in _batches(range(column_count)):
+        checks = []
+        for index in batch:
+            j = sql.Identifier(f"j{index}")
+            checks.append(_joined_whole(index))
+            checks.append(sql.SQL("coalesce({} ~ {}, false)").format(j, sql.Literal(_NOT_BLANK)))
+            checks.extend(
+                sql.SQL("coalesce({}, false)").format(_joined_fit(index, kind, blanks=True)) for kind in kinds
             )
+        cursor.execute(
+            sql.SQL("SELECT {} FROM (SELECT {} FROM {} AS s) AS joined").format(
+                sql.SQL(", ").join(checks),
+                sql.SQL(", ").join(_joined(index, index) for index in batch),
+                _sampled(table),
+            )
+        )
+        row = cursor.fetchone()
+        width = 2 + len(kinds)
+        for position, index in enumerate(batch):
+            whole, not_blank, *fits = row[position * width : (position + 1) * width]
+            if whole:
+                first_fit = next((kind for kind, fit in zip(kinds, fits, strict=True) if fit), "text")
+                inferred[index] = first_fit if not_blank else "text"
     unjoined = [index for index in range(column_count) if index not in inferred]
     for index, fit in column_fits(cursor, table=table, columns=unjoined, sample=True).items():
         inferred[index] = fit.narrowest
@@ -331,35 +341,36 @@ def columns_fit_whole(cursor, *, table: str, columns: dict[int, str], blanks: bo
     too when `blanks`, else a blank value fails), read in one scan that joins each chunk of pages' values
     and tests one regular expression per column and chunk. A column whose values cannot all be joined
     (_joined_whole) is not said to fit."""
-    if not columns:
-        return set()
-    joined, checks = [], []
-    for position, (index, column_type) in enumerate(sorted(columns.items())):
-        joined.append(_joined(index, position))
-        checks.append(
-            sql.SQL("coalesce(bool_and({whole} AND coalesce({fit}, true)), true)").format(
-                whole=_joined_whole(position), fit=_joined_fit(position, column_type, blanks=blanks)
+    fit = set()
+    for batch in _batches(sorted(columns)):
+        joined, checks = [], []
+        for position, index in enumerate(batch):
+            joined.append(_joined(index, position))
+            checks.append(
+                sql.SQL("coalesce(bool_and({whole} AND coalesce({fit}, true)), true)").format(
+                    whole=_joined_whole(position), fit=_joined_fit(position, columns[index], blanks=blanks)
+                )
+            )
+        # A TID range scan reads each chunk's pages alone (PostgreSQL 14+).
+        cursor.execute(
+            sql.SQL(
+                "SELECT {checks} FROM generate_series(0, pg_relation_size(format('%I.%I', {schema_name}, {table_name})"
+                "::regclass) / current_setting('block_size')::int, {pages}) AS chunk(first_page), LATERAL (SELECT"
+                " {joined} FROM {schema}.{table} WHERE ctid >= format('(%s,0)', first_page)::tid"
+                " AND ctid < format('(%s,0)', first_page + {pages})::tid) AS joined"
+            ).format(
+                checks=sql.SQL(", ").join(checks),
+                schema_name=sql.Literal(STAGING_SCHEMA),
+                table_name=sql.Literal(table),
+                pages=sql.Literal(_JOINED_CHUNK_PAGES),
+                joined=sql.SQL(", ").join(joined),
+                schema=sql.Identifier(STAGING_SCHEMA),
+                table=sql.Identifier(table),
             )
         )
-    # A TID range scan reads each chunk's pages alone (PostgreSQL 14+).
-    cursor.execute(
-        sql.SQL(
-            "SELECT {checks} FROM generate_series(0, pg_relation_size(format('%I.%I', {schema_name}, {table_name})::regclass)"
-            " / current_setting('block_size')::int, {pages}) AS chunk(first_page), LATERAL (SELECT {joined} FROM {schema}.{table}"
-            " WHERE ctid >= format('(%s,0)', first_page)::tid AND ctid < format('(%s,0)', first_page + {pages})::tid)"
-            " AS joined"
-        ).format(
-            checks=sql.SQL(", ").join(checks),
-            schema_name=sql.Literal(STAGING_SCHEMA),
-            table_name=sql.Literal(table),
-            pages=sql.Literal(_JOINED_CHUNK_PAGES),
-            joined=sql.SQL(", ").join(joined),
-            schema=sql.Identifier(STAGING_SCHEMA),
-            table=sql.Identifier(table),
-        )
-    )
-    row = cursor.fetchone()
-    return {index for position, index in enumerate(sorted(columns)) if row[position]}
+        row = cursor.fetchone()
+        fit.update(index for position, index in enumerate(batch) if row[position])
+    return fit
 
 
 @contextmanager

@@ -481,3 +481,13 @@ def test_a_whole_column_check_that_fails_says_no_column_fits(caplog):
     with source_sql.columns_fit_whole_meanwhile(table="no_such_table", columns={0: "integer"}, blanks=False) as fit:
         assert fit() == set()
     assert "the whole-column check failed" in caplog.text
+
+
+def test_a_wide_file_is_inferred_checked_and_loaded(environment, load_csv):
+    """1,000 columns: more than one query's select list holds; the checks read them a batch at a time."""
+    header = ",".join(f"c{i}" for i in range(1000))
+    body = "\n".join(",".join("x" if i == 500 and row == 1 else str(row + i) for i in range(1000)) for row in range(3))
+    upload = load_csv(f"{header}\n{body}\n", table="wide")
+    kinds = [column["type"] for column in upload.columns]
+    assert kinds == ["integer"] * 500 + ["text"] + ["integer"] * 499
+    assert rows(environment, "wide")[2][:2] == (2, 3)
