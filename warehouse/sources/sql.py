@@ -285,7 +285,7 @@ def _trimmed_pattern(column_type: str, *, negative_exponents: bool = True) -> st
         # The mask tests a value whose fifth character is '-' as a timestamp only: for a number that is a
         # three-character mantissa followed by a negative exponent (1.5e-3). The lookahead costs.
         return "(?![-+0-9.][-+0-9.][-+0-9.][eE]-)" + TYPE_PATTERNS["numeric"][1:-1]
-    if column_type == "boolean":  # ASCII letters: lower() maps no other character to these in any locale
+    if column_type == "boolean":  # lower() gives the words' letters only from themselves and their ASCII capitals
         return "(?:" + "|".join("".join(f"[{c}{c.upper()}]" for c in word) for word in _BOOLEAN_WORDS) + ")"
     return TYPE_PATTERNS[column_type][1:-1]
 
