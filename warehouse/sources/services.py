@@ -314,21 +314,33 @@ def _typed_table_build(
             return build(known)
         except (DataError, psycopg2.DataError) as exc:
             raise CsvError(f"{_data_error_message(exc)}; load that column as text") from None
-    return _checked_table_build(cursor, upload=upload, types=types, overridden=overridden, build=build)
+    return _checked_table_build(
+        cursor, upload=upload, types=types, overridden=overridden, build=build, fitting=fit_whole | fit_or_blank
+    )
 
 
-def _checked_table_build(cursor, *, upload: CsvUpload, types: dict[str, str], overridden: set[str], build) -> int:
-    """The pass that checks each value, when a value of a typed column does not fit its type."""
+def _checked_table_build(
+    cursor, *, upload: CsvUpload, types: dict[str, str], overridden: set[str], build, fitting: set[int]
+) -> int:
+    """The pass that checks each value, when a value of a typed column does not fit its type; the columns
+    in `fitting` are known to fit (or be blank): they are cast alone, which gives the same values and
+    errors. Once the types are widened, every column fits."""
     for attempt in (1, 2):
+        typed = [index for index, column in enumerate(upload.columns) if types[column["name"]] != "text"]
+        known = [
+            source_sql.FIT_OR_BLANK if index in fitting else source_sql.CHECK_EACH
+            for index in range(len(upload.columns))
+        ]
         try:
-            return build(None)
+            return build(known)
         except (DataError, psycopg2.DataError) as exc:
             message = _data_error_message(exc)
             if attempt == 2 or source_sql.MISFIT_PREFIX not in message:
                 raise CsvError(f"{message}; load that column as text") from None
-        typed = [index for index, column in enumerate(upload.columns) if types[column["name"]] != "text"]
-        exact = source_sql.column_fits(cursor, table=upload.staging_table, columns=typed, sample=False)
-        for index in typed:
+        unknown = [index for index in typed if index not in fitting]
+        exact = source_sql.column_fits(cursor, table=upload.staging_table, columns=unknown, sample=False)
+        fitting = set(typed)
+        for index in unknown:
             column = upload.columns[index]
             kind = types[column["name"]]
             if exact[index].fits(kind):
