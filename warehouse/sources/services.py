@@ -239,6 +239,10 @@ def csv_load(
     return upload
 
 
+class _NotAllFit(Exception):
+    """Rolls back a pass that only cast, once the whole-column check says a value did not fit."""
+
+
 def _typed_table_build(
     cursor,
     *,
@@ -253,28 +257,90 @@ def _typed_table_build(
     """The typed pass: one CREATE TABLE AS that casts and checks every value. Types were inferred from a
     sample; when a value does not fit (DataError), every value of the typed columns is checked: a
     column the user chose a type for names its first misfit (CsvError), an inferred one gets the
-    narrowest type all its values fit (types is updated), and the table is built again."""
-    for attempt in (1, 2):
-        columns = [(column["name"], types[column["name"]]) for column in upload.columns]
+    narrowest type all its values fit (types is updated), and the table is built again.
+
+    Each typed column is first checked whole (one regular expression per chunk of pages, far cheaper
+    than one per value): when every value fits (the common case) the pass only casts, and gives what
+    the checked pass would have given, first cast error included. Where other connections see the
+    staging table, the check runs on one of its own while this one builds by casts alone, and the build
+    is rolled back when the check says a value does not fit."""
+
+    def build(known: list[str] | None) -> int:
+        with transaction.atomic():
+            return source_sql.build_table(
+                cursor,
+                staging=upload.staging_table,
+                schema=schema,
+                table=table,
+                columns=[(column["name"], types[column["name"]]) for column in upload.columns],
+                replace=replace,
+                staging_visible_elsewhere=staging_committed,
+                known=known,
+            )
+
+    typed = {index: types[column["name"]] for index, column in enumerate(upload.columns)}
+    typed = {index: kind for index, kind in typed.items() if kind != "text"}
+    cast_only = [
+        source_sql.ALL_FIT if index in typed else source_sql.CHECK_EACH for index in range(len(upload.columns))
+    ]
+    if staging_committed and typed:
+        with source_sql.columns_fit_whole_meanwhile(table=upload.staging_table, columns=typed, blanks=False) as fit:
+            try:
+                with transaction.atomic():
+                    rows = build(cast_only)
+                    if fit() == set(typed):
+                        return rows
+                    raise _NotAllFit
+            except _NotAllFit:
+                pass
+            except (DataError, psycopg2.DataError) as exc:
+                if fit() == set(typed):
+                    raise CsvError(f"{_data_error_message(exc)}; load that column as text") from None
+            fit_whole = fit()
+    else:
+        fit_whole = source_sql.columns_fit_whole(cursor, table=upload.staging_table, columns=typed, blanks=False)
+    rest = {index: kind for index, kind in typed.items() if index not in fit_whole}
+    fit_or_blank = source_sql.columns_fit_whole(cursor, table=upload.staging_table, columns=rest, blanks=True)
+    if len(fit_whole) + len(fit_or_blank) == len(typed):
+        known = [
+            source_sql.ALL_FIT
+            if index in fit_whole
+            else source_sql.FIT_OR_BLANK
+            if index in fit_or_blank
+            else source_sql.CHECK_EACH
+            for index in range(len(upload.columns))
+        ]
         try:
-            with transaction.atomic():
-                return source_sql.build_table(
-                    cursor,
-                    staging=upload.staging_table,
-                    schema=schema,
-                    table=table,
-                    columns=columns,
-                    replace=replace,
-                    staging_visible_elsewhere=staging_committed,
-                )
+            return build(known)
         except (DataError, psycopg2.DataError) as exc:
-            diag = getattr(exc, "diag", None) or getattr(exc.__cause__, "diag", None)
-            message = getattr(diag, "message_primary", None) or str(exc)
+            raise CsvError(f"{_data_error_message(exc)}; load that column as text") from None
+    return _checked_table_build(
+        cursor, upload=upload, types=types, overridden=overridden, build=build, fitting=fit_whole | fit_or_blank
+    )
+
+
+def _checked_table_build(
+    cursor, *, upload: CsvUpload, types: dict[str, str], overridden: set[str], build, fitting: set[int]
+) -> int:
+    """The pass that checks each value, when a value of a typed column does not fit its type; the columns
+    in `fitting` are known to fit (or be blank): they are cast alone, which gives the same values and
+    errors. Once the types are widened, every column fits."""
+    for attempt in (1, 2):
+        typed = [index for index, column in enumerate(upload.columns) if types[column["name"]] != "text"]
+        known = [
+            source_sql.FIT_OR_BLANK if index in fitting else source_sql.CHECK_EACH
+            for index in range(len(upload.columns))
+        ]
+        try:
+            return build(known)
+        except (DataError, psycopg2.DataError) as exc:
+            message = _data_error_message(exc)
             if attempt == 2 or source_sql.MISFIT_PREFIX not in message:
                 raise CsvError(f"{message}; load that column as text") from None
-        typed = [index for index, column in enumerate(upload.columns) if types[column["name"]] != "text"]
-        exact = source_sql.column_fits(cursor, table=upload.staging_table, columns=typed, sample=False)
-        for index in typed:
+        unknown = [index for index in typed if index not in fitting]
+        exact = source_sql.column_fits(cursor, table=upload.staging_table, columns=unknown, sample=False)
+        fitting = set(typed)
+        for index in unknown:
             column = upload.columns[index]
             kind = types[column["name"]]
             if exact[index].fits(kind):
@@ -286,6 +352,11 @@ def _typed_table_build(
                 raise CsvError(f"data row {misfit[0]}: {misfit[1]!r} is not {kind}", column=column["header"])
             types[column["name"]] = exact[index].narrowest
     raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+def _data_error_message(exc: Exception) -> str:
+    diag = getattr(exc, "diag", None) or getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "message_primary", None) or str(exc)
 
 
 def csv_discard(*, upload: CsvUpload) -> None:

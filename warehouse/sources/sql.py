@@ -1,9 +1,11 @@
 """The SQL behind CSV uploads and attached schemas (identifiers via psycopg2.sql, values as parameters)."""
 
+import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -12,6 +14,8 @@ from psycopg2 import errors as pg_errors
 from psycopg2 import sql
 
 from .csvfile import CsvError
+
+logger = logging.getLogger(__name__)
 
 STAGING_SCHEMA = "heapsite_staging"
 
@@ -134,23 +138,30 @@ def _sampled(table: str) -> sql.Composable:
 def column_fits(cursor, *, table: str, columns: Sequence[int], sample: bool) -> dict[int, "ColumnFit"]:
     """What the non-empty values of each column (0-based index) fit: in a sample of the rows (inference),
     or in every row (the check after a sampled type turned out too narrow)."""
-    if not columns:
-        return {}
-    checks = []
-    for index in columns:
-        value = sql.SQL("NULLIF(btrim({}), '')").format(sql.Identifier(staging_columns(index + 1)[-1]))
-        checks.append(sql.SQL("count({}), bit_and({})").format(value, _fit_mask(value)))
     source = (
         _sampled(table) if sample else sql.SQL("{}.{}").format(sql.Identifier(STAGING_SCHEMA), sql.Identifier(table))
     )
-    cursor.execute(sql.SQL("SELECT {} FROM {} AS s").format(sql.SQL(", ").join(checks), source))
-    row = cursor.fetchone()
-    return {
-        index: ColumnFit(
-            non_empty=row[2 * position], bits=15 if row[2 * position + 1] is None else row[2 * position + 1]
-        )
-        for position, index in enumerate(columns)
-    }
+    fits = {}
+    for batch in _batches(columns):
+        checks = []
+        for index in batch:
+            value = sql.SQL("NULLIF(btrim({}), '')").format(sql.Identifier(staging_columns(index + 1)[-1]))
+            checks.append(sql.SQL("count({}), bit_and({})").format(value, _fit_mask(value)))
+        cursor.execute(sql.SQL("SELECT {} FROM {} AS s").format(sql.SQL(", ").join(checks), source))
+        row = cursor.fetchone()
+        for position, index in enumerate(batch):
+            bits = row[2 * position + 1]
+            fits[index] = ColumnFit(non_empty=row[2 * position], bits=15 if bits is None else bits)
+    return fits
+
+
+# A query's select list holds at most 1,664 entries: the checks read this many columns at a time.
+_COLUMNS_PER_QUERY = 200
+
+
+def _batches(indexes: Sequence[int]) -> list[list[int]]:
+    indexes = list(indexes)
+    return [indexes[start : start + _COLUMNS_PER_QUERY] for start in range(0, len(indexes), _COLUMNS_PER_QUERY)]
 
 
 @dataclass(frozen=True)
@@ -170,10 +181,39 @@ class ColumnFit:
 
 
 def infer_types(cursor, *, table: str, column_count: int) -> list[str]:
-    """Each column's type from a sample of the staging table (the load checks every value: build_table)."""
+    """Each column's type from a sample of the staging table (the load checks every value: build_table):
+    what column_fits says of the sample, read from each column's values joined (one regular expression
+    per column and type); a column whose values cannot all be joined is read value by value."""
     scan_in_file_order(cursor)
-    fits = column_fits(cursor, table=table, columns=range(column_count), sample=True)
-    return [fits[index].narrowest for index in range(column_count)]
+    kinds = list(_FIT_BITS)
+    inferred: dict[int, str] = {}
+    for batch in _batches(range(column_count)):
+        checks = []
+        for index in batch:
+            j = sql.Identifier(f"j{index}")
+            checks.append(_joined_whole(index))
+            checks.append(sql.SQL("coalesce({} ~ {}, false)").format(j, sql.Literal(_NOT_BLANK)))
+            checks.extend(
+                sql.SQL("coalesce({}, false)").format(_joined_fit(index, kind, blanks=True)) for kind in kinds
+            )
+        cursor.execute(
+            sql.SQL("SELECT {} FROM (SELECT {} FROM {} AS s) AS joined").format(
+                sql.SQL(", ").join(checks),
+                sql.SQL(", ").join(_joined(index, index) for index in batch),
+                _sampled(table),
+            )
+        )
+        row = cursor.fetchone()
+        width = 2 + len(kinds)
+        for position, index in enumerate(batch):
+            whole, not_blank, *fits = row[position * width : (position + 1) * width]
+            if whole:
+                first_fit = next((kind for kind, fit in zip(kinds, fits, strict=True) if fit), "text")
+                inferred[index] = first_fit if not_blank else "text"
+    unjoined = [index for index in range(column_count) if index not in inferred]
+    for index, fit in column_fits(cursor, table=table, columns=unjoined, sample=True).items():
+        inferred[index] = fit.narrowest
+    return [inferred[index] for index in range(column_count)]
 
 
 def first_misfit(cursor, *, table: str, column_index: int, column_type: str) -> tuple[int, str] | None:
@@ -227,16 +267,169 @@ def fits_guard(value: sql.Composable, column_type: str) -> sql.Composable:
     )
 
 
+# The load's check of a whole typed column: its values joined by a character no pattern matches, one regular
+# expression per chunk of the staging table's pages (a chunk's string stays a few MB: a value longer than
+# _JOINED_VALUE_BYTES is not joined, which sends the column to the per-value check).
+_JOINED_SEPARATOR = "\x01"
+_JOINED_CHUNK_PAGES = 1024
+_JOINED_VALUE_BYTES = 1000
+_NOT_BLANK = rf"[^ \u{ord(_JOINED_SEPARATOR):04x}]"  # in joined values: one is neither empty nor spaces
+
+
+def _trimmed_pattern(column_type: str, *, negative_exponents: bool = True) -> str:
+    """What a value trimmed of spaces and not empty matches exactly when _fit_mask gives it the type's bit
+    (no anchor); for numeric without `negative_exponents`, exactly on values without 'e-' or 'E-'."""
+    if column_type == "integer":  # at most _BIGINT_DIGITS digits, else it is numeric only
+        return r"[-+]?[0-9]" + "[0-9]?" * (_BIGINT_DIGITS - 1)
+    if column_type == "numeric" and negative_exponents:
+        # The mask tests a value whose fifth character is '-' as a timestamp only: for a number that is a
+        # three-character mantissa followed by a negative exponent (1.5e-3). The lookahead costs.
+        return "(?![-+0-9.][-+0-9.][-+0-9.][eE]-)" + TYPE_PATTERNS["numeric"][1:-1]
+    if column_type == "boolean":  # lower() gives the words' letters only from themselves and their ASCII capitals
+        return "(?:" + "|".join("".join(f"[{c}{c.upper()}]" for c in word) for word in _BOOLEAN_WORDS) + ")"
+    return TYPE_PATTERNS[column_type][1:-1]
+
+
+def joined_pattern(column_type: str, *, blanks: bool, negative_exponents: bool = True) -> str:
+    """The whole-string pattern for values joined by _JOINED_SEPARATOR that all fit the type (spaces around
+    allowed, as btrim removes them), or are blank (empty or spaces: NULL once typed) when `blanks`."""
+    trimmed = _trimmed_pattern(column_type, negative_exponents=negative_exponents)
+    value = f" *(?:{trimmed} *){'?' if blanks else ''}"
+    return rf"^(?:{value})(?:\u{ord(_JOINED_SEPARATOR):04x}(?:{value}))*$"
+
+
+def _joined(index: int, position: int) -> sql.Composable:
+    """Aggregates of one column for the joined checks: j<position> its values joined (those not too long),
+    n<position> how many values it has."""
+    return sql.SQL(
+        "string_agg({v}, {sep}) FILTER (WHERE octet_length({v}) <= {most}) AS {j}, count({v}) AS {n}"
+    ).format(
+        v=sql.Identifier(staging_columns(index + 1)[-1]),
+        sep=sql.Literal(_JOINED_SEPARATOR),
+        most=sql.Literal(_JOINED_VALUE_BYTES),
+        j=sql.Identifier(f"j{position}"),
+        n=sql.Identifier(f"n{position}"),
+    )
+
+
+def _joined_whole(position: int) -> sql.Composable:
+    """True when j<position> holds every value of the column, each once: as many separators as values
+    but one (a value holding the separator, or left out for its length, makes them differ)."""
+    j = sql.Identifier(f"j{position}")
+    return sql.SQL(
+        "coalesce({n} = 0 OR octet_length({j}) - octet_length(replace({j}, {sep}, '')) = {n} - 1, false)"
+    ).format(j=j, n=sql.Identifier(f"n{position}"), sep=sql.Literal(_JOINED_SEPARATOR))
+
+
+def _joined_fit(position: int, column_type: str, *, blanks: bool) -> sql.Composable:
+    """True when every value joined in j<position> fits the type (or is blank, when `blanks`)."""
+    j = sql.Identifier(f"j{position}")
+    matches = sql.SQL("{j} ~ {pattern}").format(j=j, pattern=sql.Literal(joined_pattern(column_type, blanks=blanks)))
+    if column_type == "numeric":
+        matches = sql.SQL(
+            "CASE WHEN strpos({j}, 'e-') = 0 AND strpos({j}, 'E-') = 0 THEN {j} ~ {plain} ELSE {matches} END"
+        ).format(
+            j=j,
+            plain=sql.Literal(joined_pattern(column_type, blanks=blanks, negative_exponents=False)),
+            matches=matches,
+        )
+    return matches
+
+
+def columns_fit_whole(cursor, *, table: str, columns: dict[int, str], blanks: bool) -> set[int]:
+    """The columns (0-based index: type) whose every value fits the type as _fit_mask says (blank values
+    too when `blanks`, else a blank value fails), read in one scan that joins each chunk of pages' values
+    and tests one regular expression per column and chunk. A column whose values cannot all be joined
+    (_joined_whole) is not said to fit."""
+    fit = set()
+    for batch in _batches(sorted(columns)):
+        joined, checks = [], []
+        for position, index in enumerate(batch):
+            joined.append(_joined(index, position))
+            checks.append(
+                sql.SQL("coalesce(bool_and({whole} AND coalesce({fit}, true)), true)").format(
+                    whole=_joined_whole(position), fit=_joined_fit(position, columns[index], blanks=blanks)
+                )
+            )
+        # A TID range scan reads each chunk's pages alone (PostgreSQL 14+).
+        cursor.execute(
+            sql.SQL(
+                "SELECT {checks} FROM generate_series(0, pg_relation_size(format('%I.%I', {schema_name}, {table_name})"
+                "::regclass) / current_setting('block_size')::int, {pages}) AS chunk(first_page), LATERAL (SELECT"
+                " {joined} FROM {schema}.{table} WHERE ctid >= format('(%s,0)', first_page)::tid"
+                " AND ctid < format('(%s,0)', first_page + {pages})::tid) AS joined"
+            ).format(
+                checks=sql.SQL(", ").join(checks),
+                schema_name=sql.Literal(STAGING_SCHEMA),
+                table_name=sql.Literal(table),
+                pages=sql.Literal(_JOINED_CHUNK_PAGES),
+                joined=sql.SQL(", ").join(joined),
+                schema=sql.Identifier(STAGING_SCHEMA),
+                table=sql.Identifier(table),
+            )
+        )
+        row = cursor.fetchone()
+        fit.update(index for position, index in enumerate(batch) if row[position])
+    return fit
+
+
+@contextmanager
+def columns_fit_whole_meanwhile(
+    *, table: str, columns: dict[int, str], blanks: bool
+) -> Iterator[Callable[[], set[int]]]:
+    """columns_fit_whole on a connection of its own, in a thread, while the caller goes on (the staging
+    table must be committed); the function yielded waits for its answer. Cancelled if not waited for.
+    The check only spares work: when it fails, no column is said to fit (logged)."""
+    checker = _new_connection()
+    answer: list[set[int]] = []
+    failures: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            with checker.cursor() as cursor:
+                answer.append(columns_fit_whole(cursor, table=table, columns=columns, blanks=blanks))
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+            failures.append(error)
+
+    thread = threading.Thread(target=check, name="csv-whole-column-check")
+    thread.start()
+
+    def wait() -> set[int]:
+        thread.join()
+        if failures:
+            logger.warning("csv load: the whole-column check failed, each value is checked instead: %s", failures[0])
+            return set()
+        return answer[0]
+
+    try:
+        yield wait
+    finally:
+        if thread.is_alive():
+            checker.cancel()
+        thread.join()
+        checker.close()
+
+
 MISFIT_PREFIX = "heapsite: does not fit: "
 
 
-def column_expression(staging_name: str, column_type: str) -> sql.Composable:
-    """The typed value of a staging column; a value that does not fit the type fails the statement
-    (a cast of MISFIT_PREFIX + the value), as the sample may have missed it."""
+# What build_table knows of a typed column's values before it reads them: nothing (each value is checked),
+# that every value fits or is blank (columns_fit_whole with blanks), or that every value fits.
+CHECK_EACH, FIT_OR_BLANK, ALL_FIT = "check each", "fit or blank", "all fit"
+
+
+def column_expression(staging_name: str, column_type: str, known: str = CHECK_EACH) -> sql.Composable:
+    """The typed value of a staging column; unless the values are known to fit, a value that does not
+    fit the type fails the statement (a cast of MISFIT_PREFIX + the value), as the sample may have
+    missed it. The three forms give the same value wherever they apply."""
     value = sql.Identifier(staging_name)
     if column_type == "text":
         return value
     pg_type = sql.SQL(_PG_TYPES[column_type])
+    if known == ALL_FIT:
+        return sql.SQL("{v}::{type}").format(v=value, type=pg_type)
+    if known == FIT_OR_BLANK:
+        return sql.SQL("CASE WHEN btrim({v}) = '' THEN NULL ELSE {v}::{type} END").format(v=value, type=pg_type)
     return sql.SQL(
         "CASE WHEN {v} IS NULL THEN NULL WHEN {fits} THEN {v}::{type} WHEN btrim({v}) = '' THEN NULL"
         " ELSE ({misfit} || {v})::{type} END"
@@ -252,9 +445,11 @@ def build_table(
     columns: Sequence[tuple[str, str]],
     replace: bool,
     staging_visible_elsewhere: bool = True,
+    known: Sequence[str] | None = None,
 ) -> int:
     """Create schema.table from the staging rows in file order, typed and checked in one pass; the caller's
-    transaction makes it atomic. A value that does not fit its column's type raises DataError.
+    transaction makes it atomic. A value that does not fit its column's type raises DataError. `known`:
+    what is known of each column's values (column_expression), else each value is checked.
 
     The pass is a COPY: a second connection reads the staging table through the typed expressions
     (COPY ... TO STDOUT, binary) while this one writes what it sends into the new table (COPY ... FROM
@@ -263,8 +458,10 @@ def build_table(
     TABLE AS on this connection.
     """
     selects = [
-        sql.SQL("{} AS {}").format(column_expression(staging_name, column_type), sql.Identifier(name))
-        for staging_name, (name, column_type) in zip(staging_columns(len(columns)), columns, strict=True)
+        sql.SQL("{} AS {}").format(column_expression(staging_name, column_type, kind), sql.Identifier(name))
+        for staging_name, (name, column_type), kind in zip(
+            staging_columns(len(columns)), columns, known or [CHECK_EACH] * len(columns), strict=True
+        )
     ]
     target = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
     query = sql.SQL("SELECT {} FROM {}.{}").format(
@@ -317,14 +514,20 @@ def build_table(
     return raw_cursor.rowcount
 
 
+def _new_connection():
+    """A psycopg2 connection of its own (autocommit) to the database Django uses."""
+    other = django_connection.get_new_connection(django_connection.get_connection_params())
+    other.autocommit = True
+    return other
+
+
 def _reader_connection(raw_cursor):
     """A new connection like this one, reading the staging table in file order (see scan_in_file_order)
     and in the same time zone (a date without one is read as this connection would)."""
     with raw_cursor.connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('TimeZone')")
         time_zone = cursor.fetchone()[0]
-    reader = django_connection.get_new_connection(django_connection.get_connection_params())
-    reader.autocommit = True
+    reader = _new_connection()
     with reader.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('TimeZone', %s, false), set_config('synchronize_seqscans', 'off', false),"

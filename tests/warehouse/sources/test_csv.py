@@ -1,3 +1,4 @@
+import contextlib
 import io
 
 import pytest
@@ -6,6 +7,7 @@ from django.db import connection
 from warehouse.models import CsvUpload, CsvUploadStatus
 from warehouse.sources.csvfile import CsvError
 from warehouse.sources.services import SourceError, csv_load, csv_stage, uploads_schema_name
+from warehouse.sources.sql import ALL_FIT, CHECK_EACH, FIT_OR_BLANK
 
 pytestmark = pytest.mark.usefixtures("drop_schemas")
 
@@ -271,3 +273,228 @@ def test_inside_a_callers_transaction_the_typed_pass_runs_on_one_connection(envi
     with pytest.raises(CsvError, match="data row 2: 'y' is not integer"), transaction.atomic():
         upload = csv_stage(environment=environment, fileobj=io.BytesIO(b"a,b\n1,2\n2,y\n"), filename="u.csv")
         csv_load(upload=upload, table_name="inside2", column_types={"b": "integer"})
+
+
+def staging_table_of(columns: list[list[str | None]]) -> str:
+    """A staging table (text columns c1, c2, … in file order) holding these columns' values, row by row."""
+    from psycopg2 import sql
+
+    from warehouse.sources import sql as source_sql
+
+    names = sql.SQL(", ").join(map(sql.Identifier, source_sql.staging_columns(len(columns))))
+    with connection.cursor() as cursor:
+        source_sql.stage_create(cursor, table="check_values", column_count=len(columns))
+        for values in zip(*columns, strict=True):
+            cursor.execute(
+                sql.SQL("INSERT INTO {}.{} ({}) VALUES %s").format(
+                    sql.Identifier(source_sql.STAGING_SCHEMA), sql.Identifier("check_values"), names
+                ),
+                [tuple(values)],
+            )
+    return "check_values"
+
+
+@pytest.mark.usefixtures("drop_schemas")
+@pytest.mark.parametrize("column_type", ["integer", "numeric", "boolean", "timestamp"])
+def test_the_whole_column_check_says_what_the_mask_says(column_type):
+    """columns_fit_whole on one value per column agrees with the inference mask, blank values included."""
+    from psycopg2 import sql
+
+    from warehouse.sources import sql as source_sql
+
+    values = [
+        *TRICKY_VALUES,
+        "   ",
+        " 1.5e-3",
+        "+.5e-3",
+        "12.e-5",
+        "1.2E+5",
+        "0000000000000000001",
+        "2024-05-01 10:00\t",
+    ]
+    table = staging_table_of([[value] for value in values])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("SELECT v, {mask} & {bit} <> 0 FROM unnest(%s::text[]) AS v").format(
+                mask=source_sql._fit_mask(sql.SQL("NULLIF(btrim(v), '')")),
+                bit=sql.Literal(source_sql._FIT_BITS[column_type]),
+            ),
+            [values],
+        )
+        mask = dict(cursor.fetchall())
+        columns = dict.fromkeys(range(len(values)), column_type)
+        for blanks in (True, False):
+            fit = source_sql.columns_fit_whole(cursor, table=table, columns=columns, blanks=blanks)
+            said = {value: index in fit for index, value in enumerate(values)}
+            expected = {value: mask[value] and (blanks or bool(value.strip(" "))) for value in values}
+            assert said == expected, blanks
+
+
+@pytest.mark.usefixtures("drop_schemas")
+def test_joined_values_cannot_pass_for_others(monkeypatch):
+    """Values are joined by a separator to be checked at once: a value holding it, a value whose spaces
+    could reach into the next one, or one too long to join leaves the column to the per-value check."""
+    from warehouse.sources import sql as source_sql
+
+    monkeypatch.setattr(source_sql, "_JOINED_CHUNK_PAGES", 1)
+    good = [str(i) for i in range(2000)]  # several pages, so several chunks
+    columns = {
+        0: good,
+        1: [*good[:-1], "1\x012"],
+        2: [*good[:-2], "2024-05-01 10:00", "Z"],
+        3: [*good[:-1], "1" + " " * 2000],
+        4: [*good[:1000], None, "", *good[1002:]],
+    }
+    table = staging_table_of([columns[index] for index in sorted(columns)])
+    types = {0: "integer", 1: "integer", 2: "timestamp", 3: "integer", 4: "integer"}
+    with connection.cursor() as cursor:
+        assert source_sql.columns_fit_whole(cursor, table=table, columns=types, blanks=False) == {0}
+        assert source_sql.columns_fit_whole(cursor, table=table, columns=types, blanks=True) == {0, 4}
+
+
+def mixed_file(rows: int, *, late: str = "") -> str:
+    """Every shape each type accepts (spaces, signs, zones, blanks, NULLs, quoted fields) with a `late` row."""
+    lines = ["id,amount,won,at,label,code"]
+    amounts = ["1.5", " -2 ", "+.5", "1e5", "", '" "', "007", "123456789012345678901"]
+    wons = ["true", " FALSE ", "y", "N", "", "t"]
+    ats = ["2024-05-01", "2024-05-01T10:00:00Z", " 2024-05-01 10:00:00 -0800 ", "2024-05-01T10:00:00.123+05:30", ""]
+    for i in range(rows):
+        lines.append(
+            f'{i},{amounts[i % len(amounts)]},{wons[i % len(wons)]},{ats[i % len(ats)]},"x, {i}",{i % 1000:03d}'
+        )
+    if late:
+        lines.append(late)
+    return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def nothing_fits_meanwhile(**kwargs):
+    yield set
+
+
+def load_both_ways(environment, monkeypatch, content: str, **options):
+    """The table as the whole-column check lets it be built, and as the value-by-value checked pass builds
+    it (every value checked in every build, as before); what the fast way's builds were told of the
+    columns (None: check each value), and whether one checked each value of a typed column."""
+    from warehouse.sources import sql as source_sql
+
+    monkeypatch.setattr(source_sql, "_JOINED_CHUNK_PAGES", 4)
+    builds: dict[str, list] = {"fast": [], "slow": []}
+    checked_each = dict.fromkeys(builds, False)  # whether a build checked each value of a typed column
+    build_table = source_sql.build_table
+
+    def spy(*args, known=None, **kwargs):
+        if kwargs["table"] == "slow":
+            known = None  # every value checked in every build, as before the whole-column check
+        builds[kwargs["table"]].append(known)
+        checked_each[kwargs["table"]] |= any(
+            kind != "text" and (known is None or known[index] == CHECK_EACH)
+            for index, (_, kind) in enumerate(kwargs["columns"])
+        )
+        return build_table(*args, known=known, **kwargs)
+
+    monkeypatch.setattr(source_sql, "build_table", spy)
+    results = []
+    for table in builds:
+        if table == "slow":  # as if a value of every typed column did not fit
+            monkeypatch.setattr(source_sql, "columns_fit_whole", lambda cursor, **kwargs: set())
+            monkeypatch.setattr(source_sql, "columns_fit_whole_meanwhile", nothing_fits_meanwhile)
+        try:
+            upload = csv_stage(environment=environment, fileobj=io.BytesIO(content.encode()), filename="m.csv")
+            upload = csv_load(upload=upload, table_name=table, **options)
+            results.append((column_types(environment, table), rows(environment, table), upload.columns))
+        except CsvError as exc:
+            results.append(("error", str(exc)))
+    return results, builds["fast"], checked_each["fast"]
+
+
+def test_the_pass_after_a_whole_column_check_builds_what_the_checked_pass_builds(environment, monkeypatch):
+    (fast, slow), built_with, _ = load_both_ways(environment, monkeypatch, mixed_file(3000))
+    # First by casts alone; a blank amount (" ") fails that, the check says it is blank, built again with blanks.
+    assert built_with == [
+        [ALL_FIT, ALL_FIT, ALL_FIT, ALL_FIT, CHECK_EACH, ALL_FIT],
+        [ALL_FIT, FIT_OR_BLANK, ALL_FIT, ALL_FIT, CHECK_EACH, ALL_FIT],
+    ]
+    assert fast == slow
+    assert [kind for _, kind in fast[0]] == [
+        "bigint",
+        "numeric",
+        "boolean",
+        "timestamp with time zone",
+        "text",
+        "bigint",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("late", "options", "outcome"),
+    [
+        ("on,true,2024-05-01,x,1", {}, "amount text"),  # boolean to PostgreSQL, not to the mask
+        ("1,true,2024-05-01,x,1", {}, "amount numeric"),  # fits: no fallback
+        ("1.2e-5,true,2024-05-01,x,1", {}, "amount text"),  # numeric to PostgreSQL, not to the mask
+        ("1,true,2024-05-01,x,\t5", {}, "code text"),  # a tab: the cast accepts it, the mask does not
+        ("1,true,2024-05-01,x,n/a", {"column_types": {"code": "numeric"}}, "data row 30001: 'n/a' is not numeric"),
+        ("1,true,2024-02-30,x,1", {}, "out of range"),  # fits the pattern, not the calendar: the cast's error
+    ],
+)
+def test_a_late_value_gives_what_the_checked_pass_gives(environment, monkeypatch, late, options, outcome):
+    """Past the sample (30,000 rows, many chunks of pages): the result equals the value-by-value pass's."""
+    (fast, slow), _, checked_each = load_both_ways(
+        environment, monkeypatch, mixed_file(30_000, late=f"30000,{late}"), **options
+    )
+    assert fast == slow
+    fits = outcome in ("amount numeric", "out of range")
+    assert checked_each != fits  # the whole-column check let the pass only cast, or it checked each value
+    if fast[0] == "error":
+        assert outcome in fast[1]
+    else:
+        column, kind = outcome.split()
+        assert dict(fast[0])[column] == {"text": "text", "numeric": "numeric"}[kind]
+        assert fast[1][-1][0] == 30_000
+
+
+@pytest.mark.usefixtures("drop_schemas")
+def test_inference_from_joined_values_says_what_the_mask_says():
+    """infer_types reads each column's values joined; the value-by-value mask (column_fits) gives the same types,
+    for each tricky value alone and for mixes (blanks, a value holding the separator, one too long to join)."""
+    from warehouse.sources import sql as source_sql
+
+    mixes = [
+        ["1", "2.5"],
+        ["1", ""],
+        ["", " "],
+        ["1", "x"],
+        ["true", "2024-05-01"],
+        ["1\x012", "3"],
+        ["1" + " " * 2000, "2"],
+        ["2024-05-01 10:00", "Z"],
+        [None, None],
+        ["1.5e-3", "2"],
+    ]
+    columns = [[value, None] for value in TRICKY_VALUES] + mixes
+    table = staging_table_of(columns)
+    with connection.cursor() as cursor:
+        inferred = source_sql.infer_types(cursor, table=table, column_count=len(columns))
+        by_mask = source_sql.column_fits(cursor, table=table, columns=range(len(columns)), sample=True)
+    assert inferred == [by_mask[index].narrowest for index in range(len(columns))]
+    assert inferred[-10:] == ["numeric", "integer", "text", "text", "text", "text", "integer", "text", "text", "text"]
+
+
+@pytest.mark.usefixtures("drop_schemas")
+def test_a_whole_column_check_that_fails_says_no_column_fits(caplog):
+    """The check on its own connection only spares work: its failure leaves each value to be checked."""
+    from warehouse.sources import sql as source_sql
+
+    with source_sql.columns_fit_whole_meanwhile(table="no_such_table", columns={0: "integer"}, blanks=False) as fit:
+        assert fit() == set()
+    assert "the whole-column check failed" in caplog.text
+
+
+def test_a_wide_file_is_inferred_checked_and_loaded(environment, load_csv):
+    """1,000 columns: more than one query's select list holds; the checks read them a batch at a time."""
+    header = ",".join(f"c{i}" for i in range(1000))
+    body = "\n".join(",".join("x" if i == 500 and row == 1 else str(row + i) for i in range(1000)) for row in range(3))
+    upload = load_csv(f"{header}\n{body}\n", table="wide")
+    kinds = [column["type"] for column in upload.columns]
+    assert kinds == ["integer"] * 500 + ["text"] + ["integer"] * 499
+    assert rows(environment, "wide")[2][:2] == (2, 3)
