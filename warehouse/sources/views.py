@@ -7,7 +7,7 @@ from warehouse.models import CsvUpload, CsvUploadStatus
 
 from . import selectors, services
 from .csvfile import CsvError
-from .sql import COLUMN_TYPES
+from .sql import COLUMN_TYPES, SAMPLE_ROWS
 
 
 @require_GET
@@ -104,6 +104,7 @@ def csv_upload(request, schema: str, upload_id: int):
             "upload": upload,
             "sample": sample,
             "column_types": COLUMN_TYPES,
+            "sample_rows": SAMPLE_ROWS,
             "default_table": upload.table_name or services.default_table_name(upload.filename),
             "uploads_schema": services.uploads_schema_name(environment),
         },

@@ -17,6 +17,7 @@ def test_upload_preview_override_and_load_through_the_page(environment, admin_cl
     preview = admin_client.get(response.url)
     assert b'value="deals_2024"' in preview.content
     assert b"ann@example.com" in preview.content and b"integer (inferred)" in preview.content
+    assert b"Inferred types come from a sample (the first 10,000 rows" in preview.content
     loaded = admin_client.post(
         response.url, {"table_name": "deals", "type_email": "text", "type_amount": "numeric", "type_zip": "text"}
     )
