@@ -86,15 +86,14 @@ def test_environments_past_the_cap_by_their_statistics_are_estimated_without_cou
     add_raw(small, users=2, events=3)
     analyze(large)
     exact = selectors.environment_stats(environments=[large])[0]
-    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 10)
-    monkeypatch.setattr(selectors, "LARGE_ENVIRONMENT_EXACT_LIMIT", 5)
+    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 10)  # also the walks' budget: the 1 session's count fits
 
-    # statistics + 4 estimates of the large environment + one count of what they put under the limit
+    # statistics + 4 estimates of the large environment + one count of what fits the walks' budget
     with django_assert_num_queries(6):
         large_stats, small_stats = selectors.environment_stats(environments=[large, small])
 
     assert small_stats.events == selectors.Count(3), "a small environment is still counted exactly"
-    assert large_stats.sessions == selectors.Count(1), "a count the planner puts under the limit is exact"
+    assert large_stats.sessions == selectors.Count(1), "a count that fits the walks' budget is exact"
     for name in ("users", "events_last_24h", "events"):
         estimate, counted = getattr(large_stats, name), getattr(exact, name)
         assert estimate.approximate and not counted.approximate

@@ -1,0 +1,215 @@
+"""A web process's peak RSS serving the pages that read the most history, at several sizes (target: flat in N).
+
+    python bench/web_rss.py [--environments bench2_sync5m,bench2_sync20m] [--repeat 2]
+
+For each environment (bench/sync.py's synthetic data, as bench/sync_scale.py fills it; any
+environment with raw events works): a fresh gunicorn with one worker (gunicorn.conf.py, gthread),
+a session made here for a superuser, and the pages: the dashboard (every environment's counts), the
+raw list (first page, clicks, a page 90% deep), Top interactions over 30 days (the estimate, then
+the exact counts the page fetches next), the definition preview over 30 days (estimate, exact) and
+the timeline of a user with 1/20,000 of the events. Reported: the worker's peak RSS (VmHWM) after
+them, next to its peak after the login page alone (the baseline: the process before it reads any
+history). The worker's clock stands at the environment's newest event (bench/_frozen_now_wsgi.py):
+the generator's histories end in the past, and the 30-day windows would otherwise be empty.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+from _report import Report, add_json_argument
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+from psycopg2 import sql  # noqa: E402
+
+from definitions.browse.filters import Cursor  # noqa: E402
+from warehouse.models import Environment  # noqa: E402
+from warehouse.models.raw import raw_events_partition  # noqa: E402
+
+# Matches a third of the generator's clicks (bench/sync.py's definition 2's kind).
+PREVIEW_GROUPS = [{"kind": "click", "conditions": [{"type": "selector", "value": ".btn-3"}]}]
+# The flat-in-N target: the larger history's peak at most this much above the smaller's.
+TARGET_GROWTH = 1.10
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def worker_pid(master: int) -> int:
+    for _ in range(200):
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.1)
+    raise SystemExit("gunicorn started no worker")
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
+def history(environment: Environment) -> tuple[int, str, str]:
+    """(events, the newest event's time as ISO, a raw-list cursor 90% of the way back)."""
+    partition = sql.Identifier(raw_events_partition(environment.id))
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("SELECT count(*), max(time) FROM {}").format(partition))
+        events, newest = cursor.fetchone()
+        # Bench only: the row that many steps back (the browser itself never uses OFFSET).
+        cursor.execute(
+            sql.SQL("SELECT time, id FROM {} ORDER BY time DESC, id DESC OFFSET %s LIMIT 1").format(partition),
+            [int(events * 0.9)],
+        )
+        deep = Cursor(*cursor.fetchone()).encode()
+    return events, newest.isoformat(), deep
+
+
+def measure(environment: Environment, session_cookie: str, repeat: int) -> dict:
+    events, newest, deep = history(environment)
+    port = free_port()
+    env = {**os.environ, "BENCH_NOW": newest, "GUNICORN_WORKERS": "1"}
+    server = subprocess.Popen(  # noqa: S603 - fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(REPO / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+            "--pythonpath",
+            str(HERE),
+            "_frozen_now_wsgi:application",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        worker = worker_pid(server.pid)
+        http = requests.Session()
+        http.cookies.set("sessionid", session_cookie)
+        root = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                http.get(f"{root}/login/", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        baseline = peak_rss_mb(worker)
+        base = f"{root}/e/{environment.warehouse_schema}"
+        editor = http.get(f"{base}/definitions/new", timeout=60)
+        editor.raise_for_status()
+        token = http.cookies.get("csrftoken")
+        pages = [
+            ("dashboard", "GET", f"{root}/", None),
+            ("raw list", "GET", f"{base}/raw/", None),
+            ("raw list, clicks", "GET", f"{base}/raw/?type=click", None),
+            ("raw list, 90% deep", "GET", f"{base}/raw/?{urlencode({'cursor': deep})}", None),
+            ("top interactions 30 days", "GET", f"{base}/raw/top/?range=30d", None),
+            ("top interactions 30 days, exact", "GET", f"{base}/raw/top/?range=30d&exact=1", None),
+            ("preview", "POST", f"{base}/definitions/preview", {"groups": json.dumps(PREVIEW_GROUPS)}),
+            (
+                "preview, exact",
+                "POST",
+                f"{base}/definitions/preview",
+                {"groups": json.dumps(PREVIEW_GROUPS), "exact": "1"},
+            ),
+            ("user timeline", "GET", f"{base}/users/1/", None),
+        ]
+        seconds = {}
+        for _ in range(repeat):
+            for name, method, url, data in pages:
+                started = time.monotonic()
+                response = http.request(method, url, data=data, headers={"X-CSRFToken": token or ""}, timeout=600)
+                seconds[name] = time.monotonic() - started
+                if response.status_code != 200:
+                    raise SystemExit(f"{name}: {url} answered {response.status_code}: {response.text[:300]!r}")
+        return {"events": events, "baseline": baseline, "peak": peak_rss_mb(worker), "seconds": seconds}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--environments", default="bench2_sync5m,bench2_sync20m", help="warehouse schemas, smallest first"
+    )
+    parser.add_argument("--repeat", type=int, default=2, help="times each page is asked for")
+    add_json_argument(parser)
+    args = parser.parse_args()
+    report = Report("web_rss")
+    setup_test_environment()  # lets the test client make the session
+    user = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser(
+        "bench", "bench@example.com", "bench-only-password"
+    )
+    client = Client()
+    client.force_login(user)
+    measured = []
+    for schema in args.environments.split(","):
+        environment = Environment.objects.get(warehouse_schema=schema)
+        load = os.getloadavg()[0]
+        result = measure(environment, client.cookies["sessionid"].value, args.repeat)
+        measured.append(result)
+        slowest = max(result["seconds"], key=result["seconds"].get)
+        print(
+            f"{result['events']:>11,} events ({schema}, load {load:.1f}): web worker peak RSS {result['peak']:.0f} MB"
+            f" (after the login page alone: {result['baseline']:.0f} MB); slowest page {slowest}"
+            f" {result['seconds'][slowest]:.1f} s",
+            flush=True,
+        )
+        report.figure(
+            f"web worker peak RSS, {result['events']:,} events (load {load:.1f})",
+            result["peak"],
+            "MB",
+            baseline=result["baseline"],
+            baseline_name="after the login page alone",
+            extra={**result, "load": load},
+        )
+        report.point("web worker peak RSS MB by events", result["events"], result["peak"])
+    if len(measured) >= 2:
+        small, large = measured[0], measured[-1]
+        growth = large["peak"] / small["peak"]
+        met = growth <= TARGET_GROWTH
+        print(
+            f"from {small['events']:,} to {large['events']:,} events: peak RSS x{growth:.2f}"
+            f" (target <= x{TARGET_GROWTH:.2f}, flat in N: {'OK' if met else 'MISSED'})"
+        )
+        report.figure(
+            f"web worker peak RSS at {large['events']:,} events vs {small['events']:,}",
+            large["peak"],
+            "MB",
+            baseline=small["peak"],
+            baseline_name=f"at {small['events']:,} events",
+            target=f"<= {TARGET_GROWTH:.2f}x (flat in N)",
+            met=met,
+        )
+    report.write(args.json)
+
+
+if __name__ == "__main__":
+    main()
