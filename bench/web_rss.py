@@ -1,9 +1,9 @@
 """A web process's peak RSS serving the pages that read the most history, at several sizes (target: flat in N).
 
-    python bench/web_rss.py [--environments bench2_sync5m,bench2_sync20m] [--repeat 2]
+    python bench/web_rss.py [--sizes 5000000,20000000] [--events 1000000] [--repeat 2]
 
-For each environment (bench/sync.py's synthetic data, as bench/sync_scale.py fills it; any
-environment with raw events works): a fresh gunicorn with one worker (gunicorn.conf.py, gthread),
+For each size, the environment bench/sync_scale.py filled with that many events (run it first with
+the same --sizes and --events; bench/sync.py's synthetic data): a fresh gunicorn with one worker (gunicorn.conf.py, gthread),
 a session made here for a superuser, and the pages: the dashboard (every environment's counts), the
 raw list (first page, clicks, a page 90% deep), Top interactions over 30 days (the estimate, then
 the exact counts the page fetches next), the definition preview over 30 days (estimate, exact) and
@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 import requests
 from _report import Report, add_json_argument
+from sync_scale import environment_name, load_sync_bench
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -156,8 +157,9 @@ def measure(environment: Environment, session_cookie: str, repeat: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="5000000,20000000", help="bench/sync_scale.py's sizes, smallest first")
     parser.add_argument(
-        "--environments", default="bench2_sync5m,bench2_sync20m", help="warehouse schemas, smallest first"
+        "--events", type=int, default=1_000_000, help="bench/sync_scale.py's N (names its environments)"
     )
     parser.add_argument("--repeat", type=int, default=2, help="times each page is asked for")
     add_json_argument(parser)
@@ -170,8 +172,12 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     measured = []
-    for schema in args.environments.split(","):
-        environment = Environment.objects.get(warehouse_schema=schema)
+    sync_bench = load_sync_bench()
+    for size in (int(x) for x in args.sizes.split(",")):
+        environment = Environment.objects.get(
+            project__name=sync_bench.PROJECT, name=environment_name(size, args.events)
+        )
+        schema = environment.warehouse_schema
         load = os.getloadavg()[0]
         result = measure(environment, client.cookies["sessionid"].value, args.repeat)
         measured.append(result)
