@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,10 +35,9 @@ import django  # noqa: E402
 
 django.setup()
 
+from _web import gunicorn_worker  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
 from definitions.browse.filters import Cursor  # noqa: E402
@@ -58,16 +56,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def worker_pid(master: int) -> int:
-    for _ in range(200):
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.1)
-    raise SystemExit("gunicorn started no worker")
-
-
 def peak_rss_mb(pid: int) -> float:
+    """The process's peak RSS so far (the kernel's VmHWM, not a sample)."""
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
 
@@ -87,44 +77,16 @@ def history(environment: Environment) -> tuple[int, str, str]:
     return events, newest.isoformat(), deep
 
 
-def measure(environment: Environment, session_cookie: str, repeat: int) -> dict:
+def measure(environment: Environment, user, repeat: int) -> dict:
     events, newest, deep = history(environment)
     port = free_port()
-    env = {**os.environ, "BENCH_NOW": newest, "GUNICORN_WORKERS": "1"}
-    server = subprocess.Popen(  # noqa: S603 - fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(REPO / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-            "--pythonpath",
-            str(HERE),
-            "_frozen_now_wsgi:application",
-        ],
-        cwd=REPO,
-        env=env,
-    )
-    try:
-        worker = worker_pid(server.pid)
+    with gunicorn_worker(user, port, {"BENCH_NOW": newest}, app="_frozen_now_wsgi:application") as (worker, cookies):
+        baseline = peak_rss_mb(worker.pid)  # after the login page that told the server was up
         http = requests.Session()
-        http.cookies.set("sessionid", session_cookie)
+        http.cookies.update(cookies)
         root = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                http.get(f"{root}/login/", timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        baseline = peak_rss_mb(worker)
         base = f"{root}/e/{environment.warehouse_schema}"
-        editor = http.get(f"{base}/definitions/new", timeout=60)
-        editor.raise_for_status()
-        token = http.cookies.get("csrftoken")
+        preview = {"groups": json.dumps(PREVIEW_GROUPS)}
         pages = [
             ("dashboard", "GET", f"{root}/", None),
             ("raw list", "GET", f"{base}/raw/", None),
@@ -132,27 +94,21 @@ def measure(environment: Environment, session_cookie: str, repeat: int) -> dict:
             ("raw list, 90% deep", "GET", f"{base}/raw/?{urlencode({'cursor': deep})}", None),
             ("top interactions 30 days", "GET", f"{base}/raw/top/?range=30d", None),
             ("top interactions 30 days, exact", "GET", f"{base}/raw/top/?range=30d&exact=1", None),
-            ("preview", "POST", f"{base}/definitions/preview", {"groups": json.dumps(PREVIEW_GROUPS)}),
-            (
-                "preview, exact",
-                "POST",
-                f"{base}/definitions/preview",
-                {"groups": json.dumps(PREVIEW_GROUPS), "exact": "1"},
-            ),
+            ("preview", "POST", f"{base}/definitions/preview", preview),
+            ("preview, exact", "POST", f"{base}/definitions/preview", {**preview, "exact": "1"}),
             ("user timeline", "GET", f"{base}/users/1/", None),
         ]
         seconds = {}
         for _ in range(repeat):
             for name, method, url, data in pages:
                 started = time.monotonic()
-                response = http.request(method, url, data=data, headers={"X-CSRFToken": token or ""}, timeout=600)
+                response = http.request(
+                    method, url, data=data, headers={"X-CSRFToken": cookies["csrftoken"]}, timeout=600
+                )
                 seconds[name] = time.monotonic() - started
                 if response.status_code != 200:
                     raise SystemExit(f"{name}: {url} answered {response.status_code}: {response.text[:300]!r}")
-        return {"events": events, "baseline": baseline, "peak": peak_rss_mb(worker), "seconds": seconds}
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+        return {"events": events, "baseline": baseline, "peak": peak_rss_mb(worker.pid), "seconds": seconds}
 
 
 def main() -> None:
@@ -165,12 +121,9 @@ def main() -> None:
     add_json_argument(parser)
     args = parser.parse_args()
     report = Report("web_rss")
-    setup_test_environment()  # lets the test client make the session
     user = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser(
         "bench", "bench@example.com", "bench-only-password"
     )
-    client = Client()
-    client.force_login(user)
     measured = []
     sync_bench = load_sync_bench()
     for size in (int(x) for x in args.sizes.split(",")):
@@ -179,7 +132,7 @@ def main() -> None:
         )
         schema = environment.warehouse_schema
         load = os.getloadavg()[0]
-        result = measure(environment, client.cookies["sessionid"].value, args.repeat)
+        result = measure(environment, user, args.repeat)
         measured.append(result)
         slowest = max(result["seconds"], key=result["seconds"].get)
         print(
