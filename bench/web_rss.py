@@ -37,12 +37,9 @@ django.setup()
 
 from _web import gunicorn_worker  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
-from psycopg2 import sql  # noqa: E402
 
 from definitions.browse.filters import Cursor  # noqa: E402
-from warehouse.models import Environment  # noqa: E402
-from warehouse.models.raw import raw_events_partition  # noqa: E402
+from warehouse.models import Environment, RawEvent  # noqa: E402
 
 # Matches a third of the generator's clicks (bench/sync.py's definition 2's kind).
 PREVIEW_GROUPS = [{"kind": "click", "conditions": [{"type": "selector", "value": ".btn-3"}]}]
@@ -64,17 +61,12 @@ def peak_rss_mb(pid: int) -> float:
 
 def history(environment: Environment) -> tuple[int, str, str]:
     """(events, the newest event's time as ISO, a raw-list cursor 90% of the way back)."""
-    partition = sql.Identifier(raw_events_partition(environment.id))
-    with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("SELECT count(*), max(time) FROM {}").format(partition))
-        events, newest = cursor.fetchone()
-        # Bench only: the row that many steps back (the browser itself never uses OFFSET).
-        cursor.execute(
-            sql.SQL("SELECT time, id FROM {} ORDER BY time DESC, id DESC OFFSET %s LIMIT 1").format(partition),
-            [int(events * 0.9)],
-        )
-        deep = Cursor(*cursor.fetchone()).encode()
-    return events, newest.isoformat(), deep
+    events = RawEvent.objects.filter(environment=environment)
+    total = events.count()
+    newest = events.order_by("-time").values_list("time", flat=True).first()
+    # Bench only: the row that many steps back (the browser itself never uses OFFSET).
+    deep = Cursor(*events.order_by("-time", "-id").values_list("time", "id")[int(total * 0.9)]).encode()
+    return total, newest.isoformat(), deep
 
 
 def measure(environment: Environment, user, repeat: int) -> dict:
