@@ -106,6 +106,25 @@ def test_environments_past_the_cap_by_their_statistics_are_estimated_without_cou
     assert row_text(html, "main / development").endswith("2 1 3 3")
 
 
+def test_large_environments_share_one_budget_of_walks_smallest_count_first(make_environment, monkeypatch):
+    if citus_active():
+        pytest.skip("on Citus the coordinator's statistics of a partition hold no rows: every count is walked")
+    busy, quiet = make_environment(name="production"), make_environment(name="development")
+    add_raw(busy, users=30, events=50)
+    add_raw(quiet, users=3, events=50)
+    analyze(busy)
+    analyze(quiet)
+    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 30)
+
+    busy_stats, quiet_stats = selectors.environment_stats(environments=[busy, quiet])
+
+    # Walked in order 1 + 1 + 3 of the budget of 30: the busy environment's 30 users no longer fit.
+    assert busy_stats.sessions == quiet_stats.sessions == selectors.Count(1)
+    assert quiet_stats.users == selectors.Count(3)
+    assert busy_stats.users.approximate and abs(busy_stats.users.value - 30) <= 1
+    assert busy_stats.events.approximate and abs(busy_stats.events.value - 50) <= 1
+
+
 # Committed writes, as the app makes them: on Citus, one transaction that writes the reference
 # tables and then counts over every shard is refused.
 @pytest.mark.django_db(transaction=True)
