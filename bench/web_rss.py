@@ -3,8 +3,8 @@
     python bench/web_rss.py [--sizes 5000000,20000000] [--events 1000000] [--repeat 2]
 
 For each size, the environment bench/sync_scale.py filled with that many events (run it first with
-the same --sizes and --events; bench/sync.py's synthetic data): a fresh gunicorn with one worker (gunicorn.conf.py, gthread),
-a session made here for a superuser, and the pages: the dashboard (every environment's counts), the
+the same --sizes and --events; bench/sync.py's synthetic data): a fresh gunicorn with one worker
+(gunicorn.conf.py, gthread), a session made here for a superuser, and the pages: the dashboard (every environment's counts), the
 raw list (first page, clicks, a page 90% deep), Top interactions over 30 days (the estimate, then
 the exact counts the page fetches next), the definition preview over 30 days (estimate, exact) and
 the timeline of a user with 1/20,000 of the events. Reported: the worker's peak RSS (VmHWM) after
@@ -26,8 +26,7 @@ import requests
 from _report import Report, add_json_argument
 from sync_scale import environment_name, load_sync_bench
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
 
@@ -41,7 +40,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from definitions.browse.filters import Cursor  # noqa: E402
 from warehouse.models import Environment, RawEvent  # noqa: E402
 
-# Matches a third of the generator's clicks (bench/sync.py's definition 2's kind).
+# Matches a tenth of the generator's clicks (a selector like bench/sync.py's definition 2's).
 PREVIEW_GROUPS = [{"kind": "click", "conditions": [{"type": "selector", "value": ".btn-3"}]}]
 # The flat-in-N target: the larger history's peak at most this much above the smaller's.
 TARGET_GROWTH = 1.10
