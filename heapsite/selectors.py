@@ -145,11 +145,9 @@ def environment_stats(*, environments: list[Environment], now: datetime | None =
         walked.add(key)
         budget -= estimate
     counted = {
-        environment.id: [
-            (name, table, recent, people)
-            for name, table, recent, people in METRICS
-            if environment.id not in large or (environment.id, name) in walked
-        ]
+        environment.id: {
+            name for name, *_ in METRICS if environment.id not in large or (environment.id, name) in walked
+        }
         for environment in environments
     }
     # One row per environment, its counts uncorrelated subqueries (NULL where the estimate stands):
@@ -159,7 +157,7 @@ def environment_stats(*, environments: list[Environment], now: datetime | None =
             sql.Literal(environment.id),
             sql.SQL(", ").join(
                 _capped_count(table, since=recent, people=people, environment_id=environment.id)
-                if (name, table, recent, people) in counted[environment.id]
+                if name in counted[environment.id]
                 else sql.SQL("NULL::bigint")
                 for name, table, recent, people in METRICS
             ),
