@@ -32,7 +32,7 @@ test-citus: $(VENV)/.installed-dev node-clients
 # each figure next to its same-run baseline; writes bench/RESULTS.md's summary and bench/charts/*.png.
 # BENCH_ARGS passes more options to bench/run_all.py, e.g. BENCH_ARGS="--only sync,browse".
 # BENCH_SCALE=20000000 instead runs the benchmarks that depend on history's size (seed, browse, dashboard,
-# preview, sync_scale at N/4 and N) at that size, into bench/results/scale-N/ and a section of its own in
+# preview, sync_scale at N/4 and N, web_rss on sync_scale's environments) at that size, into bench/results/scale-N/ and a section of its own in
 # RESULTS.md: hours and ~100 GB of disk on a 2-core machine, not for CI (docs/scaling.md, "20M events").
 BENCH_EVENTS ?= 1000000
 BENCH_SCALE ?=

@@ -41,13 +41,14 @@ ORDER = [
     "csv_load",
     "sync",
     "sync_scale",
+    "web_rss",
     "sync_fresh",
     "sync_definitions",
     "freshness",
 ]
 # `make bench BENCH_SCALE=N` (--scale N): the benchmarks whose figures depend on the history's size
 # (issue 24's 20M-event targets), in this order: seed keeps its environment (bench_seed) for browse.
-SCALE_BENCHMARKS = ["seed", "browse", "dashboard", "preview", "sync_scale"]
+SCALE_BENCHMARKS = ["seed", "browse", "dashboard", "preview", "sync_scale", "web_rss"]
 # Ingestion measures a rate; more events only make it longer (and hold every batch in memory).
 INGEST_CAP = int(os.environ.get("BENCH_INGEST_EVENTS", "100000"))
 # Statements run before a benchmark so it meets the data as a running site would. Browse reads what
@@ -59,8 +60,10 @@ PREPARE = {"browse": [SETTLE]}
 
 def size_arguments(name: str, events: int, *, scale: bool = False) -> list[str]:
     """The arguments that give bench/<name>.py the one size setting (and this area's ports)."""
-    if scale and name == "sync_scale":
+    if scale and name in ("sync_scale", "web_rss"):
         return ["--sizes", f"{events // 4},{events}"]  # the growth from N/4 to N (5M to 20M), not N/10, N, 5N
+    if name == "web_rss":  # sync_scale's smallest and largest environments
+        return ["--sizes", f"{events // 10},{events * 5}", "--events", str(events)]
     return {
         "seed": ["--events", str(events), "--keep"],
         "browse": ["--events", str(events), "--environment", "bench_seed"],

@@ -22,9 +22,7 @@ import argparse
 import contextlib
 import io
 import os
-import secrets
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -41,12 +39,11 @@ import django  # noqa: E402
 
 django.setup()
 
-import psutil  # noqa: E402
 import psycopg2  # noqa: E402
 from _report import Report, add_json_argument  # noqa: E402
+from _web import gunicorn_worker  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from psycopg2 import sql  # noqa: E402
@@ -270,65 +267,34 @@ def bench_huge_answers(user, port: int) -> None:
 def _gunicorn(user, port: int, extra_env: dict[str, str]):
     """gunicorn with the shipped gunicorn.conf.py and one worker; yields the worker and a function that posts
     a query to the SQL page (kind "run" or "csv") and returns (bytes, lines, first 64 KB)."""
-    session = SessionStore()
-    session["_auth_user_id"] = str(user.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    session["_auth_user_hash"] = user.get_session_auth_hash()
-    session.create()
-    csrf = secrets.token_hex(16)
-    env = dict(
-        os.environ,
-        SQLPAGE_RATE_LIMIT_PER_MINUTE="1000",
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS="1",
-        **extra_env,
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with gunicorn_worker(user, port, {"SQLPAGE_RATE_LIMIT_PER_MINUTE": "1000", **extra_env}) as (worker, cookies):
 
-    def post(kind: str, text: str) -> tuple[int, int, bytes]:
-        request = urllib.request.Request(  # noqa: S310
-            f"http://127.0.0.1:{port}/e/{SCHEMA}/sql/{kind}",
-            data=urllib.parse.urlencode({"sql": text, "csrfmiddlewaretoken": csrf}).encode(),
-            headers={
-                "Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}; csrftoken={csrf}",
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Host": "localhost",
-                "X-Requested-With": "fetch",
-            },
-        )
-        size = lines = 0
-        head = b""
-        try:
-            response = urllib.request.urlopen(request, timeout=600)  # noqa: S310
-        except urllib.error.HTTPError as error:  # the page's own error answers (a refused CSV is a 400)
-            response = error
-        with response:
-            while chunk := response.read(1 << 16):
-                size += len(chunk)
-                lines += chunk.count(b"\n")
-                if len(head) < 1 << 16:
-                    head += chunk
-        return size, lines, head
-
-    try:
-        for _ in range(100):
+        def post(kind: str, text: str) -> tuple[int, int, bytes]:
+            request = urllib.request.Request(  # noqa: S310
+                f"http://127.0.0.1:{port}/e/{SCHEMA}/sql/{kind}",
+                data=urllib.parse.urlencode({"sql": text, "csrfmiddlewaretoken": cookies["csrftoken"]}).encode(),
+                headers={
+                    "Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items()),
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Host": "localhost",
+                    "X-Requested-With": "fetch",
+                },
+            )
+            size = lines = 0
+            head = b""
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.1)
-        workers = psutil.Process(server.pid).children() or [psutil.Process(server.pid)]
-        yield workers[0], post
-    finally:
-        server.terminate()
-        server.wait(30)
-        session.delete()
+                response = urllib.request.urlopen(request, timeout=600)  # noqa: S310
+            except urllib.error.HTTPError as error:  # the page's own error answers (a refused CSV is a 400)
+                response = error
+            with response:
+                while chunk := response.read(1 << 16):
+                    size += len(chunk)
+                    lines += chunk.count(b"\n")
+                    if len(head) < 1 << 16:
+                        head += chunk
+            return size, lines, head
+
+        yield worker, post
 
 
 def _peak_rss(worker, action):

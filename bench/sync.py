@@ -16,7 +16,6 @@ definitions) compiled by the definitions compiler, so the sync runs the SQL it r
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -237,9 +236,38 @@ def timed_sync(env: Environment, *, full: bool) -> tuple[float, int]:
     return time.monotonic() - started, run.total_rows
 
 
-def child_full_sync(count: int) -> None:
+def child_full_sync(count: int, environment_name: str) -> None:
+    global ENVIRONMENT  # noqa: PLW0603 - the child syncs the environment its parent names
+    ENVIRONMENT = environment_name
     _state["count"] = count
-    timed_sync(environment(), full=True)
+    seconds, rows = timed_sync(environment(), full=True)
+    print(f"{CHILD_RESULT} {seconds} {rows}")
+
+
+CHILD_RESULT = "child full sync:"
+
+
+def full_sync_in_child(count: int) -> tuple[float, int, float]:
+    """A full sync of ENVIRONMENT with `count` definitions in a process of its own, as a worker runs
+    it: (the sync's seconds, rows, that process's peak RSS in MB)."""
+    child = subprocess.Popen(  # noqa: S603 - this script, fixed arguments
+        [sys.executable, __file__, "--child-full", str(count), "--child-environment", ENVIRONMENT],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)  # its own rusage, not the maximum over all children
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"the full sync's process failed: {output[-2000:]}")
+    seconds, rows = output.rsplit(CHILD_RESULT, 1)[1].split()
+    return float(seconds), int(rows), usage.ru_maxrss / 1024
+
+
+def incremental_after(env: Environment, *, last: int, added: int) -> tuple[float, int]:
+    """Events last+1 .. last+added of the generator added, then an incremental sync timed: (seconds, rows)."""
+    add_events(env, last + 1, last + added)
+    return timed_sync(env, full=False)
 
 
 def spread(samples: list[float]) -> str:
@@ -252,11 +280,12 @@ def main() -> None:
     parser.add_argument("--definitions", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3, help="measurements per figure (the median is reported)")
     parser.add_argument("--child-full", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-environment", default=ENVIRONMENT, help=argparse.SUPPRESS)
     add_json_argument(parser)
     args = parser.parse_args()
     report = Report("sync")
     if args.child_full:
-        child_full_sync(args.child_full)
+        child_full_sync(args.child_full, args.child_environment)
         return
     env = environment()
     ensure_data(env, args.events)
@@ -293,9 +322,8 @@ def main() -> None:
     )
     incrementals, last = [], total  # event g of the generator is the environment's g-th event
     for _ in range(args.repeat):
-        add_events(env, last + 1, last + total // 100)
+        seconds, rows = incremental_after(env, last=last, added=total // 100)
         last += total // 100
-        seconds, rows = timed_sync(env, full=False)
         incrementals.append(seconds)
     incremental = statistics.median(incrementals)
     print(
@@ -336,22 +364,18 @@ def main() -> None:
     )
     _state["edited"] = None
     for count in (5, 20, 50):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        started = time.monotonic()
-        subprocess.run([sys.executable, __file__, "--child-full", str(count)], check=True, cwd=REPO)
-        elapsed = time.monotonic() - started
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        elapsed, _, peak = full_sync_in_child(count)
         print(
             f"full sync with {count:2d} definitions (own process):  {elapsed:7.2f} s  = {elapsed / base:5.2f}x baseline"
-            f"  worker peak RSS {max(peak, before) / 1024:.0f} MB"
+            f"  worker peak RSS {peak:.0f} MB"
         )
         report.figure(
-            f"full sync, {count} definitions (own process, peak RSS {max(peak, before) / 1024:.0f} MB)",
+            f"full sync, {count} definitions (own process, peak RSS {peak:.0f} MB)",
             elapsed,
             "s",
             baseline=base,
             baseline_name="CREATE TABLE AS SELECT * (raw events)",
-            extra={"definitions": count, "peak_rss_mb": max(peak, before) / 1024},
+            extra={"definitions": count, "peak_rss_mb": peak},
         )
         report.point("full sync seconds by definitions", count, elapsed)
     report.point("baseline seconds", 0, base)

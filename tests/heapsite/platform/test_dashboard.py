@@ -2,10 +2,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
+from psycopg2 import sql
 
 from heapsite import selectors
+from warehouse.citus import citus_active
 from warehouse.models import IdentityMerge, Membership, RawEvent, RawSession, RawUser, Role
+from warehouse.models.raw import raw_events_partition
 from warehouse.naming import reserved_words
 
 
@@ -44,8 +48,9 @@ def test_dashboard_counts_every_environment_in_constant_queries(
     add_raw(production, users=3, events=7, old_events=2)
     add_raw(development, users=1, events=2)
 
-    # session + user + environments (switcher) + environments (page) + one count query for all
-    with django_assert_num_queries(5):
+    # session + user + environments (switcher) + environments (page) + their partitions' statistics
+    # (not on Citus: the coordinator's hold no rows) + one count query for all
+    with django_assert_num_queries(5 if citus_active() else 6):
         response = admin_client.get("/")
 
     html = response.content.decode()
@@ -63,6 +68,61 @@ def test_counts_past_the_exact_limit_are_estimates(environment, monkeypatch):
     assert stats.users == selectors.Count(2)
     assert stats.events.approximate and stats.events.value >= 10
     assert stats.events_last_24h.approximate
+
+
+def analyze(environment) -> None:
+    with connection.cursor() as cursor:
+        for table in (raw_events_partition(environment.id), "raw_users", "raw_sessions", "raw_identity_merges"):
+            cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+
+
+def test_environments_past_the_cap_by_their_statistics_are_estimated_without_counting(
+    admin_client, make_environment, monkeypatch, django_assert_num_queries
+):
+    if citus_active():
+        pytest.skip("on Citus the coordinator's statistics of a partition hold no rows: every count is walked")
+    large, small = make_environment(name="production"), make_environment(name="development")
+    add_raw(large, users=40, events=60, old_events=20)
+    add_raw(small, users=2, events=3)
+    analyze(large)
+    exact = selectors.environment_stats(environments=[large])[0]
+    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 10)  # also the walks' budget: the 1 session's count fits
+
+    # statistics + 4 estimates of the large environment + one count of what fits the walks' budget
+    with django_assert_num_queries(6):
+        large_stats, small_stats = selectors.environment_stats(environments=[large, small])
+
+    assert small_stats.events == selectors.Count(3), "a small environment is still counted exactly"
+    assert large_stats.sessions == selectors.Count(1), "a count that fits the walks' budget is exact"
+    for name in ("users", "events_last_24h", "events"):
+        estimate, counted = getattr(large_stats, name), getattr(exact, name)
+        assert estimate.approximate and not counted.approximate
+        # On data this small ANALYZE reads every row: the statistics' estimate is the exact count, or within 5%.
+        assert abs(estimate.value - counted.value) <= max(1, 0.05 * counted.value), (name, estimate, counted)
+    html = admin_client.get("/").content.decode()
+    assert row_text(html, "main / production").endswith(
+        f"≈ {large_stats.events_last_24h.value} ≈ {large_stats.events.value}"
+    )
+    assert row_text(html, "main / development").endswith("2 1 3 3")
+
+
+def test_large_environments_share_one_budget_of_walks_smallest_count_first(make_environment, monkeypatch):
+    if citus_active():
+        pytest.skip("on Citus the coordinator's statistics of a partition hold no rows: every count is walked")
+    busy, quiet = make_environment(name="production"), make_environment(name="development")
+    add_raw(busy, users=30, events=50)
+    add_raw(quiet, users=3, events=50)
+    analyze(busy)
+    analyze(quiet)
+    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 30)
+
+    busy_stats, quiet_stats = selectors.environment_stats(environments=[busy, quiet])
+
+    # Walked in order 1 + 1 + 3 of the budget of 30: the busy environment's 30 users no longer fit.
+    assert busy_stats.sessions == quiet_stats.sessions == selectors.Count(1)
+    assert quiet_stats.users == selectors.Count(3)
+    assert busy_stats.users.approximate and abs(busy_stats.users.value - 30) <= 1
+    assert busy_stats.events.approximate and abs(busy_stats.events.value - 50) <= 1
 
 
 # Committed writes, as the app makes them: on Citus, one transaction that writes the reference
@@ -90,12 +150,13 @@ def test_dashboard_without_environments_points_to_the_new_environment_page(admin
 def test_environment_page_shows_counts_snippet_and_app_id(admin_client, environment, django_assert_num_queries):
     add_raw(environment, users=4, events=3)
 
-    # session + user + environment + one count query + switcher + saving "last environment" (3)
+    # session + user + environment + its partition's statistics (not on Citus) + one count query + switcher
+    # + saving "last environment" (3)
     # + the privacy card's deletion requests and retention runs (2)
     # + the table the example event becomes (3: API events' names, the environment's definitions)
     # + the sync's health (schedule and last good run: two before the environment's first sync, else one)
     reserved_words()  # read from the server once per process: counted only when this test runs first
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(15 if citus_active() else 16):
         response = admin_client.get(f"/e/{environment.warehouse_schema}/")
 
     html = response.content.decode()
