@@ -265,7 +265,7 @@ def _typed_table_build(
     staging table, the check runs on one of its own while this one builds by casts alone, and the build
     is rolled back when the check says a value does not fit."""
 
-    def build(known: list[str] | None) -> int:
+    def build(known: list[str] | None, *, relay: bool = staging_committed) -> int:
         with transaction.atomic():
             return source_sql.build_table(
                 cursor,
@@ -274,7 +274,7 @@ def _typed_table_build(
                 table=table,
                 columns=[(column["name"], types[column["name"]]) for column in upload.columns],
                 replace=replace,
-                staging_visible_elsewhere=staging_committed,
+                relay=relay,
                 known=known,
             )
 
@@ -287,7 +287,7 @@ def _typed_table_build(
         with source_sql.columns_fit_whole_meanwhile(table=upload.staging_table, columns=typed, blanks=False) as fit:
             try:
                 with transaction.atomic():
-                    rows = build(cast_only)
+                    rows = build(cast_only, relay=False)  # a core for the build, one for the check
                     if fit() == set(typed):
                         return rows
                     raise _NotAllFit
