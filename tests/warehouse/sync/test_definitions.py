@@ -304,3 +304,29 @@ def test_property_types_at_the_edges_of_each_type(raw, sync_env, set_specs):
         "huge": "text",
         "small": "text",
     }
+
+
+def test_the_pass_tables_failing_to_be_created_fail_the_run_not_a_definition(raw, sync_env, set_specs, monkeypatch):
+    # The partitions are created on a build connection while users and sessions are built on the others.
+    from psycopg2 import sql
+
+    from warehouse.models import SyncRun
+    from warehouse.sql import sync as q
+
+    set_specs(sync_env.id, [SIGNUP, PRICING])
+    raw.session(1, 7)
+    raw.event("pageview", user_id=7, path="/pricing")
+    parts_parent = q.parts_parent
+    monkeypatch.setattr(
+        q, "parts_parent", lambda *args, **kwargs: [*parts_parent(*args, **kwargs), sql.SQL("SELECT 'no parts'::int")]
+    )
+    settle()
+    with pytest.raises(Exception, match='invalid input syntax for type integer: "no parts"'):
+        sync_run_foreground(environment=sync_env, full=True)
+    run = SyncRun.objects.get(environment=sync_env)
+    assert run.status == "failed"
+    assert 'invalid input syntax for type integer: "no parts"' in run.error
+    assert "definition:" not in run.error  # the pass did not run, so no predicate was blamed
+    monkeypatch.setattr(q, "parts_parent", parts_parent)
+    sync(sync_env, full=True)
+    assert len(ids(sync_env.warehouse_schema, "viewed_pricing")) == 1
