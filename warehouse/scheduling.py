@@ -23,13 +23,15 @@ from warehouse.privacy.jobs import retention_enqueue, user_deletion_requeue_stal
 from warehouse.privacy.services import retention_due
 from warehouse.services import environment_sync_state, sync_request
 from warehouse.sources.services import csv_stale_discard
+from warehouse.sync.catalog import catalog_vacuum
 from warehouse.sync.failures import connection_lost
 from warehouse.sync.history import history_prune
 from warehouse.sync.recovery import sync_runs_recover, worker_name
 
 logger = logging.getLogger(__name__)
 
-# The sync record is pruned once an hour by the scheduler process (history_prune).
+# The sync record is pruned (history_prune), and the catalogs vacuumed where autovacuum is off
+# (catalog_vacuum), once an hour by the scheduler process.
 PRUNE_EVERY = timedelta(hours=1)
 _pruned_at = None
 
@@ -40,7 +42,8 @@ def tick() -> list[int]:
     Also settles runs that cannot finish (a dead worker's, a queued one whose job is not in Redis:
     warehouse/sync/recovery.py), re-queues environments with definition changes nobody is working
     on, drops the staging tables of CSV uploads abandoned before loading, forgets runs older than
-    SYNC_HISTORY_DAYS (hourly), queues the daily retention
+    SYNC_HISTORY_DAYS and vacuums the catalogs the syncs churn where autovacuum is off (hourly),
+    queues the daily retention
     run of environments with retention on, re-queues user deletions whose job was lost, and records
     its heartbeat (warehouse.health). With Redis down the syncs wait queued (and the rest waits for
     the next tick); with PostgreSQL down the tick fails as a whole (the scheduler logs it and tries
@@ -66,7 +69,7 @@ def tick() -> list[int]:
         if run_id is not None:
             queued.append(run_id)
     csv_stale_discard()
-    _prune_history(now)
+    _hourly(now)
     try:
         for environment_id in retention_due(now=now):
             retention_enqueue(environment_id=environment_id)
@@ -82,18 +85,23 @@ def tick() -> list[int]:
     return queued
 
 
-def _prune_history(now) -> None:
+def _hourly(now) -> None:
+    """Forget old sync runs and vacuum the churned catalogs (warehouse/sync/catalog.py), once an hour."""
     global _pruned_at
     if _pruned_at is not None and now - _pruned_at < PRUNE_EVERY:
         return
-    _pruned_at = now  # a failure waits for the next hour too: the record is not urgent, the syncs are
-    try:
-        deleted = history_prune(now=now)
-    except Exception as error:
-        if connection_lost(error):
-            raise
-        logger.error("forgetting old sync runs failed: %s: %s", type(error).__name__, error)
-        return
+    _pruned_at = now  # a failure waits for the next hour too: neither is urgent, the syncs are
+    for what, work in (("forgetting old sync runs", _prune_history), ("vacuuming the catalogs", catalog_vacuum)):
+        try:
+            work()
+        except Exception as error:
+            if connection_lost(error):
+                raise
+            logger.error("%s failed: %s: %s", what, type(error).__name__, error)
+
+
+def _prune_history() -> None:
+    deleted = history_prune(now=timezone.now())
     if deleted:
         logger.info("forgot %s sync runs older than %s days", deleted, settings.SYNC_HISTORY_DAYS)
 

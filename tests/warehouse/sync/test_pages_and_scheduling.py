@@ -238,3 +238,63 @@ def test_a_failing_prune_does_not_stop_the_tick(sync_env, sync_queue, monkeypatc
     assert len(tick()) == 1  # the environment's sync was queued all the same
     assert 'forgetting old sync runs failed: ProgrammingError: column "finish_time" does not exist' in caplog.text
     assert SchedulerHeartbeat.objects.get().problem == ""
+
+
+def test_the_hourly_tick_vacuums_the_catalogs_only_where_autovacuum_is_off(sync_env, sync_queue, monkeypatch):
+    from django.db import connection
+
+    from warehouse import scheduling
+    from warehouse.sync.catalog import CHURNED_CATALOGS
+
+    def last_vacuums():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, last_vacuum FROM pg_stat_sys_tables WHERE schemaname = 'pg_catalog'"
+                " AND relname = ANY(%s)",
+                [list(CHURNED_CATALOGS)],
+            )
+            return dict(cursor.fetchall())
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('autovacuum')::bool, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+        )
+        autovacuum, superuser = cursor.fetchone()
+    before = last_vacuums()
+    started = timezone.now()
+    monkeypatch.setattr(scheduling, "_pruned_at", None)
+    tick()
+    if autovacuum:  # the embedded PostgreSQL: autovacuum's job
+        assert last_vacuums() == before
+        return
+    assert superuser  # this machine's server: autovacuum off, the tests' role a superuser
+    after = last_vacuums()  # the statistics of this backend's VACUUM are flushed at its end
+    assert set(after) == set(CHURNED_CATALOGS)
+    assert all(vacuumed is not None and vacuumed >= started for vacuumed in after.values())
+    tick()  # not again within the hour
+    assert last_vacuums() == after
+
+
+def test_a_role_that_may_not_vacuum_the_catalogs_is_told_once(sync_env, monkeypatch, caplog):
+    import uuid
+
+    from django.db import connection
+
+    from warehouse.sync import catalog
+
+    monkeypatch.setattr(catalog, "_warned", False)
+    assert not connection.in_atomic_block  # where the scheduler runs it (VACUUM cannot run in a transaction)
+    role = f"heapsite_test_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('autovacuum')::bool, current_setting('server_version_num')::int")
+        autovacuum, version = cursor.fetchone()
+        cursor.execute(f'CREATE ROLE "{role}" NOLOGIN')
+        try:
+            cursor.execute(f'SET ROLE "{role}"')
+            assert catalog.catalog_vacuum() == [] and catalog.catalog_vacuum() == []
+        finally:
+            cursor.execute("RESET ROLE")
+            cursor.execute(f'DROP ROLE "{role}"')
+    warnings = [record for record in caplog.records if "may not vacuum the system catalogs" in record.getMessage()]
+    # Where autovacuum runs there is nothing to say; PostgreSQL 17+ roles may hold MAINTAIN (this one does not).
+    assert len(warnings) == (0 if autovacuum else 1), version
