@@ -1,13 +1,16 @@
 """Shared fixtures for browser tests: Debian's Chromium driven by Playwright.
 
 One browser and one context per test session; every test starts with the context emptied (no
-pages, routes, cookies or storage) and gets a page that fails the test if the page throws. Pages can come from the live Django server
+pages, routes, cookies or storage) and gets a page that fails the test if the page throws (a test that
+fakes time gets a context of its own: `page_with_clock`). Pages can come from the live Django server
 (`live_server`) or from `fake_site`, which serves HTML from the test itself under a made-up
 origin without any server.
 """
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,7 +26,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-HEAP_JS = Path(__file__).resolve().parents[2] / "static" / "heap.js"
+REPO = Path(__file__).resolve().parents[2]
+HEAP_JS = REPO / "static" / "heap.js"
 
 
 def served_heap_js() -> str:
@@ -97,15 +101,39 @@ class PageErrors:
             self.console_errors.append(message.text)
 
 
-@pytest.fixture
-def page(browser_context):
-    page = browser_context.new_page()
+def _quiet_page(context):
+    page = context.new_page()
     page.errors = PageErrors(page)
-    yield page
+    return page
+
+
+def _assert_quiet(page) -> None:
     assert page.errors.exceptions == [], f"the page threw: {page.errors.exceptions}"
     # The app's pages carry a Content-Security-Policy: anything it refused broke something.
     refused = [error for error in page.errors.console_errors if "Content Security Policy" in error]
     assert refused == [], f"the Content-Security-Policy refused: {refused}"
+
+
+@pytest.fixture
+def page(browser_context):
+    page = _quiet_page(browser_context)
+    yield page
+    _assert_quiet(page)
+
+
+@pytest.fixture
+def page_with_clock(browser):
+    """A page like `page`'s whose timers run on Playwright's clock (installed, not paused yet), in a browser context
+    of its own: the clock belongs to the whole context and cannot be taken out again."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        context.set_default_timeout(5000)
+        context.clock.install()
+        page = _quiet_page(context)
+        yield page
+        _assert_quiet(page)
+    finally:
+        context.close()
 
 
 def log_in(context, base_url: str, user) -> None:
@@ -117,6 +145,62 @@ def log_in(context, base_url: str, user) -> None:
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}])
+
+
+# `manage.py <arguments>`, once Python, Django and the sync job's modules are loaded and a line comes on stdin.
+_MANAGE_PY_WHEN_TOLD = """
+import os, runpy, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heapsite.settings")
+from heapsite.embedded import ensure_services
+ensure_services()
+import django
+django.setup()
+import django_rq.management.commands.rqworker, warehouse.jobs, warehouse.sync.engine
+sys.stdin.readline()
+sys.argv = ["manage.py", *sys.argv[1:]]
+runpy.run_path("manage.py", run_name="__main__")
+"""
+
+
+class WarmWorker:
+    """A real RQ worker, `manage.py rqworker <queues> --burst` in its own process on the test database, started
+    ahead: Python, Django and the sync's modules load while the test drives the browser (about a second saved per
+    sync); it looks at its queues only once `start()` is called, so a job stays queued until then."""
+
+    def __init__(self, *queues: str, **env: str):
+        from tests.warehouse.sync.conftest import worker_env
+
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", _MANAGE_PY_WHEN_TOLD, "rqworker", *queues, "--burst"],
+            cwd=REPO,
+            env=worker_env(**env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def start(self) -> None:
+        try:
+            self.process.stdin.write("go\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died while loading: wait() shows why
+
+    def wait(self, timeout: float) -> str:
+        """Wait for the burst worker to run out of jobs and exit; its output."""
+        output, _ = self.process.communicate(timeout=timeout)
+        assert self.process.returncode == 0, f"the RQ worker failed:\n{output}"
+        return output
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.communicate()
 
 
 class FakeSite:

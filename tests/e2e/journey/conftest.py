@@ -1,9 +1,7 @@
 """Fixtures for the journey test: a fresh install as `manage.py up` leaves it, a live server on this
-area's ports, and real RQ workers (burst mode, own process) started when a step needs a sync."""
+area's ports, and real RQ workers (burst mode, own process) started when a step needs a sync (loaded ahead)."""
 
 import re
-import subprocess
-import sys
 from io import StringIO
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from django.db import connection
 from psycopg2 import sql
 
 from heapsite.launcher import WORKER_QUEUES, first_run_setup
-from tests.warehouse.sync.conftest import worker_env
+from tests.e2e.conftest import WarmWorker
 from warehouse.models import Environment
 from warehouse.roles import sql_role_drop
 
@@ -55,42 +53,38 @@ def fresh_install(transactional_db) -> dict:
 
 
 class Workers:
-    """Real RQ workers in burst mode, each in its own process on the test database, like `up` runs them."""
+    """Real RQ workers in burst mode, each in its own process on the test database, like `up` runs them.
+
+    One is kept warm (loaded, waiting to be started): the fixture warms the first, and watch_sync the next one
+    while the test goes on in the browser."""
 
     def __init__(self):
-        self.running: list[subprocess.Popen] = []
+        self.all: list[WarmWorker] = []
+        self.spare: WarmWorker | None = None
 
-    def start(self, **env) -> subprocess.Popen:
-        worker = subprocess.Popen(  # noqa: S603
-            [sys.executable, "manage.py", "rqworker", *WORKER_QUEUES, "--burst"],
-            cwd=REPO,
-            env=worker_env(SYNC_LOCK_TIMEOUT_MS="100", **env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.running.append(worker)
+    def warm(self) -> None:
+        if self.spare is None:
+            self.spare = WarmWorker(*WORKER_QUEUES, SYNC_LOCK_TIMEOUT_MS="100")
+            self.all.append(self.spare)
+
+    def start(self) -> WarmWorker:
+        self.warm()
+        worker, self.spare = self.spare, None
+        worker.start()
         return worker
 
-    def wait(self, worker: subprocess.Popen, timeout: float = 30) -> str:
-        output, _ = worker.communicate(timeout=timeout)
-        assert worker.returncode == 0, f"the RQ worker failed:\n{output}"
-        return output
+    def wait(self, worker: WarmWorker, timeout: float = 30) -> str:
+        return worker.wait(timeout)
 
     def stop_all(self) -> None:
-        for worker in self.running:
-            if worker.poll() is None:
-                worker.terminate()
-                try:
-                    worker.communicate(timeout=10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.communicate()
+        for worker in self.all:
+            worker.stop()
 
 
 @pytest.fixture
 def workers(transactional_db):
     pool = Workers()
+    pool.warm()
     yield pool
     pool.stop_all()
 

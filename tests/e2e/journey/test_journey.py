@@ -18,6 +18,8 @@ pytestmark = pytest.mark.e2e
 SCHEMA = "main_production"
 FIRST_TABLE = "clicked_start_your_free_trial"
 RENAMED_TABLE = "signup_cta_clicked"
+# The definition editor previews this long after the last edit (static/js/definitions.js).
+PREVIEW_DELAY_MS = 400
 
 
 def set_sql(page, text: str) -> None:
@@ -57,15 +59,23 @@ def wait_for_raw_rows(page, url: str, texts: list[str], timeout: float = 15.0) -
         page.wait_for_timeout(250)
 
 
+def preview_due(page) -> None:
+    """Move the page's clock past the editor's preview delay: its own timer fires now, not 400 ms from now."""
+    page.clock.run_for(PREVIEW_DELAY_MS)
+
+
 def sync_badge(table: str, rows: int) -> re.Pattern:
     """A run's per-table badge in the sync history, e.g. "signup_cta_clicked: 3 rebuilt"."""
     return re.compile(rf"^{table}: {rows} \w+$")
 
 
-def watch_sync(page, server: str, workers, badge: re.Pattern, *, on_queued=None, on_running=None) -> None:
+def watch_sync(
+    page, server: str, workers, badge: re.Pattern, *, on_queued=None, on_running=None, last: bool = False
+) -> None:
     """Open the sync status page while the run is queued, start a worker, and watch the run succeed there.
 
-    The page follows the run by itself (it polls and reloads); nothing here reloads it.
+    The page follows the run by itself (it polls and reloads); nothing here reloads it. Unless this is the
+    journey's last sync, the next worker loads meanwhile.
     """
     page.goto(f"{server}/e/{SCHEMA}/sync/")
     page.locator("#sync-current", has_text="Queued").wait_for()
@@ -77,6 +87,8 @@ def watch_sync(page, server: str, workers, badge: re.Pattern, *, on_queued=None,
         on_running()
     page.locator("tr.sync-status-succeeded .sync-badge", has_text=badge).wait_for(timeout=30_000)
     workers.wait(worker)
+    if not last:
+        workers.warm()
     assert "No sync is running." in page.locator("#sync-current").inner_text()
 
 
@@ -84,6 +96,7 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
     server = journey_server
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
+    context.clock.install()  # time flows as usual; preview_due() moves it on
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -174,17 +187,20 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
         page.locator("#builder input.value").nth(2).wait_for()  # the builder is drawn by script
         values = page.locator("#builder input.value").evaluate_all("inputs => inputs.map(i => i.value)")
         assert values == ["#hero-cta", "Start your free trial", "/demo/"]
+        preview_due(page)
         page.locator(".preview-total", has_text="1 matching event ").wait_for()
         # A selector the compiler refuses: the message sits under that condition, in words.
         selector_input = page.locator("#builder input.value").first
         selector_input.fill("a:hover")
         note = page.locator("#builder [data-path='groups[0].conditions[0]'] + .field-error")
+        preview_due(page)
         note.wait_for()
         assert "Pseudo-classes are not supported" in note.inner_text()
         assert selector_input.get_attribute("aria-invalid") == "true"
         assert "Group 1, condition 1 (CSS selector)" in page.locator("#preview").inner_text()
         shots(page, "define-event-error-next-to-condition")
         selector_input.fill("#hero-cta")
+        preview_due(page)
         page.locator(".preview-total", has_text="1 matching event ").wait_for()
         assert page.locator("#builder .field-error").count() == 0
         shots(page, "define-event")
@@ -250,6 +266,7 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
         # 8. Edit: any element with data-cta anywhere -> the other signup button and the submit too.
         page.goto(edit_url)
         builder = page.locator("#builder")
+        preview_due(page)
         page.locator(".preview-total", has_text="1 matching event ").wait_for()
         conditions = builder.locator(".condition").filter(has=page.locator("input.value"))
         for index, value in ((2, "/demo/"), (1, "Start your free trial")):  # the path, then the text
@@ -257,12 +274,13 @@ def test_the_whole_journey(browser, journey_server, fresh_install, workers, read
             conditions.nth(index).get_by_title("Remove condition").click()
         assert conditions.count() == 1
         conditions.locator("input.value").fill("[data-cta]")
+        preview_due(page)
         page.locator(".preview-total", has_text="3 matching events").wait_for()
         assert "+2 gained" in page.locator(".preview-total").inner_text()
         shots(page, "edit-definition")
         page.get_by_role("button", name="Save").click()
         page.locator(".flash", has_text="Saved 'Signup CTA clicked'").wait_for()
-        watch_sync(page, server, workers, sync_badge(RENAMED_TABLE, 3))
+        watch_sync(page, server, workers, sync_badge(RENAMED_TABLE, 3), last=True)
         shots(page, "sync-edited")
 
         page.goto(f"{server}/e/{SCHEMA}/sql/")

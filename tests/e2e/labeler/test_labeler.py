@@ -7,8 +7,6 @@ badges are the SQL counts, and nothing the labeler person clicks becomes a raw e
 """
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,8 +17,7 @@ from django.utils import timezone
 from definitions.models import Definition
 from definitions.selectors import definition_preview
 from tests.conftest import drop_warehouse_schemas
-from tests.e2e.conftest import PageErrors
-from tests.warehouse.sync.conftest import worker_env
+from tests.e2e.conftest import PageErrors, WarmWorker
 from warehouse.models import Membership, RawEvent, RawSession, Role
 
 pytestmark = pytest.mark.e2e
@@ -78,6 +75,24 @@ def visit_and_click(page, world) -> None:
     assert page.evaluate("sessionStorage.length") == 0
 
 
+class Batches:
+    """heap.js's batches (POST /api/collect) a page has sent that are not answered yet."""
+
+    def __init__(self, page):
+        self.unanswered: set = set()
+        page.on("request", lambda request: self.unanswered.add(request) if "/api/collect" in request.url else None)
+        page.on("requestfinished", lambda request: self.unanswered.discard(request))
+        page.on("requestfailed", lambda request: self.unanswered.discard(request))
+
+
+def everything_sent(site) -> None:
+    """What heap.js has recorded on the site is in the raw store: heap._flush() sends the queued events and
+    resolves once the collector (which stores a batch before answering) has answered them; batches already on their
+    way are waited for."""
+    site.evaluate("heap._flush()")
+    wait_until(site, lambda: not site.batches.unanswered, "heap.js's batches to be answered")
+
+
 def launch(browser_context, world):
     """From heapsite's Definitions page (logged in at 127.0.0.1), open the shop with the labeler."""
     browser_context.add_cookies([{"name": "sessionid", "value": world["session"], "domain": "127.0.0.1", "path": "/"}])
@@ -88,6 +103,7 @@ def launch(browser_context, world):
         heapsite.click("#labeler-launch")
     site = opened.value
     site.errors = PageErrors(site)
+    site.batches = Batches(site)
     site.wait_for_url(world["shop"], timeout=10000)  # the fragment with the token is gone from the address
     site.locator(".panel header strong").filter(has_text="heapsite").wait_for(timeout=10000)
     assert site.evaluate("location.hash") == ""
@@ -95,20 +111,16 @@ def launch(browser_context, world):
     return site
 
 
-def sync_now() -> str:
-    worker = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "rqworker", "sync", "--burst"],
-        cwd=REPO,
-        env=worker_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert worker.returncode == 0, worker.stdout + worker.stderr
-    return worker.stdout + worker.stderr
+@pytest.fixture
+def sync_worker():
+    """A real RQ worker on the sync queue (`manage.py rqworker sync --burst`, own process), loaded while the test
+    runs; `sync_worker.start()` lets it take the queued sync."""
+    worker = WarmWorker("sync")
+    yield worker
+    worker.stop()
 
 
-def test_launch_select_widen_count_create_and_sync(page, browser_context, labeler_world, client):
+def test_launch_select_widen_count_create_and_sync(page, browser_context, labeler_world, client, sync_worker):
     world = labeler_world
     environment = world["environment"]
     visit_and_click(page, world)
@@ -169,8 +181,7 @@ def test_launch_select_widen_count_create_and_sync(page, browser_context, labele
     site.locator(".panel .existing").filter(has_text="Clicked Learn more").wait_for()
 
     # Nothing the labeler person clicked was recorded (the overlay, the inspected button).
-    site.evaluate("heap._flush()")
-    site.wait_for_timeout(1500)
+    everything_sent(site)
     assert element_events(environment) == clicks_before
     # The launch token never reached the raw store (heap.js took it off the address first).
     assert RawEvent.objects.filter(environment=environment, type="pageview").count() >= 2
@@ -178,7 +189,8 @@ def test_launch_select_widen_count_create_and_sync(page, browser_context, labele
     assert not RawSession.objects.filter(environment=environment, landing_page_hash__contains="heapsite").exists()
 
     # A sync builds the table with exactly the rows the labeler counted.
-    sync_now()
+    sync_worker.start()
+    sync_worker.wait(timeout=120)
     with connection.cursor() as cursor:
         cursor.execute("SELECT event_id FROM main_production.clicked_learn_more ORDER BY event_id")
         synced = [row[0] for row in cursor.fetchall()]
@@ -252,7 +264,6 @@ def test_clickmap_badges_are_the_sql_counts_and_overlay_clicks_are_not_captured(
     site.locator(".panel button[data-days='30']").click()
     site.locator(".panel button[data-mode=inspect]").click()
     site.locator(".panel button[data-mode=inspect]").click()
-    site.evaluate("heap._flush()")
-    site.wait_for_timeout(1500)
+    everything_sent(site)
     assert element_events(environment) == clicks_before
     assert site.errors.exceptions == []

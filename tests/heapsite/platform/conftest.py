@@ -1,4 +1,5 @@
 import socket
+import threading
 
 import psycopg2
 import pytest
@@ -32,17 +33,39 @@ def _server_connection():
     return connection
 
 
+def _drop_database(name: str) -> None:
+    connection = _server_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def _databases_being_dropped():
+    threads: list[threading.Thread] = []
+    yield threads
+    for thread in threads:
+        thread.join()
+
+
 @pytest.fixture
-def fresh_database_url(django_db_blocker):
-    """URL of a new, empty database on the test server (dropped afterwards)."""
+def fresh_database_url(django_db_blocker, _databases_being_dropped):
+    """URL of a new, empty database on the test server, dropped afterwards in the background: DROP
+    DATABASE waits for a checkpoint (seconds, once the suite has written much); the next test that
+    needs one, or the session's end, waits for it instead."""
+    for thread in _databases_being_dropped:
+        thread.join()
     db = settings.DATABASES["default"]
     name = f"{db['TEST'].get('NAME') or 'test_' + db['NAME']}_up"
     with django_db_blocker.unblock():
+        _drop_database(name)  # left by a run that was killed
         connection = _server_connection()
         with connection.cursor() as cursor:
-            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        connection.close()
     yield database_url(name)
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    connection.close()
+    thread = threading.Thread(target=_drop_database, args=(name,), name=f"drop {name}")
+    thread.start()
+    _databases_being_dropped.append(thread)
