@@ -65,8 +65,9 @@ class ApplySteps:
         autovacuum_on(cursor, self.stored(name))
 
     def _drop_views(self, cursor, names) -> None:
-        for name in names:
-            cursor.execute(sql.SQL("DROP VIEW IF EXISTS {} CASCADE").format(self.ident(name)))
+        """Drop the views (and what depends on them) in one statement."""
+        if names:
+            cursor.execute(sql.SQL("DROP VIEW IF EXISTS {} CASCADE").format(sql.SQL(", ").join(map(self.ident, names))))
 
     def _create_view(self, cursor, table: EventTable, columns: dict) -> None:
         """The event table's view over its stored rows, with its property columns {key: [column, type]}."""

@@ -84,11 +84,28 @@ class ExclusiveLocks:
         self.busy: tuple[str, str] | None = None
 
     def take(self, cursor, relations: list[tuple[str, str]]) -> None:
-        """Lock the (schema, name) relations, in the order given (the one a reader held last time first)."""
+        """Lock the (schema, name) relations, in the order given (the one a reader held last time first).
+
+        First all of them in one statement without waiting (one round trip, where a relation each took
+        three: a full sync of 500 tables locks a thousand relations while readers wait for it); when
+        one is held, that statement's locks are let go and they are taken one by one as described above.
+        """
         relations = list(dict.fromkeys(relations))
         if self.busy in relations:
             relations.remove(self.busy)
             relations.insert(0, self.busy)
+        if not relations:
+            return
+        every = sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE NOWAIT").format(
+            sql.SQL(", ").join(sql.Identifier(*relation) for relation in relations)
+        )
+        try:
+            with transaction.atomic():
+                cursor.execute(every)
+            return
+        except OperationalError as error:
+            if not isinstance(error.__cause__, errors.LockNotAvailable):
+                raise
         for position, relation in enumerate(relations):
             lock = sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(*relation))
             try:
