@@ -95,9 +95,13 @@ def statement_budget_ms(cursor, tables: list[str]) -> int:
     return settings.SYNC_STATEMENT_TIMEOUT_MS + int(megabytes * settings.SYNC_STATEMENT_MS_PER_MB)
 
 
-def over_budget(error: BaseException) -> bool:
-    """Whether `error` is PostgreSQL cancelling a statement for its statement_timeout."""
-    return _is(error, errors.QueryCanceled) and "statement timeout" in str(error)
+def over_budget(error: BaseException, *, ran_ms: float, budget_ms: float) -> bool:
+    """Whether `error` is PostgreSQL cancelling a statement for its statement_timeout: said so, or a
+    cancellation once the statement had run its whole budget (Citus may report the coordinator's
+    timeout as its workers' "canceling statement due to user request")."""
+    if not _is(error, errors.QueryCanceled):
+        return False
+    return "statement timeout" in str(error) or ran_ms >= budget_ms
 
 
 def _is(error: BaseException, kind: type) -> bool:

@@ -167,7 +167,7 @@ class Builder:
         try:
             self.cursor.execute(statement, params or {})
         except Exception as error:
-            if not over_budget(error):
+            if not over_budget(error, ran_ms=(time.monotonic() - started) * 1000, budget_ms=self.budget_ms):
                 raise
             text = statement.as_string(self.cursor.connection)
             logger.warning(
@@ -177,10 +177,11 @@ class Builder:
                 text[:200],
             )
             analyze_stale(self.cursor, raw_tables(self.environment_id), force=True)
+            retried = time.monotonic()
             try:
                 self.cursor.execute(statement, params or {})
             except Exception as again:
-                if not over_budget(again):
+                if not over_budget(again, ran_ms=(time.monotonic() - retried) * 1000, budget_ms=self.budget_ms):
                     raise
                 raise StatementOverBudget(
                     f"a statement went over its time budget of {self.budget_ms / 1000:g} s twice (the second time"

@@ -5,10 +5,12 @@ import logging
 
 import pytest
 from django.db import connection
+from psycopg2 import errors
 
 from warehouse.citus import citus_active
 from warehouse.models.raw import raw_events_partition
 from warehouse.services import sync_run_foreground
+from warehouse.sync.budget import over_budget
 
 from .conftest import rows, settle
 
@@ -112,3 +114,13 @@ def test_a_run_whose_statements_cannot_fit_the_budget_fails_naming_the_statement
         and "statement" in run["error"]
         and ("timeout" in run["error"] or "budget" in run["error"])
     )
+
+
+def test_a_cancellation_once_the_whole_budget_has_run_is_the_budgets():
+    """Citus may report the coordinator's statement timeout as its workers' cancellation "due to user
+    request": after the whole budget, that is the budget too; before it, someone else cancelled."""
+    relayed = errors.QueryCanceled("canceling statement due to user request")
+    assert over_budget(errors.QueryCanceled("canceling statement due to statement timeout"), ran_ms=1, budget_ms=500)
+    assert over_budget(relayed, ran_ms=500, budget_ms=500)
+    assert not over_budget(relayed, ran_ms=20, budget_ms=500)
+    assert not over_budget(errors.DivisionByZero("division by zero"), ran_ms=900, budget_ms=500)
