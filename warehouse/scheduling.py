@@ -91,7 +91,10 @@ def _hourly(now) -> None:
     if _pruned_at is not None and now - _pruned_at < PRUNE_EVERY:
         return
     _pruned_at = now  # a failure waits for the next hour too: neither is urgent, the syncs are
-    for what, work in (("forgetting old sync runs", _prune_history), ("vacuuming the catalogs", catalog_vacuum)):
+    for what, work in (
+        ("forgetting old sync runs", lambda: _prune_history(now)),
+        ("vacuuming the catalogs", catalog_vacuum),
+    ):
         try:
             work()
         except Exception as error:
@@ -100,8 +103,8 @@ def _hourly(now) -> None:
             logger.error("%s failed: %s: %s", what, type(error).__name__, error)
 
 
-def _prune_history() -> None:
-    deleted = history_prune(now=timezone.now())
+def _prune_history(now) -> None:
+    deleted = history_prune(now=now)
     if deleted:
         logger.info("forgot %s sync runs older than %s days", deleted, settings.SYNC_HISTORY_DAYS)
 
