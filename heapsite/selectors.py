@@ -4,13 +4,15 @@ Users are people as the warehouse's `users` table counts them (a merged anonymou
 
 Each count walks an (environment, ...) index but stops after EXACT_COUNT_LIMIT rows; past that
 the planner's estimate is shown instead (marked approximate), so the page costs the same on a
-demo database and on a billion events. An environment whose raw events' partition is already
-past the cap by its statistics (one catalog read for all) is estimated first: the planner
-estimates each of its counts, and the page walks those of all such environments from the smallest
-up while their estimates add up to no more than EXACT_COUNT_LIMIT (still capped, should the
-statistics be behind); the rest show the estimate. So several large environments cost a few
-estimates each and at most one count's walk in all, not four walks of up to EXACT_COUNT_LIMIT
-index entries each (20M events and three of 1M: 11 ms instead of 109, bench/dashboard.py).
+demo database and on a billion events. The whole page shares one budget of EXACT_COUNT_LIMIT raw
+events to walk: environments are taken by the size of their raw events' partition by its
+statistics (one catalog read for all), smallest first, and each one that still fits the budget is
+counted exactly; the others are estimated first: the planner estimates each of their counts, and
+the page walks those from the smallest up while their estimates add up to no more than what is
+left of the budget (still capped, should the statistics be behind); the rest show the estimate.
+So several large environments cost a few estimates each and at most one count's walk in all, not
+four walks of up to EXACT_COUNT_LIMIT index entries each (20M events and three of 1M: 11 ms
+instead of 109, bench/dashboard.py), and neither do many environments each just under the cap.
 """
 
 import json
@@ -106,22 +108,33 @@ def _estimate(table: str, environment_id: int, since: datetime | None, people: b
     return int(top["Plan Rows"])
 
 
-def _past_the_cap(environments: list[Environment]) -> set[int]:
-    """The environments whose raw events' partition holds more than EXACT_COUNT_LIMIT rows by its
-    statistics (reltuples, kept by ANALYZE and autovacuum; -1 before the first): one catalog read."""
+def _estimated_first(environments: list[Environment]) -> tuple[set[int], int]:
+    """(the environments to estimate before walking, what is left of the walks' budget).
+
+    By the size of each environment's raw events' partition in its statistics (reltuples, kept by
+    ANALYZE and autovacuum; -1 before the first, taken as empty): one catalog read. Smallest first,
+    an environment whose raw events fit what is left of EXACT_COUNT_LIMIT is counted exactly (and
+    uses that much of it); the others are estimated first.
+    """
     if citus_active():  # the coordinator's partition is an empty shell: its statistics hold no rows
-        return set()
+        return set(), EXACT_COUNT_LIMIT
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT t.id FROM unnest(%s::bigint[], %s::text[]) AS t(id, name)"
-            " JOIN pg_class c ON c.oid = to_regclass(t.name) WHERE c.reltuples > %s",
+            "SELECT t.id, greatest(coalesce(c.reltuples, 0), 0) FROM unnest(%s::bigint[], %s::text[]) AS t(id, name)"
+            " LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)",
             [
                 [environment.id for environment in environments],
                 [raw_events_partition(environment.id) for environment in environments],
-                EXACT_COUNT_LIMIT,
             ],
         )
-        return {row[0] for row in cursor.fetchall()}
+        sizes = sorted(cursor.fetchall(), key=lambda row: (row[1], row[0]))
+    estimated, budget = set(), EXACT_COUNT_LIMIT
+    for environment_id, rows in sizes:
+        if rows > budget:
+            estimated.add(environment_id)
+        else:
+            budget -= rows
+    return estimated, int(budget)
 
 
 def environment_stats(*, environments: list[Environment], now: datetime | None = None) -> list[EnvironmentStats]:
@@ -131,14 +144,14 @@ def environment_stats(*, environments: list[Environment], now: datetime | None =
         return []
     since = (now or timezone.now()) - timedelta(hours=24)
     params = {"since": since, "cap": EXACT_COUNT_LIMIT + 1}
-    large = _past_the_cap(environments)
+    large, budget = _estimated_first(environments)
     estimates = {
         (environment.id, name): _estimate(table, environment.id, since if recent else None, people)
         for environment in environments
         if environment.id in large
         for name, table, recent, people in METRICS
     }
-    walked, budget = set(), EXACT_COUNT_LIMIT
+    walked = set()
     for key, estimate in sorted(estimates.items(), key=lambda item: item[1]):
         if estimate > budget:
             break

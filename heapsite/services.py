@@ -108,6 +108,7 @@ def environment_delete(*, environment: Environment) -> None:
         sync_private_schema("work", environment.id),
         sync_private_schema("build", environment.id),
         sync_private_schema("data", environment.id),
+        sync_private_schema("replaced", environment.id),
         legacy_all_events_schema(environment.id),
     ]
     staged = [upload.staging_table for upload in environment.csv_uploads.all()]

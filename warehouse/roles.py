@@ -44,6 +44,14 @@ def sql_role_grant_schema(*, cursor, environment: Environment) -> None:
         _grant_schema(cursor, schema, sql.Identifier(role))
 
 
+def sql_role_revoke_schema(*, cursor, environment: Environment, schema: str) -> None:
+    """Take back what the environment's role was granted on `schema` (stored rows a sync replaced)."""
+    role = sql_role_name(environment)
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    if cursor.fetchone() is not None:
+        cursor.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(sql.Identifier(schema), sql.Identifier(role)))
+
+
 def _readable_schemas(environment: Environment) -> list[sql.Identifier]:
     """The schemas the role reads: the warehouse schema, and on Citus the event tables' stored rows.
 

@@ -144,6 +144,8 @@ class Builder:
         self.work = sync_private_schema("work", environment_id)
         self.build = sync_private_schema("build", environment_id)
         self.data = sync_private_schema("data", environment_id)
+        # What a full sync's swap replaced, dropped after its commit (and by the next run, should a worker die first).
+        self.replaced = sync_private_schema("replaced", environment_id)
         self.progress = progress
         self.connections: Connections | None = None
         # {table key: its property columns before this run}: rebuilt tables keep their columns' names.
@@ -201,6 +203,7 @@ class Builder:
     def reset(self) -> None:
         if self.connections is not None:  # a build started again without the tables that failed
             self.connections.close()
+        self.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.replaced)))
         for schema in (self.work, self.build):
             self.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             self.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
@@ -244,7 +247,7 @@ class Builder:
         if self.connections is not None:
             self.connections.close()
             self.connections = None
-        for schema in (self.work, self.build):
+        for schema in (self.replaced, self.work, self.build):
             self.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         self.execute(sql.SQL("RESET work_mem"))
         self.execute(sql.SQL("RESET jit"))

@@ -27,8 +27,9 @@ PRIVATE_SCHEMA_PREFIX = "_hs_"
 
 
 def sync_private_schema(kind: str, environment_id: int) -> str:
-    """The sync's private schema of one environment: "work" (staging), "build" (finished tables) or
-    "data" (the stored rows of the event tables whose views the warehouse schema shows)."""
+    """The sync's private schema of one environment: "work" (staging), "build" (finished tables),
+    "data" (the stored rows of the event tables whose views the warehouse schema shows) or
+    "replaced" (the stored rows a full sync replaced, between its commit and their drop)."""
     return f"{PRIVATE_SCHEMA_PREFIX}sync_{kind}_{environment_id}"
 
 

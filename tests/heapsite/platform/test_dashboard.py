@@ -125,6 +125,29 @@ def test_large_environments_share_one_budget_of_walks_smallest_count_first(make_
     assert busy_stats.events.approximate and abs(busy_stats.events.value - 50) <= 1
 
 
+def test_environments_each_under_the_cap_share_its_budget_smallest_first(
+    make_environment, monkeypatch, django_assert_num_queries
+):
+    if citus_active():
+        pytest.skip("on Citus the coordinator's statistics of a partition hold no rows: every count is walked")
+    environments = [make_environment(name=name) for name in ("production", "staging", "development")]
+    for environment, events in zip(environments, (40, 30, 20), strict=True):
+        add_raw(environment, users=3, events=events)
+        analyze(environment)
+    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 60)  # each fits under it, all three do not
+
+    # statistics + 4 estimates of the one left over + one count query for the rest
+    with django_assert_num_queries(6):
+        production, staging, development = selectors.environment_stats(environments=environments)
+
+    # Smallest first: 20 + 30 of the 60 are counted exactly; 40 no longer fit, so production is
+    # estimated first, and its counts that fit the 10 left (its session, its 3 users) are walked.
+    assert (development.events, staging.events) == (selectors.Count(20), selectors.Count(30))
+    assert (production.sessions, production.users) == (selectors.Count(1), selectors.Count(3))
+    assert production.events.approximate and abs(production.events.value - 40) <= 1
+    assert production.events_last_24h.approximate
+
+
 # Committed writes, as the app makes them: on Citus, one transaction that writes the reference
 # tables and then counts over every shard is refused.
 @pytest.mark.django_db(transaction=True)

@@ -12,6 +12,7 @@ from django.db import connection
 from warehouse.models import SyncKind, SyncRun
 from warehouse.services import sync_request, sync_run_foreground
 from warehouse.sync.progress import PAUSE_AT_ENV, PAUSE_FILE_ENV
+from warehouse.sync.tables import sync_private_schema
 
 from .conftest import rows, settle, start_worker
 
@@ -89,6 +90,37 @@ def test_sigkill_leaves_previous_tables_and_next_run_completes(raw, sync_env, sy
     history = rows(f"SELECT status, start_time, error FROM {schema}._sync_history ORDER BY start_time")
     assert [row["status"] for row in history] == ["succeeded", "failed", "succeeded"]
     assert history[1]["start_time"] == killed.started_at and history[1]["error"] == killed.error
+
+
+def test_replaced_rows_are_dropped_after_the_swap_and_by_the_next_run_when_the_worker_dies_first(
+    raw, sync_env, sync_queue, tmp_path
+):
+    raw.session(1, 3)
+    seed(raw, 3)
+    sync(sync_env)
+    replaced = sync_private_schema("replaced", sync_env.id)
+    schema_exists = f"SELECT count(*) AS n FROM pg_namespace WHERE nspname = '{replaced}'"
+    assert rows(schema_exists)[0]["n"] == 0
+    seed(raw, 2, path="/new")
+    settle()
+    run = sync_request(environment=sync_env, kind=SyncKind.FULL)
+    marker = tmp_path / "paused"
+    worker = start_worker(**{PAUSE_AT_ENV: "after-swap", PAUSE_FILE_ENV: str(marker)})
+    try:
+        os.kill(wait_for(marker), signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    # Killed between the swap's commit and the drop: the new rows are in, the old ones are still
+    # there, under the replaced schema only (the views read the new data schema).
+    assert count(sync_env.warehouse_schema) == 5
+    assert rows(schema_exists)[0]["n"] == 1
+    assert rows(f"SELECT count(*) AS n FROM {replaced}.pageviews")[0]["n"] == 3
+    assert SyncRun.objects.get(pk=run.pk).status != "succeeded"
+    sync(sync_env, full=True)
+    assert rows(schema_exists)[0]["n"] == 0
+    assert count(sync_env.warehouse_schema) == 5
 
 
 def test_readers_during_swaps_see_no_errors(raw, sync_env):
