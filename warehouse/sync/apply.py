@@ -35,6 +35,10 @@ class ApplySteps:
     def _tables_in(self, cursor, schema: str) -> list[str]:
         return self._relations_in(cursor, schema, "rp")
 
+    def _schema_exists(self, cursor, schema: str) -> bool:
+        cursor.execute("SELECT to_regnamespace(%s) IS NOT NULL", [schema])
+        return cursor.fetchone()[0]
+
     def _relkind(self, cursor, name: str) -> str | None:
         """pg_class.relkind of schema.<name> ('v' view, 'r' table, 'p' partitioned table), or None."""
         cursor.execute(

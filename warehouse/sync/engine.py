@@ -323,9 +323,11 @@ class _Sync(ApplySteps):
                 )
             # The stored rows replaced go under another name, dropped once this transaction has
             # committed (Builder.drop_private_schemas): dropping them here unlinked their files at the
-            # commit (~1,000 at 500 tables), while readers waited.
-            cursor.execute("SELECT to_regnamespace(%s) IS NOT NULL", [b.data])
-            if cursor.fetchone()[0]:
+            # commit (~1,000 at 500 tables), while readers waited. Not when this run applies
+            # deletions (users', retention's): their rows go in the transaction that marks them done.
+            if self.deletions:
+                cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(b.data)))
+            elif self._schema_exists(cursor, b.data):
                 cursor.execute(
                     sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(b.data), sql.Identifier(b.replaced))
                 )
