@@ -169,7 +169,6 @@ def health_report(*, names: set[str] | None, details: bool) -> dict:
             "ok": processes.scheduler_ticked_at is not None
             and now - processes.scheduler_ticked_at <= _scheduler_stale_after(),
             "last_tick": processes.scheduler_ticked_at.isoformat() if processes.scheduler_ticked_at else None,
-            "problem": processes.scheduler_problem,
         },
         "workers": {"ok": processes.workers > 0, "count": processes.workers},
     }
@@ -200,6 +199,8 @@ def health_report(*, names: set[str] | None, details: bool) -> dict:
         ]
     if details:
         report["problems"] = processes.problems
+        # The scheduler's last error names schemas, relations and hosts: staff only.
+        report["scheduler"]["problem"] = processes.scheduler_problem
     report["sync"] = sync
     report["ok"] = all(check["ok"] for check in report.values() if isinstance(check, dict))
     return report

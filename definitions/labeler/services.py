@@ -37,7 +37,8 @@ class LabelerRefused(Exception):
 
 
 def _hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
+    # A lone surrogate from a JSON body hashes as is and matches no token (a 401, not a 500).
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -92,13 +92,22 @@ def _read_body(request: HttpRequest) -> bytes:
     return body
 
 
+_MAX_GZIP_MEMBERS = 64
+
+
 def _gunzip(body: bytes) -> bytes:
     """The decompressed body, refusing more than INGEST_MAX_BODY_BYTES of output (a zip bomb stops there)."""
     limit = settings.INGEST_MAX_BODY_BYTES
     output = bytearray()
     data = body
+    members = 0
     while data:
-        # One gzip member per pass (a body may hold several, as `cat a.gz b.gz` makes).
+        # One gzip member per pass (a body may hold several, as `cat a.gz b.gz` makes). Each pass
+        # copies what follows the member: hundreds of thousands of tiny members cost minutes.
+        members += 1
+        if members > _MAX_GZIP_MEMBERS:
+            message = f"the gzip body has more than {_MAX_GZIP_MEMBERS} members (the limit)"
+            raise IngestError(400, "invalid gzip body", "Content-Encoding", message)
         stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
             output += stream.decompress(data, limit + 1 - len(output))
@@ -156,9 +165,10 @@ def validated_collect_batch(body: dict) -> tuple[dict, dict]:
     return batch.payload, report
 
 
-def environment_for(body: dict, request: HttpRequest | None = None) -> Environment | None:
+def environment_for(body: dict, request: HttpRequest | None = None, *, keyless: bool = True) -> Environment | None:
     """The environment named by `app_id`; 401 when unknown. With a request, also check its server key,
-    which an environment that accepts server events without a key (as Heap does) lets a request omit.
+    which an environment that accepts server events without a key (as Heap does) lets a request omit
+    where `keyless` (the event APIs; never the privacy API: deleting people always takes the key).
 
     Returns None when app_id is missing or not a string, which validation then reports.
     """
@@ -170,7 +180,7 @@ def environment_for(body: dict, request: HttpRequest | None = None) -> Environme
         raise IngestError(401, "unknown app id", "app_id", "no environment has this app id")
     if request is not None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header and environment.keyless_server_api:
+        if not header and keyless and environment.keyless_server_api:
             return environment
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():

@@ -15,6 +15,12 @@ MAX_NAME = 1024
 MAX_NAME_BYTES = 2048
 MAX_IDENTITY = 255
 MAX_EVENT_ID = 64
+# Event ids the server APIs give their events: "srv-<idempotency key>" (/api/track) and
+# "seg-<messageId>" (Segment's /v1/*). A browser's event may not take one: /api/collect is public,
+# and an event stored under such an id would make the server event sent with that key later a
+# duplicate, never stored.
+SERVER_EVENT_ID_PREFIX = "srv-"
+SEGMENT_EVENT_ID_PREFIX = "seg-"
 MAX_URL_PART = 8192
 MAX_TEXT = 1024
 MAX_TAG = 64
@@ -162,6 +168,12 @@ def _target_is_hierarchy_start(event: dict, path: Path, problems: Problems) -> N
         )
 
 
+def _browser_event_id(event: dict, path: Path, problems: Problems) -> None:
+    if event["id"].startswith((SERVER_EVENT_ID_PREFIX, SEGMENT_EVENT_ID_PREFIX)):
+        prefix = event["id"][:4]
+        problems.add((path, "id"), f"must not start with '{prefix}': server events' ids do")
+
+
 collect_event = Obj(
     fields={
         "id": Str(max_length=MAX_EVENT_ID, min_length=1),
@@ -181,7 +193,7 @@ collect_event = Obj(
     },
     required=frozenset({"id", "type", "time"}),
     defaults={"properties": dict},
-    rules=(_type_specific_fields, _target_is_hierarchy_start),
+    rules=(_browser_event_id, _type_specific_fields, _target_is_hierarchy_start),
 )
 
 session = Obj(

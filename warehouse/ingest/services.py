@@ -15,11 +15,12 @@ from warehouse.models import Environment
 
 from . import sql
 from .enrich import ClientInfo
+from .payloads import SERVER_EVENT_ID_PREFIX
 from .redact import policy_for
+from .validation import within_window
 
 SESSION_INACTIVITY_SECONDS = 30 * 60
 SERVER_LIBRARY = "server"
-SERVER_EVENT_ID_PREFIX = "srv-"
 # Sessions the server opens for server-side events get ids above every id a browser picks.
 _SERVER_SESSION_ID_SPAN = 2**62 - ANONYMOUS_ID_LIMIT
 
@@ -40,7 +41,7 @@ def collect_batch_ingest(
     Client clocks are corrected by the difference between `sent_at` and the time the server
     received the batch when it is more than CLOCK_SKEW_TOLERANCE_SECONDS (less is transit time,
     which differs from batch to batch: correcting it would reorder a click and the pageview it led
-    to); no corrected time lies after `received_at`. Events keep the anonymous
+    to); no corrected time lies after `received_at` or before 2000-01-01. Events keep the anonymous
     user id they were sent with; an identity (in the batch header or an identify event) is
     recorded as a merge of that anonymous id into the identified id.
     """
@@ -50,7 +51,7 @@ def collect_batch_ingest(
         skew = 0.0
 
     def corrected(seconds: float) -> float:
-        return min(seconds + skew, now)
+        return within_window(seconds + skew, received=now)
 
     anonymous_id = payload["user_id"]
     session = payload["session"]

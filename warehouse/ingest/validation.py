@@ -174,6 +174,15 @@ class Bool(Spec):
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_CLIENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 _EARLIEST_SECONDS = EARLIEST_TIME.timestamp()
+
+
+def within_window(seconds: float, *, received: float) -> float:
+    """A clock-skew-corrected time kept where an uncorrected one must be: not before 2000-01-01, not
+    after its receipt (a batch's `sent_at` far ahead of its events' times must not carry them back
+    to 1926)."""
+    return max(min(seconds, received), _EARLIEST_SECONDS)
+
+
 _LATEST_SECONDS = LATEST_CLIENT_TIME.timestamp()
 
 
@@ -191,10 +200,13 @@ class Timestamp(Spec):
 
     def check(self, value: Any, path: Path, problems: Problems) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 problems.add(path, "must be a finite number")
                 return None
-            seconds = value / 1000
+            try:
+                seconds = value / 1000
+            except OverflowError:  # an integer of hundreds of digits: out of the window below
+                seconds = math.inf if value > 0 else -math.inf
         elif self.iso and isinstance(value, str):
             try:
                 moment = datetime.fromisoformat(value.replace("Z", "+00:00", 1) if value.endswith("Z") else value)

@@ -36,7 +36,7 @@ deletion_payload = Obj(
 
 @ingest_endpoint()
 def user_deletion(request: HttpRequest, body: dict) -> JsonResponse:
-    environment = environment_for(body, request)
+    environment = environment_for(body, request, keyless=False)
     payload = validated(deletion_payload, body)
     deletion = user_deletion_request(environment=environment, users=payload["users"], source=DeletionSource.API)
     return JsonResponse(user_deletion_status(request=deletion))
@@ -53,7 +53,7 @@ def deletion_status(request: HttpRequest, request_id) -> JsonResponse:
     try:
         if deletion is None:
             raise IngestError(404, "unknown deletion request", "deletion_request_id", "no deletion request has this id")
-        environment_for({"app_id": deletion.environment.app_id}, request)
+        environment_for({"app_id": deletion.environment.app_id}, request, keyless=False)
     except IngestError as error:
         return error.response()
     return JsonResponse(user_deletion_status(request=deletion))

@@ -104,6 +104,10 @@ def test_a_launch_token_works_once(world):
     assert "expired or was used" in again.json()["error"]
 
 
+def test_a_launch_token_with_a_lone_surrogate_is_refused_not_a_500(world):
+    assert exchange("\ud800").status_code == 401
+
+
 def test_an_expired_launch_token_is_refused(world):
     token = launch(world["editor"])
     LabelerToken.objects.filter(kind=LabelerToken.Kind.LAUNCH).update(expires_at=timezone.now() - timedelta(seconds=1))

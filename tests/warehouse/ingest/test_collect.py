@@ -132,6 +132,29 @@ def test_no_event_time_lies_after_receipt(post, batch):
     assert row.time <= row.received_at
 
 
+def test_no_corrected_time_lies_before_2000(post, batch):
+    # sent_at at the end of 2099 and an event of 2000-01-02: the correction would carry it to 1926.
+    body = batch()
+    body["sent_at"] = int(datetime(2099, 12, 31, tzinfo=UTC).timestamp() * 1000)
+    body["events"][0]["time"] = int(datetime(2000, 1, 2, tzinfo=UTC).timestamp() * 1000)
+    assert post("/api/collect", body).status_code == 200
+    assert RawEvent.objects.get(type="pageview").time == datetime(2000, 1, 1, tzinfo=UTC)
+    assert RawSession.objects.get().time >= datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def test_a_timestamp_of_hundreds_of_digits_is_a_named_problem_not_a_500(post, batch):
+    body = batch()
+    body["events"][0]["time"] = 10**400
+    response = post("/api/collect", body)
+    assert response.status_code == 200, "one bad event does not lose the batch"
+    assert response.json()["details"] == [{"field": "events[0].time", "message": "is after 2100-01-01"}]
+    body = batch()
+    body["sent_at"] = -(10**400)
+    response = post("/api/collect", body)
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "sent_at"
+
+
 def test_retried_batch_writes_once(post, batch):
     body = batch()
     assert post("/api/collect", body).json()["inserted"] == 2

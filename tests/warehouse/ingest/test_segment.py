@@ -269,6 +269,16 @@ def test_several_gzip_members_are_one_body(send):
     assert send("batch", data, HTTP_CONTENT_ENCODING="gzip").status_code == 200
 
 
+def test_a_body_of_countless_tiny_gzip_members_is_refused(send):
+    # Each member copied the rest of the body: 262,000 empty members (5 MB) took a minute of CPU,
+    # before any key was checked. Past 64 members the body is refused.
+    response = send("batch", gzip.compress(b"") * 65, HTTP_CONTENT_ENCODING="gzip", auth="")
+    assert response.status_code == 400
+    assert "more than 64 members" in response.json()["message"]
+    text = json.dumps({"batch": [{"type": "track", "userId": ALICE, "event": "64 members"}]}).encode()
+    assert send("batch", gzip.compress(text) + gzip.compress(b"") * 63, HTTP_CONTENT_ENCODING="gzip").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("auth", "error", "status"),
     [
@@ -290,6 +300,27 @@ def test_write_key_in_the_body(send):
     response = send("track", {"userId": ALICE, "event": "E", "writeKey": "other"})
     assert response.status_code == 401
     assert response.json()["code"] == "conflicting_write_keys"
+
+
+def test_a_write_key_with_a_lone_surrogate_is_unknown_not_a_500(send):
+    response = send("track", {"userId": ALICE, "event": "E", "writeKey": "\ud800"}, auth="")
+    assert (response.status_code, response.json()["code"]) == (401, "unknown_write_key")
+
+
+@pytest.mark.parametrize(
+    ("message", "field", "text"),
+    [
+        ({"type": "track", "event": "E", "context": {"ip": "fe80::1%eth0"}}, "context.ip", "with a zone"),
+        ({"type": "page", "properties": {"url": "http://[::1"}}, "properties.url", "is not a URL"),
+    ],
+)
+def test_values_python_reads_but_the_store_cannot_hold_are_named(send, message, field, text):
+    response = send(
+        "batch", {"batch": [{"userId": ALICE, **message}, {"type": "track", "userId": ALICE, "event": "Ok"}]}
+    )
+    assert response.status_code == 400
+    details = response.json()["details"]
+    assert any(d["field"] == f"batch[0].{field}" and text in d["message"] for d in details), details
 
 
 def test_a_rotated_key_stops_working_at_once(send, environment):

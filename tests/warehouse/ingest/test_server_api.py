@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from warehouse.identity import ANONYMOUS_ID_LIMIT, user_id_for_identity
 from warehouse.models import IdentityMerge, RawEvent, RawSession, RawUser
 
-from .conftest import raw_counts
+from .conftest import pageview, raw_counts
 
 ALICE = "alice@example.com"
 
@@ -82,6 +82,22 @@ def test_same_idempotency_key_twice_writes_one_row(post, environment):
     assert retry.status_code == 200
     assert retry.json()["inserted"] == 0
     assert raw_counts() == {"users": 1, "sessions": 1, "events": 1, "merges": 0}
+
+
+def test_a_browser_event_cannot_take_a_server_events_id(post, environment, batch):
+    # /api/collect is public: an event stored under "srv-<key>" or "seg-<messageId>" would make the
+    # server event sent later with that key a duplicate, never stored.
+    squatters = [pageview("srv-order-1001"), pageview("seg-msg-42"), pageview("e-ok")]
+    response = post("/api/collect", batch(*squatters), content_type="text/plain")
+
+    assert response.status_code == 200
+    assert [(d["field"], d["message"]) for d in response.json()["details"]] == [
+        ("events[0].id", "must not start with 'srv-': server events' ids do"),
+        ("events[1].id", "must not start with 'seg-': server events' ids do"),
+    ]
+    assert list(RawEvent.objects.values_list("event_id", flat=True)) == ["e-ok"]
+    body = {"app_id": environment.app_id, "identity": ALICE, "event": "Purchase", "idempotency_key": "order-1001"}
+    assert post("/api/track", body).json()["inserted"] == 1
 
 
 def test_bulk_track_sessions_by_30_minutes_of_inactivity(post, environment):

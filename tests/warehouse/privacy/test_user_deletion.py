@@ -250,6 +250,23 @@ def test_deletion_needs_the_server_key_of_that_environment(client, sync_env, mak
     assert missing.status_code == 404
 
 
+def test_deletion_needs_the_key_also_where_server_events_do_not(client, sync_env):
+    # An environment that takes Heap-style server events without a key (its app id is public)
+    # still wants the key to delete people or to read what a deletion removed.
+    sync_env.keyless_server_api = True
+    sync_env.save(update_fields=["keyless_server_api"])
+    track = {"app_id": sync_env.app_id, "identity": ALICE, "event": "Paid"}
+    assert client.post("/api/track", data=json.dumps(track), content_type="application/json").status_code == 200
+    body = {"app_id": sync_env.app_id, "users": [{"identity": ALICE}]}
+    keyless = client.post("/api/public/v0/user_deletion", data=json.dumps(body), content_type="application/json")
+    assert (keyless.status_code, keyless.json()["error"]) == (401, "server key required")
+    assert not UserDeletionRequest.objects.exists()
+    request_id = post_json(client, "/api/public/v0/user_deletion", body).json()["deletion_request_id"]
+    assert client.get(f"/api/public/v0/deletion_status/{request_id}").status_code == 401
+    keyed = client.get(f"/api/public/v0/deletion_status/{request_id}", HTTP_AUTHORIZATION=f"Bearer {SERVER_KEY}")
+    assert keyed.status_code == 200
+
+
 def test_admins_delete_a_user_from_their_page(admin_client, django_user_model, sync_env, queues):
     ingest_person(admin_client, sync_env.app_id, ALICE, [(ALICE_PHONE_ANON, 11)], "alice")
     page = admin_client.get(f"/e/{sync_env.warehouse_schema}/users/{ALICE_ID}/").content.decode()

@@ -111,7 +111,9 @@ def test_healthz_reports_processes_and_stalls_without_naming_environments_to_str
     assert report["scheduler"]["ok"] is False and report["workers"] == {"ok": False, "count": 0}
     assert schema not in response.content.decode() and "problems" not in report
 
-    SchedulerHeartbeat.objects.create(ticked_at=timezone.now())
+    # The scheduler's last error names schemas and hosts: staff see it, strangers do not.
+    problem = f"{schema}: ConnectionError: Error connecting to redis.internal:6379"
+    SchedulerHeartbeat.objects.create(ticked_at=timezone.now(), problem=problem)
     worker = start_listening_worker()
     try:
         client_redis = queue_connection()
@@ -132,9 +134,11 @@ def test_healthz_reports_processes_and_stalls_without_naming_environments_to_str
             "failing_tables": 0,
         }
         assert schema not in response.content.decode()
+        assert "redis.internal" not in response.content.decode()
         staff = admin_client.get("/healthz").json()
-        (problem,) = staff["sync"]["problems"]
-        assert problem["environment"] == schema and problem["reason"] == "no run was requested since"
+        assert staff["scheduler"]["problem"] == problem
+        (stall,) = staff["sync"]["problems"]
+        assert stall["environment"] == schema and stall["reason"] == "no run was requested since"
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)

@@ -76,9 +76,14 @@ class IpAddress(Str):
         value = super().check(value, path, problems)
         if problems.count == before:
             try:
-                return str(ipaddress.ip_address(value))
+                address = ipaddress.ip_address(value)
             except ValueError:
                 problems.add(path, "is not an IP address")
+                return value
+            if getattr(address, "scope_id", None):  # fe80::1%eth0: a zone PostgreSQL's inet cannot hold
+                problems.add(path, "is an IPv6 address with a zone (%…), which is not a client's address")
+                return value
+            return str(address)
         return value
 
 
@@ -133,6 +138,13 @@ class Flattened(Spec):
 
 def _page_urls_only_on_pages(message: dict, path: Path, problems: Problems) -> None:
     if message["type"] in ("page", "screen"):
+        # A page's url property becomes its URL columns, as context.page.url does: a URL it must be.
+        value = message["properties"].get("url")
+        if isinstance(value, str):
+            try:
+                urlsplit(value)
+            except ValueError as error:
+                problems.add(((path, "properties"), "url"), f"is not a URL ({error})")
         return
     for key in sorted(PAGE_URL_PROPERTIES & message["properties"].keys()):
         value = message["properties"][key]

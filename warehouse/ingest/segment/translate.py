@@ -23,10 +23,11 @@ from urllib.parse import urlsplit
 from warehouse.identity import user_id_for_anonymous_id, user_id_for_identity
 
 from ..enrich import geoip_lookup, parse_user_agent
+from ..payloads import MAX_EVENT_ID, SEGMENT_EVENT_ID_PREFIX
+from ..validation import within_window
 from .payloads import PAGE_URL_PROPERTIES
 
-EVENT_ID_PREFIX = "seg-"
-MAX_EVENT_ID = 64
+EVENT_ID_PREFIX = SEGMENT_EVENT_ID_PREFIX
 DEFAULT_LIBRARY = "segment"
 GROUP_EVENT = "Group"
 MAX_LIBRARY = 32
@@ -51,12 +52,13 @@ def event_id_for(message_id: str | None) -> str:
 
 
 def corrected_time(*, original: float | None, sent_at: float | None, received: float) -> float:
-    """Segment's clock-skew correction: receivedAt - (sentAt - originalTimestamp), at most receivedAt."""
+    """Segment's clock-skew correction: receivedAt - (sentAt - originalTimestamp), at most receivedAt
+    and not before 2000-01-01."""
     if original is None:
         return received
     if sent_at is not None:
         original += received - sent_at
-    return min(original, received)
+    return within_window(original, received=received)
 
 
 def _merged_context(batch_context: dict | None, message_context: dict | None) -> dict:
