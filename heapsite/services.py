@@ -5,18 +5,18 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from psycopg2 import sql
 
 from warehouse.models import Environment, Project
-from warehouse.models.environments import validate_identifier_part
+from warehouse.models.environments import schema_with_suffix, validate_identifier_part
 from warehouse.models.raw import raw_events_partition
 from warehouse.roles import sql_role_drop
-from warehouse.sources.services import uploads_schema_name
-from warehouse.sources.sql import stage_drop
+from warehouse.sources.services import UPLOADS_SUFFIX, uploads_schema_name
+from warehouse.sources.sql import STAGING_SCHEMA, stage_drop
 from warehouse.sync.locking import atomic_with_lock_retry, environment_lock
 from warehouse.sync.tables import legacy_all_events_schema, sync_private_schema
-from warehouse.transform import transform_role_drop
+from warehouse.transform import MODELS_SUFFIX, transform_role_drop
 
 ADMIN_USERNAME = "admin"
 DEMO_ENVIRONMENTS = [("main", "production"), ("main", "development")]
@@ -61,6 +61,20 @@ def environment_create(*, project_name: str, name: str, display_name: str = "") 
     schema = environment_schema_for(project_name=project_name, name=name)
     if Environment.objects.filter(warehouse_schema=schema).exists():
         raise ValidationError({"name": f"another environment already uses the warehouse schema {schema!r}"})
+    # `acme` + `internal_main_uploads` is the schema `acme_internal_main_uploads`: the uploads of
+    # `acme_internal` / `main`. The new environment's SQL role would be granted a schema it does not
+    # own, and deleting it would drop that schema: so none of its schemas may exist already (another
+    # environment's, the staging schema of uploads, a schema attached as a data source) or be one
+    # another environment will make.
+    owned = _owned(schema)
+    taken = {name for other in Environment.objects.values_list("warehouse_schema", flat=True) for name in _owned(other)}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [sorted(owned)])
+        existing = {row[0] for row in cursor.fetchall()}
+    if clash := sorted((owned & (taken | {STAGING_SCHEMA})) | existing):
+        raise ValidationError(
+            {"name": f"the warehouse schema {schema!r} would use the schema {clash[0]!r}, which exists already"}
+        )
     environment = Environment(project=project, name=name, warehouse_schema=schema, display_name=display_name)
     key = generate_server_key()
     environment.set_api_key(key)
@@ -72,6 +86,11 @@ def environment_create(*, project_name: str, name: str, display_name: str = "") 
         ) from None
     environment.save()
     return environment, key
+
+
+def _owned(schema: str) -> set[str]:
+    """The schemas of the environment whose warehouse schema this is: its own, its uploads', its models'."""
+    return {schema, schema_with_suffix(schema, UPLOADS_SUFFIX), schema_with_suffix(schema, MODELS_SUFFIX)}
 
 
 def environment_rename(*, environment: Environment, display_name: str) -> Environment:

@@ -128,13 +128,15 @@ def sql_role_ensure(environment: Environment) -> SqlRole:
             login_role_upsert(
                 cursor, role=role, password=password, inherit=False, connection_limit=limits["connection_limit"]
             )
+            # Whatever the role's holder set on it (ALTER ROLE CURRENT_USER SET ...) goes first.
+            cursor.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(ident))
             for name in ("statement_timeout", "idle_in_transaction_session_timeout", "work_mem"):
                 cursor.execute(
                     sql.SQL("ALTER ROLE {} SET {} = {}").format(ident, sql.Identifier(name), sql.Literal(limits[name]))
                 )
             cursor.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(ident))
             cursor.execute(sql.SQL("ALTER ROLE {} SET search_path = {}").format(ident, schema))
-            _set_superuser_only_limit(cursor, ident, limits["temp_file_limit"])
+            set_superuser_only_limit(cursor, ident, limits["temp_file_limit"])
 
             cursor.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, ident))
             # So the role works (an empty schema) before the first sync has run.
@@ -166,7 +168,7 @@ def login_role_upsert(cursor, *, role: str, password: str, inherit: bool, connec
     )
 
 
-def _set_superuser_only_limit(cursor, ident: sql.Identifier, temp_file_limit_kb: int) -> None:
+def set_superuser_only_limit(cursor, ident: sql.Identifier, temp_file_limit_kb: int) -> None:
     # temp_file_limit can only be set by a superuser (or with GRANT SET ON PARAMETER); without it the
     # statement_timeout still bounds a query, so a warning beats refusing to work.
     cursor.execute("SAVEPOINT sql_role_temp_file_limit")
@@ -216,9 +218,27 @@ def _close_public_defaults(cursor, database: sql.Identifier) -> None:
             " AND has_table_privilege('public', c.oid, 'SELECT')"
         )
         views += [row[0] for row in cursor.fetchall()]
+    cursor.execute("SELECT 'pg_catalog.pg_locks' WHERE has_table_privilege('public', 'pg_catalog.pg_locks', 'SELECT')")
+    views += [row[0] for row in cursor.fetchall()]  # who holds which lock: other roles' sessions
     if views:
         # Names from the catalog itself (regclass text is already quoted where needed).
         cursor.execute(sql.SQL("REVOKE SELECT ON {} FROM PUBLIC").format(sql.SQL(", ").join(map(sql.SQL, views))))
+    # Functions every role may call that reach past its own query: advisory locks (the raw store's
+    # batch gate and the sync's environment locks are advisory locks: a role holding one from psql
+    # stops ingestion and syncs), other sessions' activity and query text, large objects (storage
+    # outside any limit). The SQL page refuses them by name too (sqlpage/checks.py); this closes them
+    # for psql and BI tools. Only a superuser owns them: otherwise PostgreSQL warns and nothing changes.
+    cursor.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace"
+        " AND (p.proname ~ '^(pg_advisory|pg_try_advisory|pg_stat_get_backend_|lo_)'"
+        " OR p.proname IN ('pg_stat_get_activity', 'loread', 'lowrite'))"
+        " AND has_function_privilege('public', p.oid, 'EXECUTE')"
+    )
+    functions = [row[0] for row in cursor.fetchall()]
+    if functions:
+        cursor.execute(
+            sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(sql.SQL(", ").join(map(sql.SQL, functions)))
+        )
 
 
 def sql_role_drop(environment: Environment) -> None:
@@ -255,6 +275,27 @@ def sql_role_connect_kwargs(sql_role: SqlRole) -> dict:
     if db.get("PORT"):
         kwargs["port"] = db["PORT"]
     return kwargs
+
+
+def sql_page_connect_kwargs(sql_role: SqlRole) -> dict:
+    """sql_role_connect_kwargs for the SQL page's own connections: the role's limits asked for again
+    by the connection itself. Whoever holds the role's password may change the role's own defaults
+    (`ALTER ROLE CURRENT_USER SET statement_timeout = 0`), but a client's startup options win over a
+    role's settings; and the page's single-statement check reads strings as
+    `standard_conforming_strings = on` does, so the server must too (off, `'a\\'` ends elsewhere)."""
+    limits = sql_role_limits()
+    options = {
+        "statement_timeout": limits["statement_timeout"],
+        "idle_in_transaction_session_timeout": limits["idle_in_transaction_session_timeout"],
+        "work_mem": limits["work_mem"],
+        "default_transaction_read_only": "on",
+        "standard_conforming_strings": "on",
+        "search_path": sql_role.environment.warehouse_schema,  # [a-z0-9_]: no quoting needed
+    }
+    return {
+        **sql_role_connect_kwargs(sql_role),
+        "options": " ".join(f"-c {name}={value}" for name, value in options.items()),
+    }
 
 
 def role_connection_info(*, role, schema: str, show_password: bool) -> dict[str, str]:

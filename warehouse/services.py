@@ -81,11 +81,14 @@ def table_change_record(*, environment_id: int, key: str, change: str) -> None:
     sync_request(environment=environment, kind=SyncKind.INCREMENTAL, trigger=SyncTrigger.DEFINITION)
 
 
+_MAX_INTERVAL_SECONDS = 7 * 86400
+
+
 def environment_sync_settings_update(
     *, environment: Environment, interval_seconds: int, paused: bool
 ) -> EnvironmentSync:
-    if interval_seconds < 5:
-        raise ValueError("the sync interval must be at least 5 seconds")
+    if not 5 <= interval_seconds <= _MAX_INTERVAL_SECONDS:
+        raise ValueError(f"the sync interval must be between 5 seconds and {_MAX_INTERVAL_SECONDS // 86400} days")
     state = environment_sync_state(environment=environment)
     state.interval_seconds, state.paused = interval_seconds, paused
     state.save(update_fields=["interval_seconds", "paused"])

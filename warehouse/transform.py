@@ -21,7 +21,13 @@ from psycopg2 import sql
 
 from warehouse.models import Environment, TransformRole
 from warehouse.models.environments import schema_with_suffix
-from warehouse.roles import login_role_drop, login_role_upsert, role_connection_info, sql_role_limits
+from warehouse.roles import (
+    login_role_drop,
+    login_role_upsert,
+    role_connection_info,
+    set_superuser_only_limit,
+    sql_role_limits,
+)
 from warehouse.sources import sql as source_sql
 from warehouse.sqlpage.services import sql_role_prepare
 
@@ -52,8 +58,19 @@ def transform_role_ensure(environment: Environment) -> TransformRole:
         password = stored.password if stored is not None else secrets.token_urlsafe(32)
         with connection.cursor() as cursor:
             # INHERIT: it reads with the SQL role's privileges, which it is granted below.
-            connection_limit = sql_role_limits()["connection_limit"]
-            login_role_upsert(cursor, role=role, password=password, inherit=True, connection_limit=connection_limit)
+            limits = sql_role_limits()
+            login_role_upsert(
+                cursor, role=role, password=password, inherit=True, connection_limit=limits["connection_limit"]
+            )
+            # No statement timeout (a model may build for long), but the disk its sorts may spill to is
+            # bounded as the SQL role's is, and a transaction left open is ended.
+            cursor.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(ident))
+            cursor.execute(
+                sql.SQL("ALTER ROLE {} SET idle_in_transaction_session_timeout = {}").format(
+                    ident, sql.Literal(limits["idle_in_transaction_session_timeout"])
+                )
+            )
+            set_superuser_only_limit(cursor, ident, limits["temp_file_limit"])
             cursor.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(sql_role.role_name), ident))
             cursor.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(database, ident))
             cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(schema_id, ident))

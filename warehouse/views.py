@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 from warehouse.access import Permission, access_environment
 from warehouse.health import scheduler_heartbeat
 from warehouse.models import SyncKind, SyncTrigger
+from warehouse.params import whole_number
 from warehouse.selectors import sync_live_progress, sync_status
 from warehouse.services import environment_sync_settings_update, sync_request
 
@@ -48,7 +49,9 @@ def sync_now(request, schema: str):
 def sync_settings(request, schema: str):
     environment = access_environment(request, schema, Permission.ADMIN)
     try:
-        interval = int(request.POST.get("interval_seconds", ""))
+        interval = whole_number(request.POST.get("interval_seconds", "").strip(), limit=10**100)
+        if interval is None:
+            raise ValueError("not a whole number")
         environment_sync_settings_update(
             environment=environment, interval_seconds=interval, paused=request.POST.get("paused") == "on"
         )

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from warehouse.models.raw import EventType
+from warehouse.params import whole_number
 
 EVENT_TYPES = [choice.value for choice in EventType]
 # Query-string names, in the order the form shows them.
@@ -99,8 +100,8 @@ def parse_filters(query: QueryDict) -> tuple[EventFilters, dict[str, str]]:
     filters.user = one("user")
     session = one("session")
     if session:
-        if session.isdigit() and int(session) < 2**63:
-            filters.session = int(session)
+        if (number := whole_number(session)) is not None:
+            filters.session = number
         else:
             errors["session"] = "a session id is a number"
     filters.event = one("event")
@@ -126,7 +127,7 @@ class Cursor:
     @classmethod
     def decode(cls, value: str) -> "Cursor | None":
         micros, _, event_id = value.partition("_")
-        if not (micros.isdigit() and event_id.isdigit()) or len(micros) > 18 or len(event_id) > 18:
+        if whole_number(micros) is None or whole_number(event_id) is None or len(micros) > 18 or len(event_id) > 18:
             return None
         seconds, fraction = divmod(int(micros), 1_000_000)
         try:

@@ -15,6 +15,7 @@ from definitions.sampling import EXACT, RawSample, raw_sample_for
 from definitions.selectors import suggested_selector
 from warehouse.display import format_time
 from warehouse.models import Environment, IdentityMerge, RawEvent, RawSession, RawUser
+from warehouse.params import whole_number
 from warehouse.registry import EventTableSpec, event_tables_for
 
 from . import sql as browse_sql
@@ -144,8 +145,8 @@ class FilterError(Exception):
 
 def _user_ids(environment: Environment, user: str) -> list[int]:
     """A user given by id or identity, plus the anonymous ids merged into it."""
-    if user.isdigit() and int(user) < 2**63:
-        user_id = int(user)
+    if (number := whole_number(user)) is not None:
+        user_id = number
     else:
         found = RawUser.objects.filter(environment=environment, identity=user).values_list("user_id", flat=True)
         if not found:
@@ -491,8 +492,7 @@ def users_search(*, environment: Environment, query: str, cursor: Cursor | None 
             # ->> compares the text form, so plan=pro, seats=5 and trial=true all work as typed.
             value_text = KeyTextTransform(key.strip(), "properties")
             users = users.annotate(property_text=value_text).filter(property_text=value.strip())
-        elif query.isdigit() and int(query) < 2**63:
-            number = int(query)
+        elif (number := whole_number(query)) is not None:
             users = users.filter(
                 Q(user_id=number) | Exists(merges.filter(to_user_id=OuterRef("user_id"), from_user_id=number))
             )

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from warehouse.access import Permission, access_environment
+from warehouse.params import whole_number
 from warehouse.sqlpage.bounded import FORMULA_STARTS
 
 from .filters import FILTER_NAMES, Cursor, parse_filters
@@ -89,14 +90,15 @@ def raw_events(request: HttpRequest, schema: str) -> HttpResponse:
     filters, errors = parse_filters(request.GET)
     live = request.GET.get("live", "")
     if live:
-        if not live.isdigit() or errors:
+        after_id = whole_number(live)
+        if after_id is None or errors:
             return HttpResponse(
                 "bad live request: " + ("; ".join(errors.values()) or "live is an event id"),
                 status=400,
                 content_type="text/plain",
             )
         try:
-            rows, latest = raw_events_live(environment=environment, filters=filters, after_id=int(live))
+            rows, latest = raw_events_live(environment=environment, filters=filters, after_id=after_id)
         except FilterError as error:
             return HttpResponse(str(error), status=400, content_type="text/plain")
         response = render(request, "raw/_rows.html", {"rows": rows, "schema": schema, "links": _links(schema)})

@@ -174,6 +174,7 @@ class Bool(Spec):
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_CLIENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 _EARLIEST_SECONDS = EARLIEST_TIME.timestamp()
+_LATEST_SECONDS = LATEST_CLIENT_TIME.timestamp()
 
 
 def within_window(seconds: float, *, received: float) -> float:
@@ -181,9 +182,6 @@ def within_window(seconds: float, *, received: float) -> float:
     after its receipt (a batch's `sent_at` far ahead of its events' times must not carry them back
     to 1926)."""
     return max(min(seconds, received), _EARLIEST_SECONDS)
-
-
-_LATEST_SECONDS = LATEST_CLIENT_TIME.timestamp()
 
 
 @dataclass

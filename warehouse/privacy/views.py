@@ -5,12 +5,14 @@ Both are admin actions in the environment; the settings are shown on the environ
 """
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from warehouse.access import Permission, access_environment
 from warehouse.models import DeletionSource
+from warehouse.params import BIGINT_LIMIT, whole_number
 
 from .services import environment_privacy_update, parse_redacted_params, user_deletion_request
 
@@ -18,6 +20,8 @@ from .services import environment_privacy_update, parse_redacted_params, user_de
 @require_POST
 def user_delete(request, schema: str, user_id: int):
     environment = access_environment(request, schema, Permission.ADMIN)
+    if user_id >= BIGINT_LIMIT:  # no user has it: user ids are bigints
+        raise Http404("no such user")
     deletion = user_deletion_request(
         environment=environment, users=[{"user_id": user_id}], source=DeletionSource.UI, requested_by=request.user
     )
@@ -34,14 +38,15 @@ def privacy_settings(request, schema: str):
     environment = access_environment(request, schema, Permission.ADMIN)
     retention = request.POST.get("retention_days", "").strip()
     try:
-        if retention and not retention.isdigit():
+        days = whole_number(retention) if retention else None
+        if retention and days is None:
             raise ValueError("retention must be a whole number of days, or empty to keep everything")
         environment_privacy_update(
             environment=environment,
             redacted_query_params=parse_redacted_params(request.POST.get("redacted_query_params", "")),
             redact_email_values=request.POST.get("redact_email_values") == "on",
             ip_mode=request.POST.get("ip_mode", ""),
-            retention_days=int(retention) if retention else None,
+            retention_days=days,
         )
     except ValueError as error:
         messages.error(request, f"Privacy settings not saved: {error}")

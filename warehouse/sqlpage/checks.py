@@ -74,6 +74,9 @@ DENIED_FUNCTION_PREFIXES = (
     "lo_",
     "dblink",
     "pg_stat_reset",
+    # Other sessions' activity (query text, pids), which the pg_stat_activity view no longer shows.
+    "pg_stat_get_activity",
+    "pg_stat_get_backend_",
     "pg_replication_",
     "pg_logical_",
     "pg_create_",
@@ -228,17 +231,27 @@ def _check_tree(root: dict, encoded: bytes) -> None:
                 raise QueryRejected(FORBIDDEN_NODES[key], position=_location(value, encoded))
             if key == "FuncCall":
                 _check_function(value, encoded)
+            elif key == "A_Indirection":  # (x).f is f(x) when f is a function of x's type
+                for part in value.get("indirection", []):
+                    _check_name(part.get("String", {}).get("sval", ""), value.get("arg"), encoded)
+            elif key == "ColumnRef" and len(value.get("fields", [])) > 1:  # t.f is f(t) for a row t
+                _check_name(value["fields"][-1].get("String", {}).get("sval", ""), value, encoded)
             if isinstance(value, dict | list):
                 stack.append(value)
 
 
 def _check_function(call: dict, encoded: bytes) -> None:
     parts = [part.get("String", {}).get("sval", "") for part in call.get("funcname", [])]
-    name = parts[-1].lower() if parts else ""
+    _check_name(parts[-1] if parts else "", call, encoded)
+
+
+def _check_name(name: str, node, encoded: bytes) -> None:
+    """Refuse a denied function, called as f(x) or in the attribute notation (x).f / t.f."""
+    name = name.lower()
     if name in DENIED_FUNCTIONS or name.startswith(DENIED_FUNCTION_PREFIXES):
         raise QueryRejected(
             f"the function {name}() is not allowed on the SQL page (it acts outside this read-only query)",
-            position=_location(call, encoded),
+            position=_location(node, encoded),
         )
 
 

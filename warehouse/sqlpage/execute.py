@@ -13,7 +13,7 @@ from django.db import connection as app_connection
 from psycopg2 import sql
 
 from warehouse.models import SqlRole
-from warehouse.roles import sql_role_connect_kwargs
+from warehouse.roles import sql_page_connect_kwargs
 
 from . import bounded
 from .checks import CheckedQuery
@@ -86,7 +86,7 @@ class QueryFailed(Exception):
 
 def _connect(sql_role: SqlRole):
     try:
-        conn = psycopg2.connect(**sql_role_connect_kwargs(sql_role))
+        conn = psycopg2.connect(**sql_page_connect_kwargs(sql_role))
     except psycopg2.OperationalError as error:
         message = str(error).strip().splitlines()[-1] if str(error).strip() else "could not connect"
         if "too many connections" in message or "too many clients" in message:

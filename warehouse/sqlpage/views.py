@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from warehouse.access import Permission, access_environment
 from warehouse.models.sqlpage import SqlRunKind
+from warehouse.params import whole_number
 
 from . import selectors, services
 from .checks import QueryRejected
@@ -110,16 +111,16 @@ def _outcome_context(outcome) -> dict:
 def sql_page(request: HttpRequest, environment) -> HttpResponse:
     extra = {}
     if saved_id := request.GET.get("saved", "").strip():
-        saved = (
-            selectors.saved_query_get(environment=environment, saved_id=int(saved_id)) if saved_id.isdigit() else None
-        )
+        number = whole_number(saved_id)
+        saved = selectors.saved_query_get(environment=environment, saved_id=number) if number is not None else None
         if saved is not None:
             # Opening a saved query runs it (the page's script; without it, one click on Run).
             extra.update(saved=saved, initial_sql=saved.sql, autorun=True)
     elif run_id := request.GET.get("run", "").strip():
+        number = whole_number(run_id)
         run = (
-            selectors.sql_history_entry(user=request.user, environment=environment, run_id=int(run_id))
-            if run_id.isdigit()
+            selectors.sql_history_entry(user=request.user, environment=environment, run_id=number)
+            if number is not None
             else None
         )
         if run is not None:

@@ -33,6 +33,12 @@ def test_a_superuser_creates_an_environment_with_a_derived_schema_and_sees_its_k
         ({"project": "Shop", "name": "x"}, "env-project-error", "must start with a lowercase letter"),
         ({"project": "main", "name": "production"}, "env-name-error", "already has an environment named"),
         ({"project": "main", "name": "pro duction"}, "env-name-error", "must start with a lowercase letter"),
+        # main_production's uploads and models schemas, reached from another name or project:
+        # the new environment's role would be granted them, and deleting it would drop them.
+        ({"project": "main", "name": "production_uploads"}, "env-name-error", "which exists already"),
+        ({"project": "main_production", "name": "models"}, "env-name-error", "which exists already"),
+        # Where every environment's uploads are staged.
+        ({"project": "heapsite", "name": "staging"}, "env-name-error", "which exists already"),
     ],
 )
 def test_a_bad_environment_is_refused_next_to_its_field(admin_client, environment, form, field, message):
@@ -40,6 +46,16 @@ def test_a_bad_environment_is_refused_next_to_its_field(admin_client, environmen
     assert response.status_code == 400
     body = response.content.decode()
     assert re.search(rf'<span class="error" id="{field}">[^<]*{re.escape(message)}', body.replace("&#x27;", "'")), body
+    assert Environment.objects.count() == 1
+
+
+def test_a_schema_made_outside_heapsite_is_never_taken_over(admin_client, environment):
+    # E.g. a schema another tool fills and a DBA attached to an environment as a data source.
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA billing_export")
+    response = admin_client.post("/environments/new", {"project": "billing", "name": "export"})
+    assert response.status_code == 400
+    assert "the schema &#x27;billing_export&#x27;, which exists already" in response.content.decode()
     assert Environment.objects.count() == 1
 
 

@@ -3,12 +3,13 @@
 import re
 import threading
 
+import psycopg2
 import pytest
 from django.db import connection
 from psycopg2 import sql
 
 from warehouse.models import SqlQueryRun
-from warehouse.roles import sql_role_name
+from warehouse.roles import sql_role_connect_kwargs, sql_role_ensure, sql_role_name
 from warehouse.sqlpage.checks import check_query
 from warehouse.sqlpage.execute import run_query
 
@@ -108,6 +109,21 @@ CASES = [
     ("advisory-lock-quoted", 'SELECT pg_catalog."pg_advisory_xact_lock"(1)', denied("pg_advisory_xact_lock")),
     ("terminate-backend", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity", denied("pg_terminate_backend")),
     ("cancel-backend", "SELECT pg_cancel_backend(pid) FROM pg_stat_activity", denied("pg_cancel_backend")),
+    # The attribute notation: (x).f and t.f call f(x), f(t) (found in review: it took the raw store's
+    # batch gate, which stopped every environment's ingestion and sync).
+    ("advisory-lock-attribute", "SELECT (5211509193797795840::bigint).pg_advisory_lock", denied("pg_advisory_lock")),
+    (
+        "advisory-lock-row",
+        "SELECT count(g.pg_advisory_lock_shared) FROM (SELECT 1::bigint) g",
+        denied("pg_advisory_lock_shared"),
+    ),
+    (
+        "terminate-attribute",
+        "SELECT (pid).pg_terminate_backend FROM (SELECT pg_backend_pid() AS pid) s",
+        denied("pg_terminate_backend"),
+    ),
+    ("activity-text", "SELECT query FROM pg_stat_get_activity(NULL)", denied("pg_stat_get_activity")),
+    ("backend-activity", "SELECT pg_stat_get_backend_activity(1)", denied("pg_stat_get_backend_activity")),
     # Resource exhaustion: bounded by the role's limits.
     # pg_sleep is allowed (people try Cancel and the timeout with it); the statement timeout ends it.
     ("pg-sleep-past-timeout", "SELECT * FROM pageviews, pg_catalog.pg_sleep(30)", TIMEOUT),
@@ -221,3 +237,62 @@ def test_the_state_snapshot_notices_what_it_guards(world, database_state, db):
         assert database_state()["schema_acls"] != before["schema_acls"]
         cursor.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 99").format(sql.Identifier(sql_role_name(world.alpha))))
         assert database_state()["roles"] != before["roles"]
+
+
+def test_what_the_roles_holder_sets_on_the_role_never_reaches_the_page(world, analyst_client, run_url):
+    """Whoever holds the role's password (psql, Metabase) may change the role's own defaults; the
+    page's connections ask for the limits themselves, and read strings as its check does."""
+    holder = psycopg2.connect(**sql_role_connect_kwargs(world.alpha.sql_role))
+    holder.autocommit = True
+    planted = (
+        "SELECT count(*) FROM pg_db_role_setting WHERE setrole = %s::regrole AND array_to_string(setconfig, ',') ~ %s"
+    )
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SET default_transaction_read_only = off")
+            cursor.execute("ALTER ROLE CURRENT_USER SET statement_timeout = 0")
+            cursor.execute("ALTER ROLE CURRENT_USER SET standard_conforming_strings = off")
+        fragment = run_sql(
+            analyst_client,
+            run_url,
+            "SELECT current_setting('statement_timeout') AS t, current_setting('standard_conforming_strings') AS s",
+        )
+        assert ">3s<" in fragment and ">on<" in fragment, fragment
+        # One statement to the check; with standard_conforming_strings off the server would have run four.
+        escape = "SELECT 'a\\', ') q; COMMIT; SET default_transaction_read_only = off; COMMIT; "
+        escape += "ALTER ROLE CURRENT_USER SET work_mem = 2097152; SELECT * FROM (SELECT 1 --'"
+        run_sql(analyst_client, run_url, escape)
+        role = sql_role_name(world.alpha)
+        with connection.cursor() as cursor:
+            cursor.execute(planted, [role, "work_mem=2097152"])
+            assert cursor.fetchone()[0] == 0
+    finally:
+        holder.close()
+        sql_role_ensure(world.alpha)  # what the holder set goes with the next ensure
+    with connection.cursor() as cursor:
+        cursor.execute(planted, [sql_role_name(world.alpha), "statement_timeout=0|standard_conforming_strings"])
+        assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT pg_advisory_lock(5211509193797795840)",  # the raw store's batch gate
+        "SELECT (1549117811::bigint).pg_try_advisory_lock_shared",
+        "SELECT query FROM pg_stat_get_activity(NULL)",
+        "SELECT * FROM pg_locks",
+        "SELECT lo_from_bytea(0, 'x')",
+    ],
+)
+def test_the_role_cannot_reach_past_its_query_from_psql_either(world, statement):
+    """What the page refuses by name, the role may not do where nothing checks names (psql, BI tools)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            pytest.skip("only a superuser owns the catalog's functions and views: the app cannot close them")
+    holder = psycopg2.connect(**sql_role_connect_kwargs(world.alpha.sql_role))
+    try:
+        with holder.cursor() as cursor, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cursor.execute(statement)
+    finally:
+        holder.close()
