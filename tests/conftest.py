@@ -4,6 +4,7 @@ from django.db import connection
 from django.db.backends.postgresql.operations import DatabaseOperations
 from django.template import engines
 
+from warehouse.citus import citus_active
 from warehouse.models import Environment, Project
 
 _truncate_all = DatabaseOperations.sql_flush
@@ -19,9 +20,10 @@ def _empty_tables_cheaply(self, style, tables, *, reset_sequences=False, allow_c
     statistics start again from nothing, as tests expect: the sync analyzes a table it finds
     without), and so is each partition with rows of a partitioned one; the rows of a referenced
     table (environments, users: a TRUNCATE would take every table referencing them along) are
-    deleted, the keys checked at commit (all are deferrable).
+    deleted, the keys checked at commit (all are deferrable). On Citus, Django's own flush (its
+    distributed tables are truncated across the workers).
     """
-    if not tables or reset_sequences:
+    if not tables or reset_sequences or citus_active():
         return _truncate_all(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
     names = [self.quote_name(table) for table in tables]
     listed = ", ".join("'" + name.replace("'", "''") + "'" for name in names)
@@ -31,11 +33,11 @@ def _empty_tables_cheaply(self, style, tables, *, reset_sequences=False, allow_c
         f" FOREACH name IN ARRAY ARRAY[{listed}] LOOP"
         "  IF (SELECT relkind FROM pg_class WHERE oid = name::regclass) = 'p' THEN"
         "   FOR part IN SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = name::regclass LOOP"
-        "    EXECUTE 'SELECT EXISTS (SELECT FROM ' || part || ')' INTO has_rows;"
+        "    EXECUTE 'SELECT EXISTS (SELECT 1 FROM ' || part || ')' INTO has_rows;"
         "    IF has_rows THEN EXECUTE 'TRUNCATE ' || part; END IF;"
         "   END LOOP;"
         "  ELSE"
-        "   EXECUTE 'SELECT EXISTS (SELECT FROM ' || name || ')' INTO has_rows;"
+        "   EXECUTE 'SELECT EXISTS (SELECT 1 FROM ' || name || ')' INTO has_rows;"
         "   IF has_rows AND EXISTS (SELECT FROM pg_constraint WHERE contype = 'f' AND confrelid = name::regclass)"
         "   THEN EXECUTE 'DELETE FROM ' || name;"
         "   ELSIF has_rows THEN EXECUTE 'TRUNCATE ' || name; END IF;"

@@ -19,7 +19,7 @@ COLLECT_PATH = "/api/collect"
 def render_demo(request: HttpRequest, template: str, context: dict | None = None) -> HttpResponse:
     """Render a demo page with the snippet for the chosen environment (or a friendly notice)."""
     schema = demo_environment_name(request)
-    environment = demo_environment(schema=schema)
+    environment = demo_environment(schema=schema, user=request.user)
     snippet = None
     # Where heap.js comes from and sends to: HEAPSITE_URL makes the demo a site of its own origin, as a
     # customer's is (its CSP then names heapsite, as docs/labeler.md tells customers to).

@@ -3,6 +3,7 @@
 import pytest
 
 from demo.shop.posts import POSTS
+from warehouse.models import Membership, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +39,27 @@ def test_missing_environment_gets_a_friendly_notice_and_no_snippet(client, db, s
     assert "Choose Pro" in html  # the site itself still works
 
 
-def test_env_query_parameter_picks_the_environment_and_is_remembered(client, make_environment):
+def test_env_query_parameter_picks_the_environment_and_is_remembered(admin_client, make_environment):
     make_environment("main", "production")
     staging = make_environment("shop", "staging")
-    response = client.get("/demo/?env=shop_staging")
+    response = admin_client.get("/demo/?env=shop_staging")
     assert f'heap.load("{staging.app_id}"' in response.content.decode()
     # Later pages (no parameter) keep it.
-    assert f'heap.load("{staging.app_id}"' in client.get("/demo/blog/").content.decode()
-    assert "does not exist yet" in client.get("/demo/?env=nope").content.decode()
+    assert f'heap.load("{staging.app_id}"' in admin_client.get("/demo/blog/").content.decode()
+    assert "does not exist yet" in admin_client.get("/demo/?env=nope").content.decode()
+
+
+def test_a_stranger_points_the_demo_only_at_the_demo_environment(client, make_environment, django_user_model):
+    # The demo is public: anyone guessing a schema name would otherwise get its environment's app id.
+    production = make_environment("main", "production")
+    staging = make_environment("shop", "staging")
+    hidden = client.get("/demo/?env=shop_staging").content.decode()
+    assert staging.app_id not in hidden and "does not exist yet" in hidden
+    assert f'heap.load("{production.app_id}"' in client.get("/demo/?env=main_production").content.decode()
+    member = django_user_model.objects.create_user("member")
+    Membership.objects.create(environment=staging, user=member, role=Role.VIEWER)
+    client.force_login(member)
+    assert f'heap.load("{staging.app_id}"' in client.get("/demo/?env=shop_staging").content.decode()
 
 
 def test_demo_environment_setting(client, make_environment, settings):

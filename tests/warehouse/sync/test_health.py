@@ -153,3 +153,26 @@ def _json_status() -> str:
     with pytest.raises(CommandError):
         call_command("sync_status", "--json", stdout=out)
     return out.getvalue()
+
+
+def test_anonymous_healthz_costs_the_same_for_two_environments_or_thirty(make_environment):
+    """/healthz answers anyone: what it costs must not grow with the environments (it read each one's
+    schedule and last good run, one query each)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/healthz")
+        return len(captured)
+
+    for number in range(2):
+        finished_run(make_environment("few", f"e{number}"), "succeeded", minutes_ago=600)
+    few = queries()
+    for number in range(28):
+        finished_run(make_environment("many", f"e{number}"), "succeeded", minutes_ago=600)
+    assert queries() == few
+    report = client.get("/healthz").json()
+    assert report["sync"]["environments"] == 30 and report["sync"]["stalled"] == 30
