@@ -218,20 +218,18 @@ def _close_public_defaults(cursor, database: sql.Identifier) -> None:
             " AND has_table_privilege('public', c.oid, 'SELECT')"
         )
         views += [row[0] for row in cursor.fetchall()]
-    cursor.execute("SELECT 'pg_catalog.pg_locks' WHERE has_table_privilege('public', 'pg_catalog.pg_locks', 'SELECT')")
-    views += [row[0] for row in cursor.fetchall()]  # who holds which lock: other roles' sessions
     if views:
         # Names from the catalog itself (regclass text is already quoted where needed).
         cursor.execute(sql.SQL("REVOKE SELECT ON {} FROM PUBLIC").format(sql.SQL(", ").join(map(sql.SQL, views))))
-    # Functions every role may call that reach past its own query: advisory locks (the raw store's
-    # batch gate and the sync's environment locks are advisory locks: a role holding one from psql
-    # stops ingestion and syncs), other sessions' activity and query text, large objects (storage
-    # outside any limit). The SQL page refuses them by name too (sqlpage/checks.py); this closes them
-    # for psql and BI tools. Only a superuser owns them: otherwise PostgreSQL warns and nothing changes.
+    # Functions every role may call that reach past its own query: other sessions' activity and
+    # query text (what pg_stat_activity, closed above, is made of), large objects (storage outside
+    # any limit). The SQL page refuses them by name too (sqlpage/checks.py); this closes them for
+    # psql and BI tools. Only a superuser owns them: otherwise PostgreSQL warns and nothing changes.
+    # Not the advisory-lock functions or pg_locks: the app's own user needs them (ingestion's batch
+    # gate, the sync's locks and watermark), and may be a role without superuser rights.
     cursor.execute(
         "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace"
-        " AND (p.proname ~ '^(pg_advisory|pg_try_advisory|pg_stat_get_backend_|lo_)'"
-        " OR p.proname IN ('pg_stat_get_activity', 'loread', 'lowrite'))"
+        " AND (p.proname ~ '^(pg_stat_get_backend_|lo_)' OR p.proname IN ('pg_stat_get_activity', 'loread', 'lowrite'))"
         " AND has_function_privilege('public', p.oid, 'EXECUTE')"
     )
     functions = [row[0] for row in cursor.fetchall()]

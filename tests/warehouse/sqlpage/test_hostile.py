@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from psycopg2 import sql
 
+from warehouse.citus import citus_active
 from warehouse.models import SqlQueryRun
 from warehouse.roles import sql_role_connect_kwargs, sql_role_ensure, sql_role_name
 from warehouse.sqlpage.checks import check_query
@@ -242,6 +243,8 @@ def test_the_state_snapshot_notices_what_it_guards(world, database_state, db):
 def test_what_the_roles_holder_sets_on_the_role_never_reaches_the_page(world, analyst_client, run_url):
     """Whoever holds the role's password (psql, Metabase) may change the role's own defaults; the
     page's connections ask for the limits themselves, and read strings as its check does."""
+    if citus_active():
+        pytest.skip("Citus sends the holder's ALTER ROLE on to its workers, whose sessions are read-only: it fails")
     holder = psycopg2.connect(**sql_role_connect_kwargs(world.alpha.sql_role))
     holder.autocommit = True
     planted = (
@@ -277,10 +280,8 @@ def test_what_the_roles_holder_sets_on_the_role_never_reaches_the_page(world, an
 @pytest.mark.parametrize(
     "statement",
     [
-        "SELECT pg_advisory_lock(5211509193797795840)",  # the raw store's batch gate
-        "SELECT (1549117811::bigint).pg_try_advisory_lock_shared",
         "SELECT query FROM pg_stat_get_activity(NULL)",
-        "SELECT * FROM pg_locks",
+        "SELECT (1).pg_stat_get_backend_activity",
         "SELECT lo_from_bytea(0, 'x')",
     ],
 )
