@@ -48,25 +48,35 @@ def definitions_export(environment: Environment, ids: list[int] | None = None) -
 
 
 def _order_for_combos(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Definitions a combo names come before the combo (a cycle is left for validation to report)."""
-    by_name = {item.get("name"): item for item in items}
+    """Definitions a combo names come before the combo (a cycle is left for validation to report).
+
+    Without recursion: a chain of 1,200 combos each naming the next overflowed Python's stack."""
+    by_name = {item["name"]: item for item in items if isinstance(item.get("name"), str)}
     ordered: list[dict[str, Any]] = []
-    seen: set[int] = set()
-
-    def visit(item: dict[str, Any], depth: int = 0) -> None:
-        if id(item) in seen or depth > len(items):
-            return
-        seen.add(id(item))
-        for group in item.get("groups", []) if isinstance(item.get("groups"), list) else []:
-            if isinstance(group, dict) and group.get("kind") == "combo":
-                for ref in group.get("definitions", []) or []:
-                    if isinstance(ref, str) and ref in by_name:
-                        visit(by_name[ref], depth + 1)
-        ordered.append(item)
-
-    for item in items:
-        visit(item)
+    entered: set[int] = set()
+    for root in items:
+        stack = [(root, False)]
+        while stack:
+            item, members_done = stack.pop()
+            if members_done:
+                ordered.append(item)
+                continue
+            if id(item) in entered:
+                continue
+            entered.add(id(item))
+            stack.append((item, True))
+            stack += [(by_name[ref], False) for ref in reversed(_combo_names(item)) if ref in by_name]
     return ordered
+
+
+def _combo_names(item: dict[str, Any]) -> list[str]:
+    """The definitions (by name) this item's combo groups list."""
+    groups = item.get("groups")
+    names = []
+    for group in groups if isinstance(groups, list) else ():
+        if isinstance(group, dict) and group.get("kind") == "combo" and isinstance(group.get("definitions"), list):
+            names += [ref for ref in group["definitions"] if isinstance(ref, str)]
+    return names
 
 
 @transaction.atomic
@@ -78,11 +88,12 @@ def definitions_import(
         raise DefinitionInvalid({"file": 'Expected {"definitions": [...]} (an export of heapsite definitions)'})
     # Before any lookup by name: a NUL would otherwise reach the database as a query parameter.
     reject_unstorable(document, "")
-    existing = {d.name.lower(): d for d in Definition.objects.filter(environment=environment)}
-    saved: list[Definition] = []
-    for index, item in enumerate(_order_for_combos(document["definitions"])):
+    for index, item in enumerate(document["definitions"]):
         if not isinstance(item, dict):
             raise DefinitionInvalid({f"definitions[{index}]": "Each definition must be an object"})
+    existing = {d.name.lower(): d for d in Definition.objects.filter(environment=environment)}
+    saved: list[Definition] = []
+    for item in _order_for_combos(document["definitions"]):
         name = item.get("name")
         groups = item.get("groups")
         if isinstance(groups, list):
@@ -117,8 +128,10 @@ def definitions_import(
 def _resolve_combo_names(group: Any, environment: Environment) -> Any:
     if not isinstance(group, dict) or group.get("kind") != "combo":
         return group
+    if not isinstance(group.get("definitions"), list):
+        return group  # validation names the problem
     refs = []
-    for ref in group.get("definitions", []) or []:
+    for ref in group["definitions"]:
         if isinstance(ref, str):
             found = Definition.objects.filter(environment=environment, name__iexact=ref).values_list("pk", flat=True)
             if not found:

@@ -271,6 +271,9 @@ MAX_LENGTH = 4096
 # Compound selectors in one complex selector (`a b > c` has 3). Each descendant step nests one
 # subquery in the compiled SQL, so this bounds the SQL's depth (docs/definitions.md, "Limits").
 MAX_COMPOUNDS = 32
+# Selectors in one list (`a, b, c` has 3): each compiles to its own SQL, so 818 copies of `a b c`
+# in 4 kB compiled to 1 MB (docs/definitions.md, "Limits").
+MAX_LIST = 32
 
 
 def _describe(token: Token) -> str:
@@ -326,6 +329,8 @@ class _Parser:
             selectors.append(self.parse_complex())
             if self.tok.kind == "eof":
                 return selectors
+            if len(selectors) == MAX_LIST:
+                raise self.fail(f"Too many selectors: a list holds at most {MAX_LIST} (separated by commas)")
             self.advance()  # the comma
 
     def parse_complex(self) -> Complex:

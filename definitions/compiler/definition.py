@@ -12,6 +12,7 @@ Definition format (stored as JSON, also the API's):
         {"kind": "combo", "definitions": [12, 15]}]}
 """
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,10 @@ MAX_GROUPS = 50
 MAX_CONDITIONS = 50
 # Combos that include combos: each level is a few Python frames and a nested OR in the SQL.
 MAX_COMBO_DEPTH = 10
+# Compound selectors in all the selectors of one definition's own groups (its combos' members count
+# in their own definitions): every step compiles to SQL the sync runs over all history, so 50
+# conditions of 32 selectors of 32 steps would be tens of megabytes (docs/definitions.md, "Limits").
+MAX_SELECTOR_STEPS = 256
 MAX_COMBO_MEMBERS = 500
 
 # Returns the groups of another definition of the same environment, or raises CompileError.
@@ -94,6 +99,11 @@ class DefinitionCompiler:
             raise CompileError("A definition needs at least one match group", path=path)
         if len(groups) > MAX_GROUPS:
             raise CompileError(f"At most {MAX_GROUPS} match groups", path=path)
+        if not stack and (steps := _selector_steps(groups)) > MAX_SELECTOR_STEPS:
+            raise CompileError(
+                f"The definition's selectors have {steps} compound selectors in all; the limit is {MAX_SELECTOR_STEPS}",
+                path=path,
+            )
         parts = [self.group(group, stack=stack, path=f"{path}[{i}]", depth=depth) for i, group in enumerate(groups)]
         parts = [part for part in parts if part is not FALSE]
         return or_sql(parts) if parts else FALSE
@@ -212,12 +222,33 @@ def compile_definition(
     return compiler.groups(groups, stack=stack), compiler.params.values
 
 
-def expand_combos(groups, resolve_combo: ComboResolver | None, *, depth: int = 0, stack: tuple = ()) -> list | None:
+def _selector_steps(groups: list) -> int:
+    """Compound selectors in the selector conditions of these groups (combos' members not included);
+    a selector that does not parse counts nothing here: compiling it reports it, with its position."""
+    steps = 0
+    for group in groups:
+        conditions = group.get("conditions") if isinstance(group, dict) and group.get("kind") != "combo" else None
+        for condition in conditions if isinstance(conditions, list) else ():
+            if isinstance(condition, dict) and condition.get("type") == "selector":
+                with contextlib.suppress(CompileError):
+                    steps += sum(len(complex_.compounds) for complex_ in parse_selector_list(condition.get("value")))
+    return steps
+
+
+def expand_combos(
+    groups, resolve_combo: ComboResolver | None, *, depth: int = 0, stack: tuple = (), seen: set | None = None
+) -> list | None:
     """The groups other than combos that a definition's predicate ORs together, its combos' members
     resolved (as compile_definition does); None when a combo cannot be resolved (no resolver, a
-    cycle, too deep, a member that is not there)."""
+    cycle, too deep, a member that is not there).
+
+    A definition reached again (listed twice, or through two combos) is expanded once, as the
+    compiler does: everything is OR-ed. Expanded every time, three levels of combos listing the
+    previous one 100 times each cost a million expansions (a sync and the definitions list took
+    18 s; four levels exhausted the worker's memory)."""
     if not isinstance(groups, list):
         return None
+    seen = set() if seen is None else seen
     out = []
     for group in groups:
         if not isinstance(group, dict):
@@ -229,11 +260,18 @@ def expand_combos(groups, resolve_combo: ComboResolver | None, *, depth: int = 0
         if resolve_combo is None or depth >= MAX_COMBO_DEPTH or not isinstance(ids, list):
             return None
         for definition_id in ids:
-            if definition_id in stack:
+            if not isinstance(definition_id, int) or definition_id in stack:
                 return None
+            if definition_id in seen:
+                continue
+            seen.add(definition_id)
             try:
                 members = expand_combos(
-                    resolve_combo(definition_id), resolve_combo, depth=depth + 1, stack=(*stack, definition_id)
+                    resolve_combo(definition_id),
+                    resolve_combo,
+                    depth=depth + 1,
+                    stack=(*stack, definition_id),
+                    seen=seen,
                 )
             except (CompileError, KeyError, TypeError):
                 return None

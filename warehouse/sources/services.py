@@ -6,6 +6,7 @@ from pathlib import PurePath
 from typing import BinaryIO
 
 import psycopg2
+import psycopg2.errors
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DataError, connection, transaction
 from django.utils import timezone
@@ -86,6 +87,7 @@ def schema_attach(*, environment: Environment, schema_name: str, user: AbstractB
     """Let the environment's SQL role read every table of `schema_name`, now and later."""
     schema_name = schema_name.strip()
     with transaction.atomic(), connection.cursor() as cursor:
+        _sources_lock(cursor, environment)
         reason = _refusal_reason(cursor, environment=environment, schema_name=schema_name)
         if reason is None:
             attached = AttachedSchema.objects.create(environment=environment, schema_name=schema_name, attached_by=user)
@@ -105,6 +107,7 @@ def schema_attach(*, environment: Environment, schema_name: str, user: AbstractB
 
 def schema_detach(*, environment: Environment, schema_name: str, user: AbstractBaseUser | None) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
+        _sources_lock(cursor, environment)
         deleted, _ = AttachedSchema.objects.filter(environment=environment, schema_name=schema_name).delete()
         if not deleted:
             raise SourceError(f"{schema_name!r} is not attached to this environment")
@@ -113,6 +116,18 @@ def schema_detach(*, environment: Environment, schema_name: str, user: AbstractB
             owners = source_sql.schema_owners(cursor, schema=schema_name)
             source_sql.revoke_read(cursor, schema=schema_name, role=role, owners=owners)
         _audit(environment=environment, action=SourceAuditAction.DETACH, schema=schema_name, user=user)
+
+
+# The advisory lock (class, environment id) under which an environment's data sources change: loads,
+# drops, attaches, detaches and grants of its schemas run one at a time. Side by side, two loads
+# deadlocked, collided on catalog names ("duplicate key … pg_type_typname_nsp_index"), or a double
+# submit loaded one upload twice: 500s, found in review.
+_SOURCES_LOCK_CLASS = 0x48530001
+
+
+def _sources_lock(cursor, environment: Environment) -> None:
+    """Wait for the environment's other source changes; held to the end of this transaction."""
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SOURCES_LOCK_CLASS, environment.pk])
 
 
 def _grant_if_role(cursor, *, environment: Environment, schema: str) -> None:
@@ -124,7 +139,8 @@ def _grant_if_role(cursor, *, environment: Environment, schema: str) -> None:
 def sources_grant(*, environment: Environment) -> None:
     """Re-apply read access to the uploads schema and every attached schema (tables made by other tools too)."""
     schemas = readable_extra_schemas(environment)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _sources_lock(cursor, environment)
         for schema in schemas:
             _grant_if_role(cursor, environment=environment, schema=schema)
 
@@ -159,18 +175,29 @@ def csv_stage(
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             source_sql.stage_create(cursor, table=upload.staging_table, column_count=len(names))
+            source = CopySource(head, fileobj, on_read=on_progress)
             rows = source_sql.stage_copy(
-                cursor,
-                table=upload.staging_table,
-                header=layout.header,
-                delimiter=layout.delimiter,
-                source=CopySource(head, fileobj, on_read=on_progress),
+                cursor, table=upload.staging_table, header=layout.header, delimiter=layout.delimiter, source=source
             )
+            if source.end_of_data_line is not None:
+                raise CsvError(
+                    "a line holding only \\. ends PostgreSQL's reading of a CSV file, and the rest would be lost:"
+                    ' quote it ("\\.") to keep it as a value',
+                    line=source.end_of_data_line,
+                )
             inferred = source_sql.infer_types(cursor, table=upload.staging_table, column_count=len(names))
     except CsvError as exc:
         upload.status, upload.error = CsvUploadStatus.FAILED, str(exc)
         upload.save(update_fields=["status", "error"])
         raise
+    except Exception as exc:  # e.g. 1,600 long columns: "row is too big" (raw from COPY, or wrapped by Django)
+        cause = exc if isinstance(exc, psycopg2.errors.ProgramLimitExceeded) else exc.__cause__
+        if not isinstance(cause, psycopg2.errors.ProgramLimitExceeded):
+            raise
+        error = CsvError(f"a row does not fit in a PostgreSQL table ({str(cause).strip().splitlines()[0]})")
+        upload.status, upload.error = CsvUploadStatus.FAILED, str(error)
+        upload.save(update_fields=["status", "error"])
+        raise error from None
     upload.columns = [
         {"header": header, "name": name, "inferred": kind}
         for header, name, kind in zip(layout.header, names, inferred, strict=True)
@@ -210,6 +237,11 @@ def csv_load(
     schema = uploads_schema_name(upload.environment)
     staging_committed = not connection.in_atomic_block  # else other connections cannot see it yet
     with transaction.atomic(), connection.cursor() as cursor:
+        _sources_lock(cursor, upload.environment)
+        # A second submit of the same upload waited for the first: it finds it loaded.
+        status = CsvUpload.objects.filter(pk=upload.pk).values_list("status", flat=True).first()
+        if status != CsvUploadStatus.STAGED:
+            raise SourceError(f"upload {upload.pk} is {status or 'gone'}, not staged (loaded or discarded meanwhile)")
         if not replace and source_sql.table_exists(cursor, schema=schema, table=table):
             raise SourceError(f"table {schema}.{table} already exists; choose replace to overwrite it")
         rows = _typed_table_build(
@@ -376,7 +408,10 @@ def csv_stale_discard(*, older_than: timedelta = STAGED_UPLOAD_LIFETIME) -> int:
 
 def csv_table_drop(*, environment: Environment, table_name: str, user: AbstractBaseUser | None) -> None:
     schema = uploads_schema_name(environment)
+    if "\x00" in table_name:  # PostgreSQL takes no NUL, not even as a parameter
+        raise SourceError(f"no table {schema}.{table_name!r}")
     with transaction.atomic(), connection.cursor() as cursor:
+        _sources_lock(cursor, environment)
         if not source_sql.table_exists(cursor, schema=schema, table=table_name):
             raise SourceError(f"no table {schema}.{table_name}")
         source_sql.drop_table(cursor, schema=schema, table=table_name)

@@ -242,6 +242,7 @@ class _Sync(ApplySteps):
                     self.full(state, live, built)
                 else:
                     self.incremental(state, live, built)
+                self._grant_sources()
                 return
             except TablesFailed as failed:
                 if attempt == _BUILD_ATTEMPTS:
@@ -252,6 +253,17 @@ class _Sync(ApplySteps):
                 logger.warning(
                     "sync of %s: building again without %s", self.environment, ", ".join(sorted(failed.errors))
                 )
+
+    def _grant_sources(self) -> None:
+        """After the swap: read access to tables other tools made in the uploads and attached schemas
+        (default privileges may not cover them). Not inside the swap, where it waited for a CSV load's
+        whole transaction while readers waited on the swap."""
+        try:
+            sources_grant(environment=self.environment)
+        except Exception as error:
+            if connection_lost(error):
+                raise
+            logger.warning("sync of %s: the data sources' grants wait for the next run: %s", self.environment, error)
 
     def frozen(self, built: dict[str, BuiltTable], live: list[EventTable]) -> list[tuple[EventTable, dict]]:
         """The failing event tables that keep their last good version: (table as built, its property columns)."""
@@ -654,8 +666,6 @@ class _Sync(ApplySteps):
             environment=self.environment, handled_at__isnull=True, created_at__lte=self.run.started_at
         ).update(handled_at=now, handled_by=self.run)
         sql_role_grant_schema(cursor=cursor, environment=self.environment)
-        # Tables other tools made in attached schemas, which default privileges may not cover.
-        sources_grant(environment=self.environment)
 
     def _write_sync_info(self, cursor, built_names: dict[str, str], inserted: dict[str, int], now) -> None:
         """One row per event table and all_events; a failing table keeps its last times, with the error."""

@@ -302,6 +302,22 @@ def test_definition_event_types_name_the_group_kinds_and_give_up_on_combos():
     assert definition_event_types([]) == ()
 
 
+def test_combos_listing_the_same_definitions_over_and_over_are_expanded_once_each():
+    # Levels of combos each listing the level below 100 times: a million expansions at three levels
+    # (the sync and the definitions list took 18 s), memory exhausted at four.
+    groups = {1: [{"kind": "click", "conditions": [{"type": "selector", "value": "button"}]}]}
+    for level in range(2, 7):
+        groups[level] = [{"kind": "combo", "definitions": [level - 1] * 100}]
+    resolved = []
+
+    def resolve(definition_id):
+        resolved.append(definition_id)
+        return groups[definition_id]
+
+    assert definition_event_types(groups[6], resolve_combo=resolve) == ("click",)
+    assert sorted(resolved) == [1, 2, 3, 4, 5]
+
+
 @pytest.mark.parametrize(
     ("pattern", "prefix"),
     [

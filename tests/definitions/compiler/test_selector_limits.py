@@ -12,7 +12,7 @@ from django.db import connection
 from psycopg2 import sql
 
 from definitions.compiler import CompileError, compile_selector, parse_selector_list
-from definitions.compiler.css import MAX_COMPOUNDS, MAX_LENGTH
+from definitions.compiler.css import MAX_COMPOUNDS, MAX_LENGTH, MAX_LIST
 from warehouse.models import RawEvent
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -87,7 +87,7 @@ WORST_ACCEPTED = {
     "children": chain(MAX_COMPOUNDS, " > "),
     "alternating": " ".join(["a > b.c[x]"] * (MAX_COMPOUNDS // 2)),
     "list of long chains": ", ".join([chain(MAX_COMPOUNDS, compound="a[x]")] * 25)[:MAX_LENGTH].rsplit(",", 1)[0],
-    "list of 2048 types": ",".join(["a"] * 2048),
+    "list of the most selectors": ",".join(["a"] * MAX_LIST),
     "compound of 1365 attributes": "[x]" * 1365,
 }
 

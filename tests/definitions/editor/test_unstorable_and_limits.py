@@ -10,8 +10,8 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from definitions.compiler.css import MAX_COMPOUNDS
-from definitions.compiler.definition import MAX_COMBO_DEPTH, MAX_COMBO_MEMBERS
+from definitions.compiler.css import MAX_COMPOUNDS, MAX_LIST
+from definitions.compiler.definition import MAX_COMBO_DEPTH, MAX_COMBO_MEMBERS, MAX_SELECTOR_STEPS
 from definitions.models import Definition, DefinitionVersion
 from definitions.selectors import definition_compiled
 from definitions.services import DefinitionInvalid, definition_create, definition_update
@@ -124,6 +124,33 @@ def test_an_edit_with_a_nul_keeps_the_saved_version(api, environment):
     assert definition.groups == CTA and definition.versions.count() == 1
 
 
+@pytest.mark.parametrize(
+    "definitions",
+    [
+        [1],
+        ["x"],
+        [{"name": ["a"], "groups": CTA}],
+        [{"name": {"a": 1}, "groups": CTA}],
+        [{"name": "Any", "groups": [{"kind": "combo", "definitions": 5}]}],
+    ],
+)
+def test_a_malformed_import_is_a_named_400(api, environment, definitions):
+    response = api("post", "import", body={"format": "heapsite-definitions/1", "definitions": definitions})
+    assert response.status_code == 400, response.content
+    assert response.json()["details"]
+    assert not Definition.objects.exists()
+
+
+def test_an_import_of_a_long_chain_of_combos_orders_it_without_recursion(api, environment):
+    # 1,200 combos, each naming the next: ordered by recursion, it overflowed Python's stack (a 500).
+    chain = [{"name": f"c{i}", "groups": [{"kind": "combo", "definitions": [f"c{i + 1}"]}]} for i in range(1200)]
+    chain.append({"name": "c1200", "groups": CTA})
+    response = api("post", "import", body={"format": "heapsite-definitions/1", "definitions": chain})
+    assert response.status_code == 400  # deeper than combos may nest: named, not a crash
+    assert f"at most {MAX_COMBO_DEPTH} levels deep" in json.dumps(response.json())
+    assert not Definition.objects.exists()
+
+
 def test_import_refuses_a_nul_before_looking_anything_up(api, environment):
     document = {
         "format": "heapsite-definitions/1",
@@ -202,6 +229,26 @@ def test_the_199_compound_selector_gets_a_positioned_error_everywhere(api, admin
     assert api("post", body={"name": "Deepest", "groups": longest}).status_code == 201
     assert api("post", "preview", body={"groups": longest}).status_code == 200
     assert admin_client.get(editor(environment)).status_code == 200
+
+
+def test_selectors_that_would_compile_to_megabytes_are_refused_by_name(api):
+    # 818 copies of `a b c` in 4 kB compiled to 1 MB of SQL; 50 such conditions took a preview 120 s
+    # and 2.3 GB, and once saved, 45 s of every sync of the environment.
+    listed = ",".join(["a b c"] * (MAX_LIST + 1))
+    details = api("post", body={"name": "Wide", "groups": click({"type": "selector", "value": listed})}).json()
+    assert details["details"][0]["field"] == "groups[0].conditions[0]"
+    assert f"Too many selectors: a list holds at most {MAX_LIST}" in details["details"][0]["message"]
+    many = [{"type": "selector", "value": ",".join(["a b c"] * MAX_LIST)}] * 3  # 288 steps
+    details = api("post", body={"name": "Many", "groups": [{"kind": "click", "conditions": many}]}).json()
+    assert details["details"] == [
+        {
+            "field": "groups",
+            "message": f"The definition's selectors have 288 compound selectors in all; the limit is {MAX_SELECTOR_STEPS}",
+        }
+    ]
+    fits = [{"type": "selector", "value": ",".join(["a b c"] * MAX_LIST)}] * 2  # 192 steps
+    assert api("post", body={"name": "Fits", "groups": [{"kind": "click", "conditions": fits}]}).status_code == 201
+    assert not Definition.objects.filter(name__in=["Wide", "Many"]).exists()
 
 
 def combo(*ids: int) -> list[dict]:

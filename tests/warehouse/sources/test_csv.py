@@ -58,6 +58,27 @@ def test_bom_embedded_newlines_and_other_delimiters(environment, load_csv):
     assert rows(environment, "tabs") == [(1, 2), (3, 4)]
 
 
+@pytest.mark.parametrize(
+    ("text", "delimiter"),
+    [
+        ("a,b,c\n1,2,3\n", ","),
+        ("a;b;c\n1;2,5;3\n", ";"),  # a decimal comma inside a field
+        ('"x, y"|b\n"1,2"|3\n', "|"),
+        ("a\tb\n1\t2\n", "\t"),
+        ("only\n1\n", ","),  # one column: nothing splits it
+        ('",' * 32_768, ","),  # once 11-32 s in csv.Sniffer, holding the process's other threads
+    ],
+)
+def test_the_delimiter_is_the_one_that_splits_the_lines_alike(text, delimiter):
+    from warehouse.sources.csvfile import sniff_layout
+
+    if text.startswith('",'):
+        with pytest.raises(CsvError):  # one unterminated quoted field: refused, and at once
+            sniff_layout(text.encode())
+        return
+    assert sniff_layout(text.encode()).delimiter == delimiter
+
+
 def test_header_names_follow_the_property_column_rules(environment, load_csv):
     load_csv("Sign-up Date,2nd value,a b,a-b,,ÉMAIL\nx,y,z,w,v,u\n", table="odd")
     assert [name for name, _ in column_types(environment, "odd")] == [
@@ -86,6 +107,9 @@ def test_header_only_file_gives_an_empty_table(environment, load_csv):
         (b'a,b\n1,2\n"unterminated,2\n3,4\n', 5, None, "unterminated quote"),
         (b"a,b\n1,2\n\xff,2\n", 3, None, "not valid UTF-8"),
         (b"a,\xff\n1,2\n", 1, None, "not valid UTF-8"),
+        # COPY takes a line holding only \. for the end of the data: everything after it was lost.
+        (b"pattern\n/home\n\\.\n" + b"/pricing\n" * 1000, 3, None, "ends PostgreSQL's reading"),
+        (b"a,b\r\n1,2\r\n\\.\r\n3,4\r\n", 3, None, "ends PostgreSQL's reading"),
     ],
 )
 def test_bad_files_are_reported_with_line_and_column(environment, content, line, column, message):
@@ -498,3 +522,62 @@ def test_a_wide_file_is_inferred_checked_and_loaded(environment, load_csv):
     kinds = [column["type"] for column in upload.columns]
     assert kinds == ["integer"] * 500 + ["text"] + ["integer"] * 499
     assert rows(environment, "wide")[2][:2] == (2, 3)
+
+
+def test_loads_of_one_environment_side_by_side_take_turns(environment):
+    """Found in review: two loads at once deadlocked or collided on catalog names (500s), and a
+    double submit loaded one upload twice. Each now waits for the other; the double submit is told."""
+    import threading
+
+    from django.db import connections
+
+    first = csv_stage(environment=environment, fileobj=io.BytesIO(b"a\n1\n2\n"), filename="one.csv")
+    second = csv_stage(environment=environment, fileobj=io.BytesIO(b"b\n3\n"), filename="two.csv")
+    outcomes: list = []
+
+    def load(upload, table):
+        try:
+            outcomes.append(csv_load(upload=CsvUpload.objects.get(pk=upload.pk), table_name=table).table_name)
+        except SourceError as error:
+            outcomes.append(str(error))
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=load, args=(first, "deals")),
+        threading.Thread(target=load, args=(first, "deals")),  # the double click
+        threading.Thread(target=load, args=(second, "other")),  # the first load of the schema, at once
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == sorted(
+        ["deals", "other", f"upload {first.pk} is loaded, not staged (loaded or discarded meanwhile)"]
+    ), outcomes
+    assert rows(environment, "deals") == [(1,), (2,)] and rows(environment, "other") == [(3,)]
+
+
+def test_a_file_whose_rows_postgresql_cannot_hold_fails_its_upload_by_name(environment):
+    # 1,600 columns of 8 characters: "row is too big" was a 500, and left an upload marked staged
+    # whose page was a 500 for everyone.
+    header = ",".join(f"c{i}" for i in range(1600))
+    content = f"{header}\n{','.join(['abcdefgh'] * 1600)}\n".encode()
+    with pytest.raises(CsvError) as caught:
+        csv_stage(environment=environment, fileobj=io.BytesIO(content), filename="wide.csv")
+    assert "a row does not fit in a PostgreSQL table" in caught.value.message
+    assert CsvUpload.objects.get().status == CsvUploadStatus.FAILED
+
+
+@pytest.mark.parametrize("delimiter", ["\u00e9", "\u2028", "\x00", ";;"])
+def test_a_delimiter_copy_cannot_take_is_named(environment, delimiter):
+    with pytest.raises(CsvError) as caught:
+        csv_stage(environment=environment, fileobj=io.BytesIO(b"a,b\n1,2\n"), filename="x.csv", delimiter=delimiter)
+    assert "delimiter" in caught.value.message
+
+
+def test_dropping_a_table_named_with_a_nul_finds_none(environment):
+    from warehouse.sources.services import csv_table_drop
+
+    with pytest.raises(SourceError):
+        csv_table_drop(environment=environment, table_name="deals\x00", user=None)
