@@ -179,7 +179,8 @@ def csv_stage(
             rows = source_sql.stage_copy(
                 cursor, table=upload.staging_table, header=layout.header, delimiter=layout.delimiter, source=source
             )
-            if source.end_of_data_line is not None:
+            # PostgreSQL 18 reads such a line as a value (nothing lost); before, it ends the data.
+            if source.end_of_data_line is not None and connection.pg_version < 180000:
                 raise CsvError(
                     "a line holding only \\. ends PostgreSQL's reading of a CSV file, and the rest would be lost:"
                     ' quote it ("\\.") to keep it as a value',

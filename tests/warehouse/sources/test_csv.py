@@ -107,9 +107,6 @@ def test_header_only_file_gives_an_empty_table(environment, load_csv):
         (b'a,b\n1,2\n"unterminated,2\n3,4\n', 5, None, "unterminated quote"),
         (b"a,b\n1,2\n\xff,2\n", 3, None, "not valid UTF-8"),
         (b"a,\xff\n1,2\n", 1, None, "not valid UTF-8"),
-        # COPY takes a line holding only \. for the end of the data: everything after it was lost.
-        (b"pattern\n/home\n\\.\n" + b"/pricing\n" * 1000, 3, None, "ends PostgreSQL's reading"),
-        (b"a,b\r\n1,2\r\n\\.\r\n3,4\r\n", 3, None, "ends PostgreSQL's reading"),
     ],
 )
 def test_bad_files_are_reported_with_line_and_column(environment, content, line, column, message):
@@ -581,3 +578,15 @@ def test_dropping_a_table_named_with_a_nul_finds_none(environment):
 
     with pytest.raises(SourceError):
         csv_table_drop(environment=environment, table_name="deals\x00", user=None)
+
+
+def test_a_line_holding_only_the_end_of_data_marker_loses_nothing(environment):
+    # Before PostgreSQL 18, COPY takes a line holding only \. for the end of the data: an upload of
+    # 1,004 lines loaded 1 row and said so. Refused there, with the line; 18 reads it as a value.
+    content = b"pattern\n/home\n\\.\n" + b"/pricing\n" * 1000
+    if connection.pg_version >= 180000:
+        assert csv_stage(environment=environment, fileobj=io.BytesIO(content), filename="p.csv").row_count == 1002
+        return
+    with pytest.raises(CsvError) as caught:
+        csv_stage(environment=environment, fileobj=io.BytesIO(content), filename="p.csv")
+    assert caught.value.line == 3 and "ends PostgreSQL's reading" in caught.value.message
