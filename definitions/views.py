@@ -14,6 +14,7 @@ from warehouse.access import Permission, access_environment, environments_visibl
 from warehouse.apievents.selectors import api_event_rows
 from warehouse.apievents.views import switch_redirect
 from warehouse.models import Environment
+from warehouse.params import whole_number
 from warehouse.selectors import sync_table_failure
 
 from . import portability
@@ -206,9 +207,9 @@ def definition_preview_fragment(request: HttpRequest, schema: str) -> HttpRespon
     data, errors = _form_input(request)
     definition = None
     if request.POST.get("definition"):
-        if not (request.POST["definition"].isascii() and request.POST["definition"].isdigit()):
+        if (definition_id := whole_number(request.POST["definition"])) is None:
             raise Http404("No such definition")
-        definition = _definition(environment, int(request.POST["definition"]))
+        definition = _definition(environment, definition_id)
     preview = _preview_or_error(environment, data["groups"], definition, errors, exact=_exact(request))
     context = {
         "environment": environment,
@@ -315,7 +316,7 @@ def definition_copy(request: HttpRequest, schema: str) -> HttpResponse:
     except (Http404, PermissionDenied):
         messages.error(request, f"There is no environment {target_schema!r} you can edit.")
         return redirect("definitions:index", schema=schema)
-    ids = [int(i) for i in request.POST.getlist("definition") if i.isascii() and i.isdigit()]
+    ids = [number for i in request.POST.getlist("definition") if (number := whole_number(i)) is not None]
     try:
         created = portability.definitions_copy(source=environment, target=target, ids=ids, user=request.user)
     except DefinitionInvalid as invalid:

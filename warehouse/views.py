@@ -49,6 +49,7 @@ def sync_now(request, schema: str):
 def sync_settings(request, schema: str):
     environment = access_environment(request, schema, Permission.ADMIN)
     try:
+        # Any whole number of up to 100 digits: the range (5 s to 7 days) is the service's to name.
         interval = whole_number(request.POST.get("interval_seconds", "").strip(), limit=10**100)
         if interval is None:
             raise ValueError("not a whole number")

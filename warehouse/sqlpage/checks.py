@@ -233,9 +233,9 @@ def _check_tree(root: dict, encoded: bytes) -> None:
                 _check_function(value, encoded)
             elif key == "A_Indirection":  # (x).f is f(x) when f is a function of x's type
                 for part in value.get("indirection", []):
-                    _check_name(part.get("String", {}).get("sval", ""), value.get("arg"), encoded)
+                    _check_name(part.get("String", {}).get("sval", ""), value.get("arg"), encoded, attribute=True)
             elif key == "ColumnRef" and len(value.get("fields", [])) > 1:  # t.f is f(t) for a row t
-                _check_name(value["fields"][-1].get("String", {}).get("sval", ""), value, encoded)
+                _check_name(value["fields"][-1].get("String", {}).get("sval", ""), value, encoded, attribute=True)
             if isinstance(value, dict | list):
                 stack.append(value)
 
@@ -245,10 +245,15 @@ def _check_function(call: dict, encoded: bytes) -> None:
     _check_name(parts[-1] if parts else "", call, encoded)
 
 
-def _check_name(name: str, node, encoded: bytes) -> None:
+# In the attribute notation the name may as well be a column's (`u.worker_id` of an upload): there,
+# only the prefixes no column plausibly starts with.
+_ATTRIBUTE_PREFIXES = tuple(p for p in DENIED_FUNCTION_PREFIXES if p.startswith(("pg_", "lo_", "dblink", "citus_")))
+
+
+def _check_name(name: str, node, encoded: bytes, *, attribute: bool = False) -> None:
     """Refuse a denied function, called as f(x) or in the attribute notation (x).f / t.f."""
     name = name.lower()
-    if name in DENIED_FUNCTIONS or name.startswith(DENIED_FUNCTION_PREFIXES):
+    if name in DENIED_FUNCTIONS or name.startswith(_ATTRIBUTE_PREFIXES if attribute else DENIED_FUNCTION_PREFIXES):
         raise QueryRejected(
             f"the function {name}() is not allowed on the SQL page (it acts outside this read-only query)",
             position=_location(node, encoded),

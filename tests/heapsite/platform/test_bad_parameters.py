@@ -50,3 +50,17 @@ def test_deleting_a_user_id_past_the_bigint_range_finds_no_user(admin_client, en
     response = admin_client.post(f"/e/{environment.warehouse_schema}/users/{PAST_BIGINT}/delete")
     assert response.status_code == 404
     assert not UserDeletionRequest.objects.exists()
+
+
+def test_a_user_page_past_the_bigint_range_is_a_404(admin_client, environment):
+    assert admin_client.get(f"/e/{environment.warehouse_schema}/users/{PAST_BIGINT}/").status_code == 404
+
+
+@pytest.mark.parametrize("value", [SUPERSCRIPT_TWO, PAST_BIGINT])
+def test_definition_ids_in_forms_find_nothing_rather_than_fail(admin_client, environment, make_environment, value):
+    schema = environment.warehouse_schema
+    preview = admin_client.post(f"/e/{schema}/definitions/preview", {"definition": value, "groups": "[]"})
+    assert preview.status_code == 404
+    other = make_environment("main", "staging")
+    copy = admin_client.post(f"/e/{schema}/definitions/copy", {"target": other.warehouse_schema, "definition": [value]})
+    assert copy.status_code == 302

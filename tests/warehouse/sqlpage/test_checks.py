@@ -19,6 +19,8 @@ from warehouse.sqlpage.starters import starter_queries
         "SELECT 1 UNION ALL SELECT 2 ORDER BY 1",
         "SELECT current_setting('work_mem')",
         "SELECT * FROM " + "(SELECT * FROM " * 60 + "pageviews" + ") s" * 60,
+        # Columns named like denied functions' prefixes, in the attribute notation (an upload's columns).
+        "SELECT u.worker_id, u.master_id, (u.dump_size) FROM uploads u",
     ],
 )
 def test_read_statements_are_accepted(text):
