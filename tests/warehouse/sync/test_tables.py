@@ -245,3 +245,29 @@ def test_event_tables_from_before_the_views_are_replaced_by_a_full_sync(raw, syn
         ("user_migrations", "r"),
         ("users", "r"),
     ]
+
+
+def test_event_tables_rows_and_property_types_from_the_pass(raw, sync_env, set_specs, settings):
+    """Each table's rows and property types are read from what the pass wrote into its partition:
+    the keys that get columns are the most used (values that are not null), then by key."""
+    settings.SYNC_MAX_PROPERTY_COLUMNS = 2
+    set_specs(
+        sync_env.id,
+        [{"key": "t:c", "table_name": "clicked", "predicate": "e.type = 'click'", "event_types": ["click"]}],
+    )
+    raw.session(1, 5)
+    for properties in ({"n": 1}, {"n": 2.5, "flag": True}, {"n": None, "seen": "2026-01-02T03:04:05Z"}, {}, {}):
+        raw.event("pageview", user_id=5, properties=properties)
+    raw.event("pageview", user_id=5, properties={"seen": "2026-01-03T00:00:00+01:00"})
+    for properties in ({"b": 1, "a": 1}, {"b": "two", "a": None}, {"c": 1}):
+        raw.event("click", user_id=5, properties=properties)
+    run = sync(sync_env)
+    assert run.status == "succeeded", run.traceback
+    assert (run.tables["pageviews"]["rows"], run.tables["clicked"]["rows"]) == (6, 3)
+    schema = sync_env.warehouse_schema
+    pageviews, clicked = column_types(schema, "pageviews"), column_types(schema, "clicked")
+    assert (pageviews["n"], pageviews["seen"]) == ("double precision", "timestamp with time zone")
+    assert "flag" not in pageviews  # used once: after n and seen (twice each)
+    assert (clicked["b"], clicked["a"]) == ("text", "bigint")
+    assert "c" not in clicked  # as used as a (a's null is no value), after it by key
+    assert rows(f"SELECT count(*) AS n FROM {schema}.pageviews WHERE n IS NOT NULL") == [{"n": 2}]
