@@ -74,6 +74,7 @@ def size_arguments(name: str, events: int, *, scale: bool = False) -> list[str]:
         # Seconds from POST to row with `make run`'s demo size: the latency depends on the sync's floor, not on N.
         "freshness": ["--port", os.environ.get("BENCH_FRESHNESS_PORT", "8193")],
         "capture": [],  # --events there is clicks per timed loop in Chromium, not stored events
+        "definitions_import": [],  # the cost grows with the document, not the history
     }.get(name, ["--events", str(events)])
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from warehouse.models import Environment
+from warehouse.registry import event_table_changes_batched
 
 from .models import Definition
 from .services import DefinitionInvalid, definition_create, definition_update, reject_unstorable
@@ -93,36 +94,34 @@ def definitions_import(
             raise DefinitionInvalid({f"definitions[{index}]": "Each definition must be an object"})
     existing = {d.name.lower(): d for d in Definition.objects.filter(environment=environment)}
     saved: list[Definition] = []
-    for item in _order_for_combos(document["definitions"]):
-        name = item.get("name")
-        groups = item.get("groups")
-        if isinstance(groups, list):
-            groups = [_resolve_combo_names(g, environment) for g in groups]
-        try:
-            current = existing.get(name.lower()) if isinstance(name, str) else None
-            if current is not None:
-                definition = definition_update(
-                    definition=current,
-                    groups=groups,
-                    description=item.get("description", ""),
-                    category=item.get("category", ""),
-                    user=user,
-                )
-            else:
-                definition = definition_create(
-                    environment=environment,
-                    name=name,
-                    groups=groups,
-                    description=item.get("description", ""),
-                    category=item.get("category", ""),
-                    user=user,
-                )
-        except DefinitionInvalid as invalid:
-            label = name if isinstance(name, str) else f"definitions[{index}]"
-            raise DefinitionInvalid({f"{label} {key}": message for key, message in invalid.errors.items()}) from None
-        existing[definition.name.lower()] = definition
-        saved.append(definition)
+    with event_table_changes_batched():  # one sync request for the whole import
+        for item in _order_for_combos(document["definitions"]):
+            definition = _import_one(environment, item, existing.get(_folded(item.get("name"))), user)
+            existing[definition.name.lower()] = definition
+            saved.append(definition)
     return saved
+
+
+def _folded(name: Any) -> str | None:
+    return name.lower() if isinstance(name, str) else None
+
+
+def _import_one(
+    environment: Environment, item: dict[str, Any], current: Definition | None, user: AbstractBaseUser | None
+) -> Definition:
+    """Create the document's definition `item`, or update `current` (the one of that name)."""
+    name = item.get("name")
+    groups = item.get("groups")
+    if isinstance(groups, list):
+        groups = [_resolve_combo_names(g, environment) for g in groups]
+    fields = {"groups": groups, "description": item.get("description", ""), "category": item.get("category", "")}
+    try:
+        if current is not None:
+            return definition_update(definition=current, user=user, **fields)
+        return definition_create(environment=environment, name=name, user=user, **fields)
+    except DefinitionInvalid as invalid:
+        label = name if isinstance(name, str) else "A definition"
+        raise DefinitionInvalid({f"{label} {key}": message for key, message in invalid.errors.items()}) from None
 
 
 def _resolve_combo_names(group: Any, environment: Environment) -> Any:

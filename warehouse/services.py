@@ -74,9 +74,12 @@ def sync_request(
     return run
 
 
-def table_change_record(*, environment_id: int, key: str, change: str) -> None:
-    """The registry listener: remember the change durably, then queue a sync after the commit."""
-    TableChangeRequest.objects.create(environment_id=environment_id, key=key, change=change)
+def table_change_record(*, environment_id: int, changes: list[tuple[str, str]]) -> None:
+    """The registry listener: remember the changes ([(table key, change)]) durably, then queue one
+    sync after the commit."""
+    TableChangeRequest.objects.bulk_create(
+        [TableChangeRequest(environment_id=environment_id, key=key, change=change) for key, change in changes]
+    )
     environment = Environment.objects.get(pk=environment_id)
     sync_request(environment=environment, kind=SyncKind.INCREMENTAL, trigger=SyncTrigger.DEFINITION)
 

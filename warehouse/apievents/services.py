@@ -160,5 +160,5 @@ def api_event_sync_set(*, event: ApiEvent, sync: str) -> ApiEvent:
     with transaction.atomic():
         event.sync, event.sync_changed_at = sync, timezone.now()
         event.save(update_fields=["sync", "sync_changed_at"])
-        table_change_record(environment_id=event.environment_id, key=event.event_table_key, change="switched")
+        table_change_record(environment_id=event.environment_id, changes=[(event.event_table_key, "switched")])
     return event

@@ -20,8 +20,8 @@ SIGNED_UP = [{"kind": "custom", "event_name": "Signed Up"}]
 def changes():
     seen: list[tuple[int, str, str]] = []
 
-    def listener(*, environment_id, key, change):
-        seen.append((environment_id, key, change))
+    def listener(*, environment_id, changes):
+        seen.extend((environment_id, key, change) for key, change in changes)
 
     registry.register_table_change_listener(listener)
     yield seen
@@ -131,6 +131,43 @@ def test_combos_notify_with_their_parts_and_block_deleting_them(environment, cha
     definition_delete(definition=outer)
     assert changes == [(environment.pk, key, "deleted")]
     assert not Definition.objects.filter(name="Outer").exists()
+
+
+def test_an_import_records_every_change_in_one_delivery_and_requests_one_sync(environment, changes):
+    """An import of many definitions: each table's change is recorded, the listeners are called once,
+    and one sync is queued (each save queued one before: minutes for 2,000 definitions)."""
+    from definitions.portability import definitions_import
+    from warehouse.models import SyncRun, TableChangeRequest
+
+    deliveries = []
+
+    def listener(*, environment_id, changes):
+        deliveries.append(len(changes))
+
+    registry.register_table_change_listener(listener)
+    try:
+        clicks = [
+            {
+                "name": f"Click {i}",
+                "groups": [{"kind": "click", "conditions": [{"type": "selector", "value": f"#b{i}"}]}],
+            }
+            for i in range(30)
+        ]
+        both = {"name": "Both", "groups": [{"kind": "combo", "definitions": ["Click 1", "Click 2"]}]}
+        definitions_import(environment=environment, document={"definitions": [both, *clicks]})
+        assert deliveries == [31]
+        assert len(changes) == TableChangeRequest.objects.filter(environment=environment).count() == 31
+        assert SyncRun.objects.filter(environment=environment).count() == 1
+        # Importing again changes nothing but the edited definition and the combo that includes it.
+        changes.clear()
+        clicks[1]["groups"] = CLICK_CTA
+        definitions_import(environment=environment, document={"definitions": [both, *clicks]})
+        combo = Definition.objects.get(environment=environment, name="Both")
+        click = Definition.objects.get(environment=environment, name="Click 1")
+        assert deliveries == [31, 2]
+        assert sorted(key for _, key, _ in changes) == sorted([click.event_table_key, combo.event_table_key])
+    finally:
+        registry._listeners.remove(listener)
 
 
 def test_combos_only_see_their_own_environment(environment, make_environment):
