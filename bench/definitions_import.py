@@ -7,8 +7,8 @@ of the two before it: what a team's export of hundreds of definitions holds) int
 environment: --definitions of them, and as the baseline in the same run a tenth as many. Both are
 shown per definition; their ratio is how the cost grows with the document (1.0x: linear).
 Target: <= 1.5x. Before each save stopped reloading every definition (to find the combos that
-include it) and queuing a sync of its own: 2,000 in 91.4 s, 3.95x (00:58 UTC 2026-12-08, load
-1.9); after: 21.5 s, 1.31x (00:56 UTC, load 1.3).
+include it) and queuing a sync of its own: 2,000 in 91.4 s, 3.95x (load 1.9); after: 21.5 s,
+1.31x (load 1.3); both --repeat 1, 2026-12-08 00:45-00:51 UTC.
 """
 
 import argparse
