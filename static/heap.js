@@ -73,6 +73,7 @@
   let keepaliveBytes = 0; // keepalive bodies in flight
   let failures = 0; // consecutive failed sends (the backoff grows with them)
   let pageviewTimer = null;
+  let navigations = []; // URLs navigated to since the last tick: {href, fields} (recordNavigations)
   let lastPageHref = null; // of the last pageview, to skip no-op navigations
   let pageReferrer = ""; // the previous URL after SPA navigation
 
@@ -507,16 +508,18 @@
 
   // ---- recording events
 
-  function pageFields() {
+  function locationFields() {
     const { hostname, pathname, search, hash } = window.location;
     return {
       domain: cap(hostname, MAX_DOMAIN),
       path: capUrl(pathname),
       query: capUrl(search),
       hash: capUrl(hash),
-      title: cap(document.title || ""),
-      referrer: capUrl(pageReferrer),
     };
+  }
+
+  function pageFields() {
+    return { ...locationFields(), title: cap(document.title || ""), referrer: capUrl(pageReferrer) };
   }
 
   function record(type, fields) {
@@ -531,24 +534,31 @@
     return cleanProperties({ ...own, ...state.eventProperties, ...own });
   }
 
-  function recordPageview() {
-    lastPageHref = window.location.href;
-    record("pageview", { ...pageFields(), properties: eventProperties() });
+  // `navigation`: the URL a navigation went to ({href, fields}), when it is recorded later; else the current one.
+  function recordPageview(navigation) {
+    lastPageHref = navigation ? navigation.href : window.location.href;
+    record("pageview", { ...pageFields(), ...(navigation && navigation.fields), properties: eventProperties() });
   }
 
   function onNavigation() {
-    // Apps usually set the title right after pushState: record on the next tick.
+    const href = window.location.href;
+    const last = navigations.length ? navigations[navigations.length - 1].href : lastPageHref;
+    if (href === last) return; // a state-only change, or the same URL
+    // The URL now: the app may navigate again (or go back) before the pageview is recorded.
+    navigations.push({ href, fields: locationFields() });
     if (pageviewTimer) return;
-    const previous = lastPageHref;
-    pageviewTimer = setTimeout(
-      safe(() => {
-        pageviewTimer = null;
-        if (window.location.href === lastPageHref) return; // state-only change, or same URL
-        pageReferrer = previous || pageReferrer;
-        recordPageview();
-      }),
-      0,
-    );
+    // Apps usually set the title right after pushState: recorded on the next tick.
+    pageviewTimer = setTimeout(safe(recordNavigations), 0);
+  }
+
+  function recordNavigations() {
+    pageviewTimer = null;
+    const due = navigations;
+    navigations = [];
+    for (const navigation of due) {
+      pageReferrer = lastPageHref || pageReferrer;
+      recordPageview(navigation);
+    }
   }
 
   const isPassword = (element) =>

@@ -57,8 +57,9 @@ def test_a_visit_to_the_demo_lands_as_exact_raw_rows(page, demo):
     page.wait_for_function("location.search === '?filter=mine'")
     page.click("#activity-tab")
     page.wait_for_function("location.hash === '#activity'")
-    # heap.js records a navigation on the next tick, from the URL then: going back before that
-    # tick (a starved browser, in CI) records neither. A person is slower: wait for each to land.
+    # heap.js reads a navigation's URL when its event (here hashchange) is handled: a back
+    # navigation that lands before that (a starved browser) leaves no change to see. A person is
+    # slower: wait for each pageview to land.
     assert len(wait_for_rows(page, environment, 20)) == 20
     page.go_back()
     page.wait_for_function("location.hash === ''")

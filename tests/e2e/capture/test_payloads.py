@@ -334,6 +334,32 @@ def test_single_page_app_navigation_records_pageviews(page, site, collector):
     assert len(sessions) == 1
 
 
+def test_navigations_before_the_next_tick_each_record_their_own_url(page, site, collector):
+    """Pageviews are recorded on the next tick (for the title apps set after pushState), each with
+    the URL its navigation went to: two navigations in one task are two pageviews, and a navigation
+    undone before the tick (there and back again) is not lost (a starved browser did that in CI)."""
+    url = site.add("/app", shop_page("<p>app</p>", title="Home"))
+    open_page(page, url)
+    page.evaluate("history.pushState({}, '', '/app/a'); history.pushState({}, '', '/app/b'); document.title = 'B'")
+    page.wait_for_timeout(50)
+    page.evaluate("history.pushState({}, '', '/app/c'); history.replaceState({}, '', '/app/b')")
+    page.wait_for_timeout(50)
+    page.evaluate("history.replaceState({}, '', '/app/b')")  # the same URL: no pageview
+    page.wait_for_timeout(50)
+    flush(page)
+
+    pageviews = [
+        (event["path"], event["title"], event["referrer"]) for event in collector.events if event["type"] == "pageview"
+    ]
+    assert pageviews == [
+        ("/app", "Home", ""),
+        ("/app/a", "B", "http://shop.test/app"),
+        ("/app/b", "B", "http://shop.test/app/a"),
+        ("/app/c", "B", "http://shop.test/app/b"),
+        ("/app/b", "B", "http://shop.test/app/c"),
+    ]
+
+
 def test_api_track_identify_user_and_event_properties(page, site, collector):
     # Calls made right after the snippet, before heap.js arrives, are queued and kept.
     early = "<script>heap.addEventProperties({ab_test: 'b', logged_in: false}); heap.track('Early', {n: 1});</script>"
