@@ -381,3 +381,12 @@ def test_values_exactly_at_the_limits_are_accepted(post, batch, settings):
     assert response.status_code == 200, response.content
     assert RawEvent.objects.get(type="custom").event_name == "n" * 1024
     assert len(RawEvent.objects.get(type="click").hierarchy) == 512
+
+
+def test_user_agents_are_parsed_with_the_re2_engine():
+    """ua-parser picks its fastest engine that is installed: RE2 (requirements.txt) parses a user agent
+    it has not seen ~13x faster than the pure-Python one, with the same results."""
+    import ua_parser
+    import ua_parser.re2
+
+    assert isinstance(getattr(ua_parser.parser.resolver, "parser", None), ua_parser.re2.Resolver)
