@@ -7,8 +7,10 @@ One rule, `api_event_states`, decides for every event logged via the API (docs/w
    name: the two are one table, the definition's ("defined"); the definition's switch governs it;
 2. switched off: no table ("off");
 3. turned on by hand: a table, whatever the cap ("on");
-4. otherwise a table while fewer than SYNC_API_EVENT_TABLES_MAX events got one this way, in the
-   order the names were first seen ("auto"); past the cap, none ("limit").
+4. otherwise a table while fewer than SYNC_API_EVENT_TABLES_MAX events got one this way ("auto"),
+   first to the names a server API logged, then to the others, each in the order the names were
+   first seen; past the cap, none ("limit"). Only the server APIs can write under the public app id
+   names that outrank the rest, so a client flooding /api/collect with names cannot take their tables.
 """
 
 from collections.abc import Iterable
@@ -21,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from warehouse.models import ApiEvent, ApiEventSync, Environment
-from warehouse.models.api_events import api_event_name_hash
+from warehouse.models.api_events import AUTOMATIC_ORDER, api_event_name_hash
 from warehouse.naming import BUILTIN_TABLE_NAMES, identifier_base, unique_identifier
 from warehouse.registry import EventTableSpec, event_tables_for
 
@@ -35,6 +37,8 @@ STATE_LABELS = {
     AUTO: "synced",
     LIMIT: "not synced (limit reached)",
 }
+# Where an event's names came from (ApiEvent.from_server): a server API once one of them did.
+SEEN_FROM = {True: "server API", False: "browser", None: "source not known yet"}
 EMPTY_NAME = "event"  # the table name of an event whose name has no letters or digits at all
 RECENT_DAYS = 7
 LIST_LIMIT = 500  # API events on the definitions list (a client can send thousands of names)
@@ -54,6 +58,10 @@ class ApiEventState:
         if self.state == DEFINED:
             return self.definition is not None and self.definition.sync
         return self.state in (ON, AUTO)
+
+    @property
+    def seen_from(self) -> str:
+        return SEEN_FROM[self.event.from_server]
 
     @property
     def label(self) -> str:
@@ -77,35 +85,62 @@ def shared_definition(stands: dict[str, EventTableSpec], name: str, table_name: 
     return None
 
 
+def _automatic_rank(event: ApiEvent) -> tuple[bool, bool, int]:
+    """The event's place in AUTOMATIC_ORDER (which the database sorts by): server names, the others, not known."""
+    return (event.from_server is not True, event.from_server is None, event.first_seen_id)
+
+
+def _fixed_state(event: ApiEvent, stands: dict[str, EventTableSpec]) -> ApiEventState | None:
+    """Rules 1 to 3, which depend on the event alone; None: rule 4 decides."""
+    spec = shared_definition(stands, event.name, event.table_name)
+    if spec is not None:
+        return ApiEventState(event, DEFINED, spec.table_name if spec.sync else "", spec)
+    if event.sync == ApiEventSync.OFF:
+        return ApiEventState(event, OFF)
+    if event.sync == ApiEventSync.ON:
+        return ApiEventState(event, ON, event.table_name)
+    return None
+
+
 def api_event_states(
     events: Iterable[ApiEvent], *, registered: list[EventTableSpec], cap: int | None = None
 ) -> list[ApiEventState]:
-    """The state of each event (module docstring), `events` in first-seen order."""
+    """The state of each event (module docstring), in the order of `events`."""
     cap = settings.SYNC_API_EVENT_TABLES_MAX if cap is None else cap
     stands = standing_for(registered)
-    automatic = 0
+    ruled = [(event, _fixed_state(event, stands)) for event in events]
+    automatic = sorted((event for event, state in ruled if state is None), key=_automatic_rank)
+    within = {event.pk for event in automatic[:cap]}
     states = []
-    for event in events:
-        spec = shared_definition(stands, event.name, event.table_name)
-        if spec is not None:
-            states.append(ApiEventState(event, DEFINED, spec.table_name if spec.sync else "", spec))
-        elif event.sync == ApiEventSync.OFF:
-            states.append(ApiEventState(event, OFF))
-        elif event.sync == ApiEventSync.ON:
-            states.append(ApiEventState(event, ON, event.table_name))
-        elif automatic < cap:
-            automatic += 1
-            states.append(ApiEventState(event, AUTO, event.table_name))
-        else:
-            states.append(ApiEventState(event, LIMIT))
+    for event, state in ruled:
+        if state is None:
+            state = ApiEventState(event, AUTO, event.table_name) if event.pk in within else ApiEventState(event, LIMIT)
+        states.append(state)
     return states
 
 
+def api_event_candidates(*, environment_id: int, registered: list[EventTableSpec]) -> list[ApiEvent]:
+    """The events that can get (or share) a table, first seen first, in a number bounded by the cap.
+
+    Not the whole catalog: a client that sent a hundred thousand names costs each run (and each
+    event's page) no more than the cap. Past the first `cap` automatic events (in AUTOMATIC_ORDER)
+    that no definition stands for, no automatic event gets a table, so those are not read.
+    """
+    events = ApiEvent.objects.filter(environment_id=environment_id)
+    names = [api_event_name_hash(name) for name in standing_for(registered)]
+    chosen = {event.pk: event for event in events.filter(Q(sync=ApiEventSync.ON) | Q(name_hash__in=names))}
+    cap = settings.SYNC_API_EVENT_TABLES_MAX
+    automatic = events.filter(sync=ApiEventSync.AUTO).order_by(*AUTOMATIC_ORDER)[: cap + len(names)]
+    chosen.update({event.pk: event for event in automatic})
+    return sorted(chosen.values(), key=lambda event: event.first_seen_id)
+
+
 def api_event_state(event: ApiEvent) -> ApiEventState:
-    """One event's state (the cap depends on the events seen before it)."""
-    earlier = ApiEvent.objects.filter(environment_id=event.environment_id, first_seen_id__lte=event.first_seen_id)
-    states = api_event_states(earlier.order_by("first_seen_id"), registered=event_tables_for(event.environment_id))
-    return next(state for state in states if state.event.pk == event.pk)
+    """One event's state, among the events the sync reads (those it does not read cannot come before it)."""
+    registered = event_tables_for(event.environment_id)
+    others = api_event_candidates(environment_id=event.environment_id, registered=registered)
+    states = api_event_states([*(other for other in others if other.pk != event.pk), event], registered=registered)
+    return states[-1]
 
 
 def api_events_recent_counts(environment: Environment) -> dict[str, int]:

@@ -8,9 +8,7 @@ committed with the watermark, so a failed run counts nothing twice).
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from psycopg2 import sql
@@ -22,7 +20,7 @@ from warehouse.registry import EventTableSpec
 from warehouse.services import table_change_record
 
 from . import sql as api_sql
-from .selectors import AUTO, DEFINED, EMPTY_NAME, ON, api_event_states, standing_for, taken_table_names
+from .selectors import AUTO, DEFINED, EMPTY_NAME, ON, api_event_candidates, api_event_states, taken_table_names
 
 
 @dataclass
@@ -37,20 +35,19 @@ class Discovered:
 def api_events_discover(
     *, cursor, environment_id: int, since: str | None, until: str, recount: bool = False
 ) -> Discovered:
-    """Add the names of the raw events written in [since, until) to the catalog, with their counts.
+    """Add the names of the raw events written in [since, until) to the catalog, with their counts,
+    and mark the names a server API logged.
 
     New raw events only add to the counts, so adding up each run's counts keeps them exact, in a
     full run too: all history is read only when the catalog has not been started (the
-    environment's first sync, or the first after the upgrade that brought the catalog), or with
+    environment's first sync, or the first after the upgrade that brought the catalog), when some
+    names' sources are not known (the first after the upgrade that brought them), or with
     `recount` (a run that applies deletions of raw events: user deletion, retention), whose counts
     then replace the catalog's. That spares a full sync a scan of every raw event (~5% of it at 1M
-    events, bench/sync.py). Names are committed at once (a name is a fact of the raw store,
+    events, bench/sync.py). Names and their sources are committed at once (facts of the raw store,
     whatever the run does next); the counts wait for `api_events_record`.
     """
-    started = ApiEvent.objects.filter(environment_id=environment_id).exists()
-    if recount or (
-        since is not None and not started and api_sql.any_custom_events(cursor, environment_id=environment_id)
-    ):
+    if since is not None and (recount or _history_needed(cursor, environment_id=environment_id)):
         since = None
     counts = api_sql.custom_event_names(cursor, environment_id=environment_id, since=since, until=until)
     ApiEvent.objects.bulk_create(
@@ -62,13 +59,28 @@ def api_events_discover(
                 first_seen_id=row.first_id,
                 first_seen_at=row.first_time,
                 last_seen_at=row.last_time,
+                from_server=row.from_server,
             )
             for row in counts
         ],
         ignore_conflicts=True,
         batch_size=1000,
     )
+    catalog = ApiEvent.objects.filter(environment_id=environment_id)
+    # Never back to false (a deletion of its server events does not make a name a browser's).
+    server = [api_event_name_hash(row.name) for row in counts if row.from_server]
+    catalog.filter(name_hash__in=server).exclude(from_server=True).update(from_server=True)
+    if since is None:  # all history read: the names still not known are in no server event
+        catalog.filter(from_server=None).update(from_server=False)
     return Discovered(environment_id, counts, full=since is None)
+
+
+def _history_needed(cursor, *, environment_id: int) -> bool:
+    """Whether the catalog needs all history: not started while there are custom events, or sources not known."""
+    catalog = ApiEvent.objects.filter(environment_id=environment_id)
+    if catalog.filter(from_server=None).exists():
+        return True
+    return not catalog.exists() and api_sql.any_custom_events(cursor, environment_id=environment_id)
 
 
 def api_events_record(*, cursor, discovered: Discovered) -> None:
@@ -80,21 +92,6 @@ def api_events_record(*, cursor, discovered: Discovered) -> None:
         hashes=[api_event_name_hash(row.name) for row in discovered.counts],
         full=discovered.full,
     )
-
-
-def _candidates(environment_id: int, registered: list[EventTableSpec], cap: int) -> list[ApiEvent]:
-    """The events that can get (or share) a table, first seen first, in a number bounded by the cap.
-
-    Not the whole catalog: a client that sent a hundred thousand names costs each run no more than
-    the cap. Past the first `cap` automatic events that no definition stands for, no automatic
-    event gets a table, so those are not read.
-    """
-    events = ApiEvent.objects.filter(environment_id=environment_id)
-    names = [api_event_name_hash(name) for name in standing_for(registered)]
-    chosen = {event.pk: event for event in events.filter(Q(sync=ApiEventSync.ON) | Q(name_hash__in=names))}
-    automatic = events.filter(sync=ApiEventSync.AUTO).order_by("first_seen_id")[: cap + len(names)]
-    chosen.update({event.pk: event for event in automatic})
-    return sorted(chosen.values(), key=lambda event: event.first_seen_id)
 
 
 def api_event_tables(*, environment_id: int, registered: list[EventTableSpec]) -> list[EventTableSpec]:
@@ -109,7 +106,7 @@ def api_event_tables(*, environment_id: int, registered: list[EventTableSpec]) -
         schema = (
             Environment.objects.select_for_update().values_list("warehouse_schema", flat=True).get(pk=environment_id)
         )
-        events = _candidates(environment_id, registered, settings.SYNC_API_EVENT_TABLES_MAX)
+        events = api_event_candidates(environment_id=environment_id, registered=registered)
         held = {spec.table_name for spec in registered}
         taken = taken_table_names(environment_id, registered=registered)
         owners = dict(

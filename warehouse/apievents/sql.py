@@ -5,6 +5,7 @@ from typing import NamedTuple
 
 from psycopg2 import sql
 
+from warehouse.ingest.payloads import SERVER_EVENT_ID_PREFIXES
 from warehouse.models.raw import raw_events_partition
 
 
@@ -14,10 +15,12 @@ class NameCount(NamedTuple):
     first_id: int
     first_time: datetime
     last_time: datetime
+    from_server: bool  # one of them came from a server API (ApiEvent.from_server)
 
 
 def custom_event_names(cursor, *, environment_id: int, since: str | None, until: str) -> list[NameCount]:
-    """Every custom event name written by transactions in [since, until) (all history when since is None).
+    """Every custom event name written by transactions in [since, until) (all history when since is None),
+    and whether a server API wrote one of them (only server APIs give ids their prefixes).
 
     The environment's own partition of raw_events: a bounded range reads the (environment_id,
     batch) index, so an incremental sync pays for its new events only.
@@ -27,9 +30,15 @@ def custom_event_names(cursor, *, environment_id: int, since: str | None, until:
         where.append(sql.SQL("e.environment_id = %(environment_id)s AND e.batch >= %(since)s::bigint"))
     cursor.execute(
         sql.SQL(
-            "SELECT e.event_name, count(*), min(e.id), min(e.time), max(e.time) FROM {} e WHERE {} GROUP BY e.event_name"
+            "SELECT e.event_name, count(*), min(e.id), min(e.time), max(e.time),"
+            " bool_or(e.event_id LIKE ANY(%(server_ids)s)) FROM {} e WHERE {} GROUP BY e.event_name"
         ).format(sql.Identifier(raw_events_partition(environment_id)), sql.SQL(" AND ").join(where)),
-        {"environment_id": environment_id, "since": since, "until": until},
+        {
+            "environment_id": environment_id,
+            "since": since,
+            "until": until,
+            "server_ids": [prefix + "%" for prefix in SERVER_EVENT_ID_PREFIXES],
+        },
     )
     return [NameCount(*row) for row in cursor.fetchall()]
 

@@ -18,9 +18,11 @@ MAX_EVENT_ID = 64
 # Event ids the server APIs give their events: "srv-<idempotency key>" (/api/track) and
 # "seg-<messageId>" (Segment's /v1/*). A browser's event may not take one: /api/collect is public,
 # and an event stored under such an id would make the server event sent with that key later a
-# duplicate, never stored.
+# duplicate, never stored. That also makes the prefix a proof of where an event came from (the
+# API-event catalog gives names logged by a server API their automatic tables first).
 SERVER_EVENT_ID_PREFIX = "srv-"
 SEGMENT_EVENT_ID_PREFIX = "seg-"
+SERVER_EVENT_ID_PREFIXES = (SERVER_EVENT_ID_PREFIX, SEGMENT_EVENT_ID_PREFIX)
 MAX_URL_PART = 8192
 MAX_TEXT = 1024
 MAX_TAG = 64
@@ -169,7 +171,7 @@ def _target_is_hierarchy_start(event: dict, path: Path, problems: Problems) -> N
 
 
 def _browser_event_id(event: dict, path: Path, problems: Problems) -> None:
-    if event["id"].startswith((SERVER_EVENT_ID_PREFIX, SEGMENT_EVENT_ID_PREFIX)):
+    if event["id"].startswith(SERVER_EVENT_ID_PREFIXES):
         prefix = event["id"][:4]
         problems.add((path, "id"), f"must not start with '{prefix}': server events' ids do")
 

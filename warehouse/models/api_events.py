@@ -6,6 +6,7 @@ heap.track() in the snippet), as the sync found them. Each gets a warehouse tabl
 import hashlib
 
 from django.db import models
+from django.db.models import F
 
 from .environments import Environment
 
@@ -15,6 +16,10 @@ class ApiEventSync(models.TextChoices):
     ON = "on", "on (turned on by hand)"
     OFF = "off", "off (switched off)"
 
+
+# The order automatic tables go in (warehouse/apievents/selectors.py, rule 4): names a server API
+# logged first, then the others (not known yet last), each first seen first. An index serves it.
+AUTOMATIC_ORDER = (F("from_server").desc(nulls_last=True), F("first_seen_id").asc())
 
 # EventTableSpec.key of an API event's table: the prefix and the ApiEvent's id.
 KEY_PREFIX = "api:"
@@ -36,6 +41,10 @@ class ApiEvent(models.Model):
     first_seen_id = models.BigIntegerField()
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
+    # Seen in an event a server API wrote (its raw id has a server prefix, which /api/collect refuses):
+    # automatic tables go to these names first. Once true, stays true. None: not known yet (a name
+    # cataloged before the upgrade that brought this; the next sync reads all history and sets it).
+    from_server = models.BooleanField(null=True)
     # Raw events of this name, as of the last successful sync.
     event_count = models.BigIntegerField(default=0)
     sync = models.CharField(max_length=8, choices=ApiEventSync.choices, default=ApiEventSync.AUTO)
@@ -50,7 +59,10 @@ class ApiEvent(models.Model):
                 fields=["environment", "table_name"], condition=~models.Q(table_name=""), name="api_event_env_table"
             ),
         ]
-        indexes = [models.Index(fields=["environment", "first_seen_id"], name="api_event_env_first_seen")]
+        indexes = [
+            models.Index(fields=["environment", "first_seen_id"], name="api_event_env_first_seen"),
+            models.Index(F("environment"), *AUTOMATIC_ORDER, name="api_event_env_automatic"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -1,4 +1,5 @@
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
 from tests.databases import database_url
 from tests.warehouse.sync import provider
@@ -87,6 +89,28 @@ class Raw:
 @pytest.fixture
 def raw(sync_env):
     return Raw(sync_env)
+
+
+@pytest.fixture
+def heap_track(sync_env):
+    """heap.track() in a browser: one POST /api/collect (public: the app id alone) per call, a custom event per name."""
+    client, ids = Client(), itertools.count(1)
+
+    def send(*names: str):
+        now = int(datetime.now(UTC).timestamp() * 1000)
+        events = [{"id": f"c-{next(ids)}", "type": "custom", "time": now, "name": name} for name in names]
+        body = {
+            "app_id": sync_env.app_id,
+            "library": "web",
+            "sent_at": now,
+            "user_id": 4503599627370495,
+            "session": {"id": 123456789012, "start_time": now - 5000},
+            "events": events,
+        }
+        response = client.post("/api/collect", data=json.dumps(body), content_type="application/json")
+        assert response.status_code == 200, response.content
+
+    return send
 
 
 def settle(timeout: float = 30.0) -> None:

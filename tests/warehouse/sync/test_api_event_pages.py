@@ -145,3 +145,31 @@ def test_the_api_events_page(admin_client, sync_env, track, make_environment):
     text = page(admin_client, f"/e/{schema}/api-events/{event.pk}/")
     assert "synced as the definition 'Signed Up'" in text
     assert f"/e/{schema}/definitions/{definition.pk}/" in text
+
+
+def test_the_pages_say_where_a_name_came_from_and_that_server_names_come_first(
+    admin_client, sync_env, track, heap_track, settings
+):
+    settings.SYNC_API_EVENT_TABLES_MAX = 1
+    schema = sync_env.warehouse_schema
+    heap_track("Junk")  # first seen, but only a browser sent it
+    track("Signed Up")
+    sync(sync_env)
+    text = page(admin_client, f"/e/{schema}/sync/")
+    assert "At most 1 get one automatically (SYNC_API_EVENT_TABLES_MAX): first the names a server API logged" in (
+        text.replace("<code>", "").replace("</code>", "")
+    )
+    limited = text[text.index("Not synced (limit reached)") :].split("</table>")[0]
+    assert re.search(r">Junk</a> <span[^>]*>not synced \(limit reached\)</span> <span[^>]*>browser</span>", limited)
+    assert "Signed Up" not in limited
+    junk, signed_up = ApiEvent.objects.get(name="Junk"), ApiEvent.objects.get(name="Signed Up")
+    text = page(admin_client, f"/e/{schema}/api-events/{junk.pk}/")
+    assert "<th>Seen from</th><td>browser</td>" in text.replace("> <", "><")
+    assert "which go first to names a server API logged" in text
+    text = page(admin_client, f"/e/{schema}/api-events/{signed_up.pk}/")
+    assert "<th>Seen from</th><td>server API</td>" in text.replace("> <", "><")
+    text = page(admin_client, f"/e/{schema}/definitions/")
+    assert "up to a limit (names a server API logged first)" in text
+    for name, seen_from in (("Junk", "browser"), ("Signed Up", "server API")):
+        row = text[text.index(f">{name}</a>") :].split("</tr>")[0]
+        assert f'logged via API</span> <span class="muted">{seen_from}</span>' in row

@@ -1,6 +1,7 @@
 """Events logged via the API get warehouse tables of their own: through the real ingestion endpoints
 and a real sync, with the cap, the per-event switch, and definitions that want the same table name."""
 
+import base64
 import json
 from datetime import UTC, datetime
 
@@ -8,10 +9,11 @@ import pytest
 from django.db import connection
 
 from definitions.services import definition_create, definition_delete, definition_sync_set, definition_update
-from warehouse.apievents.selectors import api_event_states
+from warehouse.apievents.selectors import api_event_state, api_event_states
 from warehouse.apievents.services import api_event_sync_set, api_events_discover, api_events_record
 from warehouse.identity import user_id_for_identity
-from warehouse.models import ApiEvent, BuiltTable, EnvironmentSync
+from warehouse.models import ApiEvent, BuiltTable, DeletionSource, EnvironmentSync, UserDeletionRequest
+from warehouse.privacy.services import user_deletion_execute, user_deletion_request
 from warehouse.registry import event_tables_for
 from warehouse.sync.watermark import watermark_bound
 
@@ -34,6 +36,21 @@ def track(client, sync_env):
         )
         assert response.status_code == 200, response.content
         return response
+
+    return send
+
+
+@pytest.fixture
+def segment(client):
+    """Segment's /v1/track with the write key (the environment's server key): one custom event."""
+
+    def send(name: str):
+        body = {"type": "track", "userId": "a@example.com", "event": name}
+        auth = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
+        response = client.post(
+            "/v1/track", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=auth
+        )
+        assert response.status_code == 200, response.content
 
     return send
 
@@ -233,6 +250,113 @@ def test_automatic_tables_stop_at_the_cap_and_a_name_past_it_can_be_turned_on(tr
     assert run.tables["order_3"]["action"] == "rebuilt"
     assert len(table(schema, "order_3")) == 2
     assert {"order_1", "order_2", "order_3"} <= event_tables_in_all_events(schema)
+
+
+def test_names_a_server_api_logged_take_automatic_tables_before_junk_sent_to_collect(
+    track, heap_track, segment, sync_env, settings
+):
+    """Anyone with the public app id can post names to /api/collect; they cannot keep the names the
+    customer's servers log (/api/track, Segment's /v1/track) from getting tables."""
+    settings.SYNC_API_EVENT_TABLES_MAX = 3
+    schema = sync_env.warehouse_schema
+    for n in (1, 2, 3):
+        heap_track(f"Junk {n}")
+    sync(sync_env)
+    assert all(relation(schema, f"junk_{n}") for n in (1, 2, 3))
+    heap_track("Junk 4")
+    track({"identity": "a@example.com", "event": "Signed Up"})
+    sync(sync_env)
+    assert relation(schema, "signed_up") and relation(schema, "junk_1") and relation(schema, "junk_2")
+    assert not relation(schema, "junk_3") and not relation(schema, "junk_4")  # the browser's last seen lost its slot
+    segment("Order Completed")
+    sync(sync_env)
+    assert relation(schema, "order_completed") and not relation(schema, "junk_2")
+    states = api_event_states(ApiEvent.objects.order_by("first_seen_id"), registered=event_tables_for(sync_env.pk))
+    assert {state.event.name: state.state for state in states} == {
+        "Junk 1": "auto",
+        "Junk 2": "limit",
+        "Junk 3": "limit",
+        "Junk 4": "limit",
+        "Signed Up": "auto",
+        "Order Completed": "auto",
+    }
+    assert [api_event_state(state.event).state for state in states] == [state.state for state in states]
+
+
+def test_each_group_gets_automatic_tables_in_first_seen_order(track, heap_track, sync_env):
+    """Server names first, then the browser's, each group first seen first (interleaved here)."""
+    for name in ("Browser 1", "Server 1", "Browser 2", "Server 2", "Browser 3", "Server 3"):
+        if name.startswith("Server"):
+            track({"identity": "a@example.com", "event": name})
+        else:
+            heap_track(name)
+    sync(sync_env)
+    events = list(ApiEvent.objects.order_by("first_seen_id"))
+    assert [event.name for event in events] == [
+        "Browser 1",
+        "Server 1",
+        "Browser 2",
+        "Server 2",
+        "Browser 3",
+        "Server 3",
+    ]
+    priority = ["Server 1", "Server 2", "Server 3", "Browser 1", "Browser 2", "Browser 3"]
+    registered = event_tables_for(sync_env.pk)
+    for cap in range(len(priority) + 1):
+        states = api_event_states(events, registered=registered, cap=cap)
+        assert {state.event.name for state in states if state.state == "auto"} == set(priority[:cap]), cap
+
+
+def test_a_name_a_browser_sent_first_becomes_a_server_name_once_a_server_api_logs_it(
+    track, heap_track, sync_env, settings
+):
+    settings.SYNC_API_EVENT_TABLES_MAX = 1
+    schema = sync_env.warehouse_schema
+    heap_track("Junk")
+    heap_track("Signed Up")
+    sync(sync_env)
+    assert relation(schema, "junk") and not relation(schema, "signed_up")
+    assert ApiEvent.objects.get(name="Signed Up").from_server is False
+    track({"identity": "a@example.com", "event": "Signed Up"})
+    run = sync(sync_env)
+    assert run.kind == "incremental"
+    assert ApiEvent.objects.get(name="Signed Up").from_server is True
+    assert relation(schema, "signed_up") and not relation(schema, "junk")
+    assert len(table(schema, "signed_up")) == 2  # from all history: the browser's event too
+
+
+def test_a_server_name_stays_one_through_a_recount_that_finds_no_server_event_of_it(
+    track, heap_track, sync_env, settings, sync_queue
+):
+    """Once true, stays true: deleting the person a server logged it for does not hand its table back to junk."""
+    settings.SYNC_API_EVENT_TABLES_MAX = 1
+    schema = sync_env.warehouse_schema
+    heap_track("Junk")
+    heap_track("Signed Up")
+    track({"identity": "gone@example.com", "event": "Signed Up"})
+    sync(sync_env)
+    assert relation(schema, "signed_up") and not relation(schema, "junk")
+    user_deletion_request(environment=sync_env, users=[{"identity": "gone@example.com"}], source=DeletionSource.API)
+    user_deletion_execute(request_id=UserDeletionRequest.objects.get().pk)
+    sync(sync_env, full=True)
+    signed_up = ApiEvent.objects.get(name="Signed Up")
+    assert signed_up.event_count == 1  # recounted from all history: the browser's event is left
+    assert signed_up.from_server is True
+    assert relation(schema, "signed_up") and not relation(schema, "junk")
+
+
+def test_the_first_run_after_the_upgrade_finds_where_cataloged_names_came_from(track, heap_track, sync_env, settings):
+    settings.SYNC_API_EVENT_TABLES_MAX = 1
+    schema = sync_env.warehouse_schema
+    heap_track("Junk")
+    track({"identity": "a@example.com", "event": "Signed Up"})
+    sync(sync_env)
+    ApiEvent.objects.update(from_server=None)  # as migration 0021 leaves the names cataloged before it
+    run = sync(sync_env)
+    assert run.kind == "incremental"
+    assert dict(ApiEvent.objects.values_list("name", "from_server")) == {"Junk": False, "Signed Up": True}
+    assert dict(ApiEvent.objects.values_list("name", "event_count")) == {"Junk": 1, "Signed Up": 1}  # not twice
+    assert relation(schema, "signed_up") and not relation(schema, "junk")
 
 
 def test_switching_an_api_event_off_drops_its_table_and_on_rebuilds_it(track, sync_env):
