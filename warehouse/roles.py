@@ -225,18 +225,37 @@ def _close_public_defaults(cursor, database: sql.Identifier) -> None:
     # query text (what pg_stat_activity, closed above, is made of), large objects (storage outside
     # any limit). The SQL page refuses them by name too (sqlpage/checks.py); this closes them for
     # psql and BI tools. Only a superuser owns them: otherwise PostgreSQL warns and nothing changes.
-    # Not the advisory-lock functions or pg_locks: the app's own user needs them (ingestion's batch
-    # gate, the sync's locks and watermark), and may be a role without superuser rights.
-    cursor.execute(
-        "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace"
-        " AND (p.proname ~ '^(pg_stat_get_backend_|lo_)' OR p.proname IN ('pg_stat_get_activity', 'loread', 'lowrite'))"
-        " AND has_function_privilege('public', p.oid, 'EXECUTE')"
+    _revoke_functions(
+        cursor,
+        "p.proname ~ '^(pg_stat_get_backend_|lo_)' OR p.proname IN ('pg_stat_get_activity', 'loread', 'lowrite')",
     )
-    functions = [row[0] for row in cursor.fetchall()]
-    if functions:
-        cursor.execute(
-            sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(sql.SQL(", ").join(map(sql.SQL, functions)))
-        )
+    # The advisory-lock functions: ingestion's batch gate and the sync's locks are advisory locks,
+    # which a role's holder in psql could take and hold (stopping every environment's ingestion and
+    # syncs). The app's own user needs them: they are granted to it and to the database's owner
+    # first. Only a superuser may do either (the embedded server's user, and `make run`'s); for
+    # another user PostgreSQL warns and they stay open to all (docs/sql.md).
+    cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    if cursor.fetchone()[0]:
+        _revoke_functions(cursor, "p.proname ~ '^pg_(try_)?advisory_'", keep_for_app=True)
+
+
+def _revoke_functions(cursor, which: str, *, keep_for_app: bool = False) -> None:
+    """REVOKE EXECUTE FROM PUBLIC on the pg_catalog functions matching `which` (SQL over pg_proc p)
+    that PUBLIC may still run; with `keep_for_app`, granted first to this user and the database's owner."""
+    cursor.execute(
+        sql.SQL(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace"
+            " AND ({}) AND has_function_privilege('public', p.oid, 'EXECUTE')"
+        ).format(sql.SQL(which))
+    )
+    functions = sql.SQL(", ").join(sql.SQL(row[0]) for row in cursor.fetchall())
+    if not functions.seq:
+        return
+    if keep_for_app:
+        cursor.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")
+        owner = sql.Identifier(cursor.fetchone()[0])
+        cursor.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO CURRENT_USER, {}").format(functions, owner))
+    cursor.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(functions))
 
 
 def sql_role_drop(environment: Environment) -> None:

@@ -19,6 +19,13 @@ def test_the_bound_is_computed_when_the_user_may_not_recover_in_doubt_transactio
         cursor.execute(sql.SQL("CREATE ROLE {} NOSUPERUSER").format(role))
         cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role))
         cursor.execute(sql.SQL("GRANT USAGE ON SEQUENCE raw_batch_seq TO {}").format(role))
+        # As a superuser granting the app's user the advisory locks it needs (warehouse/roles.py
+        # closes them to PUBLIC where a superuser sets the roles up).
+        cursor.execute(
+            "SELECT string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p"
+            " WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname ~ '^pg_(try_)?advisory_'"
+        )
+        cursor.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(cursor.fetchone()[0]), role))
         cursor.execute("SELECT nextval('raw_batch_seq')")
         before = cursor.fetchone()[0]
         try:

@@ -112,6 +112,17 @@ def test_catalog_what_public_gave_is_taken_back(world, settings):
     if app_is_superuser:  # only a superuser may change the catalog views' privileges
         for view in ("pg_stat_user_tables", "pg_statio_all_tables", "pg_stat_activity", "pg_stat_all_indexes"):
             assert not one("SELECT has_table_privilege(%s, %s, 'SELECT')", [role, f"pg_catalog.{view}"])[0], view
+        # The advisory locks (ingestion's batch gate, the sync's locks): the app's user and the
+        # database's owner only; a role's holder in psql may not take them.
+        owner = one("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")[0]
+        for function in (
+            "pg_advisory_lock(bigint)",
+            "pg_advisory_xact_lock_shared(bigint)",
+            "pg_try_advisory_lock(integer,integer)",
+        ):
+            assert not one("SELECT has_function_privilege(%s, %s, 'EXECUTE')", [role, function])[0], function
+            for user in (one("SELECT current_user")[0], owner):
+                assert one("SELECT has_function_privilege(%s, %s, 'EXECUTE')", [user, function])[0], (user, function)
     # Privilege-filtered statistics stay, for the role's own columns: tools use them.
     assert one("SELECT has_table_privilege(%s, 'pg_catalog.pg_stats', 'SELECT')", [role])[0]
 
