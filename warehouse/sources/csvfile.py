@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 SAMPLE_BYTES = 64 * 1024
+# The header row may go on past the sample (1,600 long column names): it is read up to this size.
+MAX_HEADER_BYTES = 1024 * 1024
 DELIMITERS = ",;\t|"
 MAX_COLUMNS = 1600  # PostgreSQL's limit on columns in a table
 
@@ -31,8 +33,36 @@ class CsvLayout:
     has_bom: bool
 
 
+def read_head(fileobj: BinaryIO) -> bytes:
+    """The file's first SAMPLE_BYTES, or more while its header row goes on (to MAX_HEADER_BYTES)."""
+    head = fileobj.read(SAMPLE_BYTES)
+    while not header_ends(head):
+        if len(head) >= MAX_HEADER_BYTES:
+            raise CsvError(f"the header row is longer than {MAX_HEADER_BYTES // 1024} kB", line=1)
+        more = fileobj.read(min(len(head), MAX_HEADER_BYTES - len(head)))
+        if not more:
+            break
+        head += more
+    return head
+
+
+def header_ends(head: bytes) -> bool:
+    """Whether the first row ends in `head`: a line break after an even number of quotes (one
+    inside quotes belongs to a value)."""
+    quotes, start = 0, 0
+    for match in _LINE_BREAK.finditer(head):
+        quotes += head.count(b'"', start, match.start())
+        start = match.start()
+        if quotes % 2 == 0:
+            return True
+    return False
+
+
+_LINE_BREAK = re.compile(rb"[\r\n]")
+
+
 def sniff_layout(sample: bytes, *, delimiter: str | None = None) -> CsvLayout:
-    """Delimiter and header names from the first bytes of the file."""
+    """Delimiter and header names from the first bytes of the file (read_head)."""
     has_bom = sample.startswith(codecs.BOM_UTF8)
     if has_bom:
         sample = sample[len(codecs.BOM_UTF8) :]

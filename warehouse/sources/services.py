@@ -27,7 +27,7 @@ from warehouse.roles import sql_role_name
 from warehouse.sync.tables import PRIVATE_SCHEMA_PREFIX
 
 from . import sql as source_sql
-from .csvfile import SAMPLE_BYTES, CopySource, CsvError, sniff_layout
+from .csvfile import CopySource, CsvError, read_head, sniff_layout
 
 UPLOADS_SUFFIX = "_uploads"
 # A staged upload waits this long for "Load" or "Discard" before its staging table is dropped.
@@ -164,7 +164,7 @@ def csv_stage(
     on_progress: Callable[[int], None] | None = None,
 ) -> CsvUpload:
     """Read the whole file into a private staging table and infer column types. Raises CsvError."""
-    head = fileobj.read(SAMPLE_BYTES)
+    head = read_head(fileobj)
     layout = sniff_layout(head, delimiter=delimiter)
     names = unique_identifiers(
         [header if header.strip() else f"column {position}" for position, header in enumerate(layout.header, 1)]

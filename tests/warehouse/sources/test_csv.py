@@ -590,3 +590,18 @@ def test_a_line_holding_only_the_end_of_data_marker_loses_nothing(environment):
     with pytest.raises(CsvError) as caught:
         csv_stage(environment=environment, fileobj=io.BytesIO(content), filename="p.csv")
     assert caught.value.line == 3 and "ends PostgreSQL's reading" in caught.value.message
+
+
+def test_a_header_past_the_sample_is_read_whole(environment, load_csv):
+    """Long column names: a header row of ~125 kB (past the 64 kB sample) is read to its end, quoted
+    line breaks included; one past MAX_HEADER_BYTES is refused as such (it said "more fields")."""
+    from warehouse.sources.csvfile import MAX_HEADER_BYTES
+
+    names = [f'"column {i} {"x" * 160}{chr(10) if i == 5 else ""}"' for i in range(700)]
+    upload = load_csv(",".join(names) + "\n" + ",".join(str(i) for i in range(700)) + "\n", table="long_names")
+    assert len(upload.columns) == 700
+    assert rows(environment, "long_names")[0][:3] == (0, 1, 2)
+    huge = ",".join(f"c{i}_{'y' * 1000}" for i in range(1100)) + "\n1\n"
+    assert len(huge) > MAX_HEADER_BYTES
+    with pytest.raises(CsvError, match="the header row is longer than 1024 kB"):
+        csv_stage(environment=environment, fileobj=io.BytesIO(huge.encode()), filename="huge.csv")
