@@ -26,7 +26,7 @@ from warehouse.sources.services import csv_stale_discard
 from warehouse.sync.catalog import catalog_vacuum
 from warehouse.sync.failures import connection_lost
 from warehouse.sync.history import history_prune
-from warehouse.sync.recovery import sync_runs_recover, worker_name
+from warehouse.sync.recovery import sync_leftovers_drop, sync_runs_recover, worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,8 @@ def tick() -> list[int]:
     Also settles runs that cannot finish (a dead worker's, a queued one whose job is not in Redis:
     warehouse/sync/recovery.py), re-queues environments with definition changes nobody is working
     on, drops the staging tables of CSV uploads abandoned before loading, forgets runs older than
-    SYNC_HISTORY_DAYS and vacuums the catalogs the syncs churn where autovacuum is off (hourly),
-    queues the daily retention
-    run of environments with retention on, re-queues user deletions whose job was lost, and records
+    SYNC_HISTORY_DAYS, drops what stopped sync workers left and vacuums the catalogs the syncs churn
+    where autovacuum is off (hourly), queues the daily retention run of environments with retention on, re-queues user deletions whose job was lost, and records
     its heartbeat (warehouse.health). With Redis down the syncs wait queued (and the rest waits for
     the next tick); with PostgreSQL down the tick fails as a whole (the scheduler logs it and tries
     again).
@@ -86,13 +85,15 @@ def tick() -> list[int]:
 
 
 def _hourly(now) -> None:
-    """Forget old sync runs and vacuum the churned catalogs (warehouse/sync/catalog.py), once an hour."""
+    """Forget old sync runs, drop the private schemas stopped sync workers left
+    (warehouse/sync/recovery.py) and vacuum the churned catalogs (warehouse/sync/catalog.py), once an hour."""
     global _pruned_at
     if _pruned_at is not None and now - _pruned_at < PRUNE_EVERY:
         return
     _pruned_at = now  # a failure waits for the next hour too: neither is urgent, the syncs are
     for what, work in (
         ("forgetting old sync runs", lambda: _prune_history(now)),
+        ("dropping what stopped sync workers left", sync_leftovers_drop),
         ("vacuuming the catalogs", catalog_vacuum),
     ):
         try:

@@ -29,6 +29,20 @@ def environment_lock(environment_id: int):
             logger.warning("could not release the sync lock of environment %s: %s", environment_id, error)
 
 
+@contextlib.contextmanager
+def environment_lock_if_free(environment_id: int):
+    """Yield whether the environment's sync lock was free, holding it for the block if it was."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, environment_id])
+        taken = cursor.fetchone()[0]
+    try:
+        yield taken
+    finally:
+        if taken:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, environment_id])
+
+
 def environment_is_locked(environment_id: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(

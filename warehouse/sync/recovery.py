@@ -9,18 +9,27 @@
 
 The scheduler calls `sync_runs_recover()` every tick; the engine settles the dead runs of its
 environment when it takes the lock. Their `_sync_history` rows are written by the next run.
+
+A dead worker also leaves its private schemas: what it was building (work, build: at 1M events
+and 500 definitions, ~2.4M rows) or, past its swap, the stored rows it replaced. Its environment's
+next run drops them first; `sync_leftovers_drop()` (hourly) does not wait for that run, which a
+paused environment or a long interval puts off.
 """
 
 import logging
 import os
+import re
 import socket
 
+from django.db import connection
 from django.utils import timezone
+from psycopg2 import sql
 
 from warehouse import jobs
 from warehouse.models import SyncRun, SyncStatus
-from warehouse.sync.locking import environment_is_locked
+from warehouse.sync.locking import environment_is_locked, environment_lock_if_free
 from warehouse.sync.progress import step_text
+from warehouse.sync.tables import PRIVATE_SCHEMA_PREFIX, sync_private_schema
 
 logger = logging.getLogger(__name__)
 
@@ -77,3 +86,29 @@ def sync_runs_recover() -> list[int]:
             )
             logger.error("sync run %s failed: the run never started: %s", run.pk, why)
     return enqueued
+
+
+_LEFTOVER = re.compile(re.escape(PRIVATE_SCHEMA_PREFIX) + r"sync_(work|build|replaced)_([0-9]+)")
+
+
+def sync_leftovers_drop() -> list[str]:
+    """Drop the sync's private work, build and replaced-rows schemas of environments no run is
+    working on (their lock free, and held while dropping); returns the schemas dropped."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace ORDER BY 1")
+        matches = [_LEFTOVER.fullmatch(name) for (name,) in cursor.fetchall()]
+    found = [
+        (match[0], int(match[2]))
+        for match in matches
+        if match and match[0] == sync_private_schema(match[1], int(match[2]))
+    ]
+    dropped = []
+    for schema, environment_id in found:
+        with environment_lock_if_free(environment_id) as free:
+            if not free:
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            dropped.append(schema)
+            logger.warning("dropped %s, left by a sync worker that stopped", schema)
+    return dropped

@@ -298,3 +298,35 @@ def test_a_role_that_may_not_vacuum_the_catalogs_is_told_once(sync_env, monkeypa
     warnings = [record for record in caplog.records if "may not vacuum the system catalogs" in record.getMessage()]
     # Where autovacuum runs there is nothing to say; PostgreSQL 17+ roles may hold MAINTAIN (this one does not).
     assert len(warnings) == (0 if autovacuum else 1), version
+
+
+def test_the_hourly_tick_drops_what_stopped_sync_workers_left(sync_env, sync_queue, monkeypatch):
+    """A dead worker's work, build and replaced-rows schemas go within the hour (a paused
+    environment's next run may be far off); not those of a run holding its lock, nor the stored rows."""
+    import psycopg2
+    from django.db import connection
+
+    from warehouse import scheduling
+    from warehouse.sync.locking import _LOCK_NAMESPACE
+    from warehouse.sync.tables import sync_private_schema
+
+    running = sync_env.id + 1000  # an environment whose sync holds its lock
+    left = [sync_private_schema(kind, sync_env.id) for kind in ("work", "build", "replaced")]
+    kept = [sync_private_schema("data", sync_env.id), sync_private_schema("work", running), "_hs_sync_work_1x"]
+    with connection.cursor() as cursor:
+        for schema in left + kept:
+            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            cursor.execute(f'CREATE TABLE "{schema}".t (a int)')
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, running])
+        monkeypatch.setattr(scheduling, "_pruned_at", None)
+        tick()
+    finally:
+        other.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [left + kept])
+        assert sorted(name for (name,) in cursor.fetchall()) == sorted(kept)
+        for schema in kept:
+            cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
