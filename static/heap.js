@@ -540,8 +540,11 @@
     record("pageview", { ...pageFields(), ...(navigation && navigation.fields), properties: eventProperties() });
   }
 
-  function onNavigation() {
+  // `replacing`: history.replaceState, which replaces a navigation not yet recorded (a router's
+  // redirect, or a filter UI rewriting the query once per parameter, is one pageview).
+  function onNavigation(replacing) {
     const href = window.location.href;
+    if (replacing === true) navigations.pop();
     const last = navigations.length ? navigations[navigations.length - 1].href : lastPageHref;
     if (href === last) return; // a state-only change, or the same URL
     // The URL now: the app may navigate again (or go back) before the pageview is recorded.
@@ -759,6 +762,11 @@
   // Leaving: fresh batches go with sendBeacon; failed, in-flight or refused ones wait in
   // localStorage for the next page.
   function beaconAll() {
+    if (pageviewTimer) {
+      // The page is going: the navigations of its last tick are recorded now or never.
+      clearTimeout(pageviewTimer);
+      recordNavigations();
+    }
     clearTimeout(flushTimer);
     flushTimer = null;
     saveState();
@@ -880,7 +888,7 @@
     if (typeof original !== "function") return;
     window.history[name] = function (...args) {
       const result = original.apply(this, args);
-      safe(onNavigation)();
+      safe(onNavigation)(name === "replaceState");
       return result;
     };
   }

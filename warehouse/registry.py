@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.db import connection
 from psycopg2 import sql
 
 
@@ -103,6 +104,9 @@ def event_table_changes_batched() -> Iterator[None]:
     if getattr(_batches, "changes", None) is not None:
         yield
         return
+    # The changes go out once, at the end: the saves must commit (or not) with them.
+    if not connection.in_atomic_block:
+        raise RuntimeError("event_table_changes_batched() must run inside a transaction")
     _batches.changes = batch = {}
     try:
         yield

@@ -85,7 +85,7 @@ def shared_definition(stands: dict[str, EventTableSpec], name: str, table_name: 
     return None
 
 
-def _automatic_rank(event: ApiEvent) -> tuple[bool, bool, int]:
+def automatic_rank(event: ApiEvent) -> tuple[bool, bool, int]:
     """The event's place in AUTOMATIC_ORDER (which the database sorts by): server names, the others, not known."""
     return (event.from_server is not True, event.from_server is None, event.first_seen_id)
 
@@ -109,7 +109,7 @@ def api_event_states(
     cap = settings.SYNC_API_EVENT_TABLES_MAX if cap is None else cap
     stands = standing_for(registered)
     ruled = [(event, _fixed_state(event, stands)) for event in events]
-    automatic = sorted((event for event, state in ruled if state is None), key=_automatic_rank)
+    automatic = sorted((event for event, state in ruled if state is None), key=automatic_rank)
     within = {event.pk for event in automatic[:cap]}
     states = []
     for event, state in ruled:

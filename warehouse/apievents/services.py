@@ -13,14 +13,24 @@ from django.urls import reverse
 from django.utils import timezone
 from psycopg2 import sql
 
+from warehouse.ingest.payloads import SEGMENT_EVENT_ID_PREFIX, SERVER_EVENT_ID_PREFIXES
 from warehouse.models import ApiEvent, ApiEventSync, Environment
 from warehouse.models.api_events import api_event_name_hash
-from warehouse.naming import unique_identifier
+from warehouse.naming import identifier_base, unique_identifier
 from warehouse.registry import EventTableSpec
 from warehouse.services import table_change_record
 
 from . import sql as api_sql
-from .selectors import AUTO, DEFINED, EMPTY_NAME, ON, api_event_candidates, api_event_states, taken_table_names
+from .selectors import (
+    AUTO,
+    DEFINED,
+    EMPTY_NAME,
+    ON,
+    api_event_candidates,
+    api_event_states,
+    automatic_rank,
+    taken_table_names,
+)
 
 
 @dataclass
@@ -49,7 +59,13 @@ def api_events_discover(
     """
     if since is not None and (recount or _history_needed(cursor, environment_id=environment_id)):
         since = None
-    counts = api_sql.custom_event_names(cursor, environment_id=environment_id, since=since, until=until)
+    counts = api_sql.custom_event_names(
+        cursor,
+        environment_id=environment_id,
+        since=since,
+        until=until,
+        server_prefixes=_server_prefixes(environment_id),
+    )
     ApiEvent.objects.bulk_create(
         [
             ApiEvent(
@@ -73,6 +89,14 @@ def api_events_discover(
     if since is None:  # all history read: the names still not known are in no server event
         catalog.filter(from_server=None).update(from_server=False)
     return Discovered(environment_id, counts, full=since is None)
+
+
+def _server_prefixes(environment_id: int) -> tuple[str, ...]:
+    """The event ids that show a server API logged a name. Not /api/track's where the environment
+    accepts server events without a key: anyone with the (public) app id could send those, and each
+    name would outrank the browser's names, taking their tables."""
+    keyless = Environment.objects.filter(pk=environment_id, keyless_server_api=True).exists()
+    return (SEGMENT_EVENT_ID_PREFIX,) if keyless else SERVER_EVENT_ID_PREFIXES
 
 
 def _history_needed(cursor, *, environment_id: int) -> bool:
@@ -99,8 +123,11 @@ def api_event_tables(*, environment_id: int, registered: list[EventTableSpec]) -
 
     Gives a table name to each that has none yet, and a new one to an event whose name a
     registered table now holds (a definition that stood for the event and was edited keeps its
-    name). Under the environment's row lock, which definitions' writes take too, so a definition
-    saved meanwhile cannot take the same name.
+    name). Names go in rule 4's order, server names first: a server name whose name an automatic
+    browser name holds takes it, and the browser name gets another (or none, if it has no table):
+    posting `signed-up` to the public /api/collect first must not send the customer's `Signed Up`
+    to `signed_up_2`. Under the environment's row lock, which definitions' writes take too, so a
+    definition saved meanwhile cannot take the same name.
     """
     with transaction.atomic():
         schema = (
@@ -109,24 +136,40 @@ def api_event_tables(*, environment_id: int, registered: list[EventTableSpec]) -
         events = api_event_candidates(environment_id=environment_id, registered=registered)
         held = {spec.table_name for spec in registered}
         taken = taken_table_names(environment_id, registered=registered)
-        owners = dict(
-            ApiEvent.objects.filter(environment_id=environment_id)
+        owners = {
+            table_name: (pk, from_server, sync)
+            for table_name, pk, from_server, sync in ApiEvent.objects.filter(environment_id=environment_id)
             .exclude(table_name="")
-            .values_list("table_name", "pk")
-        )
-        specs = []
-        for state in api_event_states(events, registered=registered):
+            .values_list("table_name", "pk", "from_server", "sync")
+        }
+        states = api_event_states(events, registered=registered)
+        by_pk = {state.event.pk: state.event for state in states}
+        for state in sorted(states, key=lambda state: automatic_rank(state.event)):
             event = state.event
             if state.state == DEFINED and not event.table_name and owners.get(state.definition.table_name) is None:
                 event.table_name = state.definition.table_name  # shared: kept if the definition goes away
                 event.save(update_fields=["table_name"])
-            if state.state not in (ON, AUTO):
+            if state.state not in (ON, AUTO) or (event.table_name and event.table_name not in held):
                 continue
-            if not event.table_name or event.table_name in held:
-                event.table_name = unique_identifier(event.name, taken=taken, empty=EMPTY_NAME)
-                event.save(update_fields=["table_name"])
-            specs.append(_spec(event, schema))
+            wanted = identifier_base(event.name, empty=EMPTY_NAME)
+            if event.from_server and wanted not in held:
+                _take_back(wanted, owners, taken, by_pk)
+            event.table_name = unique_identifier(event.name, taken=taken, empty=EMPTY_NAME)
+            event.save(update_fields=["table_name"])
+        specs = [_spec(state.event, schema) for state in states if state.state in (ON, AUTO)]
     return specs
+
+
+def _take_back(name: str, owners: dict, taken: set[str], events: dict[int, ApiEvent]) -> None:
+    """Free the table name `name` for a server name if an automatic name no server logged holds it."""
+    owner = owners.get(name)
+    if owner is None or owner[1] is True or owner[2] != ApiEventSync.AUTO:
+        return
+    ApiEvent.objects.filter(pk=owner[0]).update(table_name="")
+    if owner[0] in events:  # a candidate: named again after the server names, if it gets a table
+        events[owner[0]].table_name = ""
+    del owners[name]
+    taken.discard(name)
 
 
 def _spec(event: ApiEvent, schema: str) -> EventTableSpec:

@@ -5,7 +5,6 @@ from typing import NamedTuple
 
 from psycopg2 import sql
 
-from warehouse.ingest.payloads import SERVER_EVENT_ID_PREFIXES
 from warehouse.models.raw import raw_events_partition
 
 
@@ -18,7 +17,9 @@ class NameCount(NamedTuple):
     from_server: bool  # one of them came from a server API (ApiEvent.from_server)
 
 
-def custom_event_names(cursor, *, environment_id: int, since: str | None, until: str) -> list[NameCount]:
+def custom_event_names(
+    cursor, *, environment_id: int, since: str | None, until: str, server_prefixes: tuple[str, ...]
+) -> list[NameCount]:
     """Every custom event name written by transactions in [since, until) (all history when since is None),
     and whether a server API wrote one of them (only server APIs give ids their prefixes).
 
@@ -37,7 +38,7 @@ def custom_event_names(cursor, *, environment_id: int, since: str | None, until:
             "environment_id": environment_id,
             "since": since,
             "until": until,
-            "server_ids": [prefix + "%" for prefix in SERVER_EVENT_ID_PREFIXES],
+            "server_ids": [prefix + "%" for prefix in server_prefixes],
         },
     )
     return [NameCount(*row) for row in cursor.fetchall()]

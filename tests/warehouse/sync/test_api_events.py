@@ -505,3 +505,41 @@ def test_existing_property_columns_keep_their_names_through_a_full_sync(track, s
     sync(sync_env, full=True)
     (row,) = rows(f'SELECT gr_e, "select" FROM {schema}.measured')  # noqa: S608
     assert row == {"gr_e": 3, "select": 1}
+
+
+def test_a_server_name_takes_its_table_name_back_from_browser_names(track, heap_track, sync_env, settings):
+    """`signed-up` and `SIGNED UP` posted to the public /api/collect before the customer's server logs
+    `Signed Up` do not send it to `signed_up_2`: the browser names give the name up (one renamed
+    with its table, one that has none any more just loses it)."""
+    settings.SYNC_API_EVENT_TABLES_MAX = 2
+    schema = sync_env.warehouse_schema
+    heap_track("signed-up")
+    sync(sync_env)
+    assert table(schema, "signed_up")
+    heap_track("SIGNED UP", "Other")
+    track({"identity": "a@example.com", "event": "Signed Up"})
+    sync(sync_env)
+    names = dict(ApiEvent.objects.values_list("name", "table_name"))
+    assert names["Signed Up"] == "signed_up"
+    assert len(table(schema, "signed_up")) == 1  # the server's event, not the browser's
+    assert names["signed-up"] == "signed_up_2" and len(table(schema, "signed_up_2")) == 1
+    assert names["SIGNED UP"] == "" and not relation(schema, "signed_up_3")  # past the cap: no table, no name
+    sync(sync_env, full=True)
+    assert dict(ApiEvent.objects.values_list("name", "table_name")) == names
+    assert len(table(schema, "signed_up")) == 1
+
+
+def test_names_sent_to_track_without_a_key_do_not_count_as_a_servers(client, heap_track, sync_env, settings):
+    """Where the environment accepts server events without a key, anyone can post to /api/track: its
+    names cannot take the browser's names' tables."""
+    settings.SYNC_API_EVENT_TABLES_MAX = 1
+    sync_env.keyless_server_api = True
+    sync_env.save(update_fields=["keyless_server_api"])
+    schema = sync_env.warehouse_schema
+    heap_track("Add To Cart")
+    sync(sync_env)
+    body = {"app_id": sync_env.app_id, "identity": "x@example.com", "event": "Spam"}
+    assert client.post("/api/track", data=json.dumps(body), content_type="application/json").status_code == 200
+    sync(sync_env)
+    assert dict(ApiEvent.objects.values_list("name", "from_server")) == {"Add To Cart": False, "Spam": False}
+    assert relation(schema, "add_to_cart") and not relation(schema, "spam")
