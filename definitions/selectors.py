@@ -160,6 +160,8 @@ def definition_list(
             environment_id=environment.pk, since=since, predicates=[c for _, c in compiled], sample=sample
         )
         rows += [DefinitionRow(d, n, estimated=estimated) for (d, _), n in zip(compiled, counts, strict=True)]
+    except definitions_sql.QueryTooSlow as error:  # one by one would take as long, each
+        rows += [DefinitionRow(definition, None, str(error)) for definition, _ in compiled]
     except definitions_sql.PREDICATE_ERRORS:
         for definition, predicate in compiled:
             try:
@@ -257,8 +259,8 @@ def definition_preview(
     try:
         try:
             rows = counts(previous, previous_params)
-        except definitions_sql.PREDICATE_ERRORS:
-            if previous is None:
+        except definitions_sql.PREDICATE_ERRORS as error:
+            if previous is None or isinstance(error, definitions_sql.QueryTooSlow):
                 raise
             previous = None  # the saved version fails when run: preview the edited one alone
             rows = counts(None, None)

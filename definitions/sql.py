@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import DataError, ProgrammingError, connection, transaction
-from psycopg2 import sql
+from django.conf import settings
+from django.db import DataError, OperationalError, ProgrammingError, connection, transaction
+from psycopg2 import errors, sql
 
 from definitions.sampling import EXACT, RawSample
 
@@ -21,6 +22,12 @@ logger = logging.getLogger(__name__)
 # rejects, a cast that fails on some event, a missing parameter, SQL nested too deeply to print),
 # as opposed to an outage.
 PREDICATE_ERRORS = (DataError, ProgrammingError, KeyError, ValueError, RecursionError)
+
+
+class QueryTooSlow(ValueError):
+    """A read of the raw events went past DEFINITIONS_QUERY_TIMEOUT_MS (one of PREDICATE_ERRORS:
+    the definition's conditions are what made it slow). Not worth trying again in parts."""
+
 
 SAMPLE_COLUMNS = [
     "id",
@@ -40,12 +47,23 @@ SAMPLE_COLUMNS = [
 
 def _run(query: sql.Composable, params: Mapping[str, Any], what: str) -> list[tuple]:
     started = time.monotonic()
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The planner prices the hierarchy subqueries high enough to trigger JIT, whose compile time
-        # (~0.8 s) dwarfs these scans.
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute(query, params)
-        rows = cursor.fetchall()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The planner prices the hierarchy subqueries high enough to trigger JIT, whose compile
+            # time (~0.8 s) dwarfs these scans.
+            cursor.execute("SET LOCAL jit = off")
+            # No read outlives the request waiting for it (the web server's timeout is 60 s), however
+            # slow the conditions a viewer previews.
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)", [str(settings.DEFINITIONS_QUERY_TIMEOUT_MS)]
+            )
+            cursor.execute(query, params)
+            rows = cursor.fetchall()
+    except OperationalError as error:
+        if not isinstance(error.__cause__, errors.QueryCanceled):
+            raise
+        seconds = settings.DEFINITIONS_QUERY_TIMEOUT_MS / 1000
+        raise QueryTooSlow(f"counting its events took longer than {seconds:g} s: narrow its conditions") from None
     logger.info("%s: %d rows in %.1f ms", what, len(rows), (time.monotonic() - started) * 1000)
     return rows
 

@@ -242,6 +242,9 @@ SQLPAGE_MAX_CELL_CHARS = env_int("SQLPAGE_MAX_CELL_CHARS", 10_000, minimum=10)
 SQLPAGE_CSV_MAX_BATCH_BYTES = env_int("SQLPAGE_CSV_MAX_BATCH_BYTES", 32_000_000, minimum=1000)
 SQLPAGE_CSV_NEUTRALISE_FORMULAS = env_bool("SQLPAGE_CSV_NEUTRALISE_FORMULAS", True)
 SQLPAGE_STATEMENT_TIMEOUT_MS = env_int("SQLPAGE_STATEMENT_TIMEOUT_MS", 30_000, minimum=100)
+# A definition's preview, counts on the definitions list and the labeler's counts read the raw
+# events with conditions people write: each read stops after this long (below gunicorn's 60 s).
+DEFINITIONS_QUERY_TIMEOUT_MS = env_int("DEFINITIONS_QUERY_TIMEOUT_MS", 55_000, minimum=100)
 SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("SQLPAGE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, minimum=1000)
 SQLPAGE_TEMP_FILE_LIMIT_KB = env_int("SQLPAGE_TEMP_FILE_LIMIT_KB", 1_048_576, minimum=0)
 SQLPAGE_WORK_MEM_KB = env_int("SQLPAGE_WORK_MEM_KB", 16_384, minimum=64)

@@ -118,10 +118,25 @@ def regex_match(value: sql.Composable, pattern: str, params: Params) -> sql.Comp
 def check_regex(pattern: str, validate_regex: RegexValidator | None) -> None:
     if not isinstance(pattern, str) or pattern == "":
         raise CompileError("The regular expression is empty")
+    if has_back_reference(pattern):
+        # `(.*)(.*)(.*)\3\2\1` over a few hundred characters runs for minutes, holding a core: anyone
+        # who may preview could stop the server. Without back-references PostgreSQL's engine stays fast.
+        raise CompileError("Back-references (\\1 to \\9) are not supported in regular expressions")
     if validate_regex is not None:
         error = validate_regex(pattern)
         if error:
             raise CompileError(f"Invalid regular expression: {error}")
+
+
+def has_back_reference(pattern: str) -> bool:
+    """Whether the pattern has a back-reference (a backslash and a digit 1-9, the backslash not
+    itself escaped)."""
+    position = 0
+    while (position := pattern.find("\\", position)) != -1:
+        if pattern[position + 1 : position + 2] in tuple("123456789"):
+            return True
+        position += 2
+    return False
 
 
 def text_condition(

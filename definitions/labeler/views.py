@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from warehouse.access import Permission, access_environment
 from warehouse.ingest.http import JSON_TYPES, IngestError, parse_json_body
+from warehouse.ingest.validation import text_problem
 from warehouse.models import Environment
 
 from ..services import DefinitionInvalid, definition_create
@@ -43,6 +44,12 @@ from .services import (
 )
 
 MAX_PATH = 8192
+# What the overlay counts and saves (static/labeler.js, groupsOf): one element event by its selector,
+# then its exact text and its page if wanted. Nothing else: the session's token is readable by
+# every script on the customer's site, and counts over any condition (a property's regex) would let
+# such a script read the raw events bit by bit.
+OVERLAY_KINDS = ("click", "submit", "change")
+OVERLAY_CONDITIONS = {"text": {"type": "text", "op": "exact"}, "path": {"type": "path"}}
 
 
 @require_POST
@@ -157,11 +164,38 @@ def _days(body: dict[str, Any]) -> int:
     return days
 
 
+def _overlay_groups(groups: Any) -> list[dict[str, Any]]:
+    """`groups` if they have the overlay's shape (OVERLAY_KINDS, OVERLAY_CONDITIONS), else a 400."""
+    if isinstance(groups, list) and len(groups) == 1 and isinstance(group := groups[0], dict):
+        conditions = group.get("conditions")
+        if set(group) == {"kind", "conditions"} and group["kind"] in OVERLAY_KINDS and isinstance(conditions, list):
+            selector, *rest = conditions or [None]
+            types = [condition.get("type") for condition in rest if isinstance(condition, dict)]
+            if (
+                _condition_is(selector, {"type": "selector"})
+                and len(types) == len(set(types)) == len(rest)
+                and all(_condition_is(condition, OVERLAY_CONDITIONS.get(condition.get("type"))) for condition in rest)
+            ):
+                return groups
+    message = (
+        "the labeler counts and saves one click, submit or change by its selector, its exact text and its page:"
+        " other definitions are made in heapsite"
+    )
+    raise IngestError(400, "invalid request", "groups", message)
+
+
+def _condition_is(condition: Any, fixed: dict[str, str] | None) -> bool:
+    """Whether `condition` is `fixed` with a value."""
+    if not isinstance(condition, dict) or fixed is None or set(condition) != {*fixed, "value"}:
+        return False
+    return all(condition[key] == value for key, value in fixed.items())
+
+
 @labeler_endpoint(("POST",))
 def count(request: HttpRequest, environment: Environment, body: dict[str, Any]) -> JsonResponse:
     _session(request, environment)
     days = _days(body)
-    matches = labeler_count(environment=environment, groups=body.get("groups"), days=days)
+    matches = labeler_count(environment=environment, groups=_overlay_groups(body.get("groups")), days=days)
     return JsonResponse({"days": days, "count": matches})
 
 
@@ -169,7 +203,7 @@ def count(request: HttpRequest, environment: Environment, body: dict[str, Any]) 
 def clickmap(request: HttpRequest, environment: Environment, body: dict[str, Any]) -> JsonResponse:
     _session(request, environment)
     path = body.get("path")
-    if not isinstance(path, str) or not path.startswith("/") or len(path) > MAX_PATH:
+    if not isinstance(path, str) or not path.startswith("/") or len(path) > MAX_PATH or text_problem(path):
         raise IngestError(400, "invalid request", "path", "the page's path (location.pathname)")
     return JsonResponse({"path": path, "items": labeler_clickmap(environment=environment, path=path)})
 
@@ -189,7 +223,7 @@ def definitions(request: HttpRequest, environment: Environment, body: dict[str, 
     definition = definition_create(
         environment=environment,
         name=body.get("name"),
-        groups=body.get("groups"),
+        groups=_overlay_groups(body.get("groups")),
         category=body.get("category", ""),
         description=body.get("description", ""),
         user=started.token.user,

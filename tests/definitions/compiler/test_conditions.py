@@ -181,6 +181,31 @@ def test_invalid_regex_is_reported_with_postgresql_s_message(events):
     assert matching(events, clicks({"type": "text", "op": "regex", "value": "^P"})) == {"link"}
 
 
+@pytest.mark.parametrize("pattern", [r"(.*)(.*)\2\1", r"^(a)\1$", r"x\\\1"])
+def test_back_references_are_refused_before_anything_runs(pattern):
+    """`(.*)(.*)(.*)(.*)(.*)\5\4\3\2\1` over a 401-character value ran for minutes in PostgreSQL:
+    a viewer's preview could hold a core each. Escaped backslashes before a digit are text."""
+    for condition in (
+        {"type": "text", "op": "regex", "value": pattern},
+        {"type": "property", "key": "q", "op": "regex", "value": pattern},
+    ):
+        with pytest.raises(CompileError, match="Back-references"):
+            compile_definition([{"kind": "click", "conditions": [condition]}], prefix="t_")
+    compile_definition(
+        [{"kind": "click", "conditions": [{"type": "text", "op": "regex", "value": r"a\\1"}]}], prefix="t_"
+    )
+
+
+def test_a_read_of_the_raw_events_past_its_time_is_a_named_error(db, settings):
+    """Each read for a preview or count stops at DEFINITIONS_QUERY_TIMEOUT_MS, as an error naming it."""
+    from definitions import sql as definitions_sql
+
+    settings.DEFINITIONS_QUERY_TIMEOUT_MS = 100
+    with pytest.raises(definitions_sql.QueryTooSlow, match="took longer than 0.1 s"):
+        definitions_sql._run(sql.SQL("SELECT pg_sleep(2)"), {}, "a slow read")
+    assert definitions_sql._run(sql.SQL("SELECT 1"), {}, "the next read") == [(1,)]
+
+
 def prop(key, op, value=None) -> list[dict]:
     condition = {"type": "property", "key": key, "op": op}
     if value is not None:

@@ -96,6 +96,87 @@ def test_the_same_validation_errors_as_the_editor(world):
     assert not Definition.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "groups",
+    [
+        [
+            {
+                "kind": "custom",
+                "event_name": "Signed Up",
+                "conditions": [{"type": "property", "key": "email", "op": "regex", "value": "^a"}],
+            }
+        ],
+        [
+            {
+                "kind": "click",
+                "conditions": [{"type": "selector", "value": "a"}, {"type": "text", "op": "regex", "value": "^S"}],
+            }
+        ],
+        [
+            {
+                "kind": "click",
+                "conditions": [{"type": "selector", "value": "a"}, {"type": "property", "key": "q", "op": "is_set"}],
+            }
+        ],
+        [{"kind": "pageview", "conditions": [{"type": "path", "value": "/users/*"}]}],
+        [{"kind": "click", "conditions": [{"type": "path", "value": "/"}]}],
+        [
+            {
+                "kind": "click",
+                "conditions": [
+                    {"type": "selector", "value": "a"},
+                    {"type": "path", "value": "/"},
+                    {"type": "path", "value": "/x"},
+                ],
+            }
+        ],
+        [{"kind": "combo", "definitions": [1]}],
+        [*GROUPS, *GROUPS],
+        [{"kind": "click", "conditions": [{"value": "a"}]}],
+    ],
+    ids=[
+        "property-regex",
+        "text-regex",
+        "property",
+        "pageview",
+        "no-selector",
+        "two-paths",
+        "combo",
+        "two-groups",
+        "no-type",
+    ],
+)
+def test_the_labeler_counts_and_saves_only_what_the_overlay_sends(world, groups):
+    """The session's token is readable by every script on the customer's site: with counts over any
+    condition, one could read the raw events bit by bit (an email property by regex, in 109 counts)."""
+    token = access_token(world["editor"])
+    for name, body in (("count", {"groups": groups, "days": 7}), ("definitions", {"name": "Probe", "groups": groups})):
+        response = call("POST", "main_production", name, body, token=token)
+        assert response.status_code == 400, response.content
+        (detail,) = response.json()["details"]
+        assert detail["field"] == "groups" and "the labeler counts and saves one click" in detail["message"]
+    assert not Definition.objects.exists()
+    overlay = [
+        {
+            "kind": "submit",
+            "conditions": [
+                {"type": "selector", "value": "form"},
+                {"type": "text", "op": "exact", "value": "Go"},
+                {"type": "path", "value": "/"},
+            ],
+        }
+    ]
+    assert call("POST", "main_production", "count", {"groups": overlay, "days": 7}, token=token).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/\x00", "/\ud800"])
+def test_a_clickmap_path_with_a_nul_or_a_lone_surrogate_is_a_named_400(world, path):
+    token = access_token(world["viewer"])
+    response = call("POST", "main_production", "clickmap", {"path": path}, token=token)
+    assert response.status_code == 400, response.content
+    assert response.json()["details"][0]["field"] == "path"
+
+
 def test_a_launch_token_works_once(world):
     token = launch(world["editor"])
     assert exchange(token).status_code == 201
