@@ -66,10 +66,20 @@ def _name_redacted(raw_name: str, redacted: tuple[tuple[str, ...], ...]) -> bool
     return False
 
 
+# URL-decodings tried on a value: a login redirect wraps a URL whose own query was encoded, so an
+# email in it arrives encoded twice (`next=…%3Femail%3Dalice%2540example.com`).
+_DECODINGS = 3
+
+
 def _value_is_email(raw_value: str) -> bool:
-    if "@" not in raw_value and "%40" not in raw_value.lower():
-        return False
-    return _EMAIL.search(unquote_plus(raw_value)) is not None
+    value = raw_value
+    for _ in range(_DECODINGS):
+        if "@" not in value and "%" not in value:
+            return False
+        value = unquote_plus(value)
+        if "@" in value and _EMAIL.search(value):
+            return True
+    return False
 
 
 def redact_params(query: str, policy: PrivacyPolicy) -> str:

@@ -32,6 +32,9 @@ def default_policy() -> PrivacyPolicy:
         ("?userEmail=x&E-Mail=y&e_mail=z&mail=w&q=shoes", "?q=shoes"),
         ("?utm_source=newsletter&utm_medium=email&code=42", "?utm_source=newsletter&utm_medium=email"),
         ("?next=%2Fwelcome%3Fu%3Dbob%40example.com&lang=en", "?lang=en"),  # the value holds an email
+        # ... encoded twice: a redirect wrapping a URL whose query was encoded
+        ("?next=https%3A%2F%2Fshop.example%2Fwelcome%3Femail%3Dalice%2540example.com&lang=en", "?lang=en"),
+        ("?q=50%25+off&n=%2540", "?q=50%25+off&n=%2540"),  # percent signs, and an at sign alone: no email
         ("#access_token=xyz&state=1", "#state=1"),
         ("https://app.example/#/login?password=hunter2&x=1", "https://app.example/#/login?x=1"),
         ("?a=1&&b=%zz", "?a=1&&b=%zz"),  # kept exactly as written, malformed parts too
