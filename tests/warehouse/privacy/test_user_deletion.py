@@ -215,7 +215,7 @@ def test_deletions_committed_while_nothing_was_synced_are_applied_by_a_full_sync
     [
         ({"users": [{"identity": ALICE}]}, "app_id", "is required"),
         ({"app_id": "APP", "users": []}, "users", "needs at least 1 item"),
-        ({"app_id": "APP", "users": [{}]}, "users[0]", "give exactly one of identity or user_id"),
+        ({"app_id": "APP", "users": [{}]}, "users[0]", "give exactly one of identity, user_id or anonymous_id"),
         ({"app_id": "APP", "users": [{"identity": ALICE, "user_id": 5}]}, "users[0]", "give exactly one"),
         ({"app_id": "APP", "users": [{"email": ALICE}]}, "users[0].email", "is not a known field"),
         ({"app_id": "APP", "users": [{"user_id": -3}]}, "users[0].user_id", "must be between"),
@@ -320,3 +320,32 @@ def test_a_request_whose_job_was_lost_is_queued_again_by_the_scheduler(client, s
     run_worker()
     assert UserDeletionRequest.objects.get(pk=request_id).status == "done"
     assert raw_of({ALICE_ID, ALICE_PHONE_ANON})["events"] == 0
+
+
+def test_a_segment_visitor_who_never_identified_is_deleted_by_anonymous_id(client, sync_env):
+    """Segment's drop-in API stores an anonymousId under a user id derived from it: the deletion
+    API takes the anonymousId itself (the derived id is heapsite's business)."""
+    import base64
+
+    from warehouse.privacy.services import user_deletion_execute
+
+    auth = "Basic " + base64.b64encode(f"{SERVER_KEY}:".encode()).decode()
+    for anonymous in ("anon-7f3a", "anon-other"):
+        body = {"anonymousId": anonymous, "event": "Viewed Plan", "messageId": f"m-{anonymous}"}
+        response = client.post(
+            "/v1/track", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=auth
+        )
+        assert response.status_code == 200, response.content
+    assert RawEvent.objects.filter(environment=sync_env).count() == 2
+    answer = post_json(
+        client, "/api/public/v0/user_deletion", {"app_id": sync_env.app_id, "users": [{"anonymous_id": "anon-7f3a"}]}
+    )
+    assert answer.status_code == 200, answer.content
+    user_deletion_execute(request_id=UserDeletionRequest.objects.get().pk)
+    assert list(RawEvent.objects.filter(environment=sync_env).values_list("event_id", flat=True)) == [
+        "seg-m-anon-other"
+    ]
+    empty = post_json(
+        client, "/api/public/v0/user_deletion", {"app_id": sync_env.app_id, "users": [{"anonymous_id": ""}]}
+    )
+    assert empty.status_code == 400 and empty.json()["details"][0]["field"] == "users[0].anonymous_id"
